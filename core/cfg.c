@@ -1,0 +1,480 @@
+/* cfg: INI parsing (inih) driven by cfg_table, then cross-checks and user secrets. */
+#include "cfg.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cfg_table.h"
+#include "cfg_users.h"
+
+struct cfg_parse {
+	struct cfg *cfg;
+	const char *path;
+	int line;
+	char *err;
+	size_t err_len;
+	bool failed;
+	/* The stream inih reads: a FILE or a string. */
+	FILE *file;
+	const char *text;
+	/* The section being filled, and where its struct lives. */
+	enum cfg_section section;
+	void *target;
+	char section_name[128];
+};
+
+const char *cfg_ssl_mode_str(enum cfg_ssl_mode mode)
+{
+	switch (mode) {
+	case CFG_SSL_DISABLED: return "disabled";
+	case CFG_SSL_PREFERRED: return "preferred";
+	case CFG_SSL_REQUIRED: return "required";
+	case CFG_SSL_VERIFY_CA: return "verify_ca";
+	case CFG_SSL_VERIFY_IDENTITY: return "verify_identity";
+	}
+	return "unknown";
+}
+
+static void parse_fail(struct cfg_parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void parse_fail(struct cfg_parse *p, const char *fmt, ...)
+{
+	if (p->failed)
+		return; /* the first error is the one worth reading */
+	p->failed = true;
+	int n = snprintf(p->err, p->err_len, "%s:%d: ", p->path, p->line);
+	if (n < 0 || (size_t)n >= p->err_len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->err_len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Readers hand inih one line per call, so counting calls gives line numbers. */
+static char *read_line_file(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	char *r = fgets(str, num, p->file);
+	if (r)
+		p->line++;
+	return r;
+}
+
+static char *read_line_string(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	if (!*p->text || num < 2)
+		return NULL;
+	const char *nl = strchr(p->text, '\n');
+	size_t n = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, p->text, n);
+	str[n] = '\0';
+	p->text += n;
+	p->line++;
+	return str;
+}
+
+static bool parse_int(const char *v, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0')
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return (*out = true);
+		if (strcasecmp(v, no[i]) == 0)
+			return !(*out = false);
+	}
+	return false;
+}
+
+/* key_set stores |value| into the field |key| describes; false with a
+ * reason in |why| when the value does not fit the key's type or limits. */
+static bool key_set(const struct cfg_key *key, void *target, const char *value, char *why,
+		    size_t why_len)
+{
+	char *field = (char *)target + key->offset;
+	long n;
+	bool b;
+	switch (key->type) {
+	case CFG_INT:
+		if (!parse_int(value, &n) || n < key->min || n > key->max) {
+			snprintf(why, why_len, "expected an integer from %ld to %ld", key->min,
+				 key->max);
+			return false;
+		}
+		*(int *)field = (int)n;
+		return true;
+	case CFG_BOOL:
+		if (!parse_bool(value, &b)) {
+			snprintf(why, why_len, "expected true or false");
+			return false;
+		}
+		*(bool *)field = b;
+		return true;
+	case CFG_STR:
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return true;
+	case CFG_ENUM:
+		for (int i = 0; key->choices[i]; i++) {
+			if (key->choices[i][0] && strcasecmp(value, key->choices[i]) == 0) {
+				*(int *)field = i;
+				return true;
+			}
+		}
+		int w = snprintf(why, why_len, "expected one of:");
+		for (int i = 0; key->choices[i] && w > 0 && (size_t)w < why_len; i++) {
+			if (key->choices[i][0])
+				w += snprintf(why + w, why_len - w, " %s", key->choices[i]);
+		}
+		return false;
+	}
+	return false;
+}
+
+static const struct cfg_key *key_find(enum cfg_section section, const char *name)
+{
+	for (size_t i = 0; i < cfg_keys_len; i++) {
+		if (cfg_keys[i].section == section && strcmp(cfg_keys[i].name, name) == 0)
+			return &cfg_keys[i];
+	}
+	return NULL;
+}
+
+static void apply_defaults(enum cfg_section section, void *target)
+{
+	char why[128];
+	for (size_t i = 0; i < cfg_keys_len; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section == section && k->def) {
+			bool ok = key_set(k, target, k->def, why, sizeof(why));
+			(void)ok; /* defaults are within their own limits (unit-tested) */
+		}
+	}
+}
+
+static void free_strings(enum cfg_section section, void *target)
+{
+	for (size_t i = 0; i < cfg_keys_len; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section == section && k->type == CFG_STR) {
+			char **field = (char **)((char *)target + k->offset);
+			xfree(*field);
+			*field = NULL;
+		}
+	}
+}
+
+/* grow_array appends one zeroed element and returns it. */
+static void *grow_array(void **array, size_t *count, size_t elem_size)
+{
+	*array = xrealloc(*array, (*count + 1) * elem_size);
+	void *elem = (char *)*array + *count * elem_size;
+	memset(elem, 0, elem_size);
+	(*count)++;
+	return elem;
+}
+
+static bool name_is_valid(const char *name)
+{
+	if (!*name || strlen(name) > 63)
+		return false;
+	for (const char *c = name; *c; c++) {
+		if (!(*c == '_' || *c == '-' || *c == '.' || (*c >= '0' && *c <= '9') ||
+		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+/* open_section starts [warmpool], [listener NAME], [backend NAME] or [user NAME]. */
+static bool open_section(struct cfg_parse *p, const char *section)
+{
+	struct cfg *cfg = p->cfg;
+	snprintf(p->section_name, sizeof(p->section_name), "%s", section);
+	if (strcmp(section, "warmpool") == 0) {
+		p->section = CFG_SECTION_GLOBAL;
+		p->target = cfg;
+		return true;
+	}
+	const char *space = strchr(section, ' ');
+	const char *name = space ? space + 1 : "";
+	size_t kind_len = space ? (size_t)(space - section) : strlen(section);
+	char **name_field;
+	if (kind_len == 8 && strncmp(section, "listener", 8) == 0) {
+		struct cfg_listener *l = grow_array((void **)&cfg->listeners, &cfg->n_listeners,
+						    sizeof(*l));
+		p->section = CFG_SECTION_LISTENER;
+		p->target = l;
+		name_field = &l->name;
+	} else if (kind_len == 7 && strncmp(section, "backend", 7) == 0) {
+		struct cfg_backend *b = grow_array((void **)&cfg->backends, &cfg->n_backends,
+						   sizeof(*b));
+		p->section = CFG_SECTION_BACKEND;
+		p->target = b;
+		name_field = &b->name;
+	} else if (kind_len == 4 && strncmp(section, "user", 4) == 0) {
+		struct cfg_user *u = grow_array((void **)&cfg->users, &cfg->n_users, sizeof(*u));
+		p->section = CFG_SECTION_USER;
+		p->target = u;
+		name_field = &u->name;
+	} else {
+		parse_fail(p, "unknown section [%s]: expected [warmpool], [listener NAME], "
+			      "[backend NAME] or [user NAME]", section);
+		return false;
+	}
+	apply_defaults(p->section, p->target);
+	*name_field = xstrdup(name);
+	if (p->section != CFG_SECTION_USER && !name_is_valid(name)) {
+		parse_fail(p, "section [%s] needs a name of letters, digits, '_', '-' or '.'",
+			   section);
+		return false;
+	}
+	return true;
+}
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse *p = user;
+	if (p->failed)
+		return 0;
+	if (!name) /* inih calls with name == NULL when a new section starts */
+		return open_section(p, section);
+	if (!p->target) {
+		parse_fail(p, "key '%s' outside any section", name);
+		return 0;
+	}
+	const struct cfg_key *key = key_find(p->section, name);
+	if (!key) {
+		parse_fail(p, "unknown key '%s' in [%s]", name, p->section_name);
+		return 0;
+	}
+	char why[256];
+	if (!key_set(key, p->target, value, why, sizeof(why))) {
+		parse_fail(p, "bad value for '%s' in [%s]: %s", name, p->section_name, why);
+		return 0;
+	}
+	return 1;
+}
+
+static bool validate_backend(struct cfg_parse *p, struct cfg_backend *b)
+{
+	if (b->ssl_mode >= CFG_SSL_VERIFY_CA && !b->ssl_ca) {
+		parse_fail(p, "[backend %s]: ssl_mode=%s needs ssl_ca", b->name,
+			   cfg_ssl_mode_str(b->ssl_mode));
+		return false;
+	}
+	if (!b->ssl_cert != !b->ssl_key) {
+		parse_fail(p, "[backend %s]: ssl_cert and ssl_key go together", b->name);
+		return false;
+	}
+	if (b->min_idle > b->max_connections) {
+		parse_fail(p, "[backend %s]: min_idle (%d) exceeds max_connections (%d)", b->name,
+			   b->min_idle, b->max_connections);
+		return false;
+	}
+	if (!b->ssl_server_name)
+		b->ssl_server_name = xstrdup(b->host);
+	return true;
+}
+
+static bool resolve_listener_backend(struct cfg_parse *p, struct cfg_listener *l)
+{
+	const struct cfg *cfg = p->cfg;
+	if (!l->backend) {
+		if (cfg->n_backends != 1) {
+			parse_fail(p, "[listener %s]: name its backend (there are %zu)", l->name,
+				   cfg->n_backends);
+			return false;
+		}
+		l->backend = xstrdup(cfg->backends[0].name);
+	}
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		if (strcmp(cfg->backends[i].name, l->backend) == 0) {
+			l->backend_idx = i;
+			return true;
+		}
+	}
+	parse_fail(p, "[listener %s]: no [backend %s]", l->name, l->backend);
+	return false;
+}
+
+static bool validate_listener(struct cfg_parse *p, struct cfg_listener *l)
+{
+	if (!l->tls_cert != !l->tls_key) {
+		parse_fail(p, "[listener %s]: tls_cert and tls_key go together", l->name);
+		return false;
+	}
+	if (l->require_tls && !l->tls_cert) {
+		parse_fail(p, "[listener %s]: require_tls needs tls_cert and tls_key", l->name);
+		return false;
+	}
+	for (struct cfg_listener *o = p->cfg->listeners; o < l; o++) {
+		if (strcmp(o->name, l->name) == 0) {
+			parse_fail(p, "[listener %s] appears twice", l->name);
+			return false;
+		}
+	}
+	return resolve_listener_backend(p, l);
+}
+
+/* validate runs after the whole file is read; errors point at its end. */
+static bool validate(struct cfg_parse *p)
+{
+	struct cfg *cfg = p->cfg;
+	if (cfg->n_backends == 0) {
+		parse_fail(p, "no [backend NAME] section");
+		return false;
+	}
+	if (cfg->n_listeners == 0) {
+		parse_fail(p, "no [listener NAME] section");
+		return false;
+	}
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(cfg->backends[i].name, cfg->backends[j].name) == 0) {
+				parse_fail(p, "[backend %s] appears twice", cfg->backends[i].name);
+				return false;
+			}
+		}
+		if (!validate_backend(p, &cfg->backends[i]))
+			return false;
+	}
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		if (!validate_listener(p, &cfg->listeners[i]))
+			return false;
+	}
+	if (cfg->workers == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->workers = cpus > 0 ? (int)cpus : 1;
+	}
+	char why[512];
+	if (!cfg_users_resolve(cfg, why, sizeof(why))) {
+		parse_fail(p, "%s", why);
+		return false;
+	}
+	return true;
+}
+
+static bool cfg_parse_run(struct cfg_parse *p, ini_reader reader)
+{
+	memset(p->cfg, 0, sizeof(*p->cfg));
+	apply_defaults(CFG_SECTION_GLOBAL, p->cfg);
+	p->cfg->path = xstrdup(p->path);
+	int rc = ini_parse_stream(reader, p, on_ini_entry, p);
+	if (rc > 0 && !p->failed) {
+		p->line = rc;
+		parse_fail(p, "syntax error (expected 'key = value' or '[section]')");
+	} else if (rc < 0 && !p->failed) {
+		parse_fail(p, "cannot read the file");
+	}
+	if (!p->failed && !validate(p)) {
+		/* parse_fail already wrote the reason */
+	}
+	if (p->failed) {
+		cfg_free(p->cfg);
+		return false;
+	}
+	return true;
+}
+
+bool cfg_load(const char *path, struct cfg *out, char *err, size_t err_len)
+{
+	struct cfg_parse p = {.cfg = out, .path = path, .err = err, .err_len = err_len};
+	p.file = fopen(path, "r");
+	if (!p.file) {
+		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	bool ok = cfg_parse_run(&p, read_line_file);
+	fclose(p.file);
+	return ok;
+}
+
+bool cfg_load_string(const char *path, const char *text, struct cfg *out, char *err,
+		     size_t err_len)
+{
+	struct cfg_parse p = {.cfg = out, .path = path, .err = err, .err_len = err_len,
+			      .text = text};
+	return cfg_parse_run(&p, read_line_string);
+}
+
+void cfg_free(struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		free_strings(CFG_SECTION_LISTENER, &cfg->listeners[i]);
+		xfree(cfg->listeners[i].name);
+	}
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		free_strings(CFG_SECTION_BACKEND, &cfg->backends[i]);
+		xfree(cfg->backends[i].name);
+	}
+	for (size_t i = 0; i < cfg->n_users; i++) {
+		if (cfg->users[i].password)
+			explicit_bzero(cfg->users[i].password, strlen(cfg->users[i].password));
+		free_strings(CFG_SECTION_USER, &cfg->users[i]);
+		xfree(cfg->users[i].name);
+	}
+	free_strings(CFG_SECTION_GLOBAL, cfg);
+	xfree(cfg->listeners);
+	xfree(cfg->backends);
+	xfree(cfg->users);
+	xfree(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_users; i++) {
+		if (strcmp(cfg->users[i].name, name) == 0)
+			return &cfg->users[i];
+	}
+	return NULL;
+}
+
+static void write_section_example(FILE *out, enum cfg_section section, const char *header)
+{
+	fprintf(out, "\n%s\n", header);
+	for (size_t i = 0; i < cfg_keys_len; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != section)
+			continue;
+		fprintf(out, "; %s\n", k->help);
+		fprintf(out, ";%s = %s\n", k->name, k->def ? k->def : "");
+	}
+}
+
+void cfg_write_example(FILE *out)
+{
+	fputs("; warmpool example configuration, generated by `warmpool --example-config`.\n"
+	      "; Every key is shown commented out with its default; uncomment to change.\n"
+	      "; Sections: [warmpool] once; [listener NAME], [backend NAME] and\n"
+	      "; [user NAME] as many times as needed.\n",
+	      out);
+	write_section_example(out, CFG_SECTION_GLOBAL, "[warmpool]");
+	write_section_example(out, CFG_SECTION_LISTENER, "[listener main]");
+	write_section_example(out, CFG_SECTION_BACKEND, "[backend main]");
+	write_section_example(out, CFG_SECTION_USER, "[user app]");
+}

@@ -1,0 +1,92 @@
+/* cfg: the configuration model, loaded from an INI file through one key table. */
+#ifndef WP_CFG_H
+#define WP_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "my_auth.h"
+
+/* ssl_mode, with MySQL's meaning (see README). */
+enum cfg_ssl_mode {
+	CFG_SSL_DISABLED = 0,	 /* never TLS */
+	CFG_SSL_PREFERRED = 1,	 /* TLS when the server offers it */
+	CFG_SSL_REQUIRED = 2,	 /* TLS or no connection; CA checked only if ssl_ca is set */
+	CFG_SSL_VERIFY_CA = 3,	 /* TLS with the chain verified against ssl_ca */
+	CFG_SSL_VERIFY_IDENTITY = 4, /* verify_ca plus the name in the certificate */
+};
+const char *cfg_ssl_mode_str(enum cfg_ssl_mode mode);
+
+struct cfg_backend {
+	char *name;
+	char *host;
+	int port;
+	int ssl_mode; /* enum cfg_ssl_mode */
+	char *ssl_ca;
+	char *ssl_cert;
+	char *ssl_key;
+	char *ssl_server_name; /* identity to verify; defaults to host */
+	int min_idle;
+	int max_connections;
+	int connect_timeout_ms;
+};
+
+struct cfg_listener {
+	char *name;
+	char *address;
+	int port;
+	char *backend;	    /* name of a [backend] section */
+	size_t backend_idx; /* resolved from |backend| */
+	char *tls_cert;
+	char *tls_key;
+	bool require_tls;
+	int auth_plugin; /* enum my_auth_plugin */
+	int backlog;
+};
+
+struct cfg_user {
+	char *name;
+	char *password;	     /* inline: allowed, but see password_file/env */
+	char *password_file; /* first line of this file */
+	char *password_env;  /* value of this environment variable */
+};
+
+struct cfg {
+	char *path;
+	int workers; /* 0: one per online CPU, resolved at load */
+	int log_level; /* enum log_level */
+	char *users_file;
+	int max_clients;
+	int client_wait_timeout_ms;
+	int handshake_timeout_ms;
+	int max_packet_size;
+	char *server_version;
+
+	struct cfg_listener *listeners;
+	size_t n_listeners;
+	struct cfg_backend *backends;
+	size_t n_backends;
+	struct cfg_user *users;
+	size_t n_users;
+};
+
+/* cfg_load parses and validates |path|. On failure it returns false and
+ * writes one line "FILE:LINE: what is wrong" to |err|. The result owns all
+ * its strings; release it with cfg_free. */
+WP_MUST_CHECK bool cfg_load(const char *path, struct cfg *out, char *err, size_t err_len);
+/* cfg_load_string is cfg_load over an in-memory file, named |path| in errors. */
+WP_MUST_CHECK bool cfg_load_string(const char *path, const char *text, struct cfg *out,
+				   char *err, size_t err_len);
+void cfg_free(struct cfg *cfg);
+
+/* cfg_find_user returns the user or NULL. */
+const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
+
+/* cfg_write_example prints the documented example config: every key of the
+ * table with its default and help text. */
+void cfg_write_example(FILE *out);
+
+#endif

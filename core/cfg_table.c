@@ -1,0 +1,103 @@
+/* cfg_table: every configuration key warmpool knows, in one place. */
+#include "cfg_table.h"
+
+#include "cfg.h"
+
+static const char *const ssl_modes[] = {"disabled", "preferred", "required", "verify_ca",
+					"verify_identity", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+/* Indexed by enum my_auth_plugin; only the two usable ones are named. */
+static const char *const auth_plugins[] = {"", "mysql_native_password", "caching_sha2_password",
+					   NULL};
+
+const struct cfg_key cfg_keys[] = {
+	{CFG_SECTION_GLOBAL, "workers", CFG_INT, offsetof(struct cfg, workers), "0", 0, 256, NULL,
+	 "Worker threads, each with its own io_uring; 0 means one per online CPU."},
+	{CFG_SECTION_GLOBAL, "log_level", CFG_ENUM, offsetof(struct cfg, log_level), "info", 0, 0,
+	 log_levels, "Lowest level logged to stderr: debug, info, warn or error."},
+	{CFG_SECTION_GLOBAL, "users_file", CFG_STR, offsetof(struct cfg, users_file), NULL, 0, 0,
+	 NULL,
+	 "File of 'name:password' lines (one per user, # comments). Keep it mode 0600: "
+	 "warmpool needs the plain password to log into the backend as that user."},
+	{CFG_SECTION_GLOBAL, "max_clients", CFG_INT, offsetof(struct cfg, max_clients), "10000", 1,
+	 1000000, NULL, "Client connections accepted at once, over all workers."},
+	{CFG_SECTION_GLOBAL, "client_wait_timeout_ms", CFG_INT,
+	 offsetof(struct cfg, client_wait_timeout_ms), "5000", 1, 3600000, NULL,
+	 "How long a client waits for a backend connection before it gets an error."},
+	{CFG_SECTION_GLOBAL, "handshake_timeout_ms", CFG_INT,
+	 offsetof(struct cfg, handshake_timeout_ms), "10000", 100, 600000, NULL,
+	 "A client must finish TLS and authentication within this time."},
+	{CFG_SECTION_GLOBAL, "max_packet_size", CFG_INT, offsetof(struct cfg, max_packet_size),
+	 "67108864", 1024, 1073741824, NULL,
+	 "Largest packet warmpool parses during authentication and setup."},
+	{CFG_SECTION_GLOBAL, "server_version", CFG_STR, offsetof(struct cfg, server_version), NULL,
+	 0, 0, NULL,
+	 "Version announced to clients; by default the backend's own, learned on connect."},
+
+	{CFG_SECTION_LISTENER, "address", CFG_STR, offsetof(struct cfg_listener, address),
+	 "127.0.0.1", 0, 0, NULL, "Address to listen on (IPv4 or IPv6 literal)."},
+	{CFG_SECTION_LISTENER, "port", CFG_INT, offsetof(struct cfg_listener, port), "6033", 1,
+	 65535, NULL, "TCP port to listen on."},
+	{CFG_SECTION_LISTENER, "backend", CFG_STR, offsetof(struct cfg_listener, backend), NULL, 0,
+	 0, NULL, "Name of the [backend] this listener serves; optional with one backend."},
+	{CFG_SECTION_LISTENER, "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), NULL,
+	 0, 0, NULL, "PEM certificate chain offered to clients; enables client TLS."},
+	{CFG_SECTION_LISTENER, "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), NULL, 0,
+	 0, NULL, "PEM private key of tls_cert."},
+	{CFG_SECTION_LISTENER, "require_tls", CFG_BOOL, offsetof(struct cfg_listener, require_tls),
+	 "false", 0, 0, NULL, "Refuse clients that do not start TLS (needs tls_cert)."},
+	{CFG_SECTION_LISTENER, "auth_plugin", CFG_ENUM, offsetof(struct cfg_listener, auth_plugin),
+	 "mysql_native_password", 0, 0, auth_plugins,
+	 "Plugin warmpool asks clients to authenticate with: mysql_native_password or "
+	 "caching_sha2_password."},
+	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
+	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
+
+	{CFG_SECTION_BACKEND, "host", CFG_STR, offsetof(struct cfg_backend, host), "127.0.0.1", 0,
+	 0, NULL, "Backend address (IPv4 or IPv6 literal, or a name resolved at start)."},
+	{CFG_SECTION_BACKEND, "port", CFG_INT, offsetof(struct cfg_backend, port), "3306", 1,
+	 65535, NULL, "Backend TCP port."},
+	{CFG_SECTION_BACKEND, "ssl_mode", CFG_ENUM, offsetof(struct cfg_backend, ssl_mode),
+	 "preferred", 0, 0, ssl_modes,
+	 "disabled, preferred, required, verify_ca or verify_identity, as in MySQL. With "
+	 "ssl_ca set, preferred and required verify the chain too."},
+	{CFG_SECTION_BACKEND, "ssl_ca", CFG_STR, offsetof(struct cfg_backend, ssl_ca), NULL, 0, 0,
+	 NULL, "PEM CA bundle used to verify the backend's certificate."},
+	{CFG_SECTION_BACKEND, "ssl_cert", CFG_STR, offsetof(struct cfg_backend, ssl_cert), NULL, 0,
+	 0, NULL, "Optional PEM client certificate presented to the backend."},
+	{CFG_SECTION_BACKEND, "ssl_key", CFG_STR, offsetof(struct cfg_backend, ssl_key), NULL, 0, 0,
+	 NULL, "Private key of ssl_cert."},
+	{CFG_SECTION_BACKEND, "ssl_server_name", CFG_STR,
+	 offsetof(struct cfg_backend, ssl_server_name), NULL, 0, 0, NULL,
+	 "Name sent as SNI and checked by verify_identity; defaults to host."},
+	{CFG_SECTION_BACKEND, "min_idle", CFG_INT, offsetof(struct cfg_backend, min_idle), "2", 0,
+	 10000, NULL,
+	 "Warm connections kept ready per user, over all workers (split between them)."},
+	{CFG_SECTION_BACKEND, "max_connections", CFG_INT,
+	 offsetof(struct cfg_backend, max_connections), "100", 1, 100000, NULL,
+	 "Most connections per user to this backend, over all workers (split between them, at "
+	 "least one each)."},
+	{CFG_SECTION_BACKEND, "connect_timeout_ms", CFG_INT,
+	 offsetof(struct cfg_backend, connect_timeout_ms), "3000", 10, 600000, NULL,
+	 "TCP connect, TLS and authentication to the backend must finish within this time."},
+
+	{CFG_SECTION_USER, "password", CFG_STR, offsetof(struct cfg_user, password), NULL, 0, 0,
+	 NULL, "Inline password (prefer password_file, password_env or users_file)."},
+	{CFG_SECTION_USER, "password_file", CFG_STR, offsetof(struct cfg_user, password_file),
+	 NULL, 0, 0, NULL, "File whose first line is the password."},
+	{CFG_SECTION_USER, "password_env", CFG_STR, offsetof(struct cfg_user, password_env), NULL,
+	 0, 0, NULL, "Environment variable holding the password."},
+};
+
+const size_t cfg_keys_len = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+const char *cfg_section_str(enum cfg_section section)
+{
+	switch (section) {
+	case CFG_SECTION_GLOBAL: return "warmpool";
+	case CFG_SECTION_LISTENER: return "listener";
+	case CFG_SECTION_BACKEND: return "backend";
+	case CFG_SECTION_USER: return "user";
+	}
+	return "unknown";
+}

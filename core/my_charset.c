@@ -1,0 +1,29 @@
+/* my_charset: the collation ids common clients send in their handshake. */
+#include "my_charset.h"
+
+#include <stddef.h>
+
+/* Ids shared by MySQL and MariaDB; 255 exists only on MySQL 8. */
+static const struct my_collation collations[] = {
+	{8, "latin1", "latin1_swedish_ci"},
+	{11, "ascii", "ascii_general_ci"},
+	{28, "gbk", "gbk_chinese_ci"},
+	{33, "utf8mb3", "utf8mb3_general_ci"},
+	{45, "utf8mb4", "utf8mb4_general_ci"},
+	{46, "utf8mb4", "utf8mb4_bin"},
+	{47, "latin1", "latin1_bin"},
+	{63, "binary", "binary"},
+	{83, "utf8mb3", "utf8mb3_bin"},
+	{192, "utf8mb3", "utf8mb3_unicode_ci"},
+	{224, "utf8mb4", "utf8mb4_unicode_ci"},
+	{255, "utf8mb4", "utf8mb4_0900_ai_ci"},
+};
+
+const struct my_collation *my_collation_find(uint8_t id)
+{
+	for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
+		if (collations[i].id == id)
+			return &collations[i];
+	}
+	return NULL;
+}

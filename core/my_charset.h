@@ -1,0 +1,17 @@
+/* my_charset: collation ids from handshakes mapped to SET NAMES arguments. */
+#ifndef WP_MY_CHARSET_H
+#define WP_MY_CHARSET_H
+
+#include <stdint.h>
+
+struct my_collation {
+	uint8_t id;
+	const char *charset;
+	const char *collation;
+};
+
+/* my_collation_find returns the entry for a handshake collation id, or NULL
+ * when warmpool does not know it (the backend's default then stays). */
+const struct my_collation *my_collation_find(uint8_t id);
+
+#endif

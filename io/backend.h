@@ -1,0 +1,49 @@
+/* backend: a worker's pool shards per (backend, user, wire profile), opened and kept warm. */
+#ifndef WP_BACKEND_H
+#define WP_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "pool.h"
+
+struct worker;
+struct client;
+
+/* Client capabilities that change what the server sends back, so a client
+ * only ever gets a connection opened with the same ones. */
+#define BACKEND_PROFILE_CAPS (CLIENT_FOUND_ROWS | CLIENT_IGNORE_SPACE)
+
+struct backend_pool {
+	struct pool pool;
+	struct worker *w;
+	size_t backend_idx;
+	const struct cfg_user *user; /* borrowed from the runtime's config */
+	uint32_t profile_caps;
+};
+
+/* backend_pool_get finds or creates the shard; creation never fails. */
+struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
+				      const struct cfg_user *user, uint32_t profile_caps);
+const struct cfg_backend *backend_pool_cfg(const struct backend_pool *bp);
+
+/* backend_pools_prewarm creates the default shard of every backend and user
+ * and starts opening min_idle connections. */
+void backend_pools_prewarm(struct worker *w);
+/* backend_pool_fill opens the connections the pool wants right now. */
+void backend_pool_fill(struct backend_pool *bp);
+/* backend_pools_tick runs every tick: waiter deadlines, backoff, refill,
+ * connect deadlines. */
+void backend_pools_tick(struct worker *w);
+
+/* backend_pool_fail_waiters answers every waiting client with an error. */
+void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const char *sqlstate,
+			       const char *message);
+
+/* backend_pool_connection_ready hands a ready connection to the oldest
+ * waiter or parks it idle. */
+void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc);
+
+#endif

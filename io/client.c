@@ -1,0 +1,490 @@
+/* client: greeting, frontend TLS, authentication, waiting, and relaying for one client. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "log.h"
+#include "my_frame.h"
+#include "my_result.h"
+#include "server.h"
+#include "worker.h"
+
+/* What warmpool offers clients: nothing that would make the backend's reply
+ * format differ from what pooled connections negotiated (no DEPRECATE_EOF,
+ * no SESSION_TRACK, no compression, no query attributes). */
+#define CLIENT_OFFERED_CAPS                                                                  \
+	(CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB | \
+	 CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE | CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE |   \
+	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS |            \
+	 CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                 \
+	 CLIENT_CONNECT_ATTRS | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
+
+#define LOGIN_PACKET_MAX 65536
+
+static const struct conn_ops client_ops;
+
+const char *client_state_str(enum client_state state)
+{
+	switch (state) {
+	case CLIENT_GREETED: return "greeted";
+	case CLIENT_TLS: return "tls";
+	case CLIENT_LOGIN: return "login";
+	case CLIENT_AUTH_SWITCH: return "auth_switch";
+	case CLIENT_WAITING: return "waiting";
+	case CLIENT_SETUP: return "setup";
+	case CLIENT_LINKED: return "linked";
+	}
+	return "unknown";
+}
+
+static struct client *client_of(struct conn *c)
+{
+	return (struct client *)((char *)c - offsetof(struct client, conn));
+}
+
+static bool client_transition_allowed(enum client_state from, enum client_state to)
+{
+	switch (from) {
+	case CLIENT_GREETED: return to == CLIENT_TLS || to == CLIENT_AUTH_SWITCH || to == CLIENT_WAITING;
+	case CLIENT_TLS: return to == CLIENT_LOGIN;
+	case CLIENT_LOGIN: return to == CLIENT_AUTH_SWITCH || to == CLIENT_WAITING;
+	case CLIENT_AUTH_SWITCH: return to == CLIENT_WAITING;
+	case CLIENT_WAITING: return to == CLIENT_SETUP;
+	case CLIENT_SETUP: return to == CLIENT_LINKED;
+	case CLIENT_LINKED: return false;
+	}
+	return false;
+}
+
+/* client_set_state is the one place a client changes phase. */
+static void client_set_state(struct client *c, enum client_state to)
+{
+	if (!client_transition_allowed(c->state, to)) {
+		log_error("impossible client transition", "conn=c%llu from=%s to=%s",
+			  (unsigned long long)c->conn.id, client_state_str(c->state),
+			  client_state_str(to));
+		abort();
+	}
+	c->state = to;
+	if (to == CLIENT_LINKED)
+		list_del(&c->handshake_node);
+}
+
+static const struct cfg_listener *client_listener(const struct client *c)
+{
+	return &c->conn.w->rt->cfg.listeners[c->listener_idx];
+}
+
+/* send_packet_and_close answers with an ERR and closes once it is sent. */
+void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message)
+{
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	my_err_build(&b, c->seq++, code, sqlstate, message);
+	if (my_bld_ok(&b))
+		conn_write_buf(&c->conn, &out);
+	buf_cleanup(&out);
+	conn_close_after_flush(&c->conn);
+}
+
+static void client_send_greeting(struct client *c)
+{
+	struct worker *w = c->conn.w;
+	const struct cfg *cfg = &w->rt->cfg;
+	const struct cfg_listener *l = client_listener(c);
+	struct my_greeting g = {
+		.connection_id = (uint32_t)c->conn.id,
+		.capabilities = CLIENT_OFFERED_CAPS | (w->rt->listener_tls[c->listener_idx] ? CLIENT_SSL : 0),
+		.collation = MY_DEFAULT_COLLATION,
+		.status = SERVER_STATUS_AUTOCOMMIT,
+	};
+	const char *version = cfg->server_version ? cfg->server_version
+						  : w->backend_version[l->backend_idx];
+	snprintf(g.server_version, sizeof(g.server_version), "%s",
+		 version[0] ? version : "8.0.0-warmpool");
+	memcpy(g.scramble, c->scramble, sizeof(g.scramble));
+	snprintf(g.auth_plugin, sizeof(g.auth_plugin), "%s", my_auth_plugin_str(c->plugin));
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	my_greeting_build(&b, c->seq++, &g);
+	if (my_bld_ok(&b))
+		conn_write_buf(&c->conn, &out);
+	buf_cleanup(&out);
+}
+
+void client_accept(struct worker *w, int fd, size_t listener_idx)
+{
+	struct runtime *rt = w->rt;
+	struct client *c = xcalloc(1, sizeof(*c));
+	conn_init(&c->conn, w, &client_ops, 'c', fd);
+	c->listener_idx = listener_idx;
+	c->plugin = (enum my_auth_plugin)rt->cfg.listeners[listener_idx].auth_plugin;
+	c->handshake_deadline_ms = w->now_ms + (uint64_t)rt->cfg.handshake_timeout_ms;
+	list_add_tail(&w->handshaking, &c->handshake_node);
+	list_init(&c->waiter.node);
+
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &ss_len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(c->conn.peer, sizeof(c->conn.peer), "%s:%d", host, port);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	if (atomic_fetch_add(&rt->n_clients, 1) >= rt->cfg.max_clients) {
+		atomic_fetch_sub(&rt->n_clients, 1);
+		log_warn("max_clients reached; refusing client", "conn=c%llu peer=%s max_clients=%d",
+			 (unsigned long long)c->conn.id, c->conn.peer, rt->cfg.max_clients);
+		client_fail(c, ER_CON_COUNT_ERROR, "08004", "Too many connections (warmpool max_clients)");
+		return;
+	}
+	c->counted = true;
+	my_random_scramble(c->scramble);
+	log_debug("client connected", "conn=c%llu peer=%s", (unsigned long long)c->conn.id,
+		  c->conn.peer);
+	client_send_greeting(c);
+	conn_arm_recv(&c->conn);
+}
+
+/* read_login_packet takes one connection-phase packet off c->in into
+ * |payload|. Returns false while incomplete or after closing on bad input. */
+static bool read_login_packet(struct client *c, struct buf *payload, bool *out_closed)
+{
+	size_t used;
+	uint8_t seq;
+	*out_closed = false;
+	enum my_packet_status st = my_packet_read(my_cur_make(buf_head(&c->conn.in), buf_avail(&c->conn.in)),
+						  LOGIN_PACKET_MAX, payload, &used, &seq);
+	if (st == MY_PACKET_NEED_MORE)
+		return false;
+	if (st != MY_PACKET_COMPLETE || seq != c->seq) {
+		log_warn("bad packet during login", "conn=c%llu peer=%s status=%s seq=%u expected=%u",
+			 (unsigned long long)c->conn.id, c->conn.peer, my_packet_status_str(st), seq,
+			 c->seq);
+		*out_closed = true;
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+		return false;
+	}
+	buf_consume(&c->conn.in, used);
+	c->seq = (uint8_t)(seq + 1);
+	return true;
+}
+
+static void client_deny(struct client *c, bool used_password)
+{
+	char msg[MY_NAME_MAX + 128];
+	char host[64];
+	snprintf(host, sizeof(host), "%s", c->conn.peer);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	snprintf(msg, sizeof(msg), "Access denied for user '%s'@'%s' (using password: %s)",
+		 c->user, host, used_password ? "YES" : "NO");
+	log_warn("authentication failed", "conn=c%llu peer=%s user=\"%s\"",
+		 (unsigned long long)c->conn.id, c->conn.peer, c->user);
+	client_fail(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
+}
+
+static void client_request_backend(struct client *c);
+
+/* client_check_token verifies the client's answer to our scramble. */
+static void client_check_token(struct client *c, const uint8_t *token, size_t token_len)
+{
+	const struct cfg_user *u = cfg_find_user(&c->conn.w->rt->cfg, c->user);
+	/* Unknown users go through the same check against an impossible
+	 * password, so that the reply does not tell which users exist. */
+	if (!u || !my_auth_verify(c->plugin, u->password, c->scramble, token, token_len)) {
+		client_deny(c, token_len > 0);
+		return;
+	}
+	if (c->plugin == MY_AUTH_SHA2 && u->password[0]) {
+		/* We know the password, so the fast path always applies. */
+		uint8_t fast_ok[2] = {MY_AUTH_MORE_HEADER, MY_SHA2_FAST_AUTH_OK};
+		struct buf out = {0};
+		if (my_packet_write(&out, &c->seq, fast_ok, sizeof(fast_ok), BUF_NO_LIMIT))
+			conn_write_buf(&c->conn, &out);
+		buf_cleanup(&out);
+	}
+	client_set_state(c, CLIENT_WAITING);
+	const struct cfg_listener *l = client_listener(c);
+	c->bp = backend_pool_get(c->conn.w, l->backend_idx, u, c->caps & BACKEND_PROFILE_CAPS);
+	client_request_backend(c);
+}
+
+static void client_handle_login(struct client *c, const struct my_login *login)
+{
+	c->caps = login->capabilities & (CLIENT_OFFERED_CAPS | CLIENT_SSL);
+	c->collation = login->collation;
+	snprintf(c->user, sizeof(c->user), "%s", login->user);
+	snprintf(c->db, sizeof(c->db), "%s", login->db);
+	if (!(c->caps & CLIENT_SECURE_CONNECTION)) {
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Client does not support 4.1 authentication");
+		return;
+	}
+	if (client_listener(c)->require_tls && !c->conn.tls) {
+		log_warn("client without TLS refused", "conn=c%llu peer=%s user=\"%s\"",
+			 (unsigned long long)c->conn.id, c->conn.peer, c->user);
+		client_fail(c, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
+			    "Connections using insecure transport are prohibited (require_tls)");
+		return;
+	}
+	enum my_auth_plugin theirs = login->auth_plugin[0]
+					     ? my_auth_plugin_from_name(login->auth_plugin)
+					     : MY_AUTH_NATIVE;
+	if (theirs != c->plugin) {
+		/* The client answered for another plugin: ask again with ours. */
+		struct buf out = {0};
+		struct my_bld b;
+		my_bld_init(&b, &out, BUF_NO_LIMIT);
+		my_auth_switch_build(&b, c->seq++, my_auth_plugin_str(c->plugin), c->scramble);
+		if (my_bld_ok(&b))
+			conn_write_buf(&c->conn, &out);
+		buf_cleanup(&out);
+		client_set_state(c, CLIENT_AUTH_SWITCH);
+		return;
+	}
+	client_check_token(c, login->auth, login->auth_len);
+}
+
+static void client_on_login_packet(struct client *c, const struct buf *payload)
+{
+	struct my_login login;
+	if (!my_login_parse(my_cur_make(buf_head(payload), buf_avail(payload)), &login)) {
+		log_warn("malformed login packet", "conn=c%llu peer=%s", (unsigned long long)c->conn.id,
+			 c->conn.peer);
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+		return;
+	}
+	if (!login.is_ssl_request) {
+		client_handle_login(c, &login);
+		return;
+	}
+	SSL_CTX *ctx = c->conn.w->rt->listener_tls[c->listener_idx];
+	if (c->state != CLIENT_GREETED || !ctx) {
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "TLS is not available on this listener");
+		return;
+	}
+	client_set_state(c, CLIENT_TLS);
+	if (conn_start_tls(&c->conn, ctx, TLS_ROLE_SERVER, NULL, NULL) &&
+	    tls_conn_established(c->conn.tls))
+		client_set_state(c, CLIENT_LOGIN);
+}
+
+static void client_on_connection_phase(struct client *c)
+{
+	struct buf payload = {0};
+	bool closed = false;
+	while (!c->conn.closing && !closed) {
+		if (c->state == CLIENT_TLS) {
+			if (!tls_conn_established(c->conn.tls))
+				break;
+			log_debug("client TLS established", "conn=c%llu version=%s",
+				  (unsigned long long)c->conn.id, tls_conn_version(c->conn.tls));
+			client_set_state(c, CLIENT_LOGIN);
+		}
+		if (c->state != CLIENT_GREETED && c->state != CLIENT_LOGIN &&
+		    c->state != CLIENT_AUTH_SWITCH)
+			break;
+		buf_reset(&payload);
+		if (!read_login_packet(c, &payload, &closed))
+			break;
+		if (c->state == CLIENT_AUTH_SWITCH)
+			client_check_token(c, buf_head(&payload), buf_avail(&payload));
+		else
+			client_on_login_packet(c, &payload);
+	}
+	buf_cleanup(&payload);
+}
+
+static void client_request_backend(struct client *c)
+{
+	struct worker *w = c->conn.w;
+	uint64_t deadline = w->now_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms;
+	struct pool_conn *pc = pool_acquire(&c->bp->pool, &c->waiter, deadline);
+	if (pc) {
+		struct server *s = (struct server *)((char *)pc - offsetof(struct server, pc));
+		server_link_client(s, c);
+		return;
+	}
+	log_debug("client waits for a backend connection", "conn=c%llu waiters=%zu",
+		  (unsigned long long)c->conn.id, c->bp->pool.n_waiters);
+	backend_pool_fill(c->bp);
+}
+
+void client_begin_setup(struct client *c)
+{
+	client_set_state(c, CLIENT_SETUP);
+}
+
+void client_backend_ready(struct client *c, const struct buf *setup_err)
+{
+	struct buf out = {0};
+	if (setup_err && buf_avail(setup_err) > 0) {
+		/* The backend refused the schema or charset: relay its ERR. */
+		if (my_packet_write(&out, &c->seq, buf_head(setup_err), buf_avail(setup_err),
+				    BUF_NO_LIMIT))
+			conn_write_buf(&c->conn, &out);
+		buf_cleanup(&out);
+		conn_close_after_flush(&c->conn);
+		return;
+	}
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
+	my_ok_build(&b, c->seq++, &ok);
+	if (my_bld_ok(&b))
+		conn_write_buf(&c->conn, &out);
+	buf_cleanup(&out);
+	client_set_state(c, CLIENT_LINKED);
+	c->frame_left = 0;
+	log_debug("client linked", "conn=c%llu server=s%llu", (unsigned long long)c->conn.id,
+		  (unsigned long long)c->server->conn.id);
+	/* Commands pipelined behind the login are waiting in c->in. */
+	if (buf_avail(&c->conn.in) > 0)
+		c->conn.ops->on_input(&c->conn);
+}
+
+/* client_quit: COM_QUIT arrived; the backend connection goes back clean. */
+static void client_quit(struct client *c)
+{
+	struct server *s = c->server;
+	c->server = NULL;
+	c->conn.relay_peer = NULL;
+	if (s)
+		server_release(s);
+	conn_close(&c->conn, LOG_DEBUG, "client quit");
+}
+
+/* client_relay forwards whole and partial frames to the backend, watching
+ * for COM_QUIT at frame starts (it is answered here, not forwarded). */
+static void client_relay(struct client *c)
+{
+	struct buf *in = &c->conn.in;
+	while (buf_avail(in) > 0 && !c->conn.closing && !c->conn.recv_paused) {
+		if (c->frame_left == 0) {
+			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
+			uint32_t len;
+			uint8_t seq, command;
+			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
+				return; /* wait for the whole header */
+			if (seq == 0 && len == 1) {
+				if (!my_cur_u8(&h, &command))
+					return;
+				if (command == COM_QUIT) {
+					buf_consume(in, 5);
+					client_quit(c);
+					return;
+				}
+			}
+			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+		}
+		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
+		if (!server_forward(c->server, buf_head(in), n))
+			return;
+		buf_consume(in, n);
+		c->frame_left -= n;
+		if (buf_avail(&c->server->conn.out) > CONN_OUT_HIGH)
+			conn_pause_recv(&c->conn);
+	}
+}
+
+static void client_on_input(struct conn *conn)
+{
+	struct client *c = client_of(conn);
+	if (c->state == CLIENT_LINKED)
+		client_relay(c);
+	else
+		client_on_connection_phase(c);
+	/* In WAITING and SETUP, input stays in c->in until linked. */
+}
+
+bool client_forward(struct client *c, const uint8_t *data, size_t len)
+{
+	return conn_write(&c->conn, data, len);
+}
+
+void client_backend_lost(struct client *c)
+{
+	c->server = NULL;
+	c->conn.relay_peer = NULL;
+	if (c->state == CLIENT_SETUP) {
+		client_fail(c, ER_BACKEND_UNAVAILABLE, "HY000",
+			    "warmpool: backend connection lost during session setup");
+		return;
+	}
+	/* Session mode: the session lived on that connection; it is gone. */
+	conn_close(&c->conn, LOG_INFO, "backend connection lost");
+}
+
+static void client_on_close(struct conn *conn)
+{
+	struct client *c = client_of(conn);
+	list_del(&c->handshake_node);
+	if (c->bp)
+		pool_waiter_cancel(&c->bp->pool, &c->waiter);
+	if (c->counted) {
+		atomic_fetch_sub(&conn->w->rt->n_clients, 1);
+		c->counted = false;
+	}
+	struct server *s = c->server;
+	c->server = NULL;
+	if (s) {
+		/* Left without COM_QUIT: the backend session is in an unknown
+		 * state (maybe mid-result), so it is not reused. */
+		s->client = NULL;
+		s->conn.relay_peer = NULL;
+		conn_close(&s->conn, LOG_DEBUG, "its client left without COM_QUIT");
+	}
+}
+
+static void client_on_free(struct conn *conn)
+{
+	xfree(client_of(conn));
+}
+
+static void client_on_peer_drained(struct conn *conn)
+{
+	conn_resume_recv(conn);
+}
+
+static const struct conn_ops client_ops = {
+	.on_input = client_on_input,
+	.on_close = client_on_close,
+	.on_free = client_on_free,
+	.on_peer_drained = client_on_peer_drained,
+};
+
+void client_check_handshakes(struct worker *w)
+{
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &w->handshaking)
+	{
+		struct client *c = list_entry(pos, struct client, handshake_node);
+		if (c->handshake_deadline_ms > w->now_ms)
+			break; /* oldest first: the rest are younger */
+		list_del(pos);
+		if (c->state < CLIENT_WAITING) {
+			log_warn("client handshake timed out", "conn=c%llu peer=%s state=%s",
+				 (unsigned long long)c->conn.id, c->conn.peer, client_state_str(c->state));
+			conn_close(&c->conn, LOG_DEBUG, NULL);
+		}
+	}
+}

@@ -1,0 +1,66 @@
+/* client: one application connection to warmpool, from accept to close. */
+#ifndef WP_CLIENT_H
+#define WP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "my_auth.h"
+#include "my_handshake.h"
+#include "pool.h"
+
+struct server;
+struct worker;
+
+/* The phase of a client connection. */
+enum client_state {
+	CLIENT_GREETED = 0,	/* greeting sent; SSLRequest or login next */
+	CLIENT_TLS = 1,		/* TLS handshake after the SSLRequest */
+	CLIENT_LOGIN = 2,	/* TLS up; login next */
+	CLIENT_AUTH_SWITCH = 3, /* AuthSwitchRequest sent; token next */
+	CLIENT_WAITING = 4,	/* authenticated; queued for a backend connection */
+	CLIENT_SETUP = 5,	/* backend connection found; its setup runs */
+	CLIENT_LINKED = 6,	/* relaying to its backend connection */
+};
+const char *client_state_str(enum client_state state);
+
+struct client {
+	struct conn conn;
+	struct pool_waiter waiter;
+	struct list handshake_node; /* on worker->handshaking until linked */
+	uint64_t handshake_deadline_ms;
+	size_t listener_idx;
+	enum client_state state;
+	enum my_auth_plugin plugin; /* the listener's */
+	uint8_t scramble[MY_SCRAMBLE_LEN];
+	uint8_t seq;	/* next sequence id during the connection phase */
+	uint32_t caps;	/* negotiated with the client */
+	uint8_t collation;
+	char user[MY_NAME_MAX];
+	char db[MY_NAME_MAX];
+	struct backend_pool *bp;
+	struct server *server;
+	size_t frame_left; /* bytes of the current client frame still to relay */
+	bool counted;	   /* holds a slot of max_clients */
+};
+
+/* client_accept takes a new socket from listener |listener_idx|. */
+void client_accept(struct worker *w, int fd, size_t listener_idx);
+
+/* client_begin_setup: a backend connection was found; its setup runs. */
+void client_begin_setup(struct client *c);
+/* client_backend_ready: the backend connection is set up; finish the login
+ * with OK (or the setup's ERR payload, then close) and start relaying. */
+void client_backend_ready(struct client *c, const struct buf *setup_err);
+/* client_fail sends an ERR and closes; used for waits that time out. */
+void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
+/* client_forward writes backend bytes to the client. */
+bool client_forward(struct client *c, const uint8_t *data, size_t len);
+/* client_backend_lost: its backend connection died. */
+void client_backend_lost(struct client *c);
+/* client_check_handshake closes clients whose login is past its deadline. */
+void client_check_handshakes(struct worker *w);
+
+#endif

@@ -1,0 +1,88 @@
+/* listener: listening sockets shared out by the kernel (SO_REUSEPORT), one per worker. */
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "worker.h"
+
+static bool parse_address(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return true;
+	}
+	return false;
+}
+
+bool listener_open(struct worker *w, size_t idx, struct worker_listener *out, char *why,
+		   size_t why_len)
+{
+	const struct cfg_listener *l = &w->rt->cfg.listeners[idx];
+	struct sockaddr_storage ss;
+	socklen_t ss_len;
+	if (!parse_address(l->address, l->port, &ss, &ss_len)) {
+		snprintf(why, why_len, "[listener %s]: address '%s' is not an IP literal", l->name,
+			 l->address);
+		return false;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, ss_len) < 0 || listen(fd, l->backlog) < 0) {
+		snprintf(why, why_len, "[listener %s]: cannot listen on %s:%d: %s", l->name,
+			 l->address, l->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	*out = (struct worker_listener){.fd = fd, .cfg_idx = idx, .w = w};
+	return true;
+}
+
+void listener_arm(struct worker_listener *l)
+{
+	if (l->accept_armed || l->fd < 0)
+		return;
+	struct io_uring_sqe *sqe = worker_sqe(l->w);
+	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ring_ud(l, RING_OP_ACCEPT));
+	l->accept_armed = true;
+}
+
+void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		l->accept_armed = false;
+	if (cqe->res >= 0) {
+		if (l->w->stopping)
+			close(cqe->res);
+		else
+			client_accept(l->w, cqe->res, l->cfg_idx);
+	} else if (cqe->res != -ECANCELED) {
+		/* EMFILE and friends: the client waits in the backlog; keep going. */
+		log_warn("accept failed", "listener=%s error=\"%s\"",
+			 l->w->rt->cfg.listeners[l->cfg_idx].name, strerror(-cqe->res));
+	}
+	if (!l->accept_armed && !l->w->stopping)
+		listener_arm(l);
+}

@@ -1,0 +1,633 @@
+/* server: connecting, TLS per ssl_mode, authenticating, setting up, relaying and resetting a backend connection. */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "client.h"
+#include "log.h"
+#include "my_charset.h"
+#include "my_frame.h"
+#include "my_handshake.h"
+#include "my_result.h"
+#include "ring.h"
+#include "worker.h"
+
+/* What warmpool asks of backends; masked with what the server offers. */
+#define SERVER_WANTED_CAPS                                                                      \
+	(CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_LOCAL_FILES | CLIENT_PROTOCOL_41 |  \
+	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS |           \
+	 CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                \
+	 CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
+
+#define AUTH_PACKET_MAX 65536
+
+static const struct conn_ops server_ops;
+
+const char *server_state_str(enum server_state state)
+{
+	switch (state) {
+	case SERVER_CONNECTING: return "connecting";
+	case SERVER_GREETING: return "greeting";
+	case SERVER_TLS: return "tls";
+	case SERVER_AUTH: return "auth";
+	case SERVER_IDLE: return "idle";
+	case SERVER_SETUP: return "setup";
+	case SERVER_LINKED: return "linked";
+	case SERVER_RESETTING: return "resetting";
+	}
+	return "unknown";
+}
+
+static struct server *server_of(struct conn *c)
+{
+	return (struct server *)((char *)c - offsetof(struct server, conn));
+}
+
+static bool server_transition_allowed(enum server_state from, enum server_state to)
+{
+	switch (from) {
+	case SERVER_CONNECTING: return to == SERVER_GREETING;
+	case SERVER_GREETING: return to == SERVER_TLS || to == SERVER_AUTH;
+	case SERVER_TLS: return to == SERVER_AUTH;
+	case SERVER_AUTH: return to == SERVER_IDLE || to == SERVER_SETUP;
+	case SERVER_IDLE: return to == SERVER_SETUP;
+	case SERVER_SETUP: return to == SERVER_LINKED || to == SERVER_RESETTING;
+	case SERVER_LINKED: return to == SERVER_RESETTING;
+	case SERVER_RESETTING: return to == SERVER_IDLE || to == SERVER_SETUP;
+	}
+	return false;
+}
+
+/* server_set_state is the one place a backend connection changes phase. */
+static void server_set_state(struct server *s, enum server_state to)
+{
+	if (!server_transition_allowed(s->state, to)) {
+		log_error("impossible server transition", "conn=s%llu from=%s to=%s",
+			  (unsigned long long)s->conn.id, server_state_str(s->state),
+			  server_state_str(to));
+		abort();
+	}
+	s->state = to;
+}
+
+static const struct cfg_backend *server_cfg(const struct server *s)
+{
+	return backend_pool_cfg(s->bp);
+}
+
+/* server_fail_open ends a connection that could not be opened; the pool
+ * backs off before the next attempt. */
+static void server_fail_open(struct server *s, const char *reason)
+{
+	conn_close(&s->conn, LOG_DEBUG, reason);
+}
+
+void server_open(struct backend_pool *bp)
+{
+	struct worker *w = bp->w;
+	const struct cfg_backend *b = backend_pool_cfg(bp);
+	const struct sockaddr_storage *addr = &w->rt->backend_addr[bp->backend_idx];
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pool_connect_failed(&bp->pool, w->now_ms, strerror(errno));
+		log_error("cannot create a socket", "backend=%s error=\"%s\"", b->name, strerror(errno));
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct server *s = xcalloc(1, sizeof(*s));
+	conn_init(&s->conn, w, &server_ops, 's', fd);
+	snprintf(s->conn.peer, sizeof(s->conn.peer), "%s:%d", b->host, b->port);
+	s->bp = bp;
+	s->state = SERVER_CONNECTING;
+	s->deadline_ms = w->now_ms + (uint64_t)b->connect_timeout_ms;
+	pool_conn_add(&bp->pool, &s->pc);
+
+	/* connect, bounded by a linked timeout for the TCP part. */
+	struct io_uring_sqe *sqe = worker_sqe(w);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)addr,
+			      w->rt->backend_addr_len[bp->backend_idx]);
+	io_uring_sqe_set_data64(sqe, ring_ud(&s->conn, RING_OP_CONNECT));
+	sqe->flags |= IOSQE_IO_LINK;
+	conn_op_submitted(&s->conn);
+	/* The kernel reads the timespec at submit time: it lives in |s|. */
+	s->connect_timeout.tv_sec = b->connect_timeout_ms / 1000;
+	s->connect_timeout.tv_nsec = (long long)(b->connect_timeout_ms % 1000) * 1000000;
+	sqe = worker_sqe(w);
+	io_uring_prep_link_timeout(sqe, &s->connect_timeout, 0);
+	io_uring_sqe_set_data64(sqe, ring_ud(&s->conn, RING_OP_LINK_TIMEOUT));
+	conn_op_submitted(&s->conn);
+}
+
+void server_handle_connect(struct conn *c, struct io_uring_cqe *cqe)
+{
+	struct server *s = server_of(c);
+	if (!c->closing) {
+		if (cqe->res < 0) {
+			server_fail_open(s, cqe->res == -ECANCELED ? "connect timed out"
+								   : strerror(-cqe->res));
+		} else {
+			server_set_state(s, SERVER_GREETING);
+			conn_arm_recv(c);
+		}
+	}
+	conn_op_completed(c);
+}
+
+/* read_packet takes one whole packet off s->conn.in. */
+static enum my_packet_status read_packet(struct server *s, struct buf *payload, uint8_t *out_seq)
+{
+	size_t used;
+	enum my_packet_status st = my_packet_read(
+		my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in)), AUTH_PACKET_MAX,
+		payload, &used, out_seq);
+	if (st == MY_PACKET_COMPLETE)
+		buf_consume(&s->conn.in, used);
+	return st;
+}
+
+static bool server_send_packet(struct server *s, const uint8_t *payload, size_t len)
+{
+	struct buf out = {0};
+	bool ok = my_packet_write(&out, &s->seq, payload, len, BUF_NO_LIMIT) &&
+		  conn_write_buf(&s->conn, &out);
+	buf_cleanup(&out);
+	return ok;
+}
+
+static void server_send_login(struct server *s)
+{
+	const struct cfg_user *u = s->bp->user;
+	struct my_login l = {
+		.capabilities = s->caps,
+		.max_packet = 1u << 30,
+		.collation = MY_DEFAULT_COLLATION,
+	};
+	snprintf(l.user, sizeof(l.user), "%s", u->name);
+	/* Servers offering another default plugin (ed25519, unix_socket) switch
+	 * us to the one the account uses. */
+	if (s->plugin != MY_AUTH_SHA2)
+		s->plugin = MY_AUTH_NATIVE;
+	snprintf(l.auth_plugin, sizeof(l.auth_plugin), "%s", my_auth_plugin_str(s->plugin));
+	bool ok = my_auth_token(s->plugin, u->password, s->scramble, l.auth, &l.auth_len);
+	(void)ok; /* native and sha2 always produce a token */
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	my_login_build(&b, s->seq++, &l);
+	if (my_bld_ok(&b))
+		conn_write_buf(&s->conn, &out);
+	buf_cleanup(&out);
+	explicit_bzero(l.auth, sizeof(l.auth));
+	server_set_state(s, SERVER_AUTH);
+}
+
+static bool server_wants_tls(struct server *s, const struct my_greeting *g, bool *out_refuse)
+{
+	const struct cfg_backend *b = server_cfg(s);
+	bool offered = g->capabilities & CLIENT_SSL;
+	*out_refuse = false;
+	if (b->ssl_mode == CFG_SSL_DISABLED)
+		return false;
+	if (b->ssl_mode == CFG_SSL_PREFERRED)
+		return offered;
+	*out_refuse = !offered;
+	return offered;
+}
+
+static void server_on_greeting(struct server *s, const struct buf *payload, uint8_t seq)
+{
+	struct my_cur p = my_cur_make(buf_head(payload), buf_avail(payload));
+	struct my_greeting g;
+	struct my_err err;
+	if (my_reply_classify_auth(p) == MY_REPLY_ERR && my_err_parse(p, &err)) {
+		server_fail_open(s, err.message);
+		return;
+	}
+	if (!my_greeting_parse(p, &g)) {
+		server_fail_open(s, "malformed server greeting");
+		return;
+	}
+	struct worker *w = s->conn.w;
+	snprintf(w->backend_version[s->bp->backend_idx], sizeof(w->backend_version[0]), "%s",
+		 g.server_version);
+	memcpy(s->scramble, g.scramble, sizeof(s->scramble));
+	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
+	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
+	s->seq = (uint8_t)(seq + 1);
+	bool refuse;
+	bool tls = server_wants_tls(s, &g, &refuse);
+	if (refuse) {
+		char why[128];
+		snprintf(why, sizeof(why), "server does not offer TLS (ssl_mode=%s)",
+			 cfg_ssl_mode_str(server_cfg(s)->ssl_mode));
+		server_fail_open(s, why);
+		return;
+	}
+	if (!tls) {
+		server_send_login(s);
+		return;
+	}
+	s->caps |= CLIENT_SSL;
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	my_ssl_request_build(&b, s->seq++, s->caps, MY_DEFAULT_COLLATION);
+	if (my_bld_ok(&b))
+		conn_write_buf(&s->conn, &out);
+	buf_cleanup(&out);
+	server_set_state(s, SERVER_TLS);
+	const struct cfg_backend *cb = server_cfg(s);
+	const char *verify = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL;
+	conn_start_tls(&s->conn, w->rt->backend_tls[s->bp->backend_idx], TLS_ROLE_CLIENT,
+		       cb->ssl_server_name, verify);
+}
+
+/* server_on_auth_more handles caching_sha2_password's AuthMoreData. */
+static void server_on_auth_more(struct server *s, struct my_cur data)
+{
+	const char *password = s->bp->user->password;
+	uint8_t status;
+	struct my_cur probe = data;
+	if (s->plugin != MY_AUTH_SHA2 || !my_cur_u8(&probe, &status)) {
+		server_fail_open(s, "unexpected AuthMoreData");
+		return;
+	}
+	if (data.len == 1 && status == MY_SHA2_FAST_AUTH_OK)
+		return; /* OK follows */
+	if (data.len == 1 && status == MY_SHA2_PERFORM_FULL_AUTH) {
+		if (s->conn.tls) {
+			/* Over TLS the password itself may travel, with its NUL. */
+			server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
+		} else {
+			uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
+			server_send_packet(s, &req, 1);
+		}
+		return;
+	}
+	/* Anything else is the server's PEM public key. */
+	if (s->conn.tls) {
+		server_fail_open(s, "unexpected public key over TLS");
+		return;
+	}
+	struct buf enc = {0};
+	if (my_sha2_rsa_encrypt(&enc, data.ptr, data.len, password, s->scramble))
+		server_send_packet(s, buf_head(&enc), buf_avail(&enc));
+	else
+		server_fail_open(s, "cannot encrypt the password with the server's RSA key");
+	buf_cleanup(&enc);
+}
+
+static void server_on_auth_switch(struct server *s, struct my_cur p)
+{
+	struct my_auth_switch sw;
+	if (!my_auth_switch_parse(p, &sw)) {
+		server_fail_open(s, "malformed auth switch request");
+		return;
+	}
+	s->plugin = my_auth_plugin_from_name(sw.plugin);
+	const char *password = s->bp->user->password;
+	if (s->plugin == MY_AUTH_CLEAR) {
+		if (!s->conn.tls) {
+			server_fail_open(s, "server asks for mysql_clear_password without TLS");
+			return;
+		}
+		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
+		return;
+	}
+	if (sw.data_len < MY_SCRAMBLE_LEN || (s->plugin != MY_AUTH_NATIVE && s->plugin != MY_AUTH_SHA2)) {
+		char why[128];
+		snprintf(why, sizeof(why), "unsupported auth plugin '%s'", sw.plugin);
+		server_fail_open(s, why);
+		return;
+	}
+	memcpy(s->scramble, sw.data, MY_SCRAMBLE_LEN);
+	uint8_t token[MY_AUTH_TOKEN_MAX];
+	size_t token_len;
+	bool ok = my_auth_token(s->plugin, password, s->scramble, token, &token_len);
+	(void)ok;
+	server_send_packet(s, token, token_len);
+	explicit_bzero(token, sizeof(token));
+}
+
+static void server_on_authenticated(struct server *s)
+{
+	struct backend_pool *bp = s->bp;
+	pool_connect_succeeded(&bp->pool);
+	s->collation = MY_DEFAULT_COLLATION;
+	log_info("backend connection ready", "conn=s%llu backend=%s user=\"%s\" tls=%s",
+		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user->name,
+		 s->conn.tls ? tls_conn_version(s->conn.tls) : "off");
+	server_set_state(s, SERVER_IDLE);
+	backend_pool_connection_ready(bp, &s->pc);
+}
+
+static void server_on_auth_reply(struct server *s, const struct buf *payload, uint8_t seq)
+{
+	struct my_cur p = my_cur_make(buf_head(payload), buf_avail(payload));
+	struct my_err err;
+	struct my_cur data;
+	s->seq = (uint8_t)(seq + 1);
+	switch (my_reply_classify_auth(p)) {
+	case MY_REPLY_OK:
+		server_on_authenticated(s);
+		return;
+	case MY_REPLY_ERR:
+		if (!my_err_parse(p, &err)) {
+			server_fail_open(s, "malformed ERR packet");
+			return;
+		}
+		server_fail_open(s, err.message);
+		if (err.code == ER_ACCESS_DENIED_ERROR) {
+			/* Waiting will not help: the credentials are wrong. */
+			char msg[MY_ERR_MESSAGE_MAX + 64];
+			snprintf(msg, sizeof(msg), "warmpool: backend refused login: %s", err.message);
+			backend_pool_fail_waiters(s->bp, err.code, "28000", msg);
+		}
+		return;
+	case MY_REPLY_AUTH_SWITCH:
+		server_on_auth_switch(s, p);
+		return;
+	case MY_REPLY_AUTH_MORE:
+		data = p;
+		if (my_cur_skip(&data, 1))
+			server_on_auth_more(s, data);
+		return;
+	default:
+		server_fail_open(s, "unexpected packet during authentication");
+	}
+}
+
+static void server_on_connection_phase(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	while (!s->conn.closing) {
+		if (s->state == SERVER_TLS) {
+			if (!tls_conn_established(s->conn.tls))
+				break;
+			server_send_login(s);
+			continue;
+		}
+		buf_reset(&payload);
+		enum my_packet_status st = read_packet(s, &payload, &seq);
+		if (st == MY_PACKET_NEED_MORE)
+			break;
+		if (st != MY_PACKET_COMPLETE) {
+			server_fail_open(s, my_packet_status_str(st));
+			break;
+		}
+		if (s->state == SERVER_GREETING)
+			server_on_greeting(s, &payload, seq);
+		else if (s->state == SERVER_AUTH)
+			server_on_auth_reply(s, &payload, seq);
+		if (s->state == SERVER_IDLE)
+			break;
+	}
+	buf_cleanup(&payload);
+}
+
+/* build_setup queues the commands that give the client its session: a
+ * character set when it differs, and the schema it asked for. */
+static unsigned build_setup(struct server *s, const struct client *c, struct buf *out)
+{
+	unsigned n = 0;
+	uint8_t seq;
+	const struct my_collation *want = my_collation_find(c->collation);
+	if (want && c->collation != s->collation) {
+		char q[128];
+		int len = snprintf(q, sizeof(q), "%cSET NAMES %s COLLATE %s", COM_QUERY,
+				   want->charset, want->collation);
+		seq = 0;
+		if (my_packet_write(out, &seq, (const uint8_t *)q, (size_t)len, BUF_NO_LIMIT))
+			n++;
+		s->collation = c->collation;
+	}
+	if (c->db[0]) {
+		struct buf cmd = {0};
+		uint8_t op = COM_INIT_DB;
+		seq = 0;
+		if (buf_append(&cmd, &op, 1, BUF_NO_LIMIT) &&
+		    buf_append(&cmd, c->db, strlen(c->db), BUF_NO_LIMIT) &&
+		    my_packet_write(out, &seq, buf_head(&cmd), buf_avail(&cmd), BUF_NO_LIMIT))
+			n++;
+		buf_cleanup(&cmd);
+	}
+	return n;
+}
+
+static void server_link(struct server *s, struct client *c)
+{
+	s->client = c;
+	c->server = s;
+	s->conn.relay_peer = &c->conn;
+	c->conn.relay_peer = &s->conn;
+}
+
+void server_link_client(struct server *s, struct client *c)
+{
+	server_link(s, c);
+	server_set_state(s, SERVER_SETUP);
+	client_begin_setup(c);
+	struct buf out = {0};
+	s->setup_replies = build_setup(s, c, &out);
+	buf_reset(&s->setup_error);
+	if (s->setup_replies == 0) {
+		buf_cleanup(&out);
+		server_set_state(s, SERVER_LINKED);
+		client_backend_ready(c, NULL);
+		return;
+	}
+	conn_write_buf(&s->conn, &out);
+	buf_cleanup(&out);
+}
+
+static void server_on_setup_reply(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	while (s->setup_replies > 0 && !s->conn.closing) {
+		buf_reset(&payload);
+		enum my_packet_status st = read_packet(s, &payload, &seq);
+		if (st == MY_PACKET_NEED_MORE)
+			break;
+		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
+		enum my_reply_kind kind = my_reply_classify_command(p);
+		if (st != MY_PACKET_COMPLETE || (kind != MY_REPLY_OK && kind != MY_REPLY_ERR)) {
+			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
+			break;
+		}
+		if (kind == MY_REPLY_ERR && buf_avail(&s->setup_error) == 0 &&
+		    !buf_append(&s->setup_error, p.ptr, p.len, BUF_NO_LIMIT)) {
+			conn_close(&s->conn, LOG_ERROR, "out of memory");
+			break;
+		}
+		s->setup_replies--;
+	}
+	buf_cleanup(&payload);
+	if (s->setup_replies > 0 || s->conn.closing)
+		return;
+	struct client *c = s->client;
+	if (buf_avail(&s->setup_error) > 0) {
+		/* The client is refused; the connection itself is fine. */
+		s->client = NULL;
+		c->server = NULL;
+		s->conn.relay_peer = c->conn.relay_peer = NULL;
+		client_backend_ready(c, &s->setup_error);
+		server_release(s);
+		return;
+	}
+	server_set_state(s, SERVER_LINKED);
+	client_backend_ready(c, NULL);
+}
+
+void server_release(struct server *s)
+{
+	s->client = NULL;
+	s->conn.relay_peer = NULL;
+	server_set_state(s, SERVER_RESETTING);
+	pool_conn_set_state(&s->bp->pool, &s->pc, POOL_CONN_RESETTING);
+	uint8_t seq = 0, cmd = COM_RESET_CONNECTION;
+	struct buf out = {0};
+	if (my_packet_write(&out, &seq, &cmd, 1, BUF_NO_LIMIT))
+		conn_write_buf(&s->conn, &out);
+	buf_cleanup(&out);
+	if (s->conn.recv_paused)
+		conn_resume_recv(&s->conn);
+}
+
+static void server_on_reset_reply(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	enum my_packet_status st = read_packet(s, &payload, &seq);
+	if (st == MY_PACKET_NEED_MORE) {
+		buf_cleanup(&payload);
+		return;
+	}
+	struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
+	bool ok = st == MY_PACKET_COMPLETE && seq == 1 &&
+		  my_reply_classify_command(p) == MY_REPLY_OK && buf_avail(&s->conn.in) == 0;
+	buf_cleanup(&payload);
+	if (!ok) {
+		conn_close(&s->conn, LOG_WARN, "COM_RESET_CONNECTION failed; connection dropped");
+		return;
+	}
+	/* The reset restores the charset of the login. */
+	s->collation = MY_DEFAULT_COLLATION;
+	server_set_state(s, SERVER_IDLE);
+	backend_pool_connection_ready(s->bp, &s->pc);
+}
+
+bool server_forward(struct server *s, const uint8_t *data, size_t len)
+{
+	return conn_write(&s->conn, data, len);
+}
+
+static void server_relay(struct server *s)
+{
+	struct buf *in = &s->conn.in;
+	struct client *c = s->client;
+	if (buf_avail(in) == 0)
+		return;
+	if (!client_forward(c, buf_head(in), buf_avail(in)))
+		return;
+	buf_reset(in);
+	if (buf_avail(&c->conn.out) > CONN_OUT_HIGH)
+		conn_pause_recv(&s->conn);
+}
+
+static void server_on_input(struct conn *conn)
+{
+	struct server *s = server_of(conn);
+	switch (s->state) {
+	case SERVER_CONNECTING:
+		break;
+	case SERVER_GREETING:
+	case SERVER_TLS:
+	case SERVER_AUTH:
+		server_on_connection_phase(s);
+		break;
+	case SERVER_IDLE: {
+		/* An idle connection that speaks was killed or is shutting down. */
+		struct buf payload = {0};
+		uint8_t seq;
+		struct my_err err = {0};
+		if (read_packet(s, &payload, &seq) == MY_PACKET_COMPLETE &&
+		    !my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
+			err.message[0] = '\0';
+		buf_cleanup(&payload);
+		conn_close(conn, LOG_INFO, err.message[0] ? err.message : "backend spoke while idle");
+		break;
+	}
+	case SERVER_SETUP:
+		server_on_setup_reply(s);
+		break;
+	case SERVER_LINKED:
+		server_relay(s);
+		break;
+	case SERVER_RESETTING:
+		server_on_reset_reply(s);
+		break;
+	}
+}
+
+static void server_on_close(struct conn *conn)
+{
+	struct server *s = server_of(conn);
+	struct backend_pool *bp = s->bp;
+	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING;
+	pool_conn_remove(&bp->pool, &s->pc);
+	if (was_opening) {
+		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
+		log_warn("backend connect failed", "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
+			 (unsigned long long)conn->id, server_cfg(s)->name, bp->user->name,
+			 server_state_str(s->state), reason);
+		pool_connect_failed(&bp->pool, conn->w->now_ms, reason);
+	}
+	struct client *c = s->client;
+	s->client = NULL;
+	if (c)
+		client_backend_lost(c);
+	if (!was_opening)
+		log_debug("backend connection closed", "conn=s%llu state=%s",
+			  (unsigned long long)s->conn.id, server_state_str(s->state));
+	/* Keep the pool at min_idle (and serve waiters), unless stopping. */
+	if (!conn->w->stopping)
+		backend_pool_fill(bp);
+}
+
+static void server_on_free(struct conn *conn)
+{
+	struct server *s = server_of(conn);
+	buf_cleanup(&s->setup_error);
+	xfree(s);
+}
+
+static void server_on_peer_drained(struct conn *conn)
+{
+	conn_resume_recv(conn);
+}
+
+static const struct conn_ops server_ops = {
+	.on_input = server_on_input,
+	.on_close = server_on_close,
+	.on_free = server_on_free,
+	.on_peer_drained = server_on_peer_drained,
+};
+
+void server_check_deadline(struct server *s, uint64_t now_ms)
+{
+	if (s->pc.state == POOL_CONN_CONNECTING && now_ms >= s->deadline_ms && !s->conn.closing) {
+		char why[96];
+		snprintf(why, sizeof(why), "no login within connect_timeout_ms (stuck in %s)",
+			 server_state_str(s->state));
+		server_fail_open(s, why);
+	}
+}

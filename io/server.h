@@ -1,0 +1,63 @@
+/* server: one connection from warmpool to a backend, from connect to close. */
+#ifndef WP_SERVER_H
+#define WP_SERVER_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "my_auth.h"
+#include "pool.h"
+
+struct backend_pool;
+struct client;
+
+/* The protocol phase of a backend connection. */
+enum server_state {
+	SERVER_CONNECTING = 0, /* TCP connect in flight */
+	SERVER_GREETING = 1,   /* waiting for the Handshake v10 */
+	SERVER_TLS = 2,	       /* TLS handshake after our SSLRequest */
+	SERVER_AUTH = 3,       /* login sent; OK, ERR, switch or more data next */
+	SERVER_IDLE = 4,       /* in the pool; any input means it died */
+	SERVER_SETUP = 5,      /* running a client's SET NAMES / USE */
+	SERVER_LINKED = 6,     /* relaying for one client */
+	SERVER_RESETTING = 7,  /* COM_RESET_CONNECTION in flight */
+};
+const char *server_state_str(enum server_state state);
+
+struct server {
+	struct conn conn;
+	struct pool_conn pc;
+	struct backend_pool *bp;
+	enum server_state state;
+	struct client *client; /* set in SETUP and LINKED */
+	uint64_t deadline_ms;  /* connect + TLS + auth must end by then */
+	uint8_t seq;	       /* next sequence id during authentication */
+	uint8_t scramble[MY_SCRAMBLE_LEN];
+	enum my_auth_plugin plugin;
+	uint32_t caps;	     /* negotiated */
+	uint8_t collation;   /* of the session right now */
+	unsigned setup_replies; /* replies still expected in SETUP */
+	struct buf setup_error; /* first ERR payload seen in SETUP */
+	struct __kernel_timespec connect_timeout;
+};
+
+/* server_open starts a new connection for |bp| (CONNECTING). */
+void server_open(struct backend_pool *bp);
+
+/* server_link_client runs the client's session setup (charset, schema) if
+ * any is needed, then links both ends; the client is told through
+ * client_backend_ready. */
+void server_link_client(struct server *s, struct client *c);
+/* server_release takes the connection back from a client that quit cleanly:
+ * it is reset and returned to the pool. */
+void server_release(struct server *s);
+/* server_forward writes client bytes to the backend. */
+bool server_forward(struct server *s, const uint8_t *data, size_t len);
+/* server_handle_connect completes the TCP connect. */
+void server_handle_connect(struct conn *c, struct io_uring_cqe *cqe);
+/* server_check_deadline closes a connection still opening past its deadline. */
+void server_check_deadline(struct server *s, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,273 @@
+/* worker: the event loop of one thread: ring setup, completion dispatch, tick, stop. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "client.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+#define RING_ENTRIES 4096
+#define RING_CQ_ENTRIES 32768
+#define BUFRING_ENTRIES 1024  /* power of two */
+#define BUFRING_BUF_SIZE 16384 /* one TLS record */
+#define BUFRING_GROUP 1
+#define TICK_MS 100
+
+const char *ring_op_str(enum ring_op op)
+{
+	static const char *const names[RING_OP_COUNT] = {
+		"none", "accept", "recv", "send", "connect", "link_timeout",
+		"cancel", "close", "tick", "wake",
+	};
+	return (unsigned)op < RING_OP_COUNT ? names[op] : "unknown";
+}
+
+uint64_t worker_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct io_uring_sqe *worker_sqe(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	while (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+static bool ring_setup(struct worker *w, char *why, size_t why_len)
+{
+	struct io_uring_params p = {
+		/* SINGLE_ISSUER: only this thread submits, so the kernel skips
+		 * locking. DEFER_TASKRUN: completion work runs when we wait,
+		 * in batches, not by interrupting the loop. SUBMIT_ALL: one bad
+		 * SQE does not stall the ones behind it. CQSIZE: room for a
+		 * burst of multishot completions without overflow. */
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+		.cq_entries = RING_CQ_ENTRIES,
+	};
+	int res = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+	if (res < 0) {
+		snprintf(why, why_len,
+			 "io_uring setup failed: %s (warmpool needs Linux 6.1+ with io_uring "
+			 "enabled: SINGLE_ISSUER, DEFER_TASKRUN)",
+			 strerror(-res));
+		return false;
+	}
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_FAST_POLL)) {
+		snprintf(why, why_len, "io_uring lacks NODROP/FAST_POLL (kernel too old)");
+		return false;
+	}
+	if (!bufring_init(&w->bufs, &w->ring, BUFRING_ENTRIES, BUFRING_BUF_SIZE, BUFRING_GROUP,
+			  &res)) {
+		snprintf(why, why_len,
+			 "io_uring provided-buffer ring unavailable: %s (needs Linux 5.19+)",
+			 strerror(-res));
+		return false;
+	}
+	return true;
+}
+
+bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t why_len)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->rt = rt;
+	w->wake_fd = -1;
+	list_init(&w->handshaking);
+	list_init(&w->conns);
+	list_init(&w->rearm);
+	w->backend_version = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_version));
+	w->now_ms = worker_clock_ms();
+	w->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->wake_fd < 0) {
+		snprintf(why, why_len, "eventfd: %s", strerror(errno));
+		return false;
+	}
+	w->n_listeners = rt->cfg.n_listeners;
+	w->listeners = xcalloc(w->n_listeners, sizeof(*w->listeners));
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		if (!listener_open(w, i, &w->listeners[i], why, why_len))
+			return false;
+	}
+	return true;
+}
+
+static void arm_tick(struct worker *w)
+{
+	w->tick.tv_sec = 0;
+	w->tick.tv_nsec = TICK_MS * 1000000LL;
+	struct io_uring_sqe *sqe = worker_sqe(w);
+	io_uring_prep_timeout(sqe, &w->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, ring_ud(w, RING_OP_TICK));
+}
+
+static void arm_wake(struct worker *w)
+{
+	struct io_uring_sqe *sqe = worker_sqe(w);
+	io_uring_prep_read(sqe, w->wake_fd, &w->wake_value, sizeof(w->wake_value), 0);
+	io_uring_sqe_set_data64(sqe, ring_ud(w, RING_OP_WAKE));
+}
+
+/* begin_stop closes the listeners and every connection; the loop ends when
+ * the last connection is freed. Draining gracefully is the SIGTERM issue's. */
+static void begin_stop(struct worker *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		if (w->listeners[i].fd >= 0) {
+			struct io_uring_sqe *sqe = worker_sqe(w);
+			io_uring_prep_cancel_fd(sqe, w->listeners[i].fd, 0);
+			io_uring_sqe_set_data64(sqe, ring_ud(NULL, RING_OP_NONE));
+		}
+	}
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &w->conns)
+	{
+		struct conn *c = list_entry(pos, struct conn, node);
+		conn_close(c, LOG_DEBUG, "shutting down");
+	}
+}
+
+static void on_tick(struct worker *w)
+{
+	if (atomic_load(&w->stop))
+		begin_stop(w);
+	if (w->stopping)
+		return;
+	client_check_handshakes(w);
+	backend_pools_tick(w);
+	arm_tick(w);
+}
+
+/* dispatch routes one completion by its operation kind. */
+static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	void *obj = ring_ud_ptr(ud);
+	switch (ring_ud_op(ud)) {
+	case RING_OP_ACCEPT:
+		listener_handle_accept(obj, cqe);
+		break;
+	case RING_OP_RECV:
+		conn_handle_recv(obj, cqe);
+		break;
+	case RING_OP_SEND:
+		conn_handle_send(obj, cqe);
+		break;
+	case RING_OP_CONNECT:
+		server_handle_connect(obj, cqe);
+		break;
+	case RING_OP_LINK_TIMEOUT:
+	case RING_OP_CANCEL:
+	case RING_OP_CLOSE:
+		conn_handle_done(obj, cqe);
+		break;
+	case RING_OP_TICK:
+		on_tick(w);
+		break;
+	case RING_OP_WAKE:
+		if (atomic_load(&w->stop))
+			begin_stop(w);
+		else
+			arm_wake(w);
+		break;
+	case RING_OP_NONE:
+	case RING_OP_COUNT:
+		break;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	log_set_worker(w->id);
+	/* A SINGLE_ISSUER ring belongs to the thread that creates it. */
+	w->setup_ok = ring_setup(w, w->setup_error, sizeof(w->setup_error));
+	sem_post(&w->setup_done);
+	if (!w->setup_ok)
+		return NULL;
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_arm(&w->listeners[i]);
+	arm_tick(w);
+	arm_wake(w);
+	backend_pools_prewarm(w);
+	while (!w->stopping || w->n_conns > 0) {
+		int res = io_uring_submit_and_wait(&w->ring, 1);
+		if (res < 0 && res != -EINTR && res != -ETIME && res != -EBUSY) {
+			log_error("io_uring_submit_and_wait failed", "error=\"%s\"", strerror(-res));
+			break;
+		}
+		w->now_ms = worker_clock_ms();
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&w->ring, head, cqe)
+		{
+			dispatch(w, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&w->ring, seen);
+		conn_submit_rearms(w);
+	}
+	io_uring_submit(&w->ring);
+	return NULL;
+}
+
+bool worker_start(struct worker *w, char *why, size_t why_len)
+{
+	sem_init(&w->setup_done, 0, 0);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		snprintf(why, why_len, "cannot start worker thread %d", w->id);
+		return false;
+	}
+	w->started = true;
+	sem_wait(&w->setup_done);
+	if (!w->setup_ok)
+		snprintf(why, why_len, "%s", w->setup_error);
+	return w->setup_ok;
+}
+
+void worker_request_stop(struct worker *w)
+{
+	atomic_store(&w->stop, true);
+	uint64_t one = 1;
+	ssize_t unused = write(w->wake_fd, &one, sizeof(one));
+	(void)unused;
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		if (w->listeners[i].fd >= 0)
+			close(w->listeners[i].fd);
+	}
+	for (size_t i = 0; i < w->n_pools; i++)
+		xfree(w->pools[i]);
+	xfree(w->pools);
+	xfree(w->listeners);
+	xfree(w->backend_version);
+	if (w->setup_ok) {
+		bufring_cleanup(&w->bufs, &w->ring);
+		io_uring_queue_exit(&w->ring);
+	}
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+}

@@ -1,0 +1,185 @@
+/* pool: acquire/release, wait queue and connect backoff of a pool shard. No I/O here. */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_MAX_MS 5000
+
+const char *pool_conn_state_str(enum pool_conn_state state)
+{
+	switch (state) {
+	case POOL_CONN_CONNECTING: return "connecting";
+	case POOL_CONN_IDLE: return "idle";
+	case POOL_CONN_ACTIVE: return "active";
+	case POOL_CONN_RESETTING: return "resetting";
+	case POOL_CONN_STATE_COUNT: break;
+	}
+	return "unknown";
+}
+
+void pool_init(struct pool *p, size_t min_idle, size_t max_conns, uint32_t seed)
+{
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < POOL_CONN_STATE_COUNT; i++)
+		list_init(&p->conns[i]);
+	list_init(&p->waiters);
+	p->min_idle = min_idle;
+	p->max_conns = max_conns;
+	p->jitter_state = seed ? seed : 1;
+}
+
+/* The transitions a pool connection may take; anything else is a bug. */
+static bool transition_allowed(enum pool_conn_state from, enum pool_conn_state to)
+{
+	switch (from) {
+	case POOL_CONN_CONNECTING: return to == POOL_CONN_IDLE || to == POOL_CONN_ACTIVE;
+	case POOL_CONN_IDLE: return to == POOL_CONN_ACTIVE;
+	case POOL_CONN_ACTIVE: return to == POOL_CONN_RESETTING;
+	case POOL_CONN_RESETTING: return to == POOL_CONN_IDLE || to == POOL_CONN_ACTIVE;
+	case POOL_CONN_STATE_COUNT: break;
+	}
+	return false;
+}
+
+void pool_conn_add(struct pool *p, struct pool_conn *pc)
+{
+	pc->state = POOL_CONN_CONNECTING;
+	pc->linked = true;
+	list_add_tail(&p->conns[pc->state], &pc->node);
+	p->counts[pc->state]++;
+}
+
+void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_state to)
+{
+	if (!pc->linked || !transition_allowed(pc->state, to)) {
+		log_error("impossible pool transition", "from=%s to=%s",
+			  pool_conn_state_str(pc->state), pool_conn_state_str(to));
+		abort();
+	}
+	list_del(&pc->node);
+	p->counts[pc->state]--;
+	pc->state = to;
+	list_add_tail(&p->conns[to], &pc->node);
+	p->counts[to]++;
+}
+
+void pool_conn_remove(struct pool *p, struct pool_conn *pc)
+{
+	if (!pc->linked)
+		return;
+	list_del(&pc->node);
+	p->counts[pc->state]--;
+	pc->linked = false;
+}
+
+static void waiter_enqueue(struct pool *p, struct pool_waiter *w, uint64_t deadline_ms)
+{
+	w->deadline_ms = deadline_ms;
+	w->queued = true;
+	list_add_tail(&p->waiters, &w->node);
+	p->n_waiters++;
+}
+
+struct pool_conn *pool_acquire(struct pool *p, struct pool_waiter *w, uint64_t deadline_ms)
+{
+	struct list *idle = &p->conns[POOL_CONN_IDLE];
+	if (list_empty(idle)) {
+		waiter_enqueue(p, w, deadline_ms);
+		return NULL;
+	}
+	struct pool_conn *pc = list_entry(idle->next, struct pool_conn, node);
+	pool_conn_set_state(p, pc, POOL_CONN_ACTIVE);
+	return pc;
+}
+
+struct pool_waiter *pool_conn_ready(struct pool *p, struct pool_conn *pc)
+{
+	struct pool_waiter *w = pool_waiter_pop(p);
+	pool_conn_set_state(p, pc, w ? POOL_CONN_ACTIVE : POOL_CONN_IDLE);
+	return w;
+}
+
+void pool_waiter_cancel(struct pool *p, struct pool_waiter *w)
+{
+	if (!w->queued)
+		return;
+	list_del(&w->node);
+	w->queued = false;
+	p->n_waiters--;
+}
+
+struct pool_waiter *pool_waiter_pop(struct pool *p)
+{
+	if (list_empty(&p->waiters))
+		return NULL;
+	struct pool_waiter *w = list_entry(p->waiters.next, struct pool_waiter, node);
+	pool_waiter_cancel(p, w);
+	return w;
+}
+
+struct pool_waiter *pool_waiter_pop_expired(struct pool *p, uint64_t now_ms)
+{
+	if (list_empty(&p->waiters))
+		return NULL;
+	struct pool_waiter *w = list_entry(p->waiters.next, struct pool_waiter, node);
+	if (w->deadline_ms > now_ms)
+		return NULL;
+	pool_waiter_cancel(p, w);
+	return w;
+}
+
+size_t pool_total(const struct pool *p)
+{
+	size_t n = 0;
+	for (int i = 0; i < POOL_CONN_STATE_COUNT; i++)
+		n += p->counts[i];
+	return n;
+}
+
+size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms)
+{
+	if (now_ms < p->next_connect_ms)
+		return 0;
+	size_t total = pool_total(p);
+	if (total >= p->max_conns)
+		return 0;
+	size_t connecting = p->counts[POOL_CONN_CONNECTING];
+	size_t want_ready = p->min_idle + p->n_waiters;
+	size_t have_ready = p->counts[POOL_CONN_IDLE] + connecting;
+	size_t want = want_ready > have_ready ? want_ready - have_ready : 0;
+	/* While failing, probe with one connection at a time. */
+	if (p->consecutive_failures > 0)
+		want = connecting == 0 && want > 0 ? 1 : 0;
+	size_t room = p->max_conns - total;
+	return want < room ? want : room;
+}
+
+void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason)
+{
+	p->consecutive_failures++;
+	uint32_t shift = p->consecutive_failures < 7 ? p->consecutive_failures - 1 : 6;
+	uint64_t delay = (uint64_t)BACKOFF_BASE_MS << shift;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	/* +-25% jitter (xorshift32) so workers and replicas do not retry in step. */
+	uint32_t x = p->jitter_state;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	p->jitter_state = x;
+	delay = delay * 3 / 4 + x % (delay / 2 + 1);
+	p->next_connect_ms = now_ms + delay;
+	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
+}
+
+void pool_connect_succeeded(struct pool *p)
+{
+	p->consecutive_failures = 0;
+	p->next_connect_ms = 0;
+	p->last_error[0] = '\0';
+}

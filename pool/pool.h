@@ -1,0 +1,89 @@
+/* pool: one worker's shard of the connections to one backend as one user. */
+#ifndef WP_POOL_H
+#define WP_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "list.h"
+
+/* Who may use a backend connection. The finer protocol phase (greeting, TLS,
+ * auth...) belongs to the io layer; this is the ownership the pool tracks. */
+enum pool_conn_state {
+	POOL_CONN_CONNECTING = 0, /* being opened: TCP, TLS and auth in progress */
+	POOL_CONN_IDLE = 1,	  /* authenticated and ready; its receive stays armed */
+	POOL_CONN_ACTIVE = 2,	  /* lent to exactly one client */
+	POOL_CONN_RESETTING = 3,  /* given back; COM_RESET_CONNECTION in flight */
+	POOL_CONN_STATE_COUNT = 4,
+};
+const char *pool_conn_state_str(enum pool_conn_state state);
+
+/* Embedded in the io layer's backend connection. */
+struct pool_conn {
+	struct list node; /* on the list of its state */
+	enum pool_conn_state state;
+	bool linked;	  /* on a list of a pool */
+};
+
+/* Embedded in a client that waits for a connection. */
+struct pool_waiter {
+	struct list node;
+	uint64_t deadline_ms;
+	bool queued;
+};
+
+struct pool {
+	struct list conns[POOL_CONN_STATE_COUNT];
+	size_t counts[POOL_CONN_STATE_COUNT];
+	struct list waiters; /* FIFO; equal timeouts keep deadlines sorted */
+	size_t n_waiters;
+	size_t min_idle;
+	size_t max_conns;
+	/* Connect failures: backoff before the next attempt. */
+	uint32_t consecutive_failures;
+	uint64_t next_connect_ms;
+	uint32_t jitter_state;
+	char last_error[256]; /* "" while the last connect succeeded */
+};
+
+void pool_init(struct pool *p, size_t min_idle, size_t max_conns, uint32_t seed);
+
+/* pool_conn_add registers a connection being opened (CONNECTING). */
+void pool_conn_add(struct pool *p, struct pool_conn *pc);
+/* pool_conn_set_state moves |pc| between state lists; it aborts on a
+ * transition the pool never makes (a bug, not a runtime condition). */
+void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_state to);
+/* pool_conn_remove forgets |pc| whatever its state (closed or failed). */
+void pool_conn_remove(struct pool *p, struct pool_conn *pc);
+
+/* pool_acquire lends an idle connection (now ACTIVE), or queues |w| with
+ * |deadline_ms| and returns NULL. The oldest idle connection is used first
+ * so that all of them stay exercised. */
+struct pool_conn *pool_acquire(struct pool *p, struct pool_waiter *w, uint64_t deadline_ms);
+
+/* pool_conn_ready is called when a connection becomes usable (connected,
+ * or reset after use). If a client waits, the connection becomes ACTIVE and
+ * that waiter is returned for the caller to wake; otherwise it goes IDLE and
+ * NULL is returned. */
+struct pool_waiter *pool_conn_ready(struct pool *p, struct pool_conn *pc);
+
+void pool_waiter_cancel(struct pool *p, struct pool_waiter *w);
+/* pool_waiter_pop_expired dequeues the oldest waiter past its deadline. */
+struct pool_waiter *pool_waiter_pop_expired(struct pool *p, uint64_t now_ms);
+/* pool_waiter_pop dequeues the oldest waiter (to fail it, for example). */
+struct pool_waiter *pool_waiter_pop(struct pool *p);
+
+size_t pool_total(const struct pool *p);
+/* pool_connects_wanted says how many connections to start opening now:
+ * enough for min_idle plus the waiters not already covered by connections
+ * being opened, within max_conns, and none while backing off. */
+size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms);
+
+/* pool_connect_failed records a failed open and schedules the next attempt
+ * with jittered exponential backoff (100 ms doubling to 5 s). */
+void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason);
+void pool_connect_succeeded(struct pool *p);
+
+#endif

@@ -58,13 +58,36 @@ static void parse_fail(struct cfg_parse *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Readers hand inih one line per call, so counting calls gives line numbers. */
+static bool open_section(struct cfg_parse *p, const char *section);
+
+/* Readers hand inih one line per call, so counting calls gives line numbers.
+ * They also open sections as their header lines go by: the Debian build of
+ * inih does not report a section that has no keys, yet "[listener main]"
+ * with every default is a whole listener. */
+static void line_seen(struct cfg_parse *p, const char *line)
+{
+	p->line++;
+	line += strspn(line, " \t");
+	if (*line != '[' || p->failed)
+		return;
+	const char *end = strchr(line, ']');
+	if (!end)
+		return; /* inih reports the syntax error */
+	char name[sizeof(p->section_name)];
+	size_t len = (size_t)(end - line - 1);
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, line + 1, len);
+	name[len] = '\0';
+	open_section(p, name);
+}
+
 static char *read_line_file(char *str, int num, void *stream)
 {
 	struct cfg_parse *p = stream;
 	char *r = fgets(str, num, p->file);
 	if (r)
-		p->line++;
+		line_seen(p, r);
 	return r;
 }
 
@@ -80,7 +103,7 @@ static char *read_line_string(char *str, int num, void *stream)
 	memcpy(str, p->text, n);
 	str[n] = '\0';
 	p->text += n;
-	p->line++;
+	line_seen(p, str);
 	return str;
 }
 
@@ -259,8 +282,6 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 	struct cfg_parse *p = user;
 	if (p->failed)
 		return 0;
-	if (!name) /* inih calls with name == NULL when a new section starts */
-		return open_section(p, section);
 	if (!p->target) {
 		parse_fail(p, "key '%s' outside any section", name);
 		return 0;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# install-deps.sh: install every Debian package warmpool's build, tests and demo need.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config
+  android-libboringssl-dev   # BoringSSL: all TLS and the auth crypto
+  liburing-dev               # io_uring
+  libjemalloc-dev            # allocator of the daemon
+  libinih-dev                # INI config parser
+  libcriterion-dev           # unit tests
+  # test fixtures and real clients
+  openssl                    # certificates for the throwaway MariaDB
+  mariadb-server mariadb-client   # real backend, mariadb CLI, mysqlslap
+  sysbench python3 python3-pymysql python3-pytest
+  procps iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Debian's mariadb-server starts a system instance through invoke-rc.d; the
+# tests never use it (they run their own), so a policy refusal is fine.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

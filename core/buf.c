@@ -8,11 +8,11 @@ uint8_t *buf_reserve(struct buf *b, size_t extra, size_t limit)
 	if (b->off > 0 && b->off == b->len) {
 		b->off = b->len = 0;
 	}
+	size_t live = b->len - b->off;
+	if (extra > limit || live > limit - extra)
+		return NULL;
 	if (b->cap - b->len >= extra)
 		return b->data + b->len;
-	size_t live = b->len - b->off;
-	if (live + extra > limit)
-		return NULL;
 	/* Compact first: the head is usually consumed by the time we grow. */
 	if (b->off > 0 && b->cap - live >= extra) {
 		memmove(b->data, b->data + b->off, live);

@@ -64,7 +64,9 @@ enum my_command {
 #define ER_NET_PACKET_TOO_LARGE 1153
 #define ER_SERVER_SHUTDOWN 1053
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
-#define ER_BACKEND_UNAVAILABLE 2003 /* CR_CONN_HOST_ERROR, as ProxySQL-era clients expect */
+/* No backend reachable. Not 2003: libmariadb rejects server errors in the
+ * client range (2000-2999) as malformed. 9001 is what ProxySQL sends. */
+#define ER_BACKEND_UNAVAILABLE 9001
 
 #define MY_MAX_FRAME_PAYLOAD 0xffffffu
 #define MY_SCRAMBLE_LEN 20

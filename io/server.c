@@ -563,7 +563,7 @@ static void server_on_input(struct conn *conn)
 		    !my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
 			err.message[0] = '\0';
 		buf_cleanup(&payload);
-		conn_close(conn, LOG_INFO, err.message[0] ? err.message : "backend spoke while idle");
+		conn_close(conn, LOG_DEBUG, err.message[0] ? err.message : "backend spoke while idle");
 		break;
 	}
 	case SERVER_SETUP:
@@ -595,7 +595,10 @@ static void server_on_close(struct conn *conn)
 	s->client = NULL;
 	if (c)
 		client_backend_lost(c);
-	if (!was_opening)
+	if (s->state == SERVER_IDLE && !conn->w->stopping)
+		log_info("backend closed an idle connection", "conn=s%llu backend=%s reason=\"%s\"",
+			 (unsigned long long)conn->id, server_cfg(s)->name, conn->close_reason);
+	else if (!was_opening)
 		log_debug("backend connection closed", "conn=s%llu state=%s",
 			  (unsigned long long)s->conn.id, server_state_str(s->state));
 	/* Keep the pool at min_idle (and serve waiters), unless stopping. */

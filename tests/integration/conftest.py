@@ -1,0 +1,166 @@
+"""Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tools" / "mariadb-fixture.sh"
+WARMPOOL = Path(os.environ.get("WARMPOOL_BIN", ROOT / "build" / "io" / "warmpool"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MariaDB:
+    """A throwaway mariadbd; start/restart/stop go through the fixture script."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.env = {}
+
+    def _run(self, *args):
+        out = subprocess.run([str(FIXTURE), *args, "--dir", str(self.dir)],
+                             check=True, capture_output=True, text=True, timeout=120)
+        self.env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+        return self.env
+
+    def start(self, ssl="on"):
+        return self._run("start", "--ssl", ssl)
+
+    def restart(self, ssl):
+        return self._run("restart", "--ssl", ssl)
+
+    def stop(self):
+        subprocess.run([str(FIXTURE), "stop", "--dir", str(self.dir)], check=True, timeout=60)
+
+    @property
+    def port(self):
+        return int(self.env["port"])
+
+    def root_sql(self, sql):
+        """Runs SQL as root over the unix socket (not through warmpool)."""
+        return subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", self.env["socket"],
+                               "-N", "-B", "-e", sql],
+                              check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory):
+    db = MariaDB(tmp_path_factory.mktemp("mariadb"))
+    db.start(ssl="on")
+    yield db
+    db.stop()
+
+
+class Warmpool:
+    """One warmpool process with a generated config."""
+
+    def __init__(self, workdir, db, **overrides):
+        self.workdir = Path(workdir)
+        self.port = free_port()
+        self.sha2_port = free_port()
+        self.config = self.workdir / "warmpool.ini"
+        self.log_path = self.workdir / "warmpool.log"
+        self.proc = None
+        users = self.workdir / "users.txt"
+        users.write_text("app:app-secret\n")
+        users.chmod(0o600)
+        certs = db.env["certs"]
+        settings = {
+            "warmpool": {"workers": "2", "log_level": "info", "users_file": str(users),
+                         "client_wait_timeout_ms": "5000"},
+            "listener main": {"address": "127.0.0.1", "port": str(self.port),
+                              "tls_cert": f"{certs}/server-cert.pem",
+                              "tls_key": f"{certs}/server-key.pem"},
+            "listener sha2": {"address": "127.0.0.1", "port": str(self.sha2_port),
+                              "backend": "main", "auth_plugin": "caching_sha2_password"},
+            "backend main": {"host": "127.0.0.1", "port": str(db.port),
+                             "ssl_mode": "verify_identity", "ssl_ca": f"{certs}/ca.pem",
+                             "ssl_server_name": "localhost", "min_idle": "2",
+                             "max_connections": "64"},
+        }
+        for section, values in overrides.items():
+            section = section.replace("_", " ", 1) if section.startswith(("listener_", "backend_")) else section
+            settings.setdefault(section, {}).update(values)
+        lines = []
+        for section, values in settings.items():
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {v}" for k, v in values.items() if v is not None]
+            lines.append("")
+        self.config.write_text("\n".join(lines))
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(WARMPOOL), "--config", str(self.config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"warmpool exited:\n{self.read_log()}"
+            if "warmpool started" in self.read_log():
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"warmpool did not start:\n{self.read_log()}")
+
+    def read_log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, needle, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.read_log():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture
+def warmpool_factory(tmp_path, mariadb):
+    started = []
+
+    def make(db=None, **overrides):
+        wp = Warmpool(tempfile.mkdtemp(dir=tmp_path), db or mariadb, **overrides)
+        started.append(wp)
+        return wp.start()
+
+    yield make
+    for wp in started:
+        was_alive = wp.alive()
+        rc = wp.stop()
+        # Every test also checks that warmpool survived it and stops cleanly.
+        assert was_alive, f"warmpool died during the test:\n{wp.read_log()}"
+        assert rc == 0, f"warmpool exited {rc} on SIGTERM:\n{wp.read_log()}"
+
+
+@pytest.fixture
+def warmpool(warmpool_factory):
+    return warmpool_factory()
+
+
+def cli(port, sql, user="app", password="app-secret", database=None, extra=(), timeout=60):
+    """Runs the real mariadb CLI; returns the CompletedProcess."""
+    args = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(port), "-u", user,
+            f"-p{password}", "-N", "-B", *extra, "-e", sql]
+    if database:
+        args.append(database)
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)

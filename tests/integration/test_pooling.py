@@ -121,3 +121,33 @@ def test_client_leaving_mid_session_does_not_leak(warmpool_factory, mariadb):
     # That backend connection held unknown state: it is closed, not reused.
     ids = backend_ids(wp.port, 3)
     assert str(dropped) not in ids
+
+
+def test_reset_restores_the_login_charset(warmpool_factory):
+    # One connection in all: the second client surely reuses the first's.
+    wp = warmpool_factory(warmpool={"workers": "1"},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    r = cli(wp.port, "SELECT CONNECTION_ID(), @@character_set_client",
+            extra=["--default-character-set=latin1"])
+    first_id, charset = r.stdout.split()
+    assert charset == "latin1"
+    c = connect(wp.port, charset="utf8mb4")  # pymysql 1.0 sends collation 45
+    with c.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID(), @@character_set_client, @@collation_connection")
+        conn_id, charset, collation = cur.fetchone()
+    c.close()
+    assert str(conn_id) == first_id
+    assert (charset, collation) == ("utf8mb4", "utf8mb4_general_ci")
+
+
+def test_readme_documents_every_config_key():
+    import subprocess
+    from conftest import ROOT, WARMPOOL
+    example = subprocess.run([str(WARMPOOL), "--example-config"], capture_output=True,
+                             text=True, check=True).stdout
+    keys = [line[1:].split(" = ")[0] for line in example.splitlines()
+            if line.startswith(";") and " = " in line and not line.startswith("; ")]
+    readme = (ROOT / "README.md").read_text()
+    assert len(keys) > 20
+    missing = [k for k in keys if f"`{k}`" not in readme]
+    assert not missing, missing

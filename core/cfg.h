@@ -62,7 +62,6 @@ struct cfg {
 	int max_clients;
 	int client_wait_timeout_ms;
 	int handshake_timeout_ms;
-	int max_packet_size;
 	char *server_version;
 
 	struct cfg_listener *listeners;

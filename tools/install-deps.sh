@@ -15,6 +15,7 @@ PACKAGES=(
   openssl                    # certificates for the throwaway MariaDB
   mariadb-server mariadb-client   # real backend, mariadb CLI, mysqlslap
   sysbench python3 python3-pymysql python3-pytest
+  python3-cryptography      # RSA in the fake caching_sha2 backend
   procps iproute2
 )
 

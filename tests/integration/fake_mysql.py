@@ -1,0 +1,175 @@
+"""A fake MySQL 8 backend for the caching_sha2_password paths MariaDB lacks.
+
+It speaks just enough protocol for warmpool to log in and for a client to run
+a query through it: the greeting, an optional TLS upgrade, caching_sha2
+authentication (fast path, or full authentication in clear over TLS or with
+the RSA public key without TLS), then OK for pings, resets and schema changes,
+and a one-row result naming the path taken for any query. Fault injection
+only: the real backend of the tests is MariaDB.
+
+    fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW
+"""
+import argparse
+import hashlib
+import os
+import socket
+import ssl
+import struct
+import sys
+import threading
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+CLIENT_SSL = 0x800
+CAPS = (0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000
+        | 0x200000)
+
+
+def frame(seq, payload):
+    return struct.pack("<I", len(payload))[:3] + bytes([seq & 0xFF]) + payload
+
+
+def read_packet(sock):
+    def exact(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+    header = exact(4)
+    length = header[0] | header[1] << 8 | header[2] << 16
+    return header[3], exact(length)
+
+
+def ok(seq):
+    return frame(seq, b"\x00\x00\x00\x02\x00\x00\x00")
+
+
+def err(seq, code, message):
+    return frame(seq, b"\xff" + struct.pack("<H", code) + b"#28000" + message.encode())
+
+
+def lenenc_str(s):
+    return bytes([len(s)]) + s
+
+
+def result_set(text):
+    col = (lenenc_str(b"def") + lenenc_str(b"") + lenenc_str(b"") + lenenc_str(b"")
+           + lenenc_str(b"v") + lenenc_str(b"v") + b"\x0c" + struct.pack("<HIBHB", 45, 255, 253, 0, 0)
+           + b"\x00\x00")
+    eof = b"\xfe\x00\x00\x02\x00"
+    return (frame(1, b"\x01") + frame(2, col) + frame(3, eof)
+            + frame(4, lenenc_str(text.encode())) + frame(5, eof))
+
+
+def sha2_token(password, scramble):
+    s1 = hashlib.sha256(password).digest()
+    s2 = hashlib.sha256(s1).digest()
+    mix = hashlib.sha256(s2 + scramble).digest()
+    return bytes(a ^ b for a, b in zip(s1, mix))
+
+
+class Session:
+    def __init__(self, sock, args, key):
+        self.sock, self.args, self.key = sock, args, key
+        self.scramble = bytes(0x30 + (b % 0x40) for b in os.urandom(20))
+        self.tls = False
+
+    def greet(self):
+        caps = CAPS | (CLIENT_SSL if self.args.cert else 0)
+        payload = (b"\x0a" + b"8.0.36-fake\x00" + struct.pack("<I", 7) + self.scramble[:8] + b"\x00"
+                   + struct.pack("<HBHH", caps & 0xFFFF, 45, 2, caps >> 16) + bytes([21])
+                   + b"\x00" * 10 + self.scramble[8:] + b"\x00" + b"caching_sha2_password\x00")
+        self.sock.sendall(frame(0, payload))
+
+    def login(self):
+        seq, payload = read_packet(self.sock)
+        caps = struct.unpack("<I", payload[:4])[0]
+        if len(payload) == 32 and caps & CLIENT_SSL:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.args.cert, self.args.key)
+            self.sock = ctx.wrap_socket(self.sock, server_side=True)
+            self.tls = True
+            seq, payload = read_packet(self.sock)
+        rest = payload[32:]
+        user, rest = rest.split(b"\x00", 1)
+        token = rest[1:1 + rest[0]]
+        return seq, user, token
+
+    def authenticate(self, seq, token):
+        password = self.args.password.encode()
+        if self.args.auth == "fast":
+            if token != sha2_token(password, self.scramble):
+                return seq, False, "fast"
+            self.sock.sendall(frame(seq + 1, b"\x01\x03"))
+            return seq + 1, True, "fast"
+        self.sock.sendall(frame(seq + 1, b"\x01\x04"))  # perform full authentication
+        seq, answer = read_packet(self.sock)
+        if self.tls:
+            return seq, answer == password + b"\x00", "full-tls"
+        if answer != b"\x02":
+            return seq, False, "full-rsa"
+        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.sock.sendall(frame(seq + 1, b"\x01" + pem))
+        seq, encrypted = read_packet(self.sock)
+        plain = self.key.decrypt(encrypted, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
+                                                         algorithm=hashes.SHA1(), label=None))
+        clear = bytes(b ^ self.scramble[i % 20] for i, b in enumerate(plain))
+        return seq, clear == password + b"\x00", "full-rsa"
+
+    def serve(self):
+        self.greet()
+        seq, user, token = self.login()
+        seq, good, path = self.authenticate(seq, token)
+        print(f"auth path={path} tls={self.tls} ok={good}", flush=True)
+        if not good:
+            self.sock.sendall(err(seq + 1, 1045, f"Access denied for user '{user.decode()}'"))
+            return
+        self.sock.sendall(ok(seq + 1))
+        while True:
+            seq, payload = read_packet(self.sock)
+            command = payload[0]
+            if command == 0x01:  # COM_QUIT
+                return
+            if command == 0x03 and payload[1:4].upper() == b"SET":
+                self.sock.sendall(ok(1))  # warmpool's SET NAMES
+            elif command == 0x03:  # COM_QUERY
+                self.sock.sendall(result_set(f"{path}:{'tls' if self.tls else 'plain'}"))
+            else:  # COM_PING, COM_INIT_DB, COM_RESET_CONNECTION, ...
+                self.sock.sendall(ok(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--auth", choices=["fast", "full"], required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    args = ap.parse_args()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", args.port))
+    srv.listen(64)
+    print("ready", flush=True)
+
+    def run(conn):
+        try:
+            Session(conn, args, key).serve()
+        except (EOFError, OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=run, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

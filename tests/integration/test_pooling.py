@@ -1,4 +1,5 @@
 """Session pooling: warm connections are reused and reset, waits are bounded, dead ones dropped."""
+import subprocess
 import threading
 import time
 
@@ -101,7 +102,11 @@ def test_dead_idle_connection_is_never_handed_out(warmpool_factory, mariadb):
     ids = mariadb.root_sql("SELECT id FROM information_schema.processlist WHERE user = 'app'").split()
     assert ids
     for i in ids:
-        mariadb.root_sql(f"KILL {i}")
+        try:
+            mariadb.root_sql(f"KILL {i}")
+        except subprocess.CalledProcessError as e:
+            # A connection of an earlier test's warmpool may be gone already.
+            assert "Unknown thread id" in e.stderr, e.stderr
     # The kills are noticed at once (receive armed on idle connections) ...
     assert wp.wait_for_log("backend closed an idle connection")
     # ... and every client is served by a live connection.

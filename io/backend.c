@@ -67,8 +67,8 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 	struct pool_waiter *waiter = pool_conn_ready(&bp->pool, pc);
 	if (!waiter)
 		return;
-	struct client *c = (struct client *)((char *)waiter - offsetof(struct client, waiter));
-	struct server *s = (struct server *)((char *)pc - offsetof(struct server, pc));
+	struct client *c = container_of(waiter, struct client, waiter);
+	struct server *s = container_of(pc, struct server, pc);
 	server_link_client(s, c);
 }
 
@@ -77,7 +77,7 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 {
 	struct pool_waiter *waiter;
 	while ((waiter = pool_waiter_pop(&bp->pool))) {
-		struct client *c = (struct client *)((char *)waiter - offsetof(struct client, waiter));
+		struct client *c = container_of(waiter, struct client, waiter);
 		client_fail(c, code, sqlstate, message);
 	}
 }
@@ -88,7 +88,7 @@ static void expire_waiters(struct backend_pool *bp)
 	const struct cfg_backend *b = backend_pool_cfg(bp);
 	struct pool_waiter *waiter;
 	while ((waiter = pool_waiter_pop_expired(&bp->pool, w->now_ms))) {
-		struct client *c = (struct client *)((char *)waiter - offsetof(struct client, waiter));
+		struct client *c = container_of(waiter, struct client, waiter);
 		char msg[512];
 		if (bp->pool.last_error[0]) {
 			snprintf(msg, sizeof(msg),
@@ -116,7 +116,7 @@ static void check_opening(struct backend_pool *bp)
 	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_CONNECTING])
 	{
 		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
-		server_check_deadline((struct server *)((char *)pc - offsetof(struct server, pc)),
+		server_check_deadline(container_of(pc, struct server, pc),
 				      bp->w->now_ms);
 	}
 }

@@ -44,7 +44,7 @@ const char *client_state_str(enum client_state state)
 
 static struct client *client_of(struct conn *c)
 {
-	return (struct client *)((char *)c - offsetof(struct client, conn));
+	return container_of(c, struct client, conn);
 }
 
 static bool client_transition_allowed(enum client_state from, enum client_state to)
@@ -83,13 +83,10 @@ static const struct cfg_listener *client_listener(const struct client *c)
 /* send_packet_and_close answers with an ERR and closes once it is sent. */
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message)
 {
-	struct buf out = {0};
 	struct my_bld b;
-	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	conn_bld_begin(&c->conn, &b);
 	my_err_build(&b, c->seq++, code, sqlstate, message);
-	if (my_bld_ok(&b))
-		conn_write_buf(&c->conn, &out);
-	buf_cleanup(&out);
+	conn_bld_send(&c->conn, &b);
 	conn_close_after_flush(&c->conn);
 }
 
@@ -110,13 +107,10 @@ static void client_send_greeting(struct client *c)
 		 version[0] ? version : "8.0.0-warmpool");
 	memcpy(g.scramble, c->scramble, sizeof(g.scramble));
 	snprintf(g.auth_plugin, sizeof(g.auth_plugin), "%s", my_auth_plugin_str(c->plugin));
-	struct buf out = {0};
 	struct my_bld b;
-	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	conn_bld_begin(&c->conn, &b);
 	my_greeting_build(&b, c->seq++, &g);
-	if (my_bld_ok(&b))
-		conn_write_buf(&c->conn, &out);
-	buf_cleanup(&out);
+	conn_bld_send(&c->conn, &b);
 }
 
 void client_accept(struct worker *w, int fd, size_t listener_idx)
@@ -217,11 +211,14 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	}
 	if (c->plugin == MY_AUTH_SHA2 && u->password[0]) {
 		/* We know the password, so the fast path always applies. */
-		uint8_t fast_ok[2] = {MY_AUTH_MORE_HEADER, MY_SHA2_FAST_AUTH_OK};
-		struct buf out = {0};
-		if (my_packet_write(&out, &c->seq, fast_ok, sizeof(fast_ok), BUF_NO_LIMIT))
-			conn_write_buf(&c->conn, &out);
-		buf_cleanup(&out);
+		struct my_bld b;
+		conn_bld_begin(&c->conn, &b);
+		my_bld_packet_begin(&b, c->seq++);
+		my_bld_u8(&b, MY_AUTH_MORE_HEADER);
+		my_bld_u8(&b, MY_SHA2_FAST_AUTH_OK);
+		my_bld_packet_end(&b);
+		if (!conn_bld_send(&c->conn, &b))
+			return;
 	}
 	client_set_state(c, CLIENT_WAITING);
 	const struct cfg_listener *l = client_listener(c);
@@ -251,13 +248,10 @@ static void client_handle_login(struct client *c, const struct my_login *login)
 					     : MY_AUTH_NATIVE;
 	if (theirs != c->plugin) {
 		/* The client answered for another plugin: ask again with ours. */
-		struct buf out = {0};
 		struct my_bld b;
-		my_bld_init(&b, &out, BUF_NO_LIMIT);
+		conn_bld_begin(&c->conn, &b);
 		my_auth_switch_build(&b, c->seq++, my_auth_plugin_str(c->plugin), c->scramble);
-		if (my_bld_ok(&b))
-			conn_write_buf(&c->conn, &out);
-		buf_cleanup(&out);
+		conn_bld_send(&c->conn, &b);
 		client_set_state(c, CLIENT_AUTH_SWITCH);
 		return;
 	}
@@ -320,8 +314,7 @@ static void client_request_backend(struct client *c)
 	uint64_t deadline = w->now_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms;
 	struct pool_conn *pc = pool_acquire(&c->bp->pool, &c->waiter, deadline);
 	if (pc) {
-		struct server *s = (struct server *)((char *)pc - offsetof(struct server, pc));
-		server_link_client(s, c);
+		server_link_client(container_of(pc, struct server, pc), c);
 		return;
 	}
 	log_debug("client waits for a backend connection", "conn=c%llu waiters=%zu",
@@ -336,23 +329,21 @@ void client_begin_setup(struct client *c)
 
 void client_backend_ready(struct client *c, const struct buf *setup_err)
 {
-	struct buf out = {0};
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
 	if (setup_err && buf_avail(setup_err) > 0) {
 		/* The backend refused the schema or charset: relay its ERR. */
-		if (my_packet_write(&out, &c->seq, buf_head(setup_err), buf_avail(setup_err),
-				    BUF_NO_LIMIT))
-			conn_write_buf(&c->conn, &out);
-		buf_cleanup(&out);
+		my_bld_packet_begin(&b, c->seq++);
+		my_bld_bytes(&b, buf_head(setup_err), buf_avail(setup_err));
+		my_bld_packet_end(&b);
+		conn_bld_send(&c->conn, &b);
 		conn_close_after_flush(&c->conn);
 		return;
 	}
-	struct my_bld b;
-	my_bld_init(&b, &out, BUF_NO_LIMIT);
 	struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
 	my_ok_build(&b, c->seq++, &ok);
-	if (my_bld_ok(&b))
-		conn_write_buf(&c->conn, &out);
-	buf_cleanup(&out);
+	if (!conn_bld_send(&c->conn, &b))
+		return;
 	client_set_state(c, CLIENT_LINKED);
 	c->frame_left = 0;
 	log_debug("client linked", "conn=c%llu server=s%llu", (unsigned long long)c->conn.id,

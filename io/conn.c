@@ -56,6 +56,7 @@ void conn_op_completed(struct conn *c)
 	buf_cleanup(&c->in);
 	buf_cleanup(&c->out);
 	buf_cleanup(&c->sending);
+	buf_cleanup(&c->scratch);
 	c->ops->on_free(c);
 }
 
@@ -137,6 +138,22 @@ bool conn_write_buf(struct conn *c, struct buf *b)
 	bool ok = conn_write(c, buf_head(b), buf_avail(b));
 	buf_reset(b);
 	return ok;
+}
+
+void conn_bld_begin(struct conn *c, struct my_bld *b)
+{
+	buf_reset(&c->scratch);
+	my_bld_init(b, &c->scratch, BUF_NO_LIMIT);
+}
+
+bool conn_bld_send(struct conn *c, struct my_bld *b)
+{
+	if (!my_bld_ok(b)) {
+		buf_reset(&c->scratch);
+		conn_close(c, LOG_ERROR, "cannot build a packet (out of memory)");
+		return false;
+	}
+	return conn_write_buf(c, &c->scratch);
 }
 
 bool conn_start_tls(struct conn *c, SSL_CTX *ctx, enum tls_role role, const char *sni,

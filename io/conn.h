@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "list.h"
+#include "my_cursor.h"
 #include "tls_layer.h"
 
 struct conn;
@@ -46,6 +47,7 @@ struct conn {
 	struct buf in;	    /* plaintext received, not consumed yet */
 	struct buf out;	    /* bytes for the socket (ciphertext under TLS) */
 	struct buf sending; /* bytes the in-flight send owns */
+	struct buf scratch; /* packets being built, before conn_bld_send */
 	struct tls_conn *tls;
 	struct conn *relay_peer; /* whose input we pause when our output piles up */
 	char close_reason[160];	 /* why conn_close was called, for on_close */
@@ -66,6 +68,11 @@ void conn_resume_recv(struct conn *c);
 bool conn_write(struct conn *c, const void *data, size_t len);
 /* conn_write_buf writes and empties |b| (a builder's scratch buffer). */
 bool conn_write_buf(struct conn *c, struct buf *b);
+
+/* conn_bld_begin points |b| at the conn's scratch buffer; conn_bld_send
+ * writes what was built (a builder error closes the conn) and empties it. */
+void conn_bld_begin(struct conn *c, struct my_bld *b);
+bool conn_bld_send(struct conn *c, struct my_bld *b);
 
 /* conn_start_tls begins TLS on the socket; bytes already in c->in are the
  * first ciphertext (a ClientHello may arrive with the SSLRequest). */

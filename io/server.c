@@ -46,7 +46,7 @@ const char *server_state_str(enum server_state state)
 
 static struct server *server_of(struct conn *c)
 {
-	return (struct server *)((char *)c - offsetof(struct server, conn));
+	return container_of(c, struct server, conn);
 }
 
 static bool server_transition_allowed(enum server_state from, enum server_state to)
@@ -152,13 +152,15 @@ static enum my_packet_status read_packet(struct server *s, struct buf *payload, 
 	return st;
 }
 
+/* server_send_packet sends one connection-phase packet with the next seq. */
 static bool server_send_packet(struct server *s, const uint8_t *payload, size_t len)
 {
-	struct buf out = {0};
-	bool ok = my_packet_write(&out, &s->seq, payload, len, BUF_NO_LIMIT) &&
-		  conn_write_buf(&s->conn, &out);
-	buf_cleanup(&out);
-	return ok;
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	my_bld_packet_begin(&b, s->seq++);
+	my_bld_bytes(&b, payload, len);
+	my_bld_packet_end(&b);
+	return conn_bld_send(&s->conn, &b);
 }
 
 static void server_send_login(struct server *s)
@@ -177,14 +179,12 @@ static void server_send_login(struct server *s)
 	snprintf(l.auth_plugin, sizeof(l.auth_plugin), "%s", my_auth_plugin_str(s->plugin));
 	bool ok = my_auth_token(s->plugin, u->password, s->scramble, l.auth, &l.auth_len);
 	(void)ok; /* native and sha2 always produce a token */
-	struct buf out = {0};
 	struct my_bld b;
-	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	conn_bld_begin(&s->conn, &b);
 	my_login_build(&b, s->seq++, &l);
-	if (my_bld_ok(&b))
-		conn_write_buf(&s->conn, &out);
-	buf_cleanup(&out);
 	explicit_bzero(l.auth, sizeof(l.auth));
+	if (!conn_bld_send(&s->conn, &b))
+		return;
 	server_set_state(s, SERVER_AUTH);
 }
 
@@ -235,13 +235,11 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	}
 	s->caps |= CLIENT_SSL;
-	struct buf out = {0};
 	struct my_bld b;
-	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	conn_bld_begin(&s->conn, &b);
 	my_ssl_request_build(&b, s->seq++, s->caps, MY_DEFAULT_COLLATION);
-	if (my_bld_ok(&b))
-		conn_write_buf(&s->conn, &out);
-	buf_cleanup(&out);
+	if (!conn_bld_send(&s->conn, &b))
+		return;
 	server_set_state(s, SERVER_TLS);
 	const struct cfg_backend *cb = server_cfg(s);
 	const char *verify = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL;
@@ -395,29 +393,27 @@ static void server_on_connection_phase(struct server *s)
 
 /* build_setup queues the commands that give the client its session: a
  * character set when it differs, and the schema it asked for. */
-static unsigned build_setup(struct server *s, const struct client *c, struct buf *out)
+static unsigned build_setup(struct server *s, const struct client *c, struct my_bld *b)
 {
 	unsigned n = 0;
-	uint8_t seq;
 	const struct my_collation *want = my_collation_find(c->collation);
 	if (want && c->collation != s->collation) {
 		char q[128];
-		int len = snprintf(q, sizeof(q), "%cSET NAMES %s COLLATE %s", COM_QUERY,
-				   want->charset, want->collation);
-		seq = 0;
-		if (my_packet_write(out, &seq, (const uint8_t *)q, (size_t)len, BUF_NO_LIMIT))
-			n++;
+		int len = snprintf(q, sizeof(q), "SET NAMES %s COLLATE %s", want->charset,
+				   want->collation);
+		my_bld_packet_begin(b, 0);
+		my_bld_u8(b, COM_QUERY);
+		my_bld_bytes(b, q, (size_t)len);
+		my_bld_packet_end(b);
 		s->collation = c->collation;
+		n++;
 	}
 	if (c->db[0]) {
-		struct buf cmd = {0};
-		uint8_t op = COM_INIT_DB;
-		seq = 0;
-		if (buf_append(&cmd, &op, 1, BUF_NO_LIMIT) &&
-		    buf_append(&cmd, c->db, strlen(c->db), BUF_NO_LIMIT) &&
-		    my_packet_write(out, &seq, buf_head(&cmd), buf_avail(&cmd), BUF_NO_LIMIT))
-			n++;
-		buf_cleanup(&cmd);
+		my_bld_packet_begin(b, 0);
+		my_bld_u8(b, COM_INIT_DB);
+		my_bld_bytes(b, c->db, strlen(c->db));
+		my_bld_packet_end(b);
+		n++;
 	}
 	return n;
 }
@@ -435,17 +431,16 @@ void server_link_client(struct server *s, struct client *c)
 	server_link(s, c);
 	server_set_state(s, SERVER_SETUP);
 	client_begin_setup(c);
-	struct buf out = {0};
-	s->setup_replies = build_setup(s, c, &out);
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	s->setup_replies = build_setup(s, c, &b);
 	buf_reset(&s->setup_error);
 	if (s->setup_replies == 0) {
-		buf_cleanup(&out);
 		server_set_state(s, SERVER_LINKED);
 		client_backend_ready(c, NULL);
 		return;
 	}
-	conn_write_buf(&s->conn, &out);
-	buf_cleanup(&out);
+	conn_bld_send(&s->conn, &b);
 }
 
 static void server_on_setup_reply(struct server *s)
@@ -493,11 +488,12 @@ void server_release(struct server *s)
 	s->conn.relay_peer = NULL;
 	server_set_state(s, SERVER_RESETTING);
 	pool_conn_set_state(&s->bp->pool, &s->pc, POOL_CONN_RESETTING);
-	uint8_t seq = 0, cmd = COM_RESET_CONNECTION;
-	struct buf out = {0};
-	if (my_packet_write(&out, &seq, &cmd, 1, BUF_NO_LIMIT))
-		conn_write_buf(&s->conn, &out);
-	buf_cleanup(&out);
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	my_bld_packet_begin(&b, 0);
+	my_bld_u8(&b, COM_RESET_CONNECTION);
+	my_bld_packet_end(&b);
+	conn_bld_send(&s->conn, &b);
 	if (s->conn.recv_paused)
 		conn_resume_recv(&s->conn);
 }

@@ -20,6 +20,11 @@ enum cfg_ssl_mode {
 };
 const char *cfg_ssl_mode_str(enum cfg_ssl_mode mode);
 
+enum cfg_tls_version {
+	CFG_TLS_1_2 = 0,
+	CFG_TLS_1_3 = 1,
+};
+
 struct cfg_backend {
 	char *name;
 	char *host;
@@ -32,6 +37,9 @@ struct cfg_backend {
 	int min_idle;
 	int max_connections;
 	int connect_timeout_ms;
+	bool tls_resumption;
+	bool tls_ticket_refresh;
+	int tls_max_version; /* enum cfg_tls_version */
 };
 
 struct cfg_listener {
@@ -43,6 +51,7 @@ struct cfg_listener {
 	char *tls_cert;
 	char *tls_key;
 	bool require_tls;
+	char *tls_ticket_key_file;
 	int auth_plugin; /* enum my_auth_plugin */
 	int backlog;
 };

@@ -5,6 +5,7 @@
 
 static const char *const ssl_modes[] = {"disabled", "preferred", "required", "verify_ca",
 					"verify_identity", NULL};
+static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 /* Indexed by enum my_auth_plugin; only the two usable ones are named. */
 static const char *const auth_plugins[] = {"", "mysql_native_password", "caching_sha2_password",
@@ -43,6 +44,11 @@ const struct cfg_key cfg_keys[] = {
 	 0, NULL, "PEM private key of tls_cert."},
 	{CFG_SECTION_LISTENER, "require_tls", CFG_BOOL, offsetof(struct cfg_listener, require_tls),
 	 "false", 0, 0, NULL, "Refuse clients that do not start TLS (needs tls_cert)."},
+	{CFG_SECTION_LISTENER, "tls_ticket_key_file", CFG_STR,
+	 offsetof(struct cfg_listener, tls_ticket_key_file), NULL, 0, 0, NULL,
+	 "48 bytes (raw, or 96 hex digits) encrypting client session tickets; give every "
+	 "replica the same file to let clients resume on any of them. Without it, keys are "
+	 "random per process and rotate every two days."},
 	{CFG_SECTION_LISTENER, "auth_plugin", CFG_ENUM, offsetof(struct cfg_listener, auth_plugin),
 	 "mysql_native_password", 0, 0, auth_plugins,
 	 "Plugin warmpool asks clients to authenticate with: mysql_native_password or "
@@ -78,6 +84,16 @@ const struct cfg_key cfg_keys[] = {
 	 offsetof(struct cfg_backend, connect_timeout_ms), "3000", 10, 600000, NULL,
 	 "TCP connect, TLS and authentication to the backend must finish within this time."},
 
+	{CFG_SECTION_BACKEND, "tls_resumption", CFG_BOOL,
+	 offsetof(struct cfg_backend, tls_resumption), "true", 0, 0, NULL,
+	 "Resume TLS sessions (tickets) on new backend connections instead of full handshakes."},
+	{CFG_SECTION_BACKEND, "tls_ticket_refresh", CFG_BOOL,
+	 offsetof(struct cfg_backend, tls_ticket_refresh), "true", 0, 0, NULL,
+	 "When the freshest ticket is past half its lifetime, replace one idle connection so "
+	 "that fresh tickets arrive (one resumed handshake and login per half lifetime)."},
+	{CFG_SECTION_BACKEND, "tls_max_version", CFG_ENUM,
+	 offsetof(struct cfg_backend, tls_max_version), "1.3", 0, 0, tls_versions,
+	 "Highest TLS version offered to the backend: 1.2 or 1.3 (1.2 is the minimum)."},
 	{CFG_SECTION_USER, "password", CFG_STR, offsetof(struct cfg_user, password), NULL, 0, 0,
 	 NULL, "Inline password (prefer password_file, password_env or users_file)."},
 	{CFG_SECTION_USER, "password_file", CFG_STR, offsetof(struct cfg_user, password_file),

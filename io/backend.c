@@ -121,8 +121,30 @@ static void check_opening(struct backend_pool *bp)
 	}
 }
 
+/* refresh_tickets replaces the oldest idle connection to a backend whose
+ * freshest ticket is half-way to expiry: the replacement resumes with it and
+ * brings new tickets, so a quiet pool still resumes later. */
+static void refresh_tickets(struct worker *w, size_t backend_idx)
+{
+	if (!w->rt->cfg.backends[backend_idx].tls_ticket_refresh ||
+	    !tls_cache_refresh_due(&w->tls_caches[backend_idx], w->now_ms))
+		return;
+	for (size_t i = 0; i < w->n_pools; i++) {
+		struct backend_pool *bp = w->pools[i];
+		struct list *idle = &bp->pool.conns[POOL_CONN_IDLE];
+		if (bp->backend_idx != backend_idx || list_empty(idle))
+			continue;
+		struct server *s = container_of(container_of(idle->next, struct pool_conn, node),
+						struct server, pc);
+		conn_close(&s->conn, LOG_INFO, "refreshing TLS tickets");
+		return;
+	}
+}
+
 void backend_pools_tick(struct worker *w)
 {
+	for (size_t b = 0; b < w->rt->cfg.n_backends; b++)
+		refresh_tickets(w, b);
 	for (size_t i = 0; i < w->n_pools; i++) {
 		struct backend_pool *bp = w->pools[i];
 		expire_waiters(bp);

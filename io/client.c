@@ -277,7 +277,11 @@ static void client_on_login_packet(struct client *c, const struct buf *payload)
 		return;
 	}
 	client_set_state(c, CLIENT_TLS);
-	if (conn_start_tls(&c->conn, ctx, TLS_ROLE_SERVER, NULL, NULL) &&
+	struct tls_conn_opts opts = {
+		.role = TLS_ROLE_SERVER,
+		.metrics = &c->conn.w->listener_tls[c->listener_idx],
+	};
+	if (conn_start_tls(&c->conn, ctx, &opts) &&
 	    tls_conn_established(c->conn.tls))
 		client_set_state(c, CLIENT_LOGIN);
 }
@@ -290,8 +294,9 @@ static void client_on_connection_phase(struct client *c)
 		if (c->state == CLIENT_TLS) {
 			if (!tls_conn_established(c->conn.tls))
 				break;
-			log_debug("client TLS established", "conn=c%llu version=%s",
-				  (unsigned long long)c->conn.id, tls_conn_version(c->conn.tls));
+			log_debug("client TLS established", "conn=c%llu version=%s resumed=%s",
+				  (unsigned long long)c->conn.id, tls_conn_version(c->conn.tls),
+				  tls_conn_resumed(c->conn.tls) ? "yes" : "no");
 			client_set_state(c, CLIENT_LOGIN);
 		}
 		if (c->state != CLIENT_GREETED && c->state != CLIENT_LOGIN &&

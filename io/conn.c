@@ -156,16 +156,15 @@ bool conn_bld_send(struct conn *c, struct my_bld *b)
 	return conn_write_buf(c, &c->scratch);
 }
 
-bool conn_start_tls(struct conn *c, SSL_CTX *ctx, enum tls_role role, const char *sni,
-		    const char *verify_name)
+bool conn_start_tls(struct conn *c, SSL_CTX *ctx, const struct tls_conn_opts *opts)
 {
-	c->tls = tls_conn_new(ctx, role, sni, verify_name);
+	c->tls = tls_conn_new(ctx, opts);
 	if (!c->tls) {
 		conn_close(c, LOG_ERROR, "cannot allocate a TLS session");
 		return false;
 	}
 	enum tls_io r = TLS_IO_OK;
-	if (role == TLS_ROLE_CLIENT)
+	if (opts->role == TLS_ROLE_CLIENT)
 		r = tls_conn_start(c->tls, &c->out);
 	if (r == TLS_IO_OK && buf_avail(&c->in) > 0) {
 		struct buf early = c->in;

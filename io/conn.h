@@ -76,8 +76,7 @@ bool conn_bld_send(struct conn *c, struct my_bld *b);
 
 /* conn_start_tls begins TLS on the socket; bytes already in c->in are the
  * first ciphertext (a ClientHello may arrive with the SSLRequest). */
-bool conn_start_tls(struct conn *c, SSL_CTX *ctx, enum tls_role role, const char *sni,
-		    const char *verify_name);
+bool conn_start_tls(struct conn *c, SSL_CTX *ctx, const struct tls_conn_opts *opts);
 
 /* conn_close begins teardown: on_close runs once, in-flight operations are
  * cancelled, the descriptor is closed and on_free runs at the end. |reason|

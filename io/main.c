@@ -64,7 +64,7 @@ static bool runtime_build(struct runtime *rt, char *why, size_t why_len)
 		if (!l->tls_cert)
 			continue;
 		char inner[384];
-		rt->listener_tls[i] = tls_ctx_new_server(l->tls_cert, l->tls_key, inner, sizeof(inner));
+		rt->listener_tls[i] = tls_ctx_new_server(l, inner, sizeof(inner));
 		if (!rt->listener_tls[i]) {
 			snprintf(why, why_len, "[listener %s]: %s", l->name, inner);
 			return false;
@@ -102,6 +102,41 @@ static void raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void log_tls_summary(const char *kind, const char *name, const struct metric_tls *m)
+{
+	if (m->full + m->resumed + m->failed == 0)
+		return;
+	log_info("tls handshake summary",
+		 "%s=%s full=%llu resumed=%llu offered=%llu refused=%llu failed=%llu "
+		 "full_p50_ms=%.3f full_p99_ms=%.3f resumed_p50_ms=%.3f resumed_p99_ms=%.3f",
+		 kind, name, (unsigned long long)m->full, (unsigned long long)m->resumed,
+		 (unsigned long long)m->offered, (unsigned long long)m->refused,
+		 (unsigned long long)m->failed, metric_hist_quantile(&m->full_seconds, 0.5) * 1000,
+		 metric_hist_quantile(&m->full_seconds, 0.99) * 1000,
+		 metric_hist_quantile(&m->resumed_seconds, 0.5) * 1000,
+		 metric_hist_quantile(&m->resumed_seconds, 0.99) * 1000);
+}
+
+/* log_tls_summaries sums every worker's handshake counters (until the admin
+ * endpoint exports them, this is where they are read). */
+static void log_tls_summaries(const struct runtime *rt, int n_workers)
+{
+	for (size_t b = 0; b < rt->cfg.n_backends; b++) {
+		struct metric_tls sum = {0};
+		for (int i = 0; i < n_workers; i++)
+			if (rt->workers[i].backend_tls)
+				metric_tls_merge(&sum, &rt->workers[i].backend_tls[b]);
+		log_tls_summary("backend", rt->cfg.backends[b].name, &sum);
+	}
+	for (size_t l = 0; l < rt->cfg.n_listeners; l++) {
+		struct metric_tls sum = {0};
+		for (int i = 0; i < n_workers; i++)
+			if (rt->workers[i].listener_tls)
+				metric_tls_merge(&sum, &rt->workers[i].listener_tls[l]);
+		log_tls_summary("listener", rt->cfg.listeners[l].name, &sum);
 	}
 }
 
@@ -156,6 +191,9 @@ stop:
 	}
 	for (int i = 0; i < started; i++)
 		worker_join(&rt->workers[i]);
+	log_tls_summaries(rt, started);
+	for (int i = 0; i < started; i++)
+		worker_free_metrics(&rt->workers[i]);
 	xfree(rt->workers);
 	if (rc == 0)
 		log_info("warmpool stopped", NULL);

@@ -242,9 +242,15 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	server_set_state(s, SERVER_TLS);
 	const struct cfg_backend *cb = server_cfg(s);
-	const char *verify = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL;
-	conn_start_tls(&s->conn, w->rt->backend_tls[s->bp->backend_idx], TLS_ROLE_CLIENT,
-		       cb->ssl_server_name, verify);
+	size_t idx = s->bp->backend_idx;
+	struct tls_conn_opts opts = {
+		.role = TLS_ROLE_CLIENT,
+		.sni = cb->ssl_server_name,
+		.verify_name = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL,
+		.cache = cb->tls_resumption ? &w->tls_caches[idx] : NULL,
+		.metrics = &w->backend_tls[idx],
+	};
+	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
 }
 
 /* server_on_auth_more handles caching_sha2_password's AuthMoreData. */
@@ -319,9 +325,13 @@ static void server_on_authenticated(struct server *s)
 	struct backend_pool *bp = s->bp;
 	pool_connect_succeeded(&bp->pool);
 	s->collation = MY_DEFAULT_COLLATION;
-	log_info("backend connection ready", "conn=s%llu backend=%s user=\"%s\" tls=%s",
+	struct tls_conn *t = s->conn.tls;
+	log_info("backend connection ready",
+		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
 		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user->name,
-		 s->conn.tls ? tls_conn_version(s->conn.tls) : "off");
+		 t ? tls_conn_version(t) : "off", t && tls_conn_resumed(t) ? "yes" : "no",
+		 t ? (unsigned long long)tls_conn_offered_ticket(t) : 0ULL,
+		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(bp, &s->pc);
 }
@@ -592,7 +602,7 @@ static void server_on_close(struct conn *conn)
 	if (c)
 		client_backend_lost(c);
 	if (s->state == SERVER_IDLE && !conn->w->stopping)
-		log_info("backend closed an idle connection", "conn=s%llu backend=%s reason=\"%s\"",
+		log_info("idle backend connection closed", "conn=s%llu backend=%s reason=\"%s\"",
 			 (unsigned long long)conn->id, server_cfg(s)->name, conn->close_reason);
 	else if (!was_opening)
 		log_debug("backend connection closed", "conn=s%llu state=%s",

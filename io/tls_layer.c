@@ -2,6 +2,8 @@
 #include "tls_layer.h"
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
+#include <time.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,13 +15,61 @@ struct tls_conn {
 	SSL *ssl;
 	BIO *rbio; /* ciphertext from the peer, owned by |ssl| */
 	BIO *wbio; /* ciphertext for the peer, owned by |ssl| */
+	enum tls_role role;
+	struct tls_cache *cache;
+	struct metric_tls *metrics;
+	uint64_t offered_seq;	 /* cache sequence of the offered session; 0: none */
+	uint64_t offered_ticket; /* its fingerprint */
+	uint64_t started_ns;
+	double handshake_seconds;
+	bool handshake_done;
 	char error[256];
 };
 
-struct tls_conn *tls_conn_new(SSL_CTX *ctx, enum tls_role role, const char *sni,
-			      const char *verify_name)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t session_fingerprint(const SSL_SESSION *s)
+{
+	const uint8_t *data;
+	size_t len;
+	SSL_SESSION_get0_ticket(s, &data, &len);
+	if (len == 0) {
+		unsigned id_len;
+		data = SSL_SESSION_get_id(s, &id_len);
+		len = id_len;
+	}
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	SHA256(data, len, digest);
+	uint64_t fp = 0;
+	memcpy(&fp, digest, sizeof(fp));
+	return fp ? fp : 1;
+}
+
+/* offer_session hands the cache's freshest session to a client SSL. */
+static void offer_session(struct tls_conn *t)
+{
+	uint64_t seq;
+	SSL_SESSION *s = tls_cache_take(t->cache, *t->cache->clock_ms, &seq);
+	if (!s)
+		return;
+	if (SSL_set_session(t->ssl, s)) {
+		t->offered_seq = seq;
+		t->offered_ticket = session_fingerprint(s);
+	}
+	SSL_SESSION_free(s); /* SSL_set_session took its own reference */
+}
+
+struct tls_conn *tls_conn_new(SSL_CTX *ctx, const struct tls_conn_opts *o)
 {
 	struct tls_conn *t = xcalloc(1, sizeof(*t));
+	t->metrics = o->metrics;
+	t->role = o->role;
+	t->started_ns = mono_ns();
 	t->ssl = SSL_new(ctx);
 	t->rbio = BIO_new(BIO_s_mem());
 	t->wbio = BIO_new(BIO_s_mem());
@@ -28,16 +78,21 @@ struct tls_conn *tls_conn_new(SSL_CTX *ctx, enum tls_role role, const char *sni,
 	/* An empty input BIO means "retry later", not end of stream. */
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
-	if (role == TLS_ROLE_SERVER) {
+	if (o->role == TLS_ROLE_SERVER) {
 		SSL_set_accept_state(t->ssl);
 		return t;
 	}
 	SSL_set_connect_state(t->ssl);
 	/* SNI must be a host name, not an IP literal. */
-	if (sni && strspn(sni, "0123456789.:") != strlen(sni))
-		SSL_set_tlsext_host_name(t->ssl, sni);
-	if (verify_name && !SSL_set1_host(t->ssl, verify_name))
+	if (o->sni && strspn(o->sni, "0123456789.:") != strlen(o->sni))
+		SSL_set_tlsext_host_name(t->ssl, o->sni);
+	if (o->verify_name && !SSL_set1_host(t->ssl, o->verify_name))
 		goto fail;
+	if (o->cache) {
+		t->cache = o->cache;
+		tls_cache_bind(t->ssl, t->cache);
+		offer_session(t);
+	}
 	return t;
 fail:
 	if (t->ssl) {
@@ -71,6 +126,34 @@ static bool drain_output(struct tls_conn *t, struct buf *cipher_out)
 	return ok;
 }
 
+/* handshake_finished counts the handshake and tells the cache whether the
+ * offered session was refused. */
+static void handshake_finished(struct tls_conn *t)
+{
+	t->handshake_done = true;
+	t->handshake_seconds = (double)(mono_ns() - t->started_ns) / 1e9;
+	/* A BoringSSL server holds its TLS 1.3 tickets until its first write;
+	 * a MySQL client may not wait for one (or read them) before it goes,
+	 * so flush them now with an empty write. */
+	if (t->role == TLS_ROLE_SERVER)
+		SSL_write(t->ssl, "", 0);
+	bool resumed = SSL_session_reused(t->ssl);
+	if (t->offered_seq && !resumed)
+		tls_cache_refused(t->cache, t->offered_seq);
+	struct metric_tls *m = t->metrics;
+	if (!m)
+		return;
+	m->offered += t->offered_seq != 0;
+	m->refused += t->offered_seq != 0 && !resumed;
+	if (resumed) {
+		m->resumed++;
+		metric_hist_observe(&m->resumed_seconds, t->handshake_seconds);
+	} else {
+		m->full++;
+		metric_hist_observe(&m->full_seconds, t->handshake_seconds);
+	}
+}
+
 static enum tls_io record_error(struct tls_conn *t, int ret)
 {
 	int err = SSL_get_error(t->ssl, ret);
@@ -83,6 +166,9 @@ static enum tls_io record_error(struct tls_conn *t, int ret)
 	default:
 		break;
 	}
+	if (!t->handshake_done && t->metrics)
+		t->metrics->failed++;
+	t->handshake_done = true; /* counted once */
 	long verify = SSL_get_verify_result(t->ssl);
 	char reason[160];
 	tls_ctx_error_str(reason, sizeof(reason));
@@ -126,6 +212,8 @@ enum tls_io tls_conn_input(struct tls_conn *t, const uint8_t *cipher, size_t cip
 		r = record_error(t, n);
 		break;
 	}
+	if (r == TLS_IO_OK && !t->handshake_done && !SSL_in_init(t->ssl))
+		handshake_finished(t);
 	if (!drain_output(t, cipher_out))
 		return TLS_IO_ERROR;
 	return r;
@@ -150,6 +238,21 @@ bool tls_conn_write(struct tls_conn *t, const uint8_t *plain, size_t plain_len,
 bool tls_conn_established(const struct tls_conn *t)
 {
 	return !SSL_in_init(t->ssl);
+}
+
+bool tls_conn_resumed(const struct tls_conn *t)
+{
+	return SSL_session_reused(t->ssl);
+}
+
+uint64_t tls_conn_offered_ticket(const struct tls_conn *t)
+{
+	return t->offered_ticket;
+}
+
+double tls_conn_handshake_seconds(const struct tls_conn *t)
+{
+	return t->handshake_seconds;
 }
 
 const char *tls_conn_version(const struct tls_conn *t)

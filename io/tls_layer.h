@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "metric.h"
+#include "tls_cache.h"
 
 struct tls_conn;
 
@@ -22,11 +24,17 @@ enum tls_io {
 	TLS_IO_ERROR = 2, /* fatal: see tls_conn_error */
 };
 
-/* tls_conn_new starts a session on |ctx|. For TLS_ROLE_CLIENT, |sni| is sent
- * as server name and, when |verify_name| is not NULL, the certificate must
- * match it. Returns NULL if BoringSSL cannot allocate. */
-struct tls_conn *tls_conn_new(SSL_CTX *ctx, enum tls_role role, const char *sni,
-			      const char *verify_name);
+struct tls_conn_opts {
+	enum tls_role role;
+	const char *sni;	  /* client: sent as server name (not for IP literals) */
+	const char *verify_name;  /* client: the certificate must match it; NULL: no check */
+	struct tls_cache *cache;  /* client: sessions to offer and to keep; NULL: none */
+	struct metric_tls *metrics; /* counts this handshake; may be NULL */
+};
+
+/* tls_conn_new starts a session on |ctx|; a client offers the cache's
+ * freshest session. Returns NULL if BoringSSL cannot allocate. */
+struct tls_conn *tls_conn_new(SSL_CTX *ctx, const struct tls_conn_opts *opts);
 void tls_conn_free(struct tls_conn *t);
 
 /* tls_conn_start sends the ClientHello (client role); ciphertext goes to
@@ -44,6 +52,13 @@ bool tls_conn_write(struct tls_conn *t, const uint8_t *plain, size_t plain_len,
 		    struct buf *cipher_out);
 
 bool tls_conn_established(const struct tls_conn *t);
+/* tls_conn_resumed: the handshake resumed a session. */
+bool tls_conn_resumed(const struct tls_conn *t);
+/* tls_conn_offered_ticket: a fingerprint (first bytes of SHA-256) of the
+ * ticket or session id offered, 0 when none was. Not secret: the ticket
+ * travels in clear in the ClientHello. */
+uint64_t tls_conn_offered_ticket(const struct tls_conn *t);
+double tls_conn_handshake_seconds(const struct tls_conn *t);
 const char *tls_conn_version(const struct tls_conn *t);
 /* tls_conn_error describes why the session failed (verification included). */
 const char *tls_conn_error(const struct tls_conn *t);

@@ -31,6 +31,13 @@ const char *ring_op_str(enum ring_op op)
 	return (unsigned)op < RING_OP_COUNT ? names[op] : "unknown";
 }
 
+void worker_free_metrics(struct worker *w)
+{
+	xfree(w->backend_tls);
+	xfree(w->listener_tls);
+	w->backend_tls = w->listener_tls = NULL;
+}
+
 uint64_t worker_clock_ms(void)
 {
 	struct timespec ts;
@@ -92,6 +99,11 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	list_init(&w->conns);
 	list_init(&w->rearm);
 	w->backend_version = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_version));
+	w->tls_caches = xcalloc(rt->cfg.n_backends, sizeof(*w->tls_caches));
+	for (size_t i = 0; i < rt->cfg.n_backends; i++)
+		tls_cache_init(&w->tls_caches[i], rt->cfg.backends[i].tls_resumption, &w->now_ms);
+	w->backend_tls = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_tls));
+	w->listener_tls = xcalloc(rt->cfg.n_listeners, sizeof(*w->listener_tls));
 	w->now_ms = worker_clock_ms();
 	w->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->wake_fd < 0) {
@@ -264,6 +276,10 @@ void worker_join(struct worker *w)
 	xfree(w->pools);
 	xfree(w->listeners);
 	xfree(w->backend_version);
+	for (size_t i = 0; w->tls_caches && i < w->rt->cfg.n_backends; i++)
+		tls_cache_cleanup(&w->tls_caches[i]);
+	xfree(w->tls_caches);
+	/* backend_tls and listener_tls stay for main's summary: worker_free. */
 	if (w->setup_ok) {
 		bufring_cleanup(&w->bufs, &w->ring);
 		io_uring_queue_exit(&w->ring);

@@ -15,6 +15,8 @@
 #include "bufring.h"
 #include "cfg.h"
 #include "list.h"
+#include "metric.h"
+#include "tls_cache.h"
 #include "ring.h"
 
 struct backend_pool;
@@ -49,6 +51,9 @@ struct worker {
 	struct backend_pool **pools; /* grows as (backend, user, caps) keys appear */
 	size_t n_pools;
 	char (*backend_version)[256]; /* per backend: the last greeting's version */
+	struct tls_cache *tls_caches;	  /* per backend: this worker's session stash */
+	struct metric_tls *backend_tls;	  /* per backend */
+	struct metric_tls *listener_tls;  /* per listener */
 	struct list handshaking;      /* clients before login completes, oldest first */
 	struct list conns;	      /* every live connection */
 	size_t n_conns;
@@ -75,7 +80,10 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 bool worker_start(struct worker *w, char *why, size_t why_len);
 /* worker_request_stop is safe from any thread. */
 void worker_request_stop(struct worker *w);
+/* worker_join waits for the thread and frees all but the metrics, which
+ * main reads for its summary and then frees with worker_free_metrics. */
 void worker_join(struct worker *w);
+void worker_free_metrics(struct worker *w);
 
 /* worker_sqe returns a free SQE, submitting queued ones if the SQ is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);

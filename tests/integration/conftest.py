@@ -71,6 +71,7 @@ class Warmpool:
         self.config = self.workdir / "warmpool.ini"
         self.log_path = self.workdir / "warmpool.log"
         self.proc = None
+        self.exit_code = None  # set once stop() ran
         users = self.workdir / "users.txt"
         users.write_text("app:app-secret\n")
         users.chmod(0o600)
@@ -125,11 +126,12 @@ class Warmpool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        if not self.alive():
-            return self.proc.returncode if self.proc else None
+        if self.exit_code is not None or not self.alive():
+            return self.exit_code if self.exit_code is not None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=15)
+            self.exit_code = self.proc.wait(timeout=15)
+            return self.exit_code
         finally:
             self.log.close()
 
@@ -145,7 +147,7 @@ def warmpool_factory(tmp_path, mariadb):
 
     yield make
     for wp in started:
-        was_alive = wp.alive()
+        was_alive = wp.exit_code is not None or wp.alive()
         rc = wp.stop()
         # Every test also checks that warmpool survived it and stops cleanly.
         assert was_alive, f"warmpool died during the test:\n{wp.read_log()}"

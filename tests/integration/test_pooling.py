@@ -108,7 +108,7 @@ def test_dead_idle_connection_is_never_handed_out(warmpool_factory, mariadb):
             # A connection of an earlier test's warmpool may be gone already.
             assert "Unknown thread id" in e.stderr, e.stderr
     # The kills are noticed at once (receive armed on idle connections) ...
-    assert wp.wait_for_log("backend closed an idle connection")
+    assert wp.wait_for_log("idle backend connection closed")
     # ... and every client is served by a live connection.
     for _ in range(4):
         r = cli(wp.port, "SELECT 1")

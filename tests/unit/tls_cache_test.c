@@ -1,0 +1,181 @@
+/* tls_cache_test: real BoringSSL sessions through the stash: single use, refusal, expiry, refresh. */
+#include <criterion/criterion.h>
+#include <openssl/bio.h>
+#include <openssl/ec_key.h>
+#include <openssl/evp.h>
+#include <openssl/obj.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "tls_cache.h"
+
+static uint64_t now_ms = 1000000;
+
+/* A throwaway P-256 key and self-signed certificate for the server side. */
+static SSL_CTX *server_ctx(int max_version)
+{
+	EVP_PKEY *pkey = EVP_PKEY_new();
+	EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+	cr_assert(EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(pkey, ec));
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const uint8_t *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, pkey);
+	cr_assert(X509_sign(x, pkey, EVP_sha256()));
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+	SSL_CTX_set_max_proto_version(ctx, max_version);
+	cr_assert(SSL_CTX_use_certificate(ctx, x) && SSL_CTX_use_PrivateKey(ctx, pkey));
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return ctx;
+}
+
+static SSL_CTX *client_ctx(int max_version)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+	SSL_CTX_set_max_proto_version(ctx, max_version);
+	tls_cache_install(ctx);
+	return ctx;
+}
+
+/* connect_once runs one handshake (offering from the cache), lets the
+ * tickets arrive, and says whether the session was resumed. */
+static bool connect_once(SSL_CTX *cctx, SSL_CTX *sctx, struct tls_cache *cache, uint64_t *offered)
+{
+	SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+	BIO *cb, *sb;
+	cr_assert(BIO_new_bio_pair(&cb, 0, &sb, 0));
+	SSL_set_bio(c, cb, cb);
+	SSL_set_bio(s, sb, sb);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	tls_cache_bind(c, cache);
+	uint64_t seq = 0;
+	SSL_SESSION *sess = tls_cache_take(cache, now_ms, &seq);
+	if (sess) {
+		SSL_set_session(c, sess);
+		SSL_SESSION_free(sess);
+	}
+	*offered = seq;
+	for (int i = 0; i < 20 && (SSL_in_init(c) || SSL_in_init(s)); i++) {
+		SSL_do_handshake(c);
+		SSL_do_handshake(s);
+	}
+	cr_assert_not(SSL_in_init(c));
+	cr_assert_not(SSL_in_init(s));
+	/* A zero-length write makes a BoringSSL server flush its TLS 1.3
+	 * tickets (it sends them with the first write otherwise); the client
+	 * processes them on read. */
+	uint8_t byte;
+	SSL_write(s, "", 0);
+	cr_assert_eq(SSL_read(c, &byte, 1), -1);
+	bool resumed = SSL_session_reused(c);
+	if (seq && !resumed)
+		tls_cache_refused(cache, seq);
+	SSL_free(c);
+	SSL_free(s);
+	return resumed;
+}
+
+Test(tls_cache, tls13_tickets_resume_and_are_single_use)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	struct tls_cache cache;
+	tls_cache_init(&cache, true, &now_ms);
+	uint64_t offered;
+	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
+	cr_expect_eq(offered, 0);
+	cr_assert_eq(cache.n, 2, "BoringSSL servers send two tickets"); 
+	uint64_t seen[10];
+	for (int i = 0; i < 10; i++) {
+		cr_expect(connect_once(cctx, sctx, &cache, &offered), "connection %d resumes", i);
+		cr_assert_neq(offered, 0);
+		for (int j = 0; j < i; j++)
+			cr_expect_neq(seen[j], offered, "ticket %lu offered twice", (unsigned long)offered);
+		seen[i] = offered;
+	}
+	tls_cache_cleanup(&cache);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+Test(tls_cache, tls12_session_is_reused_and_kept)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_2_VERSION), *cctx = client_ctx(TLS1_2_VERSION);
+	struct tls_cache cache;
+	tls_cache_init(&cache, true, &now_ms);
+	uint64_t offered;
+	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
+	cr_assert_eq(cache.n, 1);
+	for (int i = 0; i < 3; i++)
+		cr_expect(connect_once(cctx, sctx, &cache, &offered));
+	cr_expect_eq(cache.n, 1, "a TLS 1.2 session stays for the next connection");
+	tls_cache_cleanup(&cache);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+Test(tls_cache, restart_refusal_drops_old_tickets_then_resumes_again)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	struct tls_cache cache;
+	tls_cache_init(&cache, true, &now_ms);
+	uint64_t offered;
+	connect_once(cctx, sctx, &cache, &offered);
+	connect_once(cctx, sctx, &cache, &offered);
+	cr_assert_geq(cache.n, 2);
+	/* A "restarted" server: a new context, so new ticket keys. */
+	SSL_CTX_free(sctx);
+	sctx = server_ctx(TLS1_3_VERSION);
+	cr_expect_not(connect_once(cctx, sctx, &cache, &offered), "old ticket refused");
+	cr_expect_neq(offered, 0);
+	/* Only tickets from the new server remain, so the next one resumes. */
+	for (size_t i = 0; i < cache.n; i++)
+		cr_expect_gt(cache.stash[i].seq, offered);
+	cr_expect(connect_once(cctx, sctx, &cache, &offered));
+	tls_cache_cleanup(&cache);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+Test(tls_cache, expiry_and_refresh)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX_set_session_psk_dhe_timeout(sctx, 100); /* TLS 1.3 ticket lifetime, s */
+	struct tls_cache cache;
+	tls_cache_init(&cache, true, &now_ms);
+	uint64_t offered;
+	connect_once(cctx, sctx, &cache, &offered);
+	cr_assert_gt(cache.n, 0);
+	uint64_t t0 = now_ms;
+	/* The server's 100 s lifetime, less the tenth kept as a margin. */
+	cr_expect_eq(cache.stash[cache.n - 1].expires_ms, t0 + 90000);
+	cr_expect_not(tls_cache_refresh_due(&cache, t0 + 10000));
+	cr_expect(tls_cache_refresh_due(&cache, t0 + 46000), "past half of 90 s");
+	cr_expect_not(tls_cache_refresh_due(&cache, t0 + 47000), "once per half life");
+	uint64_t seq;
+	cr_expect_null(tls_cache_take(&cache, t0 + 91000, &seq), "expired: not offered");
+	cr_expect_eq(cache.n, 0);
+	cr_expect_gt(cache.expired, 0);
+	tls_cache_cleanup(&cache);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+Test(tls_cache, disabled_cache_offers_nothing)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	struct tls_cache cache;
+	tls_cache_init(&cache, false, &now_ms);
+	uint64_t offered;
+	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
+	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
+	cr_expect_eq(cache.n, 0);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}

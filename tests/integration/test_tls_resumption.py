@@ -122,3 +122,22 @@ def test_ticket_key_file_shared_by_replicas(warmpool_factory, mariadb, tmp_path)
     assert "New," in s_client(a.port, ca, "-sess_out", sess)
     assert "Reused," in s_client(b.port, ca, "-sess_in", sess)
     assert "New," in s_client(c.port, ca, "-sess_in", sess)
+
+
+def test_bench_handshake_resumes_after_warm_up(mariadb, tmp_path):
+    """warmpool-bench itself: resumed connections resume (it uses the daemon's cache code)."""
+    import json
+    import os
+    from conftest import WARMPOOL
+    bench = WARMPOOL.parents[1] / "bench" / "warmpool-bench"  # same build as warmpool
+    out = tmp_path / "hs.json"
+    r = subprocess.run([str(bench), "handshake", "--port", str(mariadb.port), "--ssl-ca",
+                        mariadb.env["ca"], "--server-name", "localhost", "--count", "60",
+                        "--rounds", "3", "--backend-pid", mariadb.env["pid"], "--json", str(out)],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "WARMPOOL_BENCH_PASSWORD": "app-secret"})
+    assert r.returncode == 0, r.stderr
+    modes = json.loads(out.read_text())["modes"]
+    assert modes["resumed"]["resumed_fraction"] >= 0.99
+    assert modes["full"]["resumed_fraction"] == 0
+    assert all(m["connections"] == 60 and m["errors"] == 0 for m in modes.values())

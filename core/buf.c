@@ -11,7 +11,9 @@ uint8_t *buf_reserve(struct buf *b, size_t extra, size_t limit)
 	size_t live = b->len - b->off;
 	if (extra > limit || live > limit - extra)
 		return NULL;
-	if (b->cap - b->len >= extra)
+	/* An empty buffer has no storage yet: even a zero-byte reservation
+	 * must return a real pointer (callers take NULL as failure). */
+	if (b->data && b->cap - b->len >= extra)
 		return b->data + b->len;
 	/* Compact first: the head is usually consumed by the time we grow. */
 	if (b->off > 0 && b->cap - live >= extra) {

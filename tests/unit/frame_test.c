@@ -81,6 +81,22 @@ Test(frame, reassembly_waits_for_the_continuation)
 	free(payload);
 }
 
+Test(frame, empty_packet_is_complete)
+{
+	/* Zero-length packets exist (the end of a LOAD DATA LOCAL upload). */
+	const uint8_t wire[] = {0, 0, 0, 4};
+	struct buf out = {0};
+	size_t used;
+	uint8_t last;
+	enum my_packet_status st =
+		my_packet_read(my_cur_make(wire, sizeof(wire)), 100, &out, &used, &last);
+	cr_expect_eq(st, MY_PACKET_COMPLETE, "status %s", my_packet_status_str(st));
+	cr_expect_eq(used, 4);
+	cr_expect_eq(last, 4);
+	cr_expect_eq(buf_avail(&out), 0);
+	buf_cleanup(&out);
+}
+
 Test(frame, refuses_payload_over_limit_from_the_header)
 {
 	const uint8_t wire[] = {0x00, 0x00, 0x10, 0}; /* claims 1 MiB, sends nothing */

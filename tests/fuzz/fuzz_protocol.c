@@ -1,0 +1,46 @@
+/* fuzz_protocol: every parser of MySQL packets warmpool reads from clients and servers. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "my_frame.h"
+#include "my_handshake.h"
+#include "my_result.h"
+
+/* Results go here so that the parsers' work is not optimised away. */
+static volatile int sink;
+
+/* The first byte picks the parser, so one corpus covers them all. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	struct my_cur in = my_cur_make(data + 1, size - 1);
+	union {
+		struct my_greeting greeting;
+		struct my_login login;
+		struct my_auth_switch sw;
+		struct my_ok ok;
+		struct my_err err;
+	} out;
+	switch (data[0] % 6) {
+	case 0: {
+		struct buf payload = {0};
+		size_t used;
+		uint8_t seq;
+		if (my_packet_read(in, 1 << 20, &payload, &used, &seq) == MY_PACKET_COMPLETE &&
+		    (used > in.len || buf_avail(&payload) > used))
+			__builtin_trap();
+		buf_cleanup(&payload);
+		break;
+	}
+	case 1: sink += my_greeting_parse(in, &out.greeting); break;
+	case 2: sink += my_login_parse(in, &out.login); break;
+	case 3: sink += my_auth_switch_parse(in, &out.sw); break;
+	case 4:
+		sink += my_reply_classify_auth(in) + my_reply_classify_command(in);
+		sink += my_ok_parse(in, &out.ok);
+		break;
+	case 5: sink += my_err_parse(in, &out.err); break;
+	}
+	return 0;
+}

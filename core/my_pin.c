@@ -1,0 +1,183 @@
+/* my_pin: a small lexer over SQL text, enough to find session-state statements. */
+#include "my_pin.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+const char *my_pin_reason_str(enum my_pin_reason r)
+{
+	static const char *const names[MY_PIN_REASON_COUNT] = {
+		"none",		 "set",		    "user_variable", "temporary_table",
+		"prepared_statement", "lock_tables", "named_lock", "found_rows",
+		"last_insert_id", "change_user",    "executable_comment", "handler",
+		"other_command",
+	};
+	return (unsigned)r < MY_PIN_REASON_COUNT ? names[r] : "unknown";
+}
+
+struct lexer {
+	const uint8_t *p, *end;
+	bool executable_comment;
+};
+
+/* skip_space_and_comments; returns false at the end. */
+static bool skip_space_and_comments(struct lexer *l)
+{
+	while (l->p < l->end) {
+		if (isspace(*l->p)) {
+			l->p++;
+		} else if (*l->p == '#' || (l->end - l->p >= 3 && l->p[0] == '-' && l->p[1] == '-' &&
+					     (isspace(l->p[2])))) {
+			while (l->p < l->end && *l->p != '\n')
+				l->p++;
+		} else if (l->end - l->p >= 2 && l->p[0] == '/' && l->p[1] == '*') {
+			if (l->end - l->p >= 3 && (l->p[2] == '!' || l->p[2] == 'M'))
+				l->executable_comment = true; /* executable comments carry SQL */
+			const uint8_t *close = NULL;
+			for (const uint8_t *q = l->p + 2; q + 1 < l->end; q++) {
+				if (q[0] == '*' && q[1] == '/') {
+					close = q;
+					break;
+				}
+			}
+			l->p = close ? close + 2 : l->end;
+		} else {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* next_word reads an identifier-like word (letters, digits, _ and $). */
+static size_t next_word(struct lexer *l, const uint8_t **out)
+{
+	if (!skip_space_and_comments(l))
+		return 0;
+	*out = l->p;
+	while (l->p < l->end && (isalnum(*l->p) || *l->p == '_' || *l->p == '$'))
+		l->p++;
+	return (size_t)(l->p - *out);
+}
+
+static bool word_is(const uint8_t *w, size_t n, const char *kw)
+{
+	return strlen(kw) == n && strncasecmp((const char *)w, kw, n) == 0;
+}
+
+/* scan_body looks through the whole statement, outside literals, for the
+ * tokens that leave state behind. */
+static enum my_pin_reason scan_body(struct lexer *l)
+{
+	static const struct {
+		const char *word;
+		enum my_pin_reason reason;
+	} words[] = {
+		{"GET_LOCK", MY_PIN_NAMED_LOCK},	{"RELEASE_LOCK", MY_PIN_NAMED_LOCK},
+		{"RELEASE_ALL_LOCKS", MY_PIN_NAMED_LOCK}, {"IS_USED_LOCK", MY_PIN_NAMED_LOCK},
+		{"IS_FREE_LOCK", MY_PIN_NAMED_LOCK},	{"SQL_CALC_FOUND_ROWS", MY_PIN_FOUND_ROWS},
+		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"LAST_INSERT_ID", MY_PIN_LAST_INSERT_ID},
+		{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
+	};
+	while (skip_space_and_comments(l)) {
+		uint8_t c = *l->p;
+		if (c == '\'' || c == '"' || c == '`') {
+			/* A quoted string or identifier; doubled quotes and (for
+			 * strings) backslashes escape. */
+			l->p++;
+			while (l->p < l->end) {
+				if (*l->p == '\\' && c != '`' && l->p + 1 < l->end) {
+					l->p += 2;
+				} else if (*l->p == c) {
+					l->p++;
+					if (l->p < l->end && *l->p == c)
+						l->p++;
+					else
+						break;
+				} else {
+					l->p++;
+				}
+			}
+			continue;
+		}
+		if (c == '@') {
+			if (l->p + 1 < l->end && l->p[1] == '@') {
+				l->p += 2; /* @@system_variable: read only, unless SET */
+				continue;
+			}
+			return MY_PIN_USER_VARIABLE;
+		}
+		const uint8_t *w;
+		size_t n = next_word(l, &w);
+		if (n == 0) {
+			l->p++;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			if (word_is(w, n, words[i].word))
+				return words[i].reason;
+		}
+	}
+	return MY_PIN_NONE;
+}
+
+enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len)
+{
+	struct lexer l = {.p = sql, .end = sql + len};
+	const uint8_t *w;
+	size_t n = next_word(&l, &w);
+	if (l.executable_comment)
+		return MY_PIN_EXECUTABLE_COMMENT;
+	if (n == 0)
+		return MY_PIN_NONE; /* empty: the server answers with an error */
+	if (word_is(w, n, "SET"))
+		return MY_PIN_SET;
+	if (word_is(w, n, "PREPARE") || word_is(w, n, "EXECUTE") || word_is(w, n, "DEALLOCATE"))
+		return MY_PIN_PREPARED_STATEMENT;
+	if (word_is(w, n, "LOCK"))
+		return MY_PIN_LOCK_TABLES;
+	if (word_is(w, n, "HANDLER") || word_is(w, n, "DECLARE"))
+		return MY_PIN_HANDLER;
+	enum my_pin_reason r = scan_body(&l);
+	return l.executable_comment ? MY_PIN_EXECUTABLE_COMMENT : r;
+}
+
+int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_len)
+{
+	struct lexer l = {.p = sql, .end = sql + len};
+	const uint8_t *w;
+	size_t n = next_word(&l, &w);
+	if (!word_is(w, n, "USE"))
+		return 0;
+	if (l.executable_comment || !skip_space_and_comments(&l))
+		return -1;
+	size_t o = 0;
+	if (*l.p == '`') {
+		for (l.p++; l.p < l.end; l.p++) {
+			if (*l.p == '`') {
+				if (l.p + 1 < l.end && l.p[1] == '`')
+					l.p++; /* `` is a literal backtick */
+				else
+					break;
+			}
+			if (o + 1 >= out_len)
+				return -1;
+			out[o++] = (char)*l.p;
+		}
+		if (l.p >= l.end)
+			return -1;
+		l.p++;
+	} else {
+		n = next_word(&l, &w);
+		if (n == 0 || n + 1 > out_len)
+			return -1;
+		memcpy(out, w, n);
+		o = n;
+	}
+	out[o] = '\0';
+	/* Only ";" and space may follow. */
+	while (l.p < l.end && (isspace(*l.p) || *l.p == ';'))
+		l.p++;
+	return l.p == l.end && o > 0 ? 1 : -1;
+}

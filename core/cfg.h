@@ -20,6 +20,12 @@ enum cfg_ssl_mode {
 };
 const char *cfg_ssl_mode_str(enum cfg_ssl_mode mode);
 
+/* How long a client keeps a backend connection. */
+enum cfg_pool_mode {
+	CFG_POOL_SESSION = 0,	  /* from login to quit */
+	CFG_POOL_TRANSACTION = 1, /* for one transaction (or one statement in autocommit) */
+};
+
 enum cfg_tls_version {
 	CFG_TLS_1_2 = 0,
 	CFG_TLS_1_3 = 1,
@@ -53,6 +59,7 @@ struct cfg_listener {
 	bool require_tls;
 	char *tls_ticket_key_file;
 	int auth_plugin; /* enum my_auth_plugin */
+	int pool_mode;	 /* enum cfg_pool_mode */
 	int backlog;
 };
 

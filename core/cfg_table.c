@@ -5,6 +5,7 @@
 
 static const char *const ssl_modes[] = {"disabled", "preferred", "required", "verify_ca",
 					"verify_identity", NULL};
+static const char *const pool_modes[] = {"session", "transaction", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 /* Indexed by enum my_auth_plugin; only the two usable ones are named. */
@@ -53,6 +54,10 @@ const struct cfg_key cfg_keys[] = {
 	 "mysql_native_password", 0, 0, auth_plugins,
 	 "Plugin warmpool asks clients to authenticate with: mysql_native_password or "
 	 "caching_sha2_password."},
+	{CFG_SECTION_LISTENER, "pool_mode", CFG_ENUM, offsetof(struct cfg_listener, pool_mode),
+	 "session", 0, 0, pool_modes,
+	 "session: a client keeps its backend connection until it quits; transaction: only "
+	 "until the end of each transaction, unless session state pins it (see README)."},
 	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
 	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
 

@@ -170,6 +170,22 @@ void my_login_build(struct my_bld *b, uint8_t seq, const struct my_login *l)
 	my_bld_packet_end(b);
 }
 
+void my_change_user_build(struct my_bld *b, const char *user, const uint8_t *auth,
+			  size_t auth_len, const char *db, uint8_t collation, const char *plugin)
+{
+	my_bld_packet_begin(b, 0);
+	my_bld_u8(b, COM_CHANGE_USER);
+	my_bld_nul_str(b, user);
+	if (auth_len > 255)
+		b->err = true;
+	my_bld_u8(b, (uint8_t)auth_len);
+	my_bld_bytes(b, auth, auth_len);
+	my_bld_nul_str(b, db);
+	my_bld_u16le(b, collation);
+	my_bld_nul_str(b, plugin);
+	my_bld_packet_end(b);
+}
+
 bool my_auth_switch_parse(struct my_cur c, struct my_auth_switch *out)
 {
 	struct my_cur plugin, data;

@@ -47,6 +47,12 @@ WP_MUST_CHECK bool my_login_parse(struct my_cur payload, struct my_login *out);
 void my_ssl_request_build(struct my_bld *b, uint8_t seq, uint32_t capabilities, uint8_t collation);
 void my_login_build(struct my_bld *b, uint8_t seq, const struct my_login *login);
 
+/* my_change_user_build writes COM_CHANGE_USER: log in again as |user| with
+ * |auth| (computed with the connection's original scramble), no schema when
+ * |db| is "", and |collation|. It resets every piece of session state. */
+void my_change_user_build(struct my_bld *b, const char *user, const uint8_t *auth,
+			  size_t auth_len, const char *db, uint8_t collation, const char *plugin);
+
 /* AuthSwitchRequest (0xfe, plugin name, plugin data). */
 struct my_auth_switch {
 	char plugin[MY_PLUGIN_MAX];

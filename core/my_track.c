@@ -86,14 +86,18 @@ bool my_track_command(struct my_track *t, uint8_t cmd)
 }
 
 /* finish ends the current response and moves on. */
-static bool finish(struct my_track *t)
+static bool finish_as(struct my_track *t, bool error)
 {
+	t->last_error = error;
 	t->head = (t->head + 1) % MY_TRACK_QUEUE;
 	t->len--;
 	t->responses++;
 	start_next(t);
 	return true;
 }
+
+static bool finish(struct my_track *t) { return finish_as(t, false); }
+static bool finish_error(struct my_track *t) { return finish_as(t, true); }
 
 /* read_status takes the status flags of an OK or EOF packet. */
 static bool read_status(struct my_track *t, struct my_cur p, uint8_t h)
@@ -129,7 +133,7 @@ static bool on_first(struct my_track *t, struct my_cur p, uint8_t h, size_t len)
 {
 	bool prepare = my_track_shape_of(t->queue[t->head]) == MY_SHAPE_PREPARE;
 	if (h == MY_ERR_HEADER)
-		return finish(t);
+		return finish_error(t);
 	if (h == MY_OK_HEADER && prepare) {
 		uint32_t stmt_id;
 		uint16_t columns, params;
@@ -205,7 +209,7 @@ bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t len)
 		return on_definitions(t, head, h, len);
 	case MY_TRACK_ROWS:
 		if (h == MY_ERR_HEADER && len > 0)
-			return finish(t);
+			return finish_error(t);
 		if (is_eof(h, len))
 			return read_status(t, head, h) ? end_of_result(t) : fail(t);
 		return false;
@@ -216,11 +220,11 @@ bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t len)
 	case MY_TRACK_AUTH:
 		if (h == MY_OK_HEADER && len >= 7)
 			return read_status(t, head, h) ? finish(t) : fail(t);
-		return h == MY_ERR_HEADER ? finish(t) : false;
+		return h == MY_ERR_HEADER ? finish_error(t) : false;
 	case MY_TRACK_FIELD_LIST:
-		if (h == MY_ERR_HEADER || is_eof(h, len))
-			return finish(t);
-		return false;
+		if (h == MY_ERR_HEADER)
+			return finish_error(t);
+		return is_eof(h, len) ? finish(t) : false;
 	}
 	return fail(t);
 }

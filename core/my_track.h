@@ -47,6 +47,7 @@ struct my_track {
 	size_t head, len;
 	uint64_t last_insert_id;
 	uint64_t responses;	       /* responses completed */
+	bool last_error;	       /* the last completed response ended with ERR */
 };
 
 void my_track_init(struct my_track *t);

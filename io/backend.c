@@ -72,6 +72,14 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 	server_link_client(s, c);
 }
 
+void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn *pc)
+{
+	struct pool_waiter *waiter = pool_conn_release(&bp->pool, pc);
+	if (waiter)
+		server_link_client(container_of(pc, struct server, pc),
+				   container_of(waiter, struct client, waiter));
+}
+
 void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const char *sqlstate,
 			       const char *message)
 {

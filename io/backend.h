@@ -45,5 +45,8 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 /* backend_pool_connection_ready hands a ready connection to the oldest
  * waiter or parks it idle. */
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc);
+/* backend_pool_connection_released: the same for a connection given back
+ * without a reset (transaction mode). */
+void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn *pc);
 
 #endif

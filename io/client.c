@@ -38,6 +38,7 @@ const char *client_state_str(enum client_state state)
 	case CLIENT_WAITING: return "waiting";
 	case CLIENT_SETUP: return "setup";
 	case CLIENT_LINKED: return "linked";
+	case CLIENT_IDLE: return "idle";
 	}
 	return "unknown";
 }
@@ -56,7 +57,8 @@ static bool client_transition_allowed(enum client_state from, enum client_state 
 	case CLIENT_AUTH_SWITCH: return to == CLIENT_WAITING;
 	case CLIENT_WAITING: return to == CLIENT_SETUP;
 	case CLIENT_SETUP: return to == CLIENT_LINKED;
-	case CLIENT_LINKED: return false;
+	case CLIENT_LINKED: return to == CLIENT_IDLE;
+	case CLIENT_IDLE: return to == CLIENT_WAITING;
 	}
 	return false;
 }
@@ -120,6 +122,7 @@ void client_accept(struct worker *w, int fd, size_t listener_idx)
 	conn_init(&c->conn, w, &client_ops, 'c', fd);
 	c->listener_idx = listener_idx;
 	c->plugin = (enum my_auth_plugin)rt->cfg.listeners[listener_idx].auth_plugin;
+	c->transaction_mode = rt->cfg.listeners[listener_idx].pool_mode == CFG_POOL_TRANSACTION;
 	c->handshake_deadline_ms = w->now_ms + (uint64_t)rt->cfg.handshake_timeout_ms;
 	list_add_tail(&w->handshaking, &c->handshake_node);
 	list_init(&c->waiter.node);
@@ -332,12 +335,28 @@ void client_begin_setup(struct client *c)
 	client_set_state(c, CLIENT_SETUP);
 }
 
+/* client_maybe_release gives the backend connection back at a transaction
+ * boundary: transaction mode, no pin, no response outstanding, no open
+ * transaction. */
+static void client_maybe_release(struct client *c)
+{
+	struct server *s = c->server;
+	if (!c->transaction_mode || c->pin != MY_PIN_NONE || !s || c->state != CLIENT_LINKED ||
+	    !server_clean(s) || c->frame_left > 0)
+		return;
+	c->server = NULL;
+	c->conn.relay_peer = NULL;
+	client_set_state(c, CLIENT_IDLE);
+	server_unlink(s);
+}
+
 void client_backend_ready(struct client *c, const struct buf *setup_err)
 {
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (setup_err && buf_avail(setup_err) > 0) {
-		/* The backend refused the schema or charset: relay its ERR. */
+		/* The backend refused the schema or charset: relay its ERR (as the
+		 * answer to the login, or to the command that was waiting). */
 		my_bld_packet_begin(&b, c->seq++);
 		my_bld_bytes(&b, buf_head(setup_err), buf_avail(setup_err));
 		my_bld_packet_end(&b);
@@ -345,28 +364,128 @@ void client_backend_ready(struct client *c, const struct buf *setup_err)
 		conn_close_after_flush(&c->conn);
 		return;
 	}
-	struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
-	my_ok_build(&b, c->seq++, &ok);
-	if (!conn_bld_send(&c->conn, &b))
-		return;
+	if (!c->logged_in) {
+		struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
+		my_ok_build(&b, c->seq++, &ok);
+		if (!conn_bld_send(&c->conn, &b))
+			return;
+		c->logged_in = true;
+	}
 	client_set_state(c, CLIENT_LINKED);
 	c->frame_left = 0;
 	log_debug("client linked", "conn=c%llu server=s%llu", (unsigned long long)c->conn.id,
 		  (unsigned long long)c->server->conn.id);
-	/* Commands pipelined behind the login are waiting in c->in. */
+	conn_resume_recv(&c->conn);
+	/* Commands that arrived meanwhile are waiting in c->in. */
 	if (buf_avail(&c->conn.in) > 0)
+		c->conn.ops->on_input(&c->conn);
+	else
+		client_maybe_release(c);
+}
+
+void client_response_ended(struct client *c)
+{
+	struct server *s = c->server;
+	if (c->pending_db_response && s->track.responses >= c->pending_db_response) {
+		if (!s->track.last_error) {
+			snprintf(c->db, sizeof(c->db), "%s", c->pending_db);
+			snprintf(s->db, sizeof(s->db), "%s", c->pending_db);
+		}
+		c->pending_db_response = 0;
+	}
+	client_maybe_release(c);
+	if (c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
 		c->conn.ops->on_input(&c->conn);
 }
 
-/* client_quit: COM_QUIT arrived; the backend connection goes back clean. */
-static void client_quit(struct client *c)
+/* client_give_back returns the backend connection of a client that is
+ * leaving: as it is when nothing of the client's session is on it, reset
+ * when something is, closed when a response is still on its way. */
+static void client_give_back(struct client *c)
 {
 	struct server *s = c->server;
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
-	if (s)
+	if (!s)
+		return;
+	s->client = NULL;
+	s->conn.relay_peer = NULL;
+	if (s->state != SERVER_LINKED || !my_track_idle(&s->track) || s->frame_left > 0) {
+		/* Mid-response or mid-setup: its state is unknown. */
+		conn_close(&s->conn, LOG_DEBUG, "its client left mid-response");
+	} else if (c->transaction_mode && c->pin == MY_PIN_NONE && server_clean(s)) {
+		server_unlink(s);
+	} else {
 		server_release(s);
+	}
+}
+
+/* client_quit: COM_QUIT arrived; it is answered here, not forwarded. */
+static void client_quit(struct client *c)
+{
+	client_give_back(c);
 	conn_close(&c->conn, LOG_DEBUG, "client quit");
+}
+
+static void client_pin(struct client *c, enum my_pin_reason reason)
+{
+	if (c->pin != MY_PIN_NONE || reason == MY_PIN_NONE)
+		return;
+	c->pin = reason;
+	c->conn.w->pins[reason]++;
+	log_debug("client pinned to its backend connection", "conn=c%llu reason=%s",
+		  (unsigned long long)c->conn.id, my_pin_reason_str(reason));
+}
+
+/* Queries this long are not parsed for session state; they pin instead. */
+#define PIN_SCAN_MAX (1u << 20)
+#define COM_STMT_PREPARE 0x16
+
+/* client_track_command tells the tracker about a command and decides what
+ * it does to the session. |payload| is the whole first frame when it is
+ * short enough. Returns false to wait for more of the frame. */
+static bool client_track_command(struct client *c, struct my_cur frame, size_t payload_len)
+{
+	uint8_t cmd;
+	struct my_cur p = frame;
+	if (!my_cur_skip(&p, MY_FRAME_HEADER_LEN) || !my_cur_u8(&p, &cmd))
+		return false;
+	struct server *s = c->server;
+	bool whole = p.len >= payload_len - 1;
+	if (c->transaction_mode) {
+		if (cmd == COM_QUERY && payload_len > PIN_SCAN_MAX) {
+			client_pin(c, MY_PIN_OTHER_COMMAND);
+		} else if (cmd == COM_QUERY || cmd == COM_INIT_DB) {
+			if (!whole)
+				return false;
+			struct my_cur body;
+			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
+			(void)ok;
+			char db[MY_NAME_MAX];
+			int use = cmd == COM_INIT_DB
+					  ? (my_cur_copy_str(&body, db, sizeof(db)) ? 1 : -1)
+					  : my_query_use_schema(body.ptr, body.len, db, sizeof(db));
+			if (use == 1 && my_track_idle(&s->track)) {
+				snprintf(c->pending_db, sizeof(c->pending_db), "%s", db);
+				c->pending_db_response = s->track.responses + 1;
+			} else if (use != 0) {
+				client_pin(c, MY_PIN_OTHER_COMMAND);
+			} else {
+				client_pin(c, my_pin_query(body.ptr, body.len));
+			}
+		} else if (cmd == COM_STMT_PREPARE) {
+			client_pin(c, MY_PIN_PREPARED_STATEMENT);
+		} else if (cmd == COM_CHANGE_USER) {
+			client_pin(c, MY_PIN_CHANGE_USER);
+		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
+			   cmd != COM_RESET_CONNECTION && cmd != 0x17 /* COM_STMT_EXECUTE */ &&
+			   cmd != 0x1a /* COM_STMT_RESET */) {
+			client_pin(c, MY_PIN_OTHER_COMMAND);
+		}
+	}
+	if (!my_track_command(&s->track, cmd))
+		client_pin(c, MY_PIN_OTHER_COMMAND); /* 16 commands pipelined: stop guessing */
+	return true;
 }
 
 /* client_relay forwards whole and partial frames to the backend, watching
@@ -381,14 +500,16 @@ static void client_relay(struct client *c)
 			uint8_t seq, command;
 			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
 				return; /* wait for the whole header */
-			if (seq == 0 && len == 1) {
+			if (seq == 0) {
 				if (!my_cur_u8(&h, &command))
 					return;
 				if (command == COM_QUIT) {
-					buf_consume(in, 5);
+					buf_consume(in, MY_FRAME_HEADER_LEN + (size_t)len);
 					client_quit(c);
 					return;
 				}
+				if (!client_track_command(c, my_cur_make(buf_head(in), buf_avail(in)), len))
+					return; /* the rest of the query is on its way */
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
 		}
@@ -402,14 +523,54 @@ static void client_relay(struct client *c)
 	}
 }
 
+/* client_between_transactions handles a command that arrives while the
+ * client has no backend connection (transaction mode). */
+static void client_between_transactions(struct client *c)
+{
+	struct buf *in = &c->conn.in;
+	struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
+	uint32_t len;
+	uint8_t seq, command;
+	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &command))
+		return;
+	if (command == COM_QUIT) {
+		conn_close(&c->conn, LOG_DEBUG, "client quit");
+		return;
+	}
+	if (command == COM_PING && len == 1) {
+		/* Answered here: a ping needs no backend connection. */
+		buf_consume(in, MY_FRAME_HEADER_LEN + 1);
+		struct my_bld b;
+		conn_bld_begin(&c->conn, &b);
+		struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
+		my_ok_build(&b, 1, &ok);
+		conn_bld_send(&c->conn, &b);
+		return;
+	}
+	client_set_state(c, CLIENT_WAITING);
+	c->seq = 1; /* an error while waiting answers this command */
+	client_request_backend(c);
+}
+
 static void client_on_input(struct conn *conn)
 {
 	struct client *c = client_of(conn);
-	if (c->state == CLIENT_LINKED)
+	switch (c->state) {
+	case CLIENT_LINKED:
 		client_relay(c);
-	else
+		break;
+	case CLIENT_IDLE:
+		client_between_transactions(c);
+		break;
+	case CLIENT_WAITING:
+	case CLIENT_SETUP:
+		/* Input waits in c->in until linked; stop reading if it piles up. */
+		if (buf_avail(&c->conn.in) > CONN_OUT_HIGH)
+			conn_pause_recv(conn);
+		break;
+	default:
 		client_on_connection_phase(c);
-	/* In WAITING and SETUP, input stays in c->in until linked. */
+	}
 }
 
 bool client_forward(struct client *c, const uint8_t *data, size_t len)
@@ -440,15 +601,9 @@ static void client_on_close(struct conn *conn)
 		atomic_fetch_sub(&conn->w->rt->n_clients, 1);
 		c->counted = false;
 	}
-	struct server *s = c->server;
-	c->server = NULL;
-	if (s) {
-		/* Left without COM_QUIT: the backend session is in an unknown
-		 * state (maybe mid-result), so it is not reused. */
-		s->client = NULL;
-		s->conn.relay_peer = NULL;
-		conn_close(&s->conn, LOG_DEBUG, "its client left without COM_QUIT");
-	}
+	/* Left (with or without COM_QUIT): reuse its backend connection when
+	 * its state is known, close it when a response was still coming. */
+	client_give_back(c);
 }
 
 static void client_on_free(struct conn *conn)

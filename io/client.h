@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "my_auth.h"
 #include "my_handshake.h"
+#include "my_pin.h"
 #include "pool.h"
 
 struct server;
@@ -23,6 +24,7 @@ enum client_state {
 	CLIENT_WAITING = 4,	/* authenticated; queued for a backend connection */
 	CLIENT_SETUP = 5,	/* backend connection found; its setup runs */
 	CLIENT_LINKED = 6,	/* relaying to its backend connection */
+	CLIENT_IDLE = 7,	/* transaction mode: between transactions, no backend connection */
 };
 const char *client_state_str(enum client_state state);
 
@@ -44,6 +46,11 @@ struct client {
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	bool counted;	   /* holds a slot of max_clients */
+	bool logged_in;	   /* the login's OK went out */
+	bool transaction_mode;
+	enum my_pin_reason pin; /* why it keeps its backend connection; NONE: it does not */
+	char pending_db[MY_NAME_MAX]; /* schema of a USE / COM_INIT_DB in flight */
+	uint64_t pending_db_response; /* the tracker response that answers it; 0: none */
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */
@@ -54,6 +61,9 @@ void client_begin_setup(struct client *c);
 /* client_backend_ready: the backend connection is set up; finish the login
  * with OK (or the setup's ERR payload, then close) and start relaying. */
 void client_backend_ready(struct client *c, const struct buf *setup_err);
+/* client_response_ended: the backend finished answering one command; in
+ * transaction mode the connection may go back now. */
+void client_response_ended(struct client *c);
 /* client_fail sends an ERR and closes; used for waits that time out. */
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
 /* client_forward writes backend bytes to the client. */

@@ -140,6 +140,24 @@ static void log_tls_summaries(const struct runtime *rt, int n_workers)
 	}
 }
 
+/* log_pin_summary: how many clients were pinned, by reason, over all workers. */
+static void log_pin_summary(const struct runtime *rt, int n_workers)
+{
+	char line[512];
+	int n = 0;
+	uint64_t total = 0;
+	for (int r = 1; r < MY_PIN_REASON_COUNT; r++) {
+		uint64_t sum = 0;
+		for (int i = 0; i < n_workers; i++)
+			sum += rt->workers[i].pins[r];
+		total += sum;
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s=%llu", r > 1 ? " " : "",
+			      my_pin_reason_str((enum my_pin_reason)r), (unsigned long long)sum);
+	}
+	if (total > 0)
+		log_info("pin summary", "%s", line);
+}
+
 static int run(struct runtime *rt)
 {
 	char why[512];
@@ -192,6 +210,7 @@ stop:
 	for (int i = 0; i < started; i++)
 		worker_join(&rt->workers[i]);
 	log_tls_summaries(rt, started);
+	log_pin_summary(rt, started);
 	for (int i = 0; i < started; i++)
 		worker_free_metrics(&rt->workers[i]);
 	xfree(rt->workers);

@@ -28,6 +28,7 @@
 #define AUTH_PACKET_MAX 65536
 
 static const struct conn_ops server_ops;
+static void server_send_change_user(struct server *s);
 
 const char *server_state_str(enum server_state state)
 {
@@ -58,7 +59,7 @@ static bool server_transition_allowed(enum server_state from, enum server_state 
 	case SERVER_AUTH: return to == SERVER_IDLE || to == SERVER_SETUP;
 	case SERVER_IDLE: return to == SERVER_SETUP;
 	case SERVER_SETUP: return to == SERVER_LINKED || to == SERVER_RESETTING;
-	case SERVER_LINKED: return to == SERVER_RESETTING;
+	case SERVER_LINKED: return to == SERVER_RESETTING || to == SERVER_IDLE;
 	case SERVER_RESETTING: return to == SERVER_IDLE || to == SERVER_SETUP;
 	}
 	return false;
@@ -325,6 +326,8 @@ static void server_on_authenticated(struct server *s)
 	struct backend_pool *bp = s->bp;
 	pool_connect_succeeded(&bp->pool);
 	s->collation = MY_DEFAULT_COLLATION;
+	s->db[0] = '\0';
+	my_track_init(&s->track);
 	struct tls_conn *t = s->conn.tls;
 	log_info("backend connection ready",
 		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
@@ -418,11 +421,13 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		s->collation = c->collation;
 		n++;
 	}
-	if (c->db[0]) {
+	if (c->db[0] && strcmp(c->db, s->db) != 0) {
 		my_bld_packet_begin(b, 0);
 		my_bld_u8(b, COM_INIT_DB);
 		my_bld_bytes(b, c->db, strlen(c->db));
 		my_bld_packet_end(b);
+		/* If it fails, the client is refused and this connection reset. */
+		snprintf(s->db, sizeof(s->db), "%s", c->db);
 		n++;
 	}
 	return n;
@@ -441,6 +446,17 @@ void server_link_client(struct server *s, struct client *c)
 	server_link(s, c);
 	server_set_state(s, SERVER_SETUP);
 	client_begin_setup(c);
+	s->frame_left = 0;
+	s->frame_continues = false;
+	if (!c->db[0] && s->db[0]) {
+		/* The session has a schema and this client wants none: only a new
+		 * login clears it. The reset's reply ends the setup. */
+		server_send_change_user(s);
+		s->setup_replies = 1;
+		s->collation = MY_DEFAULT_COLLATION;
+		s->db[0] = '\0';
+		return;
+	}
 	struct my_bld b;
 	conn_bld_begin(&s->conn, &b);
 	s->setup_replies = build_setup(s, c, &b);
@@ -464,6 +480,11 @@ static void server_on_setup_reply(struct server *s)
 			break;
 		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
 		enum my_reply_kind kind = my_reply_classify_command(p);
+		if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
+			s->seq = (uint8_t)(seq + 1); /* the change-user of a setup */
+			server_on_auth_switch(s, p);
+			continue;
+		}
 		if (st != MY_PACKET_COMPLETE || (kind != MY_REPLY_OK && kind != MY_REPLY_ERR)) {
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
@@ -492,20 +513,50 @@ static void server_on_setup_reply(struct server *s)
 	client_backend_ready(c, NULL);
 }
 
+/* server_send_change_user logs in again as the pool's user, with no
+ * schema and the default collation: a fresh session. Unlike
+ * COM_RESET_CONNECTION it also drops the schema, and MySQL 5.6 has it. */
+static void server_send_change_user(struct server *s)
+{
+	const struct cfg_user *u = s->bp->user;
+	uint8_t token[MY_AUTH_TOKEN_MAX];
+	size_t token_len;
+	enum my_auth_plugin plugin = s->plugin == MY_AUTH_SHA2 ? MY_AUTH_SHA2 : MY_AUTH_NATIVE;
+	bool ok = my_auth_token(plugin, u->password, s->scramble, token, &token_len);
+	(void)ok; /* native and sha2 always produce a token */
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	my_change_user_build(&b, u->name, token, token_len, "", MY_DEFAULT_COLLATION,
+			     my_auth_plugin_str(plugin));
+	explicit_bzero(token, sizeof(token));
+	conn_bld_send(&s->conn, &b);
+}
+
 void server_release(struct server *s)
 {
 	s->client = NULL;
 	s->conn.relay_peer = NULL;
 	server_set_state(s, SERVER_RESETTING);
 	pool_conn_set_state(&s->bp->pool, &s->pc, POOL_CONN_RESETTING);
-	struct my_bld b;
-	conn_bld_begin(&s->conn, &b);
-	my_bld_packet_begin(&b, 0);
-	my_bld_u8(&b, COM_RESET_CONNECTION);
-	my_bld_packet_end(&b);
-	conn_bld_send(&s->conn, &b);
+	server_send_change_user(s);
 	if (s->conn.recv_paused)
 		conn_resume_recv(&s->conn);
+}
+
+bool server_clean(const struct server *s)
+{
+	return my_track_idle(&s->track) && !(s->track.status & SERVER_STATUS_IN_TRANS) &&
+	       s->frame_left == 0 && buf_avail(&s->conn.in) == 0;
+}
+
+void server_unlink(struct server *s)
+{
+	s->client = NULL;
+	s->conn.relay_peer = NULL;
+	server_set_state(s, SERVER_IDLE);
+	if (s->conn.recv_paused)
+		conn_resume_recv(&s->conn);
+	backend_pool_connection_released(s->bp, &s->pc);
 }
 
 static void server_on_reset_reply(struct server *s)
@@ -518,15 +569,23 @@ static void server_on_reset_reply(struct server *s)
 		return;
 	}
 	struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
-	bool ok = st == MY_PACKET_COMPLETE && seq == 1 &&
-		  my_reply_classify_command(p) == MY_REPLY_OK && buf_avail(&s->conn.in) == 0;
-	buf_cleanup(&payload);
-	if (!ok) {
-		conn_close(&s->conn, LOG_WARN, "COM_RESET_CONNECTION failed; connection dropped");
+	if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
+		s->seq = (uint8_t)(seq + 1);
+		server_on_auth_switch(s, p);
+		buf_cleanup(&payload);
 		return;
 	}
-	/* The reset restores the charset of the login. */
+	bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
+		  buf_avail(&s->conn.in) == 0;
+	buf_cleanup(&payload);
+	if (!ok) {
+		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
+		return;
+	}
+	/* A fresh login: the default collation, no schema. */
 	s->collation = MY_DEFAULT_COLLATION;
+	s->db[0] = '\0';
+	my_track_init(&s->track);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(s->bp, &s->pc);
 }
@@ -536,17 +595,45 @@ bool server_forward(struct server *s, const uint8_t *data, size_t len)
 	return conn_write(&s->conn, data, len);
 }
 
+/* TRACK_HEAD is how much of a packet the tracker needs to see. */
+#define TRACK_HEAD 32
+
+/* server_relay forwards backend bytes to the client frame by frame, showing
+ * the start of every packet to the tracker. When a response ends, the
+ * client decides (client_response_ended) whether the connection goes back. */
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
-	struct client *c = s->client;
-	if (buf_avail(in) == 0)
-		return;
-	if (!client_forward(c, buf_head(in), buf_avail(in)))
-		return;
-	buf_reset(in);
-	if (buf_avail(&c->conn.out) > CONN_OUT_HIGH)
-		conn_pause_recv(&s->conn);
+	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
+		if (s->frame_left == 0) {
+			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
+			uint32_t len;
+			uint8_t seq;
+			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
+				return;
+			size_t need = len < TRACK_HEAD ? len : TRACK_HEAD;
+			if (h.len < need)
+				return; /* wait for the bytes the tracker reads */
+			s->response_ended =
+				!s->frame_continues && my_track_server_packet(&s->track, h, len);
+			s->frame_continues = len == MY_MAX_FRAME_PAYLOAD;
+			s->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+		}
+		size_t n = buf_avail(in) < s->frame_left ? buf_avail(in) : s->frame_left;
+		struct client *c = s->client;
+		if (!client_forward(c, buf_head(in), n))
+			return;
+		buf_consume(in, n);
+		s->frame_left -= n;
+		if (s->frame_left == 0 && s->response_ended) {
+			s->response_ended = false;
+			client_response_ended(c); /* may unlink us */
+		}
+		if (s->client && buf_avail(&s->client->conn.out) > CONN_OUT_HIGH) {
+			conn_pause_recv(&s->conn);
+			return;
+		}
+	}
 }
 
 static void server_on_input(struct conn *conn)

@@ -8,6 +8,8 @@
 
 #include "conn.h"
 #include "my_auth.h"
+#include "my_handshake.h"
+#include "my_track.h"
 #include "pool.h"
 
 struct backend_pool;
@@ -22,7 +24,7 @@ enum server_state {
 	SERVER_IDLE = 4,       /* in the pool; any input means it died */
 	SERVER_SETUP = 5,      /* running a client's SET NAMES / USE */
 	SERVER_LINKED = 6,     /* relaying for one client */
-	SERVER_RESETTING = 7,  /* COM_RESET_CONNECTION in flight */
+	SERVER_RESETTING = 7,  /* COM_CHANGE_USER in flight: back to a fresh session */
 };
 const char *server_state_str(enum server_state state);
 
@@ -38,6 +40,11 @@ struct server {
 	enum my_auth_plugin plugin;
 	uint32_t caps;	     /* negotiated */
 	uint8_t collation;   /* of the session right now */
+	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
+	struct my_track track; /* the responses to the commands relayed */
+	size_t frame_left;   /* bytes of the current server frame still to relay */
+	bool frame_continues; /* the previous frame was full: this one continues it */
+	bool response_ended; /* the current frame ended a response */
 	unsigned setup_replies; /* replies still expected in SETUP */
 	struct buf setup_error; /* first ERR payload seen in SETUP */
 	struct __kernel_timespec connect_timeout;
@@ -50,9 +57,14 @@ void server_open(struct backend_pool *bp);
  * any is needed, then links both ends; the client is told through
  * client_backend_ready. */
 void server_link_client(struct server *s, struct client *c);
-/* server_release takes the connection back from a client that quit cleanly:
- * it is reset and returned to the pool. */
+/* server_release takes the connection back from a client whose session
+ * state must go: it is reset (COM_CHANGE_USER) and returned to the pool. */
 void server_release(struct server *s);
+/* server_unlink returns a connection with nothing to reset (transaction
+ * mode, at a boundary, no pin) straight to the pool or its next waiter. */
+void server_unlink(struct server *s);
+/* server_clean: no response outstanding, no transaction open. */
+bool server_clean(const struct server *s);
 /* server_forward writes client bytes to the backend. */
 bool server_forward(struct server *s, const uint8_t *data, size_t len);
 /* server_handle_connect completes the TCP connect. */

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "list.h"
 #include "metric.h"
+#include "my_pin.h"
 #include "tls_cache.h"
 #include "ring.h"
 
@@ -54,6 +55,7 @@ struct worker {
 	struct tls_cache *tls_caches;	  /* per backend: this worker's session stash */
 	struct metric_tls *backend_tls;	  /* per backend */
 	struct metric_tls *listener_tls;  /* per listener */
+	uint64_t pins[MY_PIN_REASON_COUNT]; /* clients pinned, by reason */
 	struct list handshaking;      /* clients before login completes, oldest first */
 	struct list conns;	      /* every live connection */
 	size_t n_conns;

@@ -39,7 +39,7 @@ static bool transition_allowed(enum pool_conn_state from, enum pool_conn_state t
 	switch (from) {
 	case POOL_CONN_CONNECTING: return to == POOL_CONN_IDLE || to == POOL_CONN_ACTIVE;
 	case POOL_CONN_IDLE: return to == POOL_CONN_ACTIVE;
-	case POOL_CONN_ACTIVE: return to == POOL_CONN_RESETTING;
+	case POOL_CONN_ACTIVE: return to == POOL_CONN_RESETTING || to == POOL_CONN_IDLE;
 	case POOL_CONN_RESETTING: return to == POOL_CONN_IDLE || to == POOL_CONN_ACTIVE;
 	case POOL_CONN_STATE_COUNT: break;
 	}
@@ -102,6 +102,14 @@ struct pool_waiter *pool_conn_ready(struct pool *p, struct pool_conn *pc)
 	struct pool_waiter *w = pool_waiter_pop(p);
 	pool_conn_set_state(p, pc, w ? POOL_CONN_ACTIVE : POOL_CONN_IDLE);
 	return w;
+}
+
+struct pool_waiter *pool_conn_release(struct pool *p, struct pool_conn *pc)
+{
+	struct pool_waiter *w = pool_waiter_pop(p);
+	if (!w)
+		pool_conn_set_state(p, pc, POOL_CONN_IDLE);
+	return w; /* handed over as it is: still ACTIVE */
 }
 
 void pool_waiter_cancel(struct pool *p, struct pool_waiter *w)

@@ -69,6 +69,11 @@ struct pool_conn *pool_acquire(struct pool *p, struct pool_waiter *w, uint64_t d
  * NULL is returned. */
 struct pool_waiter *pool_conn_ready(struct pool *p, struct pool_conn *pc);
 
+/* pool_conn_release gives back an ACTIVE connection that needs no reset
+ * (transaction mode, at a transaction boundary): to the oldest waiter, which
+ * is returned, or to the idle list. */
+struct pool_waiter *pool_conn_release(struct pool *p, struct pool_conn *pc);
+
 void pool_waiter_cancel(struct pool *p, struct pool_waiter *w);
 /* pool_waiter_pop_expired dequeues the oldest waiter past its deadline. */
 struct pool_waiter *pool_waiter_pop_expired(struct pool *p, uint64_t now_ms);

@@ -1,4 +1,5 @@
 """Session pooling: warm connections are reused and reset, waits are bounded, dead ones dropped."""
+import socket
 import subprocess
 import threading
 import time
@@ -115,17 +116,37 @@ def test_dead_idle_connection_is_never_handed_out(warmpool_factory, mariadb):
         assert r.returncode == 0, r.stderr
 
 
-def test_client_leaving_mid_session_does_not_leak(warmpool_factory, mariadb):
-    wp = warmpool_factory(warmpool={"workers": "1"}, backend_main={"min_idle": "1"})
+def test_client_vanishing_while_idle_leaves_nothing_behind(warmpool_factory, mariadb):
+    wp = warmpool_factory(warmpool={"workers": "1"},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    c = connect(wp.port, database="sbtest")
+    with c.cursor() as cur:
+        cur.execute("SET @left = 'behind'")
+        cur.execute("SELECT CONNECTION_ID()")
+        used = cur.fetchone()[0]
+    # Vanish without COM_QUIT, between statements. shutdown, not close:
+    # pymysql's makefile() keeps the descriptor open after close().
+    c._sock.shutdown(socket.SHUT_RDWR)
+    time.sleep(0.3)
+    # Nothing was in flight: the connection is reset and reused, state gone.
+    r = cli(wp.port, "SELECT CONNECTION_ID(), @left IS NULL, DATABASE() IS NULL")
+    assert r.stdout.split() == [str(used), "1", "1"], r.stdout + r.stderr
+
+
+def test_client_vanishing_mid_response_closes_its_connection(warmpool_factory, mariadb):
+    wp = warmpool_factory(warmpool={"workers": "1", "log_level": "debug"},
+                          backend_main={"min_idle": "1", "max_connections": "2"})
     c = connect(wp.port)
     with c.cursor() as cur:
         cur.execute("SELECT CONNECTION_ID()")
-        dropped = cur.fetchone()[0]
-    c._sock.close()  # vanish without COM_QUIT
-    time.sleep(0.5)
-    # That backend connection held unknown state: it is closed, not reused.
+        used = cur.fetchone()[0]
+    c._sock.sendall(b"\x13\x00\x00\x00\x03SELECT SLEEP(0.5), 1")  # COM_QUERY, unread
+    c._sock.shutdown(socket.SHUT_RDWR)
+    time.sleep(1.0)
+    # A response was on its way: that connection is closed, never reused.
+    assert wp.wait_for_log('reason="its client left mid-response"')
     ids = backend_ids(wp.port, 3)
-    assert str(dropped) not in ids
+    assert str(used) not in ids
 
 
 def test_reset_restores_the_login_charset(warmpool_factory):

@@ -1,0 +1,227 @@
+"""Transaction pooling: many clients on few backend connections, no session state leaking."""
+import os
+import re
+import subprocess
+import threading
+import time
+
+import pymysql
+import pytest
+
+from conftest import MariaDB, cli
+
+
+@pytest.fixture
+def private_db(tmp_path):
+    db = MariaDB(tmp_path / "db")
+    db.start(ssl="on")
+    db.root_sql("CREATE DATABASE IF NOT EXISTS wp_a; CREATE DATABASE IF NOT EXISTS wp_b; "
+                "SET GLOBAL max_allowed_packet = 64 * 1024 * 1024")
+    yield db
+    db.stop()
+
+
+def txn_pool(factory, db, workers="1", max_conns="2", **extra):
+    return factory(db=db, warmpool={"workers": workers, "client_wait_timeout_ms": "20000",
+                                    **extra.pop("warmpool", {})},
+                   listener_main={"pool_mode": "transaction"},
+                   backend_main={"min_idle": "1", "max_connections": max_conns, **extra})
+
+
+def connect(port, **kw):
+    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+                           connect_timeout=30, autocommit=True, **kw)
+
+
+def one(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()
+
+
+def backend_count(db):
+    return int(db.root_sql("SELECT COUNT(*) FROM information_schema.processlist "
+                           "WHERE user = 'app'").strip())
+
+
+def test_many_clients_share_few_backend_connections(warmpool_factory, private_db):
+    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
+    clients = [connect(wp.port, database="wp_a") for _ in range(40)]
+    for round_ in range(3):
+        for i, c in enumerate(clients):
+            assert one(c, "SELECT %s + 1, DATABASE()", (i,)) == (i + 1, "wp_a")
+    assert backend_count(private_db) <= 2
+    for c in clients:
+        c.close()
+
+
+def test_transaction_keeps_its_connection_until_commit(warmpool_factory, private_db):
+    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
+    private_db.root_sql("CREATE TABLE wp_a.t (id INT PRIMARY KEY, v INT)")
+    a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
+    one(a, "BEGIN")
+    conn_id = one(a, "SELECT CONNECTION_ID()")[0]
+    one(a, "INSERT INTO t VALUES (1, 1)")
+    assert one(b, "SELECT COUNT(*) FROM t") == (0,)  # not committed, other connection
+    assert one(a, "SELECT CONNECTION_ID()")[0] == conn_id
+    one(a, "COMMIT")
+    assert one(b, "SELECT COUNT(*) FROM t") == (1,)
+    a.close()
+    b.close()
+
+
+def test_session_state_never_leaks(warmpool_factory, private_db):
+    """Client A leaves every kind of session state; B on the same backend
+    connection sees none of it; A keeps seeing its own."""
+    wp = txn_pool(warmpool_factory, private_db, max_conns="2",
+                  warmpool={"log_level": "debug"})
+    a = connect(wp.port, database="wp_a")
+    a.select_db("wp_b")  # COM_INIT_DB: tracked and restored, no pin
+    assert one(a, "SELECT DATABASE()") == ("wp_b",)
+    one(a, "SET @secret = 42")                      # pins A (set)
+    one(a, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+    one(a, "CREATE TEMPORARY TABLE tmp_a (x INT)")
+    one(a, "PREPARE stmt_a FROM 'SELECT 7'")
+    a_conn = one(a, "SELECT CONNECTION_ID()")[0]
+    # B needs a connection: A's is pinned, so B gets the other one.
+    b = connect(wp.port)
+    assert one(b, "SELECT CONNECTION_ID()")[0] != a_conn
+    assert one(b, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
+        == (None, 0, None)
+    with pytest.raises(pymysql.err.MySQLError):
+        one(b, "EXECUTE stmt_a")
+    with pytest.raises(pymysql.err.MySQLError):
+        one(b, "SELECT * FROM tmp_a")
+    # A still has all of it.
+    assert one(a, "SELECT @secret, DATABASE()") == (42, "wp_b")
+    assert one(a, "SELECT COUNT(*) FROM tmp_a") == (0,)
+    a.close()
+    b.close()
+    # A's connection was reset on the way back: nobody inherits its state.
+    for _ in range(4):
+        c = connect(wp.port)
+        assert one(c, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
+            == (None, 0, None)
+        with pytest.raises(pymysql.err.MySQLError):
+            one(c, "EXECUTE stmt_a")
+        c.close()
+    wp.stop()
+    assert re.search(r'msg="pin summary" set=1 ', wp.read_log()), wp.read_log()
+
+
+def test_schema_follows_the_client_across_connections(warmpool_factory, private_db):
+    wp = txn_pool(warmpool_factory, private_db, max_conns="1")
+    a = connect(wp.port, database="wp_a")
+    b = connect(wp.port, database="wp_b")
+    for _ in range(3):  # one backend connection, alternating clients
+        assert one(a, "SELECT DATABASE()") == ("wp_a",)
+        assert one(b, "SELECT DATABASE()") == ("wp_b",)
+    one(a, "USE wp_b")
+    assert one(a, "SELECT DATABASE()") == ("wp_b",)
+    c = connect(wp.port)  # no schema at all
+    assert one(c, "SELECT DATABASE()") == (None,)
+    for x in (a, b, c):
+        x.close()
+
+
+def test_response_shapes_match_a_direct_connection(warmpool_factory, private_db, tmp_path):
+    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
+    setup = connect(private_db.port, database="wp_a")  # direct: the CLI splits at ';'
+    one(setup, "CREATE TABLE loaded (id INT PRIMARY KEY, v VARCHAR(10))")
+    one(setup, "CREATE PROCEDURE two() BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
+    setup.close()
+    csv = tmp_path / "rows.csv"
+    csv.write_text("".join(f"{i},v{i}\n" for i in range(1000)))
+
+    def run_all(port):
+        out = []
+        conn = pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+                               database="wp_a", autocommit=True, local_infile=True,
+                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS,
+                               max_allowed_packet=64 * 1024 * 1024)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1; SELECT 'two', 2; DO 1; SELECT 3")
+            sets = [cur.fetchall()]
+            while cur.nextset():
+                sets.append(cur.fetchall())
+            out.append(sets)
+            cur.execute("CALL two()")
+            sets = [cur.fetchall()]
+            while cur.nextset():
+                sets.append(cur.fetchall())
+            out.append(sets)
+            try:
+                cur.execute("SELECT 1; SELECT * FROM no_such_table; SELECT 3")
+                while cur.nextset():
+                    pass
+            except pymysql.err.ProgrammingError as e:
+                out.append(("error", e.args[0]))
+            cur.execute("DELETE FROM loaded")
+            cur.execute(f"LOAD DATA LOCAL INFILE '{csv}' INTO TABLE loaded FIELDS TERMINATED BY ','")
+            out.append(cur.rowcount)
+            cur.execute("SELECT SUM(id), COUNT(*) FROM loaded")
+            out.append(cur.fetchall())
+            cur.execute("SELECT REPEAT('x', 17 * 1024 * 1024) AS big, 'after' AS tail")
+            big, tail = cur.fetchone()
+            out.append((len(big), big.count("x"), tail))
+            cur.execute("SELECT 'still in sync'")
+            out.append(cur.fetchall())
+        conn.close()
+        return out
+
+    direct = run_all(private_db.port)
+    through = run_all(wp.port)
+    assert through == direct
+    assert through[-2] == (17 * 1024 * 1024, 17 * 1024 * 1024, "after")
+
+
+def test_sysbench_64_threads_on_8_connections(warmpool_factory, private_db):
+    wp = txn_pool(warmpool_factory, private_db, workers="2", max_conns="8",
+                  warmpool={"client_wait_timeout_ms": "30000"})
+    private_db.root_sql("CREATE DATABASE IF NOT EXISTS sbtest")
+    base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
+            "--mysql-password=app-secret", "--mysql-db=sbtest", "--tables=4",
+            "--table-size=100000", "--report-interval=0"]
+    prep = subprocess.run(base + [f"--mysql-port={private_db.port}", "--threads=4", "prepare"],
+                          capture_output=True, text=True, timeout=300)
+    assert prep.returncode == 0, prep.stderr
+    peak = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak.append(backend_count(private_db))
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    # Server-side prepared statements pin a client (see README): text protocol here.
+    run = subprocess.run(base + [f"--mysql-port={wp.port}", "--threads=64", "--time=20",
+                                 "--db-ps-mode=disable", "run"],
+                         capture_output=True, text=True, timeout=200)
+    stop.set()
+    watcher.join()
+    assert run.returncode == 0, run.stdout + run.stderr
+    errors = int(re.search(r"ignored errors:\s+(\d+)", run.stdout).group(1))
+    transactions = int(re.search(r"transactions:\s+(\d+)", run.stdout).group(1))
+    assert transactions > 0 and errors == 0, run.stdout
+    assert max(peak) <= 8, peak
+    # oltp_read_write deletes and re-inserts rows: every row must be there.
+    rows = private_db.root_sql("SELECT " + " + ".join(
+        f"(SELECT COUNT(*) FROM sbtest.sbtest{i})" for i in range(1, 5))).strip()
+    assert int(rows) == 4 * 100000
+
+
+def test_2000_clients_on_16_connections(warmpool_factory, private_db):
+    # Plaintext clients: this is about multiplexing; 2,000 RSA handshakes on a
+    # shared 2-CPU machine would only measure the machine.
+    wp = txn_pool(warmpool_factory, private_db, workers="2", max_conns="16",
+                  warmpool={"client_wait_timeout_ms": "60000", "max_clients": "5000"})
+    run = subprocess.run(
+        f"mysqlslap --no-defaults --skip-ssl -h 127.0.0.1 -P {wp.port} -u app -papp-secret "
+        f"--concurrency=2000 --iterations=1 --number-of-queries=6000 "
+        f"--query='SELECT SLEEP(0.01), 1' --create-schema=wp_a",
+        shell=True, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Number of clients running queries: 2000" in run.stdout, run.stdout
+    assert backend_count(private_db) <= 16

@@ -50,9 +50,10 @@ bool tls_ctx_load_ticket_keys(const char *path, uint8_t out[48], char *why, size
 	return ok;
 }
 
-SSL_CTX *tls_ctx_new_server(const struct cfg_listener *l, char *why, size_t why_len)
+/* ctx_new: a TLS context with what every warmpool context has: TLS 1.2 at
+ * least. NULL with the reason in |why|. */
+static SSL_CTX *ctx_new(char *why, size_t why_len)
 {
-	const char *cert_path = l->tls_cert, *key_path = l->tls_key;
 	char err[256];
 	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
 	if (!ctx) {
@@ -60,6 +61,16 @@ SSL_CTX *tls_ctx_new_server(const struct cfg_listener *l, char *why, size_t why_
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	return ctx;
+}
+
+SSL_CTX *tls_ctx_new_server(const struct cfg_listener *l, char *why, size_t why_len)
+{
+	const char *cert_path = l->tls_cert, *key_path = l->tls_key;
+	char err[256];
+	SSL_CTX *ctx = ctx_new(why, why_len);
+	if (!ctx)
+		return NULL;
 	if (!SSL_CTX_use_certificate_chain_file(ctx, cert_path)) {
 		snprintf(why, why_len, "cannot load tls_cert %s: %s", cert_path,
 			 tls_ctx_error_str(err, sizeof(err)));
@@ -92,12 +103,9 @@ fail:
 SSL_CTX *tls_ctx_new_backend(const struct cfg_backend *b, char *why, size_t why_len)
 {
 	char err[256];
-	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
-	if (!ctx) {
-		snprintf(why, why_len, "SSL_CTX_new: %s", tls_ctx_error_str(err, sizeof(err)));
+	SSL_CTX *ctx = ctx_new(why, why_len);
+	if (!ctx)
 		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, b->tls_max_version == CFG_TLS_1_2 ? TLS1_2_VERSION
 									   : TLS1_3_VERSION);
 	if (b->tls_resumption)

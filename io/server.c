@@ -595,40 +595,63 @@ bool server_forward(struct server *s, const uint8_t *data, size_t len)
 	return conn_write(&s->conn, data, len);
 }
 
+
 /* TRACK_HEAD is how much of a packet the tracker needs to see. */
 #define TRACK_HEAD 32
 
-/* server_relay forwards backend bytes to the client frame by frame, showing
- * the start of every packet to the tracker. When a response ends, the
- * client decides (client_response_ended) whether the connection goes back. */
+/* relay_span walks the frames in s->conn.in from its head, showing the
+ * start of each packet to the tracker, and returns how many bytes can go to
+ * the client in one write: up to the end of the data, a frame start whose
+ * first bytes have not arrived, or the end of a response (|*out_ended|). */
+static size_t relay_span(struct server *s, bool *out_ended)
+{
+	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	size_t span = 0;
+	*out_ended = false;
+	for (;;) {
+		if (s->frame_left > 0) {
+			size_t n = all.len - span < s->frame_left ? all.len - span : s->frame_left;
+			span += n;
+			s->frame_left -= n;
+			if (s->frame_left > 0)
+				return span; /* the rest of this frame is on its way */
+			if (s->response_ended) {
+				s->response_ended = false;
+				*out_ended = true;
+				return span;
+			}
+			continue;
+		}
+		struct my_cur h = my_cur_make(all.ptr + span, all.len - span);
+		uint32_t len;
+		uint8_t seq;
+		if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) ||
+		    h.len < (len < TRACK_HEAD ? len : TRACK_HEAD))
+			return span; /* wait for the bytes the tracker reads */
+		s->response_ended = !s->frame_continues && my_track_server_packet(&s->track, h, len);
+		s->frame_continues = len == MY_MAX_FRAME_PAYLOAD;
+		s->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+	}
+}
+
+/* server_relay forwards backend bytes to the client in as few writes (and
+ * TLS records) as possible, one span per response at most. When a response
+ * ends, the client decides (client_response_ended) whether the connection
+ * goes back to the pool. */
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
-		if (s->frame_left == 0) {
-			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
-			uint32_t len;
-			uint8_t seq;
-			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
-				return;
-			size_t need = len < TRACK_HEAD ? len : TRACK_HEAD;
-			if (h.len < need)
-				return; /* wait for the bytes the tracker reads */
-			s->response_ended =
-				!s->frame_continues && my_track_server_packet(&s->track, h, len);
-			s->frame_continues = len == MY_MAX_FRAME_PAYLOAD;
-			s->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
-		}
-		size_t n = buf_avail(in) < s->frame_left ? buf_avail(in) : s->frame_left;
-		struct client *c = s->client;
-		if (!client_forward(c, buf_head(in), n))
+		bool ended;
+		size_t span = relay_span(s, &ended);
+		if (span == 0)
 			return;
-		buf_consume(in, n);
-		s->frame_left -= n;
-		if (s->frame_left == 0 && s->response_ended) {
-			s->response_ended = false;
+		struct client *c = s->client;
+		if (!client_forward(c, buf_head(in), span))
+			return;
+		buf_consume(in, span);
+		if (ended)
 			client_response_ended(c); /* may unlink us */
-		}
 		if (s->client && buf_avail(&s->client->conn.out) > CONN_OUT_HIGH) {
 			conn_pause_recv(&s->conn);
 			return;

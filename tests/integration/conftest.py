@@ -61,6 +61,15 @@ def mariadb(tmp_path_factory):
     db.stop()
 
 
+@pytest.fixture
+def private_db(tmp_path):
+    """A MariaDB of the test's own, for tests that stop, restart or count it."""
+    db = MariaDB(tmp_path / "db")
+    db.start(ssl="on")
+    yield db
+    db.stop()
+
+
 class Warmpool:
     """One warmpool process with a generated config."""
 

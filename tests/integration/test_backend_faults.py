@@ -3,15 +3,7 @@ import time
 
 import pytest
 
-from conftest import MariaDB, cli
-
-
-@pytest.fixture
-def private_db(tmp_path):
-    db = MariaDB(tmp_path / "db")
-    db.start(ssl="on")
-    yield db
-    db.stop()
+from conftest import cli
 
 
 def test_backend_down_gives_clear_error_and_recovers(warmpool_factory, private_db):

@@ -140,7 +140,8 @@ def test_client_vanishing_mid_response_closes_its_connection(warmpool_factory, m
     with c.cursor() as cur:
         cur.execute("SELECT CONNECTION_ID()")
         used = cur.fetchone()[0]
-    c._sock.sendall(b"\x13\x00\x00\x00\x03SELECT SLEEP(0.5), 1")  # COM_QUERY, unread
+    query = b"\x03SELECT SLEEP(0.5), 1"  # COM_QUERY whose answer is never read
+    c._sock.sendall(len(query).to_bytes(3, "little") + b"\x00" + query)
     c._sock.shutdown(socket.SHUT_RDWR)
     time.sleep(1.0)
     # A response was on its way: that connection is closed, never reused.

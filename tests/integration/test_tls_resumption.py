@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import MariaDB, cli
+from conftest import cli
 
 READY = re.compile(r'msg="backend connection ready" conn=s\d+ backend=\w+ user="\w+" '
                    r'tls=(\S+) resumed=(yes|no) ticket=([0-9a-f]{16})')
@@ -30,14 +30,6 @@ def replace_backend_connections(db, wp, times):
         while len(ready_lines(wp)) < before + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.2)
-
-
-@pytest.fixture
-def private_db(tmp_path):
-    db = MariaDB(tmp_path / "db")
-    db.start(ssl="on")
-    yield db
-    db.stop()
 
 
 @pytest.mark.parametrize("version,expect", [("1.3", "TLSv1.3"), ("1.2", "TLSv1.2")])

@@ -8,17 +8,14 @@ import time
 import pymysql
 import pytest
 
-from conftest import MariaDB, cli
+from conftest import cli
 
 
 @pytest.fixture
-def private_db(tmp_path):
-    db = MariaDB(tmp_path / "db")
-    db.start(ssl="on")
-    db.root_sql("CREATE DATABASE IF NOT EXISTS wp_a; CREATE DATABASE IF NOT EXISTS wp_b; "
-                "SET GLOBAL max_allowed_packet = 64 * 1024 * 1024")
-    yield db
-    db.stop()
+def txn_db(private_db):
+    private_db.root_sql("CREATE DATABASE IF NOT EXISTS wp_a; CREATE DATABASE IF NOT EXISTS wp_b; "
+                        "SET GLOBAL max_allowed_packet = 64 * 1024 * 1024")
+    return private_db
 
 
 def txn_pool(factory, db, workers="1", max_conns="2", **extra):
@@ -44,20 +41,20 @@ def backend_count(db):
                            "WHERE user = 'app'").strip())
 
 
-def test_many_clients_share_few_backend_connections(warmpool_factory, private_db):
-    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
+def test_many_clients_share_few_backend_connections(warmpool_factory, txn_db):
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
     clients = [connect(wp.port, database="wp_a") for _ in range(40)]
     for round_ in range(3):
         for i, c in enumerate(clients):
             assert one(c, "SELECT %s + 1, DATABASE()", (i,)) == (i + 1, "wp_a")
-    assert backend_count(private_db) <= 2
+    assert backend_count(txn_db) <= 2
     for c in clients:
         c.close()
 
 
-def test_transaction_keeps_its_connection_until_commit(warmpool_factory, private_db):
-    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
-    private_db.root_sql("CREATE TABLE wp_a.t (id INT PRIMARY KEY, v INT)")
+def test_transaction_keeps_its_connection_until_commit(warmpool_factory, txn_db):
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
+    txn_db.root_sql("CREATE TABLE wp_a.t (id INT PRIMARY KEY, v INT)")
     a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
     one(a, "BEGIN")
     conn_id = one(a, "SELECT CONNECTION_ID()")[0]
@@ -70,10 +67,10 @@ def test_transaction_keeps_its_connection_until_commit(warmpool_factory, private
     b.close()
 
 
-def test_session_state_never_leaks(warmpool_factory, private_db):
+def test_session_state_never_leaks(warmpool_factory, txn_db):
     """Client A leaves every kind of session state; B on the same backend
     connection sees none of it; A keeps seeing its own."""
-    wp = txn_pool(warmpool_factory, private_db, max_conns="2",
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="2",
                   warmpool={"log_level": "debug"})
     a = connect(wp.port, database="wp_a")
     a.select_db("wp_b")  # COM_INIT_DB: tracked and restored, no pin
@@ -109,8 +106,8 @@ def test_session_state_never_leaks(warmpool_factory, private_db):
     assert re.search(r'msg="pin summary" set=1 ', wp.read_log()), wp.read_log()
 
 
-def test_schema_follows_the_client_across_connections(warmpool_factory, private_db):
-    wp = txn_pool(warmpool_factory, private_db, max_conns="1")
+def test_schema_follows_the_client_across_connections(warmpool_factory, txn_db):
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
     a = connect(wp.port, database="wp_a")
     b = connect(wp.port, database="wp_b")
     for _ in range(3):  # one backend connection, alternating clients
@@ -124,9 +121,9 @@ def test_schema_follows_the_client_across_connections(warmpool_factory, private_
         x.close()
 
 
-def test_response_shapes_match_a_direct_connection(warmpool_factory, private_db, tmp_path):
-    wp = txn_pool(warmpool_factory, private_db, max_conns="2")
-    setup = connect(private_db.port, database="wp_a")  # direct: the CLI splits at ';'
+def test_response_shapes_match_a_direct_connection(warmpool_factory, txn_db, tmp_path):
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
+    setup = connect(txn_db.port, database="wp_a")  # direct: the CLI splits at ';'
     one(setup, "CREATE TABLE loaded (id INT PRIMARY KEY, v VARCHAR(10))")
     one(setup, "CREATE PROCEDURE two() BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
     setup.close()
@@ -169,20 +166,20 @@ def test_response_shapes_match_a_direct_connection(warmpool_factory, private_db,
         conn.close()
         return out
 
-    direct = run_all(private_db.port)
+    direct = run_all(txn_db.port)
     through = run_all(wp.port)
     assert through == direct
     assert through[-2] == (17 * 1024 * 1024, 17 * 1024 * 1024, "after")
 
 
-def test_sysbench_64_threads_on_8_connections(warmpool_factory, private_db):
-    wp = txn_pool(warmpool_factory, private_db, workers="2", max_conns="8",
+def test_sysbench_64_threads_on_8_connections(warmpool_factory, txn_db):
+    wp = txn_pool(warmpool_factory, txn_db, workers="2", max_conns="8",
                   warmpool={"client_wait_timeout_ms": "30000"})
-    private_db.root_sql("CREATE DATABASE IF NOT EXISTS sbtest")
+    txn_db.root_sql("CREATE DATABASE IF NOT EXISTS sbtest")
     base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
             "--mysql-password=app-secret", "--mysql-db=sbtest", "--tables=4",
             "--table-size=100000", "--report-interval=0"]
-    prep = subprocess.run(base + [f"--mysql-port={private_db.port}", "--threads=4", "prepare"],
+    prep = subprocess.run(base + [f"--mysql-port={txn_db.port}", "--threads=4", "prepare"],
                           capture_output=True, text=True, timeout=300)
     assert prep.returncode == 0, prep.stderr
     peak = []
@@ -190,7 +187,7 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, private_db):
 
     def watch():
         while not stop.is_set():
-            peak.append(backend_count(private_db))
+            peak.append(backend_count(txn_db))
             time.sleep(0.5)
 
     watcher = threading.Thread(target=watch)
@@ -207,15 +204,15 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, private_db):
     assert transactions > 0 and errors == 0, run.stdout
     assert max(peak) <= 8, peak
     # oltp_read_write deletes and re-inserts rows: every row must be there.
-    rows = private_db.root_sql("SELECT " + " + ".join(
+    rows = txn_db.root_sql("SELECT " + " + ".join(
         f"(SELECT COUNT(*) FROM sbtest.sbtest{i})" for i in range(1, 5))).strip()
     assert int(rows) == 4 * 100000
 
 
-def test_2000_clients_on_16_connections(warmpool_factory, private_db):
+def test_2000_clients_on_16_connections(warmpool_factory, txn_db):
     # Plaintext clients: this is about multiplexing; 2,000 RSA handshakes on a
     # shared 2-CPU machine would only measure the machine.
-    wp = txn_pool(warmpool_factory, private_db, workers="2", max_conns="16",
+    wp = txn_pool(warmpool_factory, txn_db, workers="2", max_conns="16",
                   warmpool={"client_wait_timeout_ms": "60000", "max_clients": "5000"})
     run = subprocess.run(
         f"mysqlslap --no-defaults --skip-ssl -h 127.0.0.1 -P {wp.port} -u app -papp-secret "
@@ -224,4 +221,4 @@ def test_2000_clients_on_16_connections(warmpool_factory, private_db):
         shell=True, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Number of clients running queries: 2000" in run.stdout, run.stdout
-    assert backend_count(private_db) <= 16
+    assert backend_count(txn_db) <= 16

@@ -148,7 +148,7 @@ int bench_handshake(const struct handshake_opts *o)
 	}
 	uint64_t clock_ms = 0;
 	struct tls_cache cache;
-	tls_cache_init(&cache, true, &clock_ms);
+	tls_cache_init(&cache, true, 0, &clock_ms);
 	struct bench_target targets[MODE_COUNT] = {
 		{o->host, o->port, o->user, o->password, NULL, false, ctx, NULL},
 		{o->host, o->port, o->user, o->password, o->server_name, true, ctx, NULL},

@@ -45,6 +45,7 @@ struct cfg_backend {
 	int connect_timeout_ms;
 	bool tls_resumption;
 	bool tls_ticket_refresh;
+	int tls_ticket_max_age_ms; /* 0: as long as the server says */
 	int tls_max_version; /* enum cfg_tls_version */
 };
 

@@ -96,6 +96,11 @@ const struct cfg_key cfg_keys[] = {
 	 offsetof(struct cfg_backend, tls_ticket_refresh), "true", 0, 0, NULL,
 	 "When the freshest ticket is past half its lifetime, replace one idle connection so "
 	 "that fresh tickets arrive (one resumed handshake and login per half lifetime)."},
+	{CFG_SECTION_BACKEND, "tls_ticket_max_age_ms", CFG_INT,
+	 offsetof(struct cfg_backend, tls_ticket_max_age_ms), "0", 0, 86400000, NULL,
+	 "Offer a ticket for at most this long after it arrived; 0 trusts the server's "
+	 "lifetime hint. Set it below the server's session cache timeout when the hint says "
+	 "more (MySQL 8: ssl_session_cache_timeout)."},
 	{CFG_SECTION_BACKEND, "tls_max_version", CFG_ENUM,
 	 offsetof(struct cfg_backend, tls_max_version), "1.3", 0, 0, tls_versions,
 	 "Highest TLS version offered to the backend: 1.2 or 1.3 (1.2 is the minimum)."},

@@ -12,10 +12,12 @@ static void drop_at(struct tls_cache *c, size_t i)
 	c->n--;
 }
 
-void tls_cache_init(struct tls_cache *c, bool enabled, const uint64_t *clock_ms)
+void tls_cache_init(struct tls_cache *c, bool enabled, uint64_t max_age_ms,
+		    const uint64_t *clock_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->enabled = enabled;
+	c->max_age_ms = max_age_ms;
 	c->clock_ms = clock_ms;
 }
 
@@ -53,6 +55,9 @@ void tls_cache_put(struct tls_cache *c, SSL_SESSION *session, uint64_t now_ms)
 		.received_ms = now_ms,
 		.expires_ms = now_ms + session_lifetime_ms(session),
 	};
+	struct tls_ticket *t = &c->stash[c->n - 1];
+	if (c->max_age_ms && t->expires_ms > now_ms + c->max_age_ms)
+		t->expires_ms = now_ms + c->max_age_ms;
 }
 
 SSL_SESSION *tls_cache_take(struct tls_cache *c, uint64_t now_ms, uint64_t *out_seq)

@@ -24,13 +24,16 @@ struct tls_cache {
 	uint64_t next_seq;
 	const uint64_t *clock_ms; /* the owning worker's clock */
 	bool enabled;
+	uint64_t max_age_ms;	  /* cap on a ticket's life; 0: none */
 	uint64_t refresh_after_ms; /* no refresh before this */
 	uint64_t expired;	  /* tickets dropped unused at expiry */
 	uint64_t evicted;	  /* tickets pushed out by newer ones */
 };
 
-/* tls_cache_init: |clock_ms| is read whenever a ticket arrives. */
-void tls_cache_init(struct tls_cache *c, bool enabled, const uint64_t *clock_ms);
+/* tls_cache_init: |clock_ms| is read whenever a ticket arrives; tickets
+ * live at most |max_age_ms| (0: the server's word). */
+void tls_cache_init(struct tls_cache *c, bool enabled, uint64_t max_age_ms,
+		    const uint64_t *clock_ms);
 void tls_cache_cleanup(struct tls_cache *c);
 
 /* tls_cache_install makes |ctx| (a client context) hand new sessions to the

@@ -101,7 +101,8 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	w->backend_version = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_version));
 	w->tls_caches = xcalloc(rt->cfg.n_backends, sizeof(*w->tls_caches));
 	for (size_t i = 0; i < rt->cfg.n_backends; i++)
-		tls_cache_init(&w->tls_caches[i], rt->cfg.backends[i].tls_resumption, &w->now_ms);
+		tls_cache_init(&w->tls_caches[i], rt->cfg.backends[i].tls_resumption,
+			       (uint64_t)rt->cfg.backends[i].tls_ticket_max_age_ms, &w->now_ms);
 	w->backend_tls = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_tls));
 	w->listener_tls = xcalloc(rt->cfg.n_listeners, sizeof(*w->listener_tls));
 	w->now_ms = worker_clock_ms();

@@ -74,6 +74,22 @@ def test_restart_falls_back_to_full_handshake_then_resumes(warmpool_factory, pri
     assert refused >= 1 and resumed >= 3 and offered == resumed + refused
 
 
+def test_quiet_pool_refreshes_its_tickets(warmpool_factory, private_db):
+    """No connection opens on its own, yet the stash stays fresh: past half a
+    ticket's life one idle connection is replaced, and it resumes."""
+    wp = warmpool_factory(db=private_db, warmpool={"workers": "1"},
+                          backend_main={"min_idle": "1", "tls_ticket_max_age_ms": "2000"})
+    assert wp.wait_for_log("backend connection ready")
+    assert wp.wait_for_log('reason="refreshing TLS tickets"', timeout=10), wp.read_log()
+    deadline = time.monotonic() + 10
+    while len(ready_lines(wp)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = ready_lines(wp)
+    assert len(lines) >= 3, wp.read_log()  # two refreshes, at most one per half life
+    assert all(resumed == "yes" for _, resumed, _ in lines[1:]), lines
+    assert cli(wp.port, "SELECT 1").returncode == 0
+
+
 def test_resumption_can_be_turned_off(warmpool_factory, private_db):
     wp = warmpool_factory(db=private_db, warmpool={"workers": "1"},
                           backend_main={"min_idle": "1", "tls_resumption": "false"})

@@ -86,7 +86,7 @@ Test(tls_cache, tls13_tickets_resume_and_are_single_use)
 {
 	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
-	tls_cache_init(&cache, true, &now_ms);
+	tls_cache_init(&cache, true, 0, &now_ms);
 	uint64_t offered;
 	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
 	cr_expect_eq(offered, 0);
@@ -108,7 +108,7 @@ Test(tls_cache, tls12_session_is_reused_and_kept)
 {
 	SSL_CTX *sctx = server_ctx(TLS1_2_VERSION), *cctx = client_ctx(TLS1_2_VERSION);
 	struct tls_cache cache;
-	tls_cache_init(&cache, true, &now_ms);
+	tls_cache_init(&cache, true, 0, &now_ms);
 	uint64_t offered;
 	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
 	cr_assert_eq(cache.n, 1);
@@ -124,7 +124,7 @@ Test(tls_cache, restart_refusal_drops_old_tickets_then_resumes_again)
 {
 	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
-	tls_cache_init(&cache, true, &now_ms);
+	tls_cache_init(&cache, true, 0, &now_ms);
 	uint64_t offered;
 	connect_once(cctx, sctx, &cache, &offered);
 	connect_once(cctx, sctx, &cache, &offered);
@@ -148,7 +148,7 @@ Test(tls_cache, expiry_and_refresh)
 	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	SSL_CTX_set_session_psk_dhe_timeout(sctx, 100); /* TLS 1.3 ticket lifetime, s */
 	struct tls_cache cache;
-	tls_cache_init(&cache, true, &now_ms);
+	tls_cache_init(&cache, true, 0, &now_ms);
 	uint64_t offered;
 	connect_once(cctx, sctx, &cache, &offered);
 	cr_assert_gt(cache.n, 0);
@@ -171,11 +171,27 @@ Test(tls_cache, disabled_cache_offers_nothing)
 {
 	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
-	tls_cache_init(&cache, false, &now_ms);
+	tls_cache_init(&cache, false, 0, &now_ms);
 	uint64_t offered;
 	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
 	cr_expect_not(connect_once(cctx, sctx, &cache, &offered));
 	cr_expect_eq(cache.n, 0);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+Test(tls_cache, max_age_caps_the_server_lifetime)
+{
+	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	struct tls_cache cache;
+	tls_cache_init(&cache, true, 2000, &now_ms);
+	uint64_t offered, seq;
+	connect_once(cctx, sctx, &cache, &offered);
+	cr_assert_gt(cache.n, 0);
+	cr_expect_eq(cache.stash[cache.n - 1].expires_ms, now_ms + 2000);
+	cr_expect(tls_cache_refresh_due(&cache, now_ms + 1000));
+	cr_expect_null(tls_cache_take(&cache, now_ms + 2000, &seq));
+	tls_cache_cleanup(&cache);
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
 }

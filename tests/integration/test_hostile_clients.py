@@ -1,0 +1,155 @@
+"""Hostile and broken clients: each gets a clear error or a clean close in bounded time,
+and nobody else notices."""
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+from conftest import cli
+
+
+def fd_count(wp):
+    return len(os.listdir(f"/proc/{wp.proc.pid}/fd"))
+
+
+def greeting(sock):
+    """Reads the server's greeting frame; returns its payload."""
+    header = recv_exact(sock, 4)
+    return recv_exact(sock, header[0] | header[1] << 8 | header[2] << 16)
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return data
+        data += chunk
+    return data
+
+
+def read_reply(sock, timeout=5):
+    """The next frame's payload, or b'' if warmpool closed the connection."""
+    sock.settimeout(timeout)
+    header = recv_exact(sock, 4)
+    if len(header) < 4:
+        return b""
+    return recv_exact(sock, header[0] | header[1] << 8 | header[2] << 16)
+
+
+def closed_within(sock, seconds):
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@pytest.fixture
+def wp(warmpool_factory):
+    return warmpool_factory(warmpool={"workers": "1", "handshake_timeout_ms": "1000"})
+
+
+def others_still_served(wp):
+    r = cli(wp.port, "SELECT 'fine'")
+    assert r.returncode == 0 and r.stdout.strip() == "fine", r.stderr
+
+
+def login_packet(seq=1, user=b"app", auth=b"\x00" * 20, caps=0x000aa205):
+    payload = struct.pack("<IIB", caps, 1 << 24, 45) + b"\x00" * 23 + user + b"\x00" + \
+        bytes([len(auth)]) + auth + b"mysql_native_password\x00"
+    return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
+
+
+@pytest.mark.parametrize("name,payload", [
+    ("garbage", b"\x05\x00\x00\x01hello-garbage-bytes"),
+    ("tls hello on plaintext", bytes.fromhex("16030100f8010000f40303") + os.urandom(64)),
+    ("wrong sequence id", login_packet(seq=7)),
+    ("lying lengths", login_packet()[:40] + b"\xff" + b"x" * 8),
+    ("http", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+])
+def test_bad_login_gets_an_error_and_a_close(wp, name, payload):
+    with socket.create_connection(("127.0.0.1", wp.sha2_port)) as s:
+        greeting(s)
+        s.sendall(payload)
+        reply = read_reply(s)
+        assert reply[:1] in (b"\xff", b""), f"{name}: {reply!r}"
+        if reply:
+            code = struct.unpack("<H", reply[1:3])[0]
+            assert code in (1043, 1045), f"{name}: error {code}"
+        assert closed_within(s, 3), f"{name}: still open"
+    others_still_served(wp)
+
+
+def test_oversized_login_packet_is_refused_from_its_header(wp):
+    with socket.create_connection(("127.0.0.1", wp.port)) as s:
+        greeting(s)
+        s.sendall(b"\xff\xff\xff\x01" + b"x" * 1000)  # claims 16 MiB
+        reply = read_reply(s)
+        assert reply[:1] == b"\xff" and struct.unpack("<H", reply[1:3])[0] == 1043
+        assert closed_within(s, 3)
+    others_still_served(wp)
+
+
+def test_plaintext_after_ssl_request_is_closed(wp):
+    with socket.create_connection(("127.0.0.1", wp.port)) as s:
+        greeting(s)
+        ssl_request = struct.pack("<IIB", 0x000aaa05, 1 << 24, 45) + b"\x00" * 23
+        s.sendall(b"\x20\x00\x00\x01" + ssl_request)
+        s.sendall(login_packet(seq=2))  # plaintext where a ClientHello belongs
+        assert closed_within(s, 3)
+    others_still_served(wp)
+
+
+def test_slowloris_is_cut_at_the_handshake_timeout(wp):
+    with socket.create_connection(("127.0.0.1", wp.port)) as s:
+        greeting(s)
+        start = time.monotonic()
+        packet = login_packet()
+        closed = False
+        for byte in packet:
+            try:
+                s.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if closed_within(s, 0.3):
+                closed = True
+                break
+        assert closed, "a one-byte-at-a-time client was never cut off"
+        assert time.monotonic() - start < 5  # handshake_timeout_ms is 1000
+    assert wp.wait_for_log("client handshake timed out")
+    others_still_served(wp)
+
+
+def test_abandoned_handshakes_release_their_descriptors(wp):
+    others_still_served(wp)
+    baseline = fd_count(wp)
+    socks = []
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", wp.port))
+        socks.append(s)
+    time.sleep(0.3)
+    assert fd_count(wp) >= baseline + 250  # they are held for now...
+    others_still_served(wp)  # ...without disturbing anyone
+    deadline = time.monotonic() + 10
+    while fd_count(wp) > baseline + 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert fd_count(wp) <= baseline + 5, "handshake timeout did not free the descriptors"
+    for s in socks:
+        s.close()
+    others_still_served(wp)
+
+
+def test_repeated_wrong_passwords(wp):
+    for _ in range(30):
+        r = cli(wp.port, "SELECT 1", password="guess")
+        assert "ERROR 1045" in r.stderr
+    others_still_served(wp)
+    assert wp.read_log().count('msg="authentication failed"') == 30

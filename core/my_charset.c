@@ -2,8 +2,11 @@
 #include "my_charset.h"
 
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
-/* Ids shared by MySQL and MariaDB; 255 exists only on MySQL 8. */
+/* Ids shared by MySQL and MariaDB; 255 exists only on MySQL 8. The first
+ * entry of a charset is its default collation on MariaDB. */
 static const struct my_collation collations[] = {
 	{8, "latin1", "latin1_swedish_ci"},
 	{11, "ascii", "ascii_general_ci"},
@@ -23,6 +26,19 @@ const struct my_collation *my_collation_find(uint8_t id)
 {
 	for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
 		if (collations[i].id == id)
+			return &collations[i];
+	}
+	return NULL;
+}
+
+const struct my_collation *my_collation_by_name(const char *charset, const char *collation)
+{
+	if (strcasecmp(charset, "utf8") == 0)
+		charset = "utf8mb3";
+	for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
+		if (strcasecmp(collations[i].charset, charset) != 0)
+			continue;
+		if (!collation || !*collation || strcasecmp(collations[i].collation, collation) == 0)
 			return &collations[i];
 	}
 	return NULL;

@@ -14,4 +14,9 @@ struct my_collation {
  * when warmpool does not know it (the backend's default then stays). */
 const struct my_collation *my_collation_find(uint8_t id);
 
+/* my_collation_by_name finds the collation |collation| of |charset|, or the
+ * charset's default collation when |collation| is NULL or "". NULL when
+ * unknown. "utf8" is read as "utf8mb3", as MariaDB does. */
+const struct my_collation *my_collation_by_name(const char *charset, const char *collation);
+
 #endif

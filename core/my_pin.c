@@ -181,3 +181,54 @@ int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_le
 		l.p++;
 	return l.p == l.end && o > 0 ? 1 : -1;
 }
+
+/* read_name reads a bare word or a quoted name into |out|. */
+static bool read_name(struct lexer *l, char *out, size_t out_len)
+{
+	if (!skip_space_and_comments(l))
+		return false;
+	const uint8_t *w;
+	size_t n;
+	uint8_t q = *l->p;
+	if (q == '\'' || q == '"' || q == '`') {
+		w = ++l->p;
+		while (l->p < l->end && *l->p != q)
+			l->p++;
+		if (l->p >= l->end)
+			return false;
+		n = (size_t)(l->p++ - w);
+	} else {
+		n = next_word(l, &w);
+	}
+	if (n == 0 || n >= out_len)
+		return false;
+	memcpy(out, w, n);
+	out[n] = '\0';
+	return true;
+}
+
+int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t charset_len,
+		       char *out_collation, size_t collation_len)
+{
+	struct lexer l = {.p = sql, .end = sql + len};
+	const uint8_t *w;
+	size_t n = next_word(&l, &w);
+	if (!word_is(w, n, "SET"))
+		return 0;
+	n = next_word(&l, &w);
+	if (!word_is(w, n, "NAMES"))
+		return 0;
+	if (l.executable_comment || !read_name(&l, out_charset, charset_len))
+		return -1;
+	out_collation[0] = '\0';
+	struct lexer after = l;
+	n = next_word(&after, &w);
+	if (word_is(w, n, "COLLATE")) {
+		l = after;
+		if (!read_name(&l, out_collation, collation_len))
+			return -1;
+	}
+	while (l.p < l.end && (isspace(*l.p) || *l.p == ';'))
+		l.p++;
+	return l.p == l.end && !l.executable_comment ? 1 : -1;
+}

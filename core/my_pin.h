@@ -35,4 +35,10 @@ enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len);
  * a USE warmpool cannot parse. */
 int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_len);
 
+/* my_query_set_names: for exactly "SET NAMES cs [COLLATE coll]" returns 1
+ * and the unquoted names (|out_collation| is "" without COLLATE); 0 for
+ * anything else; -1 for a SET NAMES warmpool cannot parse. */
+int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t charset_len,
+		       char *out_collation, size_t collation_len);
+
 #endif

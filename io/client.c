@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "log.h"
 #include "my_frame.h"
+#include "my_charset.h"
 #include "my_result.h"
 #include "server.h"
 #include "worker.h"
@@ -386,12 +387,15 @@ void client_backend_ready(struct client *c, const struct buf *setup_err)
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
-	if (c->pending_db_response && s->track.responses >= c->pending_db_response) {
-		if (!s->track.last_error) {
+	if (c->pending_response && s->track.responses >= c->pending_response) {
+		if (!s->track.last_error && c->pending_collation) {
+			c->collation = s->collation = c->pending_collation;
+		} else if (!s->track.last_error) {
 			snprintf(c->db, sizeof(c->db), "%s", c->pending_db);
 			snprintf(s->db, sizeof(s->db), "%s", c->pending_db);
 		}
-		c->pending_db_response = 0;
+		c->pending_response = 0;
+		c->pending_collation = 0;
 	}
 	client_maybe_release(c);
 	if (c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
@@ -437,6 +441,34 @@ static void client_pin(struct client *c, enum my_pin_reason reason)
 		  (unsigned long long)c->conn.id, my_pin_reason_str(reason));
 }
 
+/* client_track_session_change: USE, COM_INIT_DB and SET NAMES are tracked
+ * (applied when they succeed, restored on the next connection); any other
+ * statement is classified and may pin. A tracked change sent behind another
+ * command (pipelined) pins: its response would be hard to attribute. */
+static void client_track_session_change(struct client *c, uint8_t cmd, struct my_cur body)
+{
+	struct server *s = c->server;
+	char db[MY_NAME_MAX], charset[64], collation[64];
+	int use = cmd == COM_INIT_DB ? (my_cur_copy_str(&body, db, sizeof(db)) ? 1 : -1)
+				     : my_query_use_schema(body.ptr, body.len, db, sizeof(db));
+	int names = cmd == COM_QUERY ? my_query_set_names(body.ptr, body.len, charset,
+							    sizeof(charset), collation,
+							    sizeof(collation))
+				     : 0;
+	const struct my_collation *coll = names == 1 ? my_collation_by_name(charset, collation)
+						     : NULL;
+	bool tracked = (use == 1 || coll) && my_track_idle(&s->track);
+	if (tracked) {
+		snprintf(c->pending_db, sizeof(c->pending_db), "%s", use == 1 ? db : c->db);
+		c->pending_collation = coll ? coll->id : 0;
+		c->pending_response = s->track.responses + 1;
+	} else if (use != 0 || names != 0) {
+		client_pin(c, names != 0 ? MY_PIN_SET : MY_PIN_OTHER_COMMAND);
+	} else {
+		client_pin(c, my_pin_query(body.ptr, body.len));
+	}
+}
+
 /* Queries this long are not parsed for session state; they pin instead. */
 #define PIN_SCAN_MAX (1u << 20)
 #define COM_STMT_PREPARE 0x16
@@ -448,6 +480,12 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 {
 	uint8_t cmd;
 	struct my_cur p = frame;
+	if (payload_len == 0) {
+		/* No command byte: the server answers with an error the tracker
+		 * does not expect, so this connection is never reused. */
+		client_pin(c, MY_PIN_OTHER_COMMAND);
+		return true;
+	}
 	if (!my_cur_skip(&p, MY_FRAME_HEADER_LEN) || !my_cur_u8(&p, &cmd))
 		return false;
 	struct server *s = c->server;
@@ -461,18 +499,7 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 			struct my_cur body;
 			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
 			(void)ok;
-			char db[MY_NAME_MAX];
-			int use = cmd == COM_INIT_DB
-					  ? (my_cur_copy_str(&body, db, sizeof(db)) ? 1 : -1)
-					  : my_query_use_schema(body.ptr, body.len, db, sizeof(db));
-			if (use == 1 && my_track_idle(&s->track)) {
-				snprintf(c->pending_db, sizeof(c->pending_db), "%s", db);
-				c->pending_db_response = s->track.responses + 1;
-			} else if (use != 0) {
-				client_pin(c, MY_PIN_OTHER_COMMAND);
-			} else {
-				client_pin(c, my_pin_query(body.ptr, body.len));
-			}
+			client_track_session_change(c, cmd, body);
 		} else if (cmd == COM_STMT_PREPARE) {
 			client_pin(c, MY_PIN_PREPARED_STATEMENT);
 		} else if (cmd == COM_CHANGE_USER) {

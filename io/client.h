@@ -49,8 +49,12 @@ struct client {
 	bool logged_in;	   /* the login's OK went out */
 	bool transaction_mode;
 	enum my_pin_reason pin; /* why it keeps its backend connection; NONE: it does not */
-	char pending_db[MY_NAME_MAX]; /* schema of a USE / COM_INIT_DB in flight */
-	uint64_t pending_db_response; /* the tracker response that answers it; 0: none */
+	/* A tracked change in flight: the schema of a USE / COM_INIT_DB, or the
+	 * collation of a SET NAMES, applied when response |pending_response|
+	 * (a tracker count; 0: none) succeeds. */
+	char pending_db[MY_NAME_MAX];
+	uint8_t pending_collation;
+	uint64_t pending_response;
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */

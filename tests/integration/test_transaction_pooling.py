@@ -222,3 +222,17 @@ def test_2000_clients_on_16_connections(warmpool_factory, txn_db):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Number of clients running queries: 2000" in run.stdout, run.stdout
     assert backend_count(txn_db) <= 16
+
+
+def test_set_names_is_tracked_not_pinned(warmpool_factory, txn_db):
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
+    a = connect(wp.port, charset="utf8mb4")
+    b = connect(wp.port, charset="utf8mb4")
+    one(a, "SET NAMES latin1")
+    for _ in range(3):  # one backend connection, alternating clients
+        assert one(a, "SELECT @@character_set_client") == ("latin1",)
+        assert one(b, "SELECT @@character_set_client") == ("utf8mb4",)
+    a.close()
+    b.close()
+    wp.stop()
+    assert "pin summary" not in wp.read_log()  # nobody was pinned

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "my_charset.h"
 #include "my_pin.h"
 
 struct pin_case {
@@ -70,4 +71,25 @@ Test(pin, use_schema)
 	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), -1);
 	q = "USE `unterminated";
 	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), -1);
+}
+
+Test(pin, set_names)
+{
+	char cs[32], coll[64];
+	const char *q = "SET NAMES utf8mb4";
+	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 1);
+	cr_expect_str_eq(cs, "utf8mb4");
+	cr_expect_str_eq(coll, "");
+	q = "set names 'latin1' collate 'latin1_bin';";
+	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 1);
+	cr_expect_str_eq(cs, "latin1");
+	cr_expect_str_eq(coll, "latin1_bin");
+	q = "SET NAMES utf8, @x = 1";
+	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), -1);
+	q = "SET autocommit = 1";
+	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 0);
+	cr_expect_eq(my_collation_by_name("utf8mb4", "")->id, 45);
+	cr_expect_eq(my_collation_by_name("utf8", NULL)->id, 33);
+	cr_expect_eq(my_collation_by_name("latin1", "latin1_bin")->id, 47);
+	cr_expect_null(my_collation_by_name("klingon", NULL));
 }

@@ -64,6 +64,7 @@ enum my_command {
 #define ER_NET_PACKET_TOO_LARGE 1153
 #define ER_SERVER_SHUTDOWN 1053
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
+#define ER_CONNECTION_KILLED 1927 /* MariaDB's "Connection was killed", SQLSTATE 70100 */
 /* No backend reachable. Not 2003: libmariadb rejects server errors in the
  * client range (2000-2999) as malformed. 9001 is what ProxySQL sends. */
 #define ER_BACKEND_UNAVAILABLE 9001

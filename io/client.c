@@ -490,7 +490,7 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 		return false;
 	struct server *s = c->server;
 	bool whole = p.len >= payload_len - 1;
-	if (c->transaction_mode) {
+	{ /* both modes: what cannot be rebuilt decides what a lost connection costs */
 		if (cmd == COM_QUERY && payload_len > PIN_SCAN_MAX) {
 			client_pin(c, MY_PIN_OTHER_COMMAND);
 		} else if (cmd == COM_QUERY || cmd == COM_INIT_DB) {
@@ -550,11 +550,26 @@ static void client_relay(struct client *c)
 	}
 }
 
+/* client_discard drops what is left of a refused command. */
+static void client_discard(struct client *c)
+{
+	size_t n = buf_avail(&c->conn.in) < c->discard_left ? buf_avail(&c->conn.in)
+							     : c->discard_left;
+	buf_consume(&c->conn.in, n);
+	c->discard_left -= n;
+}
+
 /* client_between_transactions handles a command that arrives while the
- * client has no backend connection (transaction mode). */
+ * client has no backend connection (transaction mode, or its connection
+ * died). */
 static void client_between_transactions(struct client *c)
 {
 	struct buf *in = &c->conn.in;
+	if (c->discard_left > 0) {
+		client_discard(c);
+		if (c->discard_left > 0 || buf_avail(in) == 0)
+			return;
+	}
 	struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 	uint32_t len;
 	uint8_t seq, command;
@@ -562,6 +577,20 @@ static void client_between_transactions(struct client *c)
 		return;
 	if (command == COM_QUIT) {
 		conn_close(&c->conn, LOG_DEBUG, "client quit");
+		return;
+	}
+	if (c->transaction_lost && command != COM_PING) {
+		/* Its transaction died with the backend: this statement must not
+		 * run outside it. Refuse it; the connection stays usable. */
+		c->transaction_lost = false;
+		c->discard_left = MY_FRAME_HEADER_LEN + (size_t)len;
+		client_discard(c);
+		struct my_bld b;
+		conn_bld_begin(&c->conn, &b);
+		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100",
+			     "warmpool: the backend connection was lost during a transaction; "
+			     "the transaction was rolled back, start it again");
+		conn_bld_send(&c->conn, &b);
 		return;
 	}
 	if (command == COM_PING && len == 1) {
@@ -605,7 +634,7 @@ bool client_forward(struct client *c, const uint8_t *data, size_t len)
 	return conn_write(&c->conn, data, len);
 }
 
-void client_backend_lost(struct client *c)
+void client_backend_lost(struct client *c, const struct server *s)
 {
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
@@ -614,8 +643,24 @@ void client_backend_lost(struct client *c)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
-	/* Session mode: the session lived on that connection; it is gone. */
-	conn_close(&c->conn, LOG_INFO, "backend connection lost");
+	bool between_commands = my_track_idle(&s->track) && s->frame_left == 0 &&
+				c->frame_left == 0;
+	if (!between_commands || c->pin != MY_PIN_NONE) {
+		/* A response was cut, or state warmpool cannot rebuild went with
+		 * the connection: the client must learn its session is gone. */
+		conn_close(&c->conn, LOG_INFO, between_commands
+			? "backend connection lost with session state warmpool cannot restore"
+			: "backend connection lost mid-response");
+		return;
+	}
+	/* Between commands: the next one gets a new connection, with the
+	 * schema and character set restored; the client notices nothing, unless
+	 * a transaction was open (it is told on its next statement). */
+	c->transaction_lost = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+	client_set_state(c, CLIENT_IDLE);
+	log_info("backend connection lost between commands; client kept",
+		 "conn=c%llu transaction_lost=%s", (unsigned long long)c->conn.id,
+		 c->transaction_lost ? "yes" : "no");
 }
 
 static void client_on_close(struct conn *conn)

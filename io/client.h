@@ -24,7 +24,8 @@ enum client_state {
 	CLIENT_WAITING = 4,	/* authenticated; queued for a backend connection */
 	CLIENT_SETUP = 5,	/* backend connection found; its setup runs */
 	CLIENT_LINKED = 6,	/* relaying to its backend connection */
-	CLIENT_IDLE = 7,	/* transaction mode: between transactions, no backend connection */
+	CLIENT_IDLE = 7,	/* no backend connection between commands: transaction mode, or
+				   after the backend connection died (both modes) */
 };
 const char *client_state_str(enum client_state state);
 
@@ -48,6 +49,8 @@ struct client {
 	bool counted;	   /* holds a slot of max_clients */
 	bool logged_in;	   /* the login's OK went out */
 	bool transaction_mode;
+	bool transaction_lost; /* its backend died inside a transaction: tell it */
+	size_t discard_left;   /* bytes of a refused command still to drop */
 	enum my_pin_reason pin; /* why it keeps its backend connection; NONE: it does not */
 	/* A tracked change in flight: the schema of a USE / COM_INIT_DB, or the
 	 * collation of a SET NAMES, applied when response |pending_response|
@@ -72,8 +75,9 @@ void client_response_ended(struct client *c);
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
 /* client_forward writes backend bytes to the client. */
 bool client_forward(struct client *c, const uint8_t *data, size_t len);
-/* client_backend_lost: its backend connection died. */
-void client_backend_lost(struct client *c);
+/* client_backend_lost: its backend connection |s| died (|s| is still
+ * readable: its tracker says whether a response or a transaction was open). */
+void client_backend_lost(struct client *c, const struct server *s);
 /* client_check_handshake closes clients whose login is past its deadline. */
 void client_check_handshakes(struct worker *w);
 

@@ -710,7 +710,7 @@ static void server_on_close(struct conn *conn)
 	struct client *c = s->client;
 	s->client = NULL;
 	if (c)
-		client_backend_lost(c);
+		client_backend_lost(c, s);
 	if (s->state == SERVER_IDLE && !conn->w->stopping)
 		log_info("idle backend connection closed", "conn=s%llu backend=%s reason=\"%s\"",
 			 (unsigned long long)conn->id, server_cfg(s)->name, conn->close_reason);

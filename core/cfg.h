@@ -80,6 +80,11 @@ struct cfg {
 	int client_wait_timeout_ms;
 	int handshake_timeout_ms;
 	char *server_version;
+	int drain_timeout_ms;
+	char *admin_address;
+	int admin_port; /* 0: no admin endpoint */
+	char *admin_token;
+	char *admin_token_file;
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;

@@ -105,6 +105,19 @@ static bool read_users_file(struct cfg *cfg, char *why, size_t why_len)
 	return ok;
 }
 
+/* resolve_admin_token reads admin_token_file into admin_token. */
+static bool resolve_admin_token(struct cfg *cfg, char *why, size_t why_len)
+{
+	if (!cfg->admin_token_file)
+		return true;
+	if (cfg->admin_token) {
+		snprintf(why, why_len, "admin_token and admin_token_file: set only one");
+		return false;
+	}
+	cfg->admin_token = read_first_line(cfg->admin_token_file, why, why_len);
+	return cfg->admin_token != NULL;
+}
+
 bool cfg_users_resolve(struct cfg *cfg, char *why, size_t why_len)
 {
 	for (size_t i = 0; i < cfg->n_users; i++) {
@@ -124,5 +137,5 @@ bool cfg_users_resolve(struct cfg *cfg, char *why, size_t why_len)
 		snprintf(why, why_len, "no users: add users_file or a [user NAME] section");
 		return false;
 	}
-	return true;
+	return resolve_admin_token(cfg, why, why_len);
 }

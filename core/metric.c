@@ -3,7 +3,8 @@
 
 const double metric_hist_bounds[METRIC_HIST_BUCKETS - 1] = {
 	0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003,
-	0.005,	0.0075,	 0.01,	 0.025,	  0.05,	 0.1,	 1.0,
+	0.005,	0.0075,	 0.01,	 0.025,	  0.05,	 0.1,	 0.25,	0.5,
+	1.0,	2.5,	 5.0,	 10.0,
 };
 
 void metric_hist_observe(struct metric_hist *h, double seconds)

@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Upper bounds of the buckets, in seconds (Prometheus-style cumulative
- * export comes with the admin endpoint). The last bucket is +Inf. */
-#define METRIC_HIST_BUCKETS 16
+/* Upper bounds of the buckets, in seconds: fine below 10 ms for handshakes
+ * and queries, coarse up to 10 s for waits. The last bucket is +Inf. */
+#define METRIC_HIST_BUCKETS 21
 extern const double metric_hist_bounds[METRIC_HIST_BUCKETS - 1];
 
 struct metric_hist {

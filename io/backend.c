@@ -22,28 +22,45 @@ const struct cfg_backend *backend_pool_cfg(const struct backend_pool *bp)
 	return &bp->w->rt->cfg.backends[bp->backend_idx];
 }
 
+/* size_pool sets this worker's share of the backend's limits. Only the
+ * default profile of a configured user is kept warm; others open on demand. */
+static void size_pool(struct backend_pool *bp)
+{
+	struct worker *w = bp->w;
+	const struct cfg_backend *b = backend_pool_cfg(bp);
+	bool warm = !bp->profile_caps && !bp->retired_user;
+	bp->pool.min_idle = warm ? share(b->min_idle, w->rt->n_workers, w->id, 0) : 0;
+	bp->pool.max_conns = share(b->max_connections, w->rt->n_workers, w->id, 1);
+}
+
 struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 				      const struct cfg_user *user, uint32_t profile_caps)
 {
 	for (size_t i = 0; i < w->n_pools; i++) {
 		struct backend_pool *bp = w->pools[i];
-		if (bp->backend_idx == backend_idx && bp->user == user &&
+		if (bp->backend_idx == backend_idx && strcmp(bp->user.name, user->name) == 0 &&
 		    bp->profile_caps == profile_caps)
 			return bp;
 	}
-	const struct cfg_backend *b = &w->rt->cfg.backends[backend_idx];
 	struct backend_pool *bp = xcalloc(1, sizeof(*bp));
 	bp->w = w;
 	bp->backend_idx = backend_idx;
-	bp->user = user;
+	bp->user.name = xstrdup(user->name);
+	bp->user.password = xstrdup(user->password);
 	bp->profile_caps = profile_caps;
-	/* Only the default profile is kept warm; others open on demand. */
-	size_t min_idle = profile_caps ? 0 : share(b->min_idle, w->rt->n_workers, w->id, 0);
-	size_t max_conns = share(b->max_connections, w->rt->n_workers, w->id, 1);
-	pool_init(&bp->pool, min_idle, max_conns, (uint32_t)(w->id * 7919 + w->n_pools * 104729 + 1));
+	pool_init(&bp->pool, 0, 1, (uint32_t)(w->id * 7919 + w->n_pools * 104729 + 1));
+	size_pool(bp);
 	w->pools = xrealloc(w->pools, (w->n_pools + 1) * sizeof(*w->pools));
 	w->pools[w->n_pools++] = bp;
 	return bp;
+}
+
+void backend_pool_free(struct backend_pool *bp)
+{
+	explicit_bzero(bp->user.password, strlen(bp->user.password));
+	xfree(bp->user.password);
+	xfree(bp->user.name);
+	xfree(bp);
 }
 
 void backend_pool_fill(struct backend_pool *bp)
@@ -62,8 +79,21 @@ void backend_pools_prewarm(struct worker *w)
 	}
 }
 
+/* retire_if_stale closes a connection a reload made obsolete instead of
+ * lending it again. */
+static bool retire_if_stale(struct pool_conn *pc)
+{
+	struct server *s = container_of(pc, struct server, pc);
+	if (!s->stale)
+		return false;
+	server_retire(s, "settings changed by a reload");
+	return true;
+}
+
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc)
 {
+	if (retire_if_stale(pc))
+		return;
 	struct pool_waiter *waiter = pool_conn_ready(&bp->pool, pc);
 	if (!waiter)
 		return;
@@ -74,10 +104,67 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 
 void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn *pc)
 {
+	if (retire_if_stale(pc))
+		return;
 	struct pool_waiter *waiter = pool_conn_release(&bp->pool, pc);
 	if (waiter)
 		server_link_client(container_of(pc, struct server, pc),
 				   container_of(waiter, struct client, waiter));
+}
+
+static struct stats_backend *backend_stats(struct backend_pool *bp)
+{
+	return &bp->w->stats.backends[bp->backend_idx];
+}
+
+/* live_connections counts this worker's logged-in connections to the backend. */
+static size_t live_connections(struct worker *w, size_t backend_idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w->n_pools; i++) {
+		const struct pool *p = &w->pools[i]->pool;
+		if (w->pools[i]->backend_idx == backend_idx)
+			n += p->counts[POOL_CONN_IDLE] + p->counts[POOL_CONN_ACTIVE] +
+			     p->counts[POOL_CONN_RESETTING];
+	}
+	return n;
+}
+
+void backend_connect_started(struct backend_pool *bp)
+{
+	struct stats_backend *st = backend_stats(bp);
+	if (st->health == BACKEND_DOWN)
+		stats_backend_set_health(st, BACKEND_PROBING, NULL, bp->w->now_ms);
+}
+
+void backend_connect_succeeded(struct backend_pool *bp, const char *tls_version)
+{
+	struct stats_backend *st = backend_stats(bp);
+	const struct cfg_backend *b = backend_pool_cfg(bp);
+	st->connects_total++;
+	int tls = tls_version != NULL;
+	if (st->tls_on >= 0 && st->tls_on != tls)
+		log_warn("backend TLS changed", "backend=%s tls=%s ssl_mode=%s", b->name,
+			 tls ? tls_version : "off", cfg_ssl_mode_str(b->ssl_mode));
+	st->tls_on = tls;
+	snprintf(st->tls_version, sizeof(st->tls_version), "%s", tls ? tls_version : "");
+	if (st->health != BACKEND_UP && st->health != BACKEND_UNKNOWN)
+		log_info("backend up", "backend=%s down_ms=%llu", b->name,
+			 (unsigned long long)(bp->w->now_ms - st->health_since_ms));
+	stats_backend_set_health(st, BACKEND_UP, NULL, bp->w->now_ms);
+}
+
+void backend_connect_failed(struct backend_pool *bp, const char *reason)
+{
+	struct stats_backend *st = backend_stats(bp);
+	st->connect_failures_total++;
+	bp->w->stats.errors_total[STATS_ERR_BACKEND_CONNECT]++;
+	if (live_connections(bp->w, bp->backend_idx) > 0)
+		return;
+	if (st->health != BACKEND_DOWN && st->health != BACKEND_PROBING)
+		log_warn("backend down", "backend=%s reason=\"%s\"", backend_pool_cfg(bp)->name,
+			 reason);
+	stats_backend_set_health(st, BACKEND_DOWN, reason, bp->w->now_ms);
 }
 
 void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const char *sqlstate,
@@ -104,6 +191,7 @@ static void expire_waiters(struct backend_pool *bp)
 				 w->rt->cfg.client_wait_timeout_ms, bp->pool.last_error);
 			log_warn("client wait timed out: backend down", "conn=c%llu backend=%s",
 				 (unsigned long long)c->conn.id, b->name);
+			w->stats.errors_total[STATS_ERR_WAIT_TIMEOUT]++;
 			client_fail(c, ER_BACKEND_UNAVAILABLE, "HY000", msg);
 		} else {
 			snprintf(msg, sizeof(msg),
@@ -113,6 +201,7 @@ static void expire_waiters(struct backend_pool *bp)
 				 bp->pool.counts[POOL_CONN_ACTIVE], bp->pool.max_conns);
 			log_warn("client wait timed out: pool exhausted", "conn=c%llu backend=%s",
 				 (unsigned long long)c->conn.id, b->name);
+			w->stats.errors_total[STATS_ERR_WAIT_TIMEOUT]++;
 			client_fail(c, ER_CON_COUNT_ERROR, "08004", msg);
 		}
 	}
@@ -144,7 +233,7 @@ static void refresh_tickets(struct worker *w, size_t backend_idx)
 			continue;
 		struct server *s = container_of(container_of(idle->next, struct pool_conn, node),
 						struct server, pc);
-		conn_close(&s->conn, LOG_INFO, "refreshing TLS tickets");
+		server_retire(s, "refreshing TLS tickets");
 		return;
 	}
 }
@@ -160,3 +249,66 @@ void backend_pools_tick(struct worker *w)
 		backend_pool_fill(bp);
 	}
 }
+
+/* mark_stale retires idle connections now and the others when they are
+ * given back. */
+static void mark_stale(struct backend_pool *bp)
+{
+	for (int st = 0; st < POOL_CONN_STATE_COUNT; st++) {
+		struct list *pos, *tmp;
+		list_for_each_safe(pos, tmp, &bp->pool.conns[st])
+		{
+			struct server *s = container_of(list_entry(pos, struct pool_conn, node),
+							struct server, pc);
+			s->stale = true;
+			if (st == POOL_CONN_IDLE)
+				server_retire(s, "settings changed by a reload");
+		}
+	}
+}
+
+/* trim_idle closes idle connections above a lowered max_connections. */
+static void trim_idle(struct backend_pool *bp)
+{
+	struct list *idle = &bp->pool.conns[POOL_CONN_IDLE];
+	while (pool_total(&bp->pool) > bp->pool.max_conns && !list_empty(idle)) {
+		struct server *s = container_of(container_of(idle->next, struct pool_conn, node),
+						struct server, pc);
+		server_retire(s, "max_connections lowered by a reload");
+	}
+}
+
+/* adopt_user takes the user's new password, or retires the pool when the
+ * user is gone (its clients keep their connections until they leave). */
+static void adopt_user(struct backend_pool *bp)
+{
+	const struct cfg_user *u = cfg_find_user(&bp->w->rt->cfg, bp->user.name);
+	bp->retired_user = u == NULL;
+	if (!u || strcmp(u->password, bp->user.password) == 0)
+		return;
+	explicit_bzero(bp->user.password, strlen(bp->user.password));
+	xfree(bp->user.password);
+	bp->user.password = xstrdup(u->password);
+}
+
+void backend_pools_apply_config(struct worker *w)
+{
+	const struct cfg *cfg = &w->rt->cfg;
+	for (size_t b = 0; b < cfg->n_backends; b++) {
+		if (!w->rt->backend_changed[b])
+			continue;
+		tls_cache_cleanup(&w->tls_caches[b]);
+		tls_cache_init(&w->tls_caches[b], cfg->backends[b].tls_resumption,
+			       (uint64_t)cfg->backends[b].tls_ticket_max_age_ms, &w->now_ms);
+	}
+	for (size_t i = 0; i < w->n_pools; i++) {
+		struct backend_pool *bp = w->pools[i];
+		adopt_user(bp);
+		size_pool(bp);
+		if (w->rt->backend_changed[bp->backend_idx] || bp->retired_user)
+			mark_stale(bp);
+		trim_idle(bp);
+	}
+	backend_pools_prewarm(w); /* pools of new users; refill the others */
+}
+

@@ -20,7 +20,8 @@ struct backend_pool {
 	struct pool pool;
 	struct worker *w;
 	size_t backend_idx;
-	const struct cfg_user *user; /* borrowed from the runtime's config */
+	struct cfg_user user; /* own copy of name and password: a reload may drop the user */
+	bool retired_user;    /* the user left the config: no new connections */
 	uint32_t profile_caps;
 };
 
@@ -28,15 +29,27 @@ struct backend_pool {
 struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 				      const struct cfg_user *user, uint32_t profile_caps);
 const struct cfg_backend *backend_pool_cfg(const struct backend_pool *bp);
+void backend_pool_free(struct backend_pool *bp);
 
 /* backend_pools_prewarm creates the default shard of every backend and user
  * and starts opening min_idle connections. */
 void backend_pools_prewarm(struct worker *w);
 /* backend_pool_fill opens the connections the pool wants right now. */
 void backend_pool_fill(struct backend_pool *bp);
+/* backend_pools_apply_config adopts a reloaded config (reload.c): new
+ * passwords and pool sizes, fresh TLS caches and connections for backends
+ * whose address or TLS settings changed, pools for new users. */
+void backend_pools_apply_config(struct worker *w);
 /* backend_pools_tick runs every tick: waiter deadlines, backoff, refill,
  * connect deadlines. */
 void backend_pools_tick(struct worker *w);
+
+/* Health bookkeeping, called as connections to the backend open and fail:
+ * a failure marks the backend down only when this worker has no live
+ * connection to it left (one failed connect does not take it out). */
+void backend_connect_started(struct backend_pool *bp);
+void backend_connect_succeeded(struct backend_pool *bp, const char *tls_version);
+void backend_connect_failed(struct backend_pool *bp, const char *reason);
 
 /* backend_pool_fail_waiters answers every waiting client with an error. */
 void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const char *sqlstate,

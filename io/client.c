@@ -105,7 +105,7 @@ static void client_send_greeting(struct client *c)
 		.status = SERVER_STATUS_AUTOCOMMIT,
 	};
 	const char *version = cfg->server_version ? cfg->server_version
-						  : w->backend_version[l->backend_idx];
+						  : w->stats.backends[l->backend_idx].server_version;
 	snprintf(g.server_version, sizeof(g.server_version), "%s",
 		 version[0] ? version : "8.0.0-warmpool");
 	memcpy(g.scramble, c->scramble, sizeof(g.scramble));
@@ -151,10 +151,14 @@ void client_accept(struct worker *w, int fd, size_t listener_idx)
 		atomic_fetch_sub(&rt->n_clients, 1);
 		log_warn("max_clients reached; refusing client", "conn=c%llu peer=%s max_clients=%d",
 			 (unsigned long long)c->conn.id, c->conn.peer, rt->cfg.max_clients);
+		w->stats.errors_total[STATS_ERR_CLIENT_REFUSED]++;
 		client_fail(c, ER_CON_COUNT_ERROR, "08004", "Too many connections (warmpool max_clients)");
 		return;
 	}
 	c->counted = true;
+	w->stats.clients++;
+	w->stats.clients_handshaking++;
+	w->stats.listeners[listener_idx].accepted_total++;
 	my_random_scramble(c->scramble);
 	log_debug("client connected", "conn=c%llu peer=%s", (unsigned long long)c->conn.id,
 		  c->conn.peer);
@@ -178,6 +182,7 @@ static bool read_login_packet(struct client *c, struct buf *payload, bool *out_c
 			 (unsigned long long)c->conn.id, c->conn.peer, my_packet_status_str(st), seq,
 			 c->seq);
 		*out_closed = true;
+		c->conn.w->stats.errors_total[STATS_ERR_CLIENT_PROTOCOL]++;
 		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
 		return false;
 	}
@@ -198,6 +203,7 @@ static void client_deny(struct client *c, bool used_password)
 		 c->user, host, used_password ? "YES" : "NO");
 	log_warn("authentication failed", "conn=c%llu peer=%s user=\"%s\"",
 		 (unsigned long long)c->conn.id, c->conn.peer, c->user);
+	c->conn.w->stats.errors_total[STATS_ERR_CLIENT_AUTH]++;
 	client_fail(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
 }
 
@@ -224,6 +230,8 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 		if (!conn_bld_send(&c->conn, &b))
 			return;
 	}
+	c->authenticated = true;
+	c->conn.w->stats.clients_handshaking--;
 	client_set_state(c, CLIENT_WAITING);
 	const struct cfg_listener *l = client_listener(c);
 	c->bp = backend_pool_get(c->conn.w, l->backend_idx, u, c->caps & BACKEND_PROFILE_CAPS);
@@ -268,6 +276,7 @@ static void client_on_login_packet(struct client *c, const struct buf *payload)
 	if (!my_login_parse(my_cur_make(buf_head(payload), buf_avail(payload)), &login)) {
 		log_warn("malformed login packet", "conn=c%llu peer=%s", (unsigned long long)c->conn.id,
 			 c->conn.peer);
+		c->conn.w->stats.errors_total[STATS_ERR_CLIENT_PROTOCOL]++;
 		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
 		return;
 	}
@@ -283,7 +292,7 @@ static void client_on_login_packet(struct client *c, const struct buf *payload)
 	client_set_state(c, CLIENT_TLS);
 	struct tls_conn_opts opts = {
 		.role = TLS_ROLE_SERVER,
-		.metrics = &c->conn.w->listener_tls[c->listener_idx],
+		.metrics = &c->conn.w->stats.listeners[c->listener_idx].tls,
 	};
 	if (conn_start_tls(&c->conn, ctx, &opts) &&
 	    tls_conn_established(c->conn.tls))
@@ -321,6 +330,7 @@ static void client_request_backend(struct client *c)
 {
 	struct worker *w = c->conn.w;
 	uint64_t deadline = w->now_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms;
+	c->wait_start_ms = w->now_ms;
 	struct pool_conn *pc = pool_acquire(&c->bp->pool, &c->waiter, deadline);
 	if (pc) {
 		server_link_client(container_of(pc, struct server, pc), c);
@@ -333,6 +343,8 @@ static void client_request_backend(struct client *c)
 
 void client_begin_setup(struct client *c)
 {
+	struct worker *w = c->conn.w;
+	metric_hist_observe(&w->stats.wait_seconds, (double)(w->now_ms - c->wait_start_ms) / 1000);
 	client_set_state(c, CLIENT_SETUP);
 }
 
@@ -398,8 +410,27 @@ void client_response_ended(struct client *c)
 		c->pending_collation = 0;
 	}
 	client_maybe_release(c);
-	if (c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
+	if (c->conn.w->draining)
+		client_drain(c);
+	if (!c->conn.closing && c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
 		c->conn.ops->on_input(&c->conn);
+}
+
+/* client_at_rest: nothing in flight that a drain should wait for. */
+static bool client_at_rest(const struct client *c)
+{
+	if (c->state < CLIENT_WAITING)
+		return true;
+	if (c->state == CLIENT_IDLE)
+		return buf_avail(&c->conn.in) == 0;
+	return c->state == CLIENT_LINKED && server_clean(c->server) && c->frame_left == 0 &&
+	       buf_avail(&c->conn.in) == 0;
+}
+
+void client_drain(struct client *c)
+{
+	if (!c->conn.closing && client_at_rest(c))
+		conn_close(&c->conn, LOG_DEBUG, "warmpool is draining");
 }
 
 /* client_give_back returns the backend connection of a client that is
@@ -416,6 +447,7 @@ static void client_give_back(struct client *c)
 	s->conn.relay_peer = NULL;
 	if (s->state != SERVER_LINKED || !my_track_idle(&s->track) || s->frame_left > 0) {
 		/* Mid-response or mid-setup: its state is unknown. */
+		s->retired = true;
 		conn_close(&s->conn, LOG_DEBUG, "its client left mid-response");
 	} else if (c->transaction_mode && c->pin == MY_PIN_NONE && server_clean(s)) {
 		server_unlink(s);
@@ -436,7 +468,7 @@ static void client_pin(struct client *c, enum my_pin_reason reason)
 	if (c->pin != MY_PIN_NONE || reason == MY_PIN_NONE)
 		return;
 	c->pin = reason;
-	c->conn.w->pins[reason]++;
+	c->conn.w->stats.pins_total[reason]++;
 	log_debug("client pinned to its backend connection", "conn=c%llu reason=%s",
 		  (unsigned long long)c->conn.id, my_pin_reason_str(reason));
 }
@@ -489,6 +521,8 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 	if (!my_cur_skip(&p, MY_FRAME_HEADER_LEN) || !my_cur_u8(&p, &cmd))
 		return false;
 	struct server *s = c->server;
+	c->conn.w->stats.queries_total++;
+	c->conn.w->stats.backends[c->bp->backend_idx].queries_total++;
 	bool whole = p.len >= payload_len - 1;
 	{ /* both modes: what cannot be rebuilt decides what a lost connection costs */
 		if (cmd == COM_QUERY && payload_len > PIN_SCAN_MAX) {
@@ -645,6 +679,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 	}
 	bool between_commands = my_track_idle(&s->track) && s->frame_left == 0 &&
 				c->frame_left == 0;
+	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;
 	if (!between_commands || c->pin != MY_PIN_NONE) {
 		/* A response was cut, or state warmpool cannot rebuild went with
 		 * the connection: the client must learn its session is gone. */
@@ -657,6 +692,8 @@ void client_backend_lost(struct client *c, const struct server *s)
 	 * schema and character set restored; the client notices nothing, unless
 	 * a transaction was open (it is told on its next statement). */
 	c->transaction_lost = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+	if (c->transaction_lost)
+		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
 	client_set_state(c, CLIENT_IDLE);
 	log_info("backend connection lost between commands; client kept",
 		 "conn=c%llu transaction_lost=%s", (unsigned long long)c->conn.id,
@@ -672,6 +709,9 @@ static void client_on_close(struct conn *conn)
 	if (c->counted) {
 		atomic_fetch_sub(&conn->w->rt->n_clients, 1);
 		c->counted = false;
+		conn->w->stats.clients--;
+		if (!c->authenticated)
+			conn->w->stats.clients_handshaking--;
 	}
 	/* Left (with or without COM_QUIT): reuse its backend connection when
 	 * its state is known, close it when a response was still coming. */
@@ -707,6 +747,7 @@ void client_check_handshakes(struct worker *w)
 		if (c->state < CLIENT_WAITING) {
 			log_warn("client handshake timed out", "conn=c%llu peer=%s state=%s",
 				 (unsigned long long)c->conn.id, c->conn.peer, client_state_str(c->state));
+			w->stats.errors_total[STATS_ERR_CLIENT_TIMEOUT]++;
 			conn_close(&c->conn, LOG_DEBUG, NULL);
 		}
 	}

@@ -34,6 +34,7 @@ struct client {
 	struct pool_waiter waiter;
 	struct list handshake_node; /* on worker->handshaking until linked */
 	uint64_t handshake_deadline_ms;
+	uint64_t wait_start_ms; /* when it asked for a backend connection */
 	size_t listener_idx;
 	enum client_state state;
 	enum my_auth_plugin plugin; /* the listener's */
@@ -47,6 +48,7 @@ struct client {
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	bool counted;	   /* holds a slot of max_clients */
+	bool authenticated; /* its password checked out */
 	bool logged_in;	   /* the login's OK went out */
 	bool transaction_mode;
 	bool transaction_lost; /* its backend died inside a transaction: tell it */
@@ -78,6 +80,10 @@ bool client_forward(struct client *c, const uint8_t *data, size_t len);
 /* client_backend_lost: its backend connection |s| died (|s| is still
  * readable: its tracker says whether a response or a transaction was open). */
 void client_backend_lost(struct client *c, const struct server *s);
+/* client_drain closes the client if it is at rest: not logged in yet, or
+ * between commands and outside a transaction. Called for every client when
+ * a drain starts (SIGTERM), then again as each response ends. */
+void client_drain(struct client *c);
 /* client_check_handshake closes clients whose login is past its deadline. */
 void client_check_handshakes(struct worker *w);
 

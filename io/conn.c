@@ -229,6 +229,16 @@ static bool conn_take_input(struct conn *c, const uint8_t *data, size_t len)
 	return false;
 }
 
+/* count_bytes adds wire bytes (ciphertext under TLS) to the worker's totals. */
+static void count_bytes(struct conn *c, size_t n, bool received)
+{
+	struct worker_stats *s = &c->w->stats;
+	if (c->tag == 'c')
+		*(received ? &s->client_bytes_received_total : &s->client_bytes_sent_total) += n;
+	else
+		*(received ? &s->backend_bytes_received_total : &s->backend_bytes_sent_total) += n;
+}
+
 void conn_handle_recv(struct conn *c, struct io_uring_cqe *cqe)
 {
 	bool more = cqe->flags & IORING_CQE_F_MORE;
@@ -236,6 +246,7 @@ void conn_handle_recv(struct conn *c, struct io_uring_cqe *cqe)
 		c->recv_armed = false;
 	if (cqe->res > 0) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		count_bytes(c, (size_t)cqe->res, true);
 		bool ok = !c->closing &&
 			  conn_take_input(c, bufring_buf(&c->w->bufs, bid), (size_t)cqe->res);
 		/* The bytes are copied out: the buffer's last consumer is done. */
@@ -265,6 +276,7 @@ void conn_handle_send(struct conn *c, struct io_uring_cqe *cqe)
 		if (cqe->res != -ECANCELED)
 			conn_close(c, LOG_INFO, strerror(-cqe->res));
 	} else {
+		count_bytes(c, (size_t)cqe->res, false);
 		buf_consume(&c->sending, (size_t)cqe->res);
 		if (buf_avail(&c->sending) > 0) {
 			/* Short send: the rest goes first, ahead of newer output. */

@@ -74,8 +74,8 @@ void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		l->accept_armed = false;
 	if (cqe->res >= 0) {
-		if (l->w->stopping)
-			close(cqe->res);
+		if (l->w->stopping || l->fd < 0)
+			close(cqe->res); /* raced with listener_close */
 		else
 			client_accept(l->w, cqe->res, l->cfg_idx);
 	} else if (cqe->res != -ECANCELED) {
@@ -85,4 +85,18 @@ void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
 	}
 	if (!l->accept_armed && !l->w->stopping)
 		listener_arm(l);
+}
+
+void listener_close(struct worker_listener *l)
+{
+	if (l->fd < 0)
+		return;
+	/* The cancel looks the descriptor up when it is issued: submit it
+	 * before closing, or the armed accept would keep the socket alive. */
+	struct io_uring_sqe *sqe = worker_sqe(l->w);
+	io_uring_prep_cancel_fd(sqe, l->fd, 0);
+	io_uring_sqe_set_data64(sqe, ring_ud(NULL, RING_OP_NONE));
+	io_uring_submit(&l->w->ring);
+	close(l->fd);
+	l->fd = -1;
 }

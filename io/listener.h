@@ -13,6 +13,9 @@ struct io_uring_cqe;
 bool listener_open(struct worker *w, size_t idx, struct worker_listener *out, char *why,
 		   size_t why_len);
 void listener_arm(struct worker_listener *l);
+/* listener_close stops accepting: the kernel refuses new connections to
+ * this worker's socket (others may still listen on the port). */
+void listener_close(struct worker_listener *l);
 void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe);
 
 #endif

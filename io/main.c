@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "cfg.h"
 #include "log.h"
+#include "reload.h"
 #include "tls_ctx.h"
 #include "worker.h"
 
@@ -28,70 +31,10 @@ static void usage(FILE *out)
 	      "  -h, --help            this help\n"
 	      "  -V, --version         print the version\n"
 	      "\n"
-	      "Signals: SIGTERM and SIGINT stop warmpool.\n",
+	      "Signals: SIGHUP reloads the configuration; SIGTERM drains (stops accepting,\n"
+	      "lets open transactions finish within drain_timeout_ms) and exits; SIGINT or a\n"
+	      "second SIGTERM closes every connection at once.\n",
 	      out);
-}
-
-static bool resolve_backend(const struct cfg_backend *b, struct sockaddr_storage *out,
-			    socklen_t *out_len, char *why, size_t why_len)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
-	struct addrinfo *res;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", b->port);
-	int rc = getaddrinfo(b->host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(why, why_len, "[backend %s]: cannot resolve %s: %s", b->name, b->host,
-			 gai_strerror(rc));
-		return false;
-	}
-	memcpy(out, res->ai_addr, res->ai_addrlen);
-	*out_len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return true;
-}
-
-/* runtime_build loads TLS material and addresses; false with |why|. */
-static bool runtime_build(struct runtime *rt, char *why, size_t why_len)
-{
-	struct cfg *cfg = &rt->cfg;
-	rt->listener_tls = xcalloc(cfg->n_listeners, sizeof(*rt->listener_tls));
-	rt->backend_tls = xcalloc(cfg->n_backends, sizeof(*rt->backend_tls));
-	rt->backend_addr = xcalloc(cfg->n_backends, sizeof(*rt->backend_addr));
-	rt->backend_addr_len = xcalloc(cfg->n_backends, sizeof(*rt->backend_addr_len));
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		const struct cfg_listener *l = &cfg->listeners[i];
-		if (!l->tls_cert)
-			continue;
-		char inner[384];
-		rt->listener_tls[i] = tls_ctx_new_server(l, inner, sizeof(inner));
-		if (!rt->listener_tls[i]) {
-			snprintf(why, why_len, "[listener %s]: %s", l->name, inner);
-			return false;
-		}
-	}
-	for (size_t i = 0; i < cfg->n_backends; i++) {
-		rt->backend_tls[i] = tls_ctx_new_backend(&cfg->backends[i], why, why_len);
-		if (!rt->backend_tls[i])
-			return false;
-		if (!resolve_backend(&cfg->backends[i], &rt->backend_addr[i],
-				     &rt->backend_addr_len[i], why, why_len))
-			return false;
-	}
-	return true;
-}
-
-static void runtime_free(struct runtime *rt)
-{
-	for (size_t i = 0; rt->listener_tls && i < rt->cfg.n_listeners; i++)
-		SSL_CTX_free(rt->listener_tls[i]);
-	for (size_t i = 0; rt->backend_tls && i < rt->cfg.n_backends; i++)
-		SSL_CTX_free(rt->backend_tls[i]);
-	xfree(rt->listener_tls);
-	xfree(rt->backend_tls);
-	xfree(rt->backend_addr);
-	xfree(rt->backend_addr_len);
-	cfg_free(&rt->cfg);
 }
 
 /* raise_nofile lifts the soft descriptor limit to the hard one: every
@@ -120,42 +63,57 @@ static void log_tls_summary(const char *kind, const char *name, const struct met
 		 metric_hist_quantile(&m->resumed_seconds, 0.99) * 1000);
 }
 
-/* log_tls_summaries sums every worker's handshake counters (until the admin
- * endpoint exports them, this is where they are read). */
-static void log_tls_summaries(const struct runtime *rt, int n_workers)
+/* log_summaries: handshakes per backend and listener, pins by reason, over
+ * all workers, as a last word at exit. */
+static void log_summaries(const struct runtime *rt, const struct worker_stats *total)
 {
-	for (size_t b = 0; b < rt->cfg.n_backends; b++) {
-		struct metric_tls sum = {0};
-		for (int i = 0; i < n_workers; i++)
-			if (rt->workers[i].backend_tls)
-				metric_tls_merge(&sum, &rt->workers[i].backend_tls[b]);
-		log_tls_summary("backend", rt->cfg.backends[b].name, &sum);
-	}
-	for (size_t l = 0; l < rt->cfg.n_listeners; l++) {
-		struct metric_tls sum = {0};
-		for (int i = 0; i < n_workers; i++)
-			if (rt->workers[i].listener_tls)
-				metric_tls_merge(&sum, &rt->workers[i].listener_tls[l]);
-		log_tls_summary("listener", rt->cfg.listeners[l].name, &sum);
-	}
-}
-
-/* log_pin_summary: how many clients were pinned, by reason, over all workers. */
-static void log_pin_summary(const struct runtime *rt, int n_workers)
-{
+	for (size_t b = 0; b < rt->cfg.n_backends; b++)
+		log_tls_summary("backend", rt->cfg.backends[b].name, &total->backends[b].tls);
+	for (size_t l = 0; l < rt->cfg.n_listeners; l++)
+		log_tls_summary("listener", rt->cfg.listeners[l].name, &total->listeners[l].tls);
 	char line[512];
 	int n = 0;
-	uint64_t total = 0;
+	uint64_t pinned = 0;
 	for (int r = 1; r < MY_PIN_REASON_COUNT; r++) {
-		uint64_t sum = 0;
-		for (int i = 0; i < n_workers; i++)
-			sum += rt->workers[i].pins[r];
-		total += sum;
+		pinned += total->pins_total[r];
 		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s=%llu", r > 1 ? " " : "",
-			      my_pin_reason_str((enum my_pin_reason)r), (unsigned long long)sum);
+			      my_pin_reason_str((enum my_pin_reason)r),
+			      (unsigned long long)total->pins_total[r]);
 	}
-	if (total > 0)
+	if (pinned > 0)
 		log_info("pin summary", "%s", line);
+}
+
+static bool all_finished(struct runtime *rt)
+{
+	for (int i = 0; i < rt->n_workers; i++)
+		if (!atomic_load(&rt->workers[i].finished))
+			return false;
+	return true;
+}
+
+/* wait_for_signals runs until the workers are done: SIGHUP reloads the
+ * config; the first SIGTERM drains (clients finish, then the workers end);
+ * SIGINT, or a second SIGTERM, closes everything at once. */
+static void wait_for_signals(struct runtime *rt, const sigset_t *sigs)
+{
+	const struct timespec poll = {.tv_nsec = 100 * 1000000L};
+	while (!all_finished(rt)) {
+		int sig = sigtimedwait(sigs, NULL, &poll);
+		if (sig == SIGHUP) {
+			reload(rt);
+		} else if (sig == SIGTERM && !atomic_load(&rt->draining)) {
+			atomic_store(&rt->draining, true);
+			log_info("draining", "signal=SIGTERM drain_timeout_ms=%d",
+				 rt->cfg.drain_timeout_ms);
+			for (int i = 0; i < rt->n_workers; i++)
+				worker_request_drain(&rt->workers[i]);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			for (int i = 0; i < rt->n_workers; i++)
+				worker_request_stop(&rt->workers[i]);
+		}
+	}
 }
 
 static int run(struct runtime *rt)
@@ -173,6 +131,7 @@ static int run(struct runtime *rt)
 	raise_nofile();
 
 	int started = 0, rc = 0;
+	struct admin *admin = NULL;
 	rt->n_workers = rt->cfg.workers;
 	rt->workers = xcalloc((size_t)rt->n_workers, sizeof(*rt->workers));
 	for (int i = 0; i < rt->n_workers; i++) {
@@ -190,29 +149,30 @@ static int run(struct runtime *rt)
 		log_info("listening", "listener=%s address=%s port=%d tls=%s backend=%s", l->name,
 			 l->address, l->port, l->tls_cert ? "on" : "off", l->backend);
 	}
-	log_info("warmpool started", "version=%s workers=%d", WARMPOOL_VERSION, rt->n_workers);
-	for (;;) {
-		int sig;
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_warn("SIGHUP: configuration reload is not supported yet; ignored", NULL);
-			continue;
-		}
-		log_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
+	admin = admin_start(rt, why, sizeof(why));
+	if (!admin && rt->cfg.admin_port != 0) {
+		log_error("cannot start", "error=\"%s\"", why);
+		rc = 1;
+		goto stop;
 	}
+	log_info("warmpool started", "version=%s workers=%d", WARMPOOL_VERSION, rt->n_workers);
+	wait_for_signals(rt, &sigs);
 stop:
+	admin_stop(admin);
 	for (int i = 0; i < started; i++) {
 		if (rt->workers[i].setup_ok)
 			worker_request_stop(&rt->workers[i]);
 	}
 	for (int i = 0; i < started; i++)
 		worker_join(&rt->workers[i]);
-	log_tls_summaries(rt, started);
-	log_pin_summary(rt, started);
+	struct worker_stats total;
+	stats_init(&total, rt->cfg.n_backends, rt->cfg.n_listeners);
 	for (int i = 0; i < started; i++)
-		worker_free_metrics(&rt->workers[i]);
+		worker_stats_read(&rt->workers[i], &total);
+	log_summaries(rt, &total);
+	stats_cleanup(&total);
+	for (int i = 0; i < started; i++)
+		worker_free_stats(&rt->workers[i]);
 	xfree(rt->workers);
 	if (rc == 0)
 		log_info("warmpool stopped", NULL);
@@ -258,6 +218,9 @@ int main(int argc, char **argv)
 		runtime_free(&rt);
 		return 1;
 	}
+	pthread_rwlock_init(&rt.cfg_lock, NULL);
+	rt.started_ms = worker_clock_ms();
+	rt.started_unix = (long long)time(NULL);
 	if (check_only) {
 		printf("%s: configuration OK (%zu listeners, %zu backends, %zu users, %d workers)\n",
 		       config_path, rt.cfg.n_listeners, rt.cfg.n_backends, rt.cfg.n_users,

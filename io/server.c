@@ -97,6 +97,7 @@ void server_open(struct backend_pool *bp)
 	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		pool_connect_failed(&bp->pool, w->now_ms, strerror(errno));
+		backend_connect_failed(bp, strerror(errno));
 		log_error("cannot create a socket", "backend=%s error=\"%s\"", b->name, strerror(errno));
 		return;
 	}
@@ -109,6 +110,7 @@ void server_open(struct backend_pool *bp)
 	s->state = SERVER_CONNECTING;
 	s->deadline_ms = w->now_ms + (uint64_t)b->connect_timeout_ms;
 	pool_conn_add(&bp->pool, &s->pc);
+	backend_connect_started(bp);
 
 	/* connect, bounded by a linked timeout for the TCP part. */
 	struct io_uring_sqe *sqe = worker_sqe(w);
@@ -166,7 +168,7 @@ static bool server_send_packet(struct server *s, const uint8_t *payload, size_t 
 
 static void server_send_login(struct server *s)
 {
-	const struct cfg_user *u = s->bp->user;
+	const struct cfg_user *u = &s->bp->user;
 	struct my_login l = {
 		.capabilities = s->caps,
 		.max_packet = 1u << 30,
@@ -216,8 +218,8 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	}
 	struct worker *w = s->conn.w;
-	snprintf(w->backend_version[s->bp->backend_idx], sizeof(w->backend_version[0]), "%s",
-		 g.server_version);
+	struct stats_backend *st = &w->stats.backends[s->bp->backend_idx];
+	snprintf(st->server_version, sizeof(st->server_version), "%.127s", g.server_version);
 	memcpy(s->scramble, g.scramble, sizeof(s->scramble));
 	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
 	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
@@ -249,7 +251,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		.sni = cb->ssl_server_name,
 		.verify_name = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL,
 		.cache = cb->tls_resumption ? &w->tls_caches[idx] : NULL,
-		.metrics = &w->backend_tls[idx],
+		.metrics = &w->stats.backends[idx].tls,
 	};
 	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
 }
@@ -257,7 +259,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 /* server_on_auth_more handles caching_sha2_password's AuthMoreData. */
 static void server_on_auth_more(struct server *s, struct my_cur data)
 {
-	const char *password = s->bp->user->password;
+	const char *password = s->bp->user.password;
 	uint8_t status;
 	struct my_cur probe = data;
 	if (s->plugin != MY_AUTH_SHA2 || !my_cur_u8(&probe, &status)) {
@@ -297,7 +299,7 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 		return;
 	}
 	s->plugin = my_auth_plugin_from_name(sw.plugin);
-	const char *password = s->bp->user->password;
+	const char *password = s->bp->user.password;
 	if (s->plugin == MY_AUTH_CLEAR) {
 		if (!s->conn.tls) {
 			server_fail_open(s, "server asks for mysql_clear_password without TLS");
@@ -325,13 +327,14 @@ static void server_on_authenticated(struct server *s)
 {
 	struct backend_pool *bp = s->bp;
 	pool_connect_succeeded(&bp->pool);
+	backend_connect_succeeded(bp, s->conn.tls ? tls_conn_version(s->conn.tls) : NULL);
 	s->collation = MY_DEFAULT_COLLATION;
 	s->db[0] = '\0';
 	my_track_init(&s->track);
 	struct tls_conn *t = s->conn.tls;
 	log_info("backend connection ready",
 		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
-		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user->name,
+		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user.name,
 		 t ? tls_conn_version(t) : "off", t && tls_conn_resumed(t) ? "yes" : "no",
 		 t ? (unsigned long long)tls_conn_offered_ticket(t) : 0ULL,
 		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0);
@@ -518,7 +521,7 @@ static void server_on_setup_reply(struct server *s)
  * COM_RESET_CONNECTION it also drops the schema, and MySQL 5.6 has it. */
 static void server_send_change_user(struct server *s)
 {
-	const struct cfg_user *u = s->bp->user;
+	const struct cfg_user *u = &s->bp->user;
 	uint8_t token[MY_AUTH_TOKEN_MAX];
 	size_t token_len;
 	enum my_auth_plugin plugin = s->plugin == MY_AUTH_SHA2 ? MY_AUTH_SHA2 : MY_AUTH_NATIVE;
@@ -703,9 +706,12 @@ static void server_on_close(struct conn *conn)
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
 		log_warn("backend connect failed", "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
-			 (unsigned long long)conn->id, server_cfg(s)->name, bp->user->name,
+			 (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
 			 server_state_str(s->state), reason);
 		pool_connect_failed(&bp->pool, conn->w->now_ms, reason);
+		backend_connect_failed(bp, reason);
+	} else if (!s->retired && !conn->w->stopping) {
+		conn->w->stats.backends[bp->backend_idx].lost_total++;
 	}
 	struct client *c = s->client;
 	s->client = NULL;
@@ -749,4 +755,10 @@ void server_check_deadline(struct server *s, uint64_t now_ms)
 			 server_state_str(s->state));
 		server_fail_open(s, why);
 	}
+}
+
+void server_retire(struct server *s, const char *reason)
+{
+	s->retired = true;
+	conn_close(&s->conn, LOG_INFO, reason);
 }

@@ -48,6 +48,8 @@ struct server {
 	unsigned setup_replies; /* replies still expected in SETUP */
 	struct buf setup_error; /* first ERR payload seen in SETUP */
 	struct __kernel_timespec connect_timeout;
+	bool retired; /* closed on purpose by warmpool, not lost */
+	bool stale;   /* opened with settings a reload replaced: retire when free */
 };
 
 /* server_open starts a new connection for |bp| (CONNECTING). */
@@ -69,6 +71,8 @@ bool server_clean(const struct server *s);
 bool server_forward(struct server *s, const uint8_t *data, size_t len);
 /* server_handle_connect completes the TCP connect. */
 void server_handle_connect(struct conn *c, struct io_uring_cqe *cqe);
+/* server_retire closes a connection on purpose (not counted as lost). */
+void server_retire(struct server *s, const char *reason);
 /* server_check_deadline closes a connection still opening past its deadline. */
 void server_check_deadline(struct server *s, uint64_t now_ms);
 

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 
 #define RING_ENTRIES 4096
@@ -31,11 +32,51 @@ const char *ring_op_str(enum ring_op op)
 	return (unsigned)op < RING_OP_COUNT ? names[op] : "unknown";
 }
 
-void worker_free_metrics(struct worker *w)
+void worker_free_stats(struct worker *w)
 {
-	xfree(w->backend_tls);
-	xfree(w->listener_tls);
-	w->backend_tls = w->listener_tls = NULL;
+	stats_cleanup(&w->stats);
+	stats_cleanup(&w->published.stats);
+	pthread_mutex_destroy(&w->published.lock);
+}
+
+/* refresh_gauges recounts what the pools hold; counters need no refresh. */
+static void refresh_gauges(struct worker *w)
+{
+	struct worker_stats *s = &w->stats;
+	for (size_t b = 0; b < s->n_backends; b++) {
+		memset(s->backends[b].conns, 0, sizeof(s->backends[b].conns));
+		s->backends[b].waiting = 0;
+	}
+	s->clients_waiting = s->clients_linked = 0;
+	for (size_t i = 0; i < w->n_pools; i++) {
+		const struct backend_pool *bp = w->pools[i];
+		struct stats_backend *b = &s->backends[bp->backend_idx];
+		for (size_t st = 0; st < POOL_CONN_STATE_COUNT; st++)
+			b->conns[st] += bp->pool.counts[st];
+		b->waiting += bp->pool.n_waiters;
+		s->clients_waiting += bp->pool.n_waiters;
+		s->clients_linked += bp->pool.counts[POOL_CONN_ACTIVE];
+	}
+	for (size_t l = 0; l < w->n_listeners; l++)
+		s->listeners[l].workers_listening = w->listeners[l].fd >= 0 && !w->stopping;
+	s->heartbeat_ms = w->now_ms;
+}
+
+/* publish copies the live statistics for the admin thread: one short,
+ * uncontended lock per tick instead of atomics on every counter. */
+static void publish(struct worker *w)
+{
+	refresh_gauges(w);
+	pthread_mutex_lock(&w->published.lock);
+	stats_copy(&w->published.stats, &w->stats);
+	pthread_mutex_unlock(&w->published.lock);
+}
+
+void worker_stats_read(struct worker *w, struct worker_stats *into)
+{
+	pthread_mutex_lock(&w->published.lock);
+	stats_merge(into, &w->published.stats);
+	pthread_mutex_unlock(&w->published.lock);
 }
 
 uint64_t worker_clock_ms(void)
@@ -98,14 +139,15 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	list_init(&w->handshaking);
 	list_init(&w->conns);
 	list_init(&w->rearm);
-	w->backend_version = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_version));
 	w->tls_caches = xcalloc(rt->cfg.n_backends, sizeof(*w->tls_caches));
 	for (size_t i = 0; i < rt->cfg.n_backends; i++)
 		tls_cache_init(&w->tls_caches[i], rt->cfg.backends[i].tls_resumption,
 			       (uint64_t)rt->cfg.backends[i].tls_ticket_max_age_ms, &w->now_ms);
-	w->backend_tls = xcalloc(rt->cfg.n_backends, sizeof(*w->backend_tls));
-	w->listener_tls = xcalloc(rt->cfg.n_listeners, sizeof(*w->listener_tls));
+	stats_init(&w->stats, rt->cfg.n_backends, rt->cfg.n_listeners);
+	stats_init(&w->published.stats, rt->cfg.n_backends, rt->cfg.n_listeners);
+	pthread_mutex_init(&w->published.lock, NULL);
 	w->now_ms = worker_clock_ms();
+	atomic_store(&w->heartbeat_ms, w->now_ms);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->wake_fd < 0) {
 		snprintf(why, why_len, "eventfd: %s", strerror(errno));
@@ -137,19 +179,14 @@ static void arm_wake(struct worker *w)
 }
 
 /* begin_stop closes the listeners and every connection; the loop ends when
- * the last connection is freed. Draining gracefully is the SIGTERM issue's. */
+ * the last connection is freed. */
 static void begin_stop(struct worker *w)
 {
 	if (w->stopping)
 		return;
 	w->stopping = true;
-	for (size_t i = 0; i < w->n_listeners; i++) {
-		if (w->listeners[i].fd >= 0) {
-			struct io_uring_sqe *sqe = worker_sqe(w);
-			io_uring_prep_cancel_fd(sqe, w->listeners[i].fd, 0);
-			io_uring_sqe_set_data64(sqe, ring_ud(NULL, RING_OP_NONE));
-		}
-	}
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_close(&w->listeners[i]);
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &w->conns)
 	{
@@ -158,14 +195,60 @@ static void begin_stop(struct worker *w)
 	}
 }
 
-static void on_tick(struct worker *w)
+/* begin_drain stops accepting and lets every client finish what it is
+ * doing: clients at rest leave now, the others when they come to rest. */
+static void begin_drain(struct worker *w)
 {
+	if (w->draining || w->stopping)
+		return;
+	w->draining = true;
+	w->drain_deadline_ms = w->now_ms + (uint64_t)w->rt->cfg.drain_timeout_ms;
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_close(&w->listeners[i]);
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &w->conns)
+	{
+		struct conn *c = list_entry(pos, struct conn, node);
+		if (c->tag == 'c')
+			client_drain(container_of(c, struct client, conn));
+	}
+}
+
+/* check_drain ends a drain once the clients are gone or time is up. */
+static void check_drain(struct worker *w)
+{
+	if (!w->draining || w->stopping)
+		return;
+	if (w->stats.clients == 0) {
+		log_info("drained", "clients=0");
+		begin_stop(w);
+	} else if (w->now_ms >= w->drain_deadline_ms) {
+		log_warn("drain timeout: closing the remaining clients", "clients=%llu",
+			 (unsigned long long)w->stats.clients);
+		begin_stop(w);
+	}
+}
+
+/* check_requests acts on what other threads asked through the atomics. */
+static void check_requests(struct worker *w)
+{
+	if (atomic_exchange(&w->park, false))
+		reload_park(w);
 	if (atomic_load(&w->stop))
 		begin_stop(w);
+	else if (atomic_load(&w->drain))
+		begin_drain(w);
+	check_drain(w);
+}
+
+static void on_tick(struct worker *w)
+{
+	check_requests(w);
 	if (w->stopping)
 		return;
 	client_check_handshakes(w);
 	backend_pools_tick(w);
+	publish(w);
 	arm_tick(w);
 }
 
@@ -196,9 +279,8 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 		on_tick(w);
 		break;
 	case RING_OP_WAKE:
-		if (atomic_load(&w->stop))
-			begin_stop(w);
-		else
+		check_requests(w);
+		if (!w->stopping)
 			arm_wake(w);
 		break;
 	case RING_OP_NONE:
@@ -228,6 +310,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->now_ms = worker_clock_ms();
+		atomic_store_explicit(&w->heartbeat_ms, w->now_ms, memory_order_relaxed);
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe)
@@ -239,6 +322,8 @@ static void *worker_main(void *arg)
 		conn_submit_rearms(w);
 	}
 	io_uring_submit(&w->ring);
+	publish(w); /* the final figures, for main's summary */
+	atomic_store(&w->finished, true);
 	return NULL;
 }
 
@@ -256,12 +341,29 @@ bool worker_start(struct worker *w, char *why, size_t why_len)
 	return w->setup_ok;
 }
 
-void worker_request_stop(struct worker *w)
+static void wake(struct worker *w)
 {
-	atomic_store(&w->stop, true);
 	uint64_t one = 1;
 	ssize_t unused = write(w->wake_fd, &one, sizeof(one));
 	(void)unused;
+}
+
+void worker_request_stop(struct worker *w)
+{
+	atomic_store(&w->stop, true);
+	wake(w);
+}
+
+void worker_request_drain(struct worker *w)
+{
+	atomic_store(&w->drain, true);
+	wake(w);
+}
+
+void worker_request_park(struct worker *w)
+{
+	atomic_store(&w->park, true);
+	wake(w);
 }
 
 void worker_join(struct worker *w)
@@ -273,14 +375,13 @@ void worker_join(struct worker *w)
 			close(w->listeners[i].fd);
 	}
 	for (size_t i = 0; i < w->n_pools; i++)
-		xfree(w->pools[i]);
+		backend_pool_free(w->pools[i]);
 	xfree(w->pools);
 	xfree(w->listeners);
-	xfree(w->backend_version);
 	for (size_t i = 0; w->tls_caches && i < w->rt->cfg.n_backends; i++)
 		tls_cache_cleanup(&w->tls_caches[i]);
 	xfree(w->tls_caches);
-	/* backend_tls and listener_tls stay for main's summary: worker_free. */
+	/* The statistics stay for main's summary: worker_free_stats. */
 	if (w->setup_ok) {
 		bufring_cleanup(&w->bufs, &w->ring);
 		io_uring_queue_exit(&w->ring);

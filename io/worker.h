@@ -15,25 +15,12 @@
 #include "bufring.h"
 #include "cfg.h"
 #include "list.h"
-#include "metric.h"
-#include "my_pin.h"
+#include "stats.h"
 #include "tls_cache.h"
 #include "ring.h"
+#include "runtime.h"
 
 struct backend_pool;
-
-/* Shared, immutable after start (besides the atomics): what every worker
- * reads. Owned by main. */
-struct runtime {
-	struct cfg cfg;
-	SSL_CTX **listener_tls; /* per listener; NULL without tls_cert */
-	SSL_CTX **backend_tls;	/* per backend */
-	struct sockaddr_storage *backend_addr;
-	socklen_t *backend_addr_len;
-	_Atomic long n_clients; /* over all workers, for max_clients */
-	struct worker *workers;
-	int n_workers;
-};
 
 struct worker_listener {
 	int fd;
@@ -51,11 +38,10 @@ struct worker {
 	size_t n_listeners;
 	struct backend_pool **pools; /* grows as (backend, user, caps) keys appear */
 	size_t n_pools;
-	char (*backend_version)[256]; /* per backend: the last greeting's version */
 	struct tls_cache *tls_caches;	  /* per backend: this worker's session stash */
-	struct metric_tls *backend_tls;	  /* per backend */
-	struct metric_tls *listener_tls;  /* per listener */
-	uint64_t pins[MY_PIN_REASON_COUNT]; /* clients pinned, by reason */
+	struct worker_stats stats;	  /* live; only this thread touches it */
+	struct stats_published published; /* its copy for the admin thread */
+	_Atomic uint64_t heartbeat_ms;	  /* the last loop turn: /healthz reads it */
 	struct list handshaking;      /* clients before login completes, oldest first */
 	struct list conns;	      /* every live connection */
 	size_t n_conns;
@@ -66,6 +52,11 @@ struct worker {
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per loop turn */
 	uint64_t next_conn_id;
 	_Atomic bool stop;
+	_Atomic bool drain;
+	_Atomic bool park; /* reload: meet main at rt->park */
+	_Atomic bool finished; /* the loop has ended */
+	bool draining;	       /* listeners closed; clients leave as they come to rest */
+	uint64_t drain_deadline_ms;
 	bool stopping;
 	pthread_t thread;
 	bool started;
@@ -80,12 +71,19 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
  * ring belongs to its creating thread), and waits for that setup. False with
  * a message in |why| when a needed io_uring feature is missing. */
 bool worker_start(struct worker *w, char *why, size_t why_len);
-/* worker_request_stop is safe from any thread. */
+/* worker_request_stop (close everything now) and worker_request_drain
+ * (stop accepting, let clients finish, see client_drain) are safe from any
+ * thread. */
 void worker_request_stop(struct worker *w);
-/* worker_join waits for the thread and frees all but the metrics, which
- * main reads for its summary and then frees with worker_free_metrics. */
+void worker_request_drain(struct worker *w);
+void worker_request_park(struct worker *w);
+/* worker_join waits for the thread and frees all but the statistics, which
+ * main reads for its summary and then frees with worker_free_stats. */
 void worker_join(struct worker *w);
-void worker_free_metrics(struct worker *w);
+void worker_free_stats(struct worker *w);
+/* worker_stats_read adds the worker's last published statistics into
+ * |into|; safe from any thread. */
+void worker_stats_read(struct worker *w, struct worker_stats *into);
 
 /* worker_sqe returns a free SQE, submitting queued ones if the SQ is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);

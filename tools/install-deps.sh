@@ -10,6 +10,8 @@ PACKAGES=(
   liburing-dev               # io_uring
   libjemalloc-dev            # allocator of the daemon
   libinih-dev                # INI config parser
+  libmicrohttpd-dev          # admin HTTP endpoint
+  libjansson-dev             # JSON of /status and /readyz
   libcriterion-dev           # unit tests
   # test fixtures and real clients
   openssl                    # certificates for the throwaway MariaDB
@@ -17,6 +19,7 @@ PACKAGES=(
   sysbench python3 python3-pymysql python3-pytest
   python3-cryptography      # RSA in the fake caching_sha2 backend
   procps iproute2
+  curl prometheus            # admin endpoint tests: curl, promtool check metrics
 )
 
 missing=()

@@ -77,6 +77,7 @@ class Warmpool:
         self.workdir = Path(workdir)
         self.port = free_port()
         self.sha2_port = free_port()
+        self.admin_port = free_port()
         self.config = self.workdir / "warmpool.ini"
         self.log_path = self.workdir / "warmpool.log"
         self.proc = None
@@ -87,7 +88,8 @@ class Warmpool:
         certs = db.env["certs"]
         settings = {
             "warmpool": {"workers": "2", "log_level": "info", "users_file": str(users),
-                         "client_wait_timeout_ms": "5000"},
+                         "client_wait_timeout_ms": "5000", "admin_port": str(self.admin_port),
+                         "drain_timeout_ms": "5000"},
             "listener main": {"address": "127.0.0.1", "port": str(self.port),
                               "tls_cert": f"{certs}/server-cert.pem",
                               "tls_key": f"{certs}/server-key.pem"},

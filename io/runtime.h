@@ -1,0 +1,46 @@
+/* runtime: what every thread shares: the config and what is built from it (TLS contexts, addresses). */
+#ifndef WP_RUNTIME_H
+#define WP_RUNTIME_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cfg.h"
+
+struct worker;
+
+/* Owned by main. The config changes only on SIGHUP, while the workers are
+ * parked (see reload.c) and with cfg_lock held for writing, which the admin
+ * thread takes for reading. */
+struct runtime {
+	struct cfg cfg;
+	SSL_CTX **listener_tls; /* per listener; NULL without tls_cert */
+	SSL_CTX **backend_tls;	/* per backend */
+	struct sockaddr_storage *backend_addr;
+	socklen_t *backend_addr_len;
+
+	pthread_rwlock_t cfg_lock;
+	pthread_barrier_t park; /* reload: main and every worker meet here */
+	bool *backend_changed;	/* reload: per backend, address or TLS settings changed */
+	_Atomic bool draining;	/* SIGTERM: listeners closed, clients finishing */
+	uint64_t started_ms;	/* CLOCK_MONOTONIC */
+	long long started_unix;
+	_Atomic long n_clients; /* over all workers, for max_clients */
+	struct worker *workers;
+	int n_workers;
+};
+
+/* runtime_build loads the TLS material and resolves the backends of
+ * rt->cfg; false with |why|. */
+bool runtime_build(struct runtime *rt, char *why, size_t why_len);
+/* runtime_free releases what runtime_build made, and the config. */
+void runtime_free(struct runtime *rt);
+/* runtime_swap exchanges the config and what was built from it. */
+void runtime_swap(struct runtime *a, struct runtime *b);
+
+#endif

@@ -1,6 +1,7 @@
 /* cfg: INI parsing (inih) driven by cfg_table, then cross-checks and user secrets. */
 #include "cfg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -360,6 +361,63 @@ static bool validate_listener(struct cfg_parse *p, struct cfg_listener *l)
 	return resolve_listener_backend(p, l);
 }
 
+/* env_name builds WARMPOOL_KEY or WARMPOOL_KIND_NAME_KEY, upper case, with
+ * '-' and '.' of section names as '_'. */
+static void env_name(char *out, size_t len, const char *kind, const char *name,
+		     const char *key)
+{
+	if (kind)
+		snprintf(out, len, "WARMPOOL_%s_%s_%s", kind, name, key);
+	else
+		snprintf(out, len, "WARMPOOL_%s", key);
+	for (char *c = out; *c; c++)
+		*c = *c == '-' || *c == '.' ? '_' : (char)toupper((unsigned char)*c);
+}
+
+/* apply_env_section lets environment variables override the keys of one
+ * section (containers set the common ones that way). */
+static bool apply_env_section(struct cfg_parse *p, enum cfg_section section, void *target,
+			      const char *kind, const char *name)
+{
+	for (size_t i = 0; i < cfg_keys_len; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		char var[160], why[256];
+		if (k->section != section)
+			continue;
+		env_name(var, sizeof(var), kind, name, k->name);
+		const char *value = getenv(var);
+		if (!value)
+			continue;
+		if (!key_set(k, target, value, why, sizeof(why))) {
+			p->failed = true;
+			snprintf(p->err, p->err_len, "environment %s: bad value for '%s': %s", var,
+				 k->name, why);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* apply_env applies WARMPOOL_* overrides to [warmpool], every listener and
+ * every backend (user passwords have password_env). */
+static bool apply_env(struct cfg_parse *p)
+{
+	struct cfg *cfg = p->cfg;
+	if (!apply_env_section(p, CFG_SECTION_GLOBAL, cfg, NULL, NULL))
+		return false;
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		struct cfg_listener *l = &cfg->listeners[i];
+		if (!apply_env_section(p, CFG_SECTION_LISTENER, l, "LISTENER", l->name))
+			return false;
+	}
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		struct cfg_backend *b = &cfg->backends[i];
+		if (!apply_env_section(p, CFG_SECTION_BACKEND, b, "BACKEND", b->name))
+			return false;
+	}
+	return true;
+}
+
 /* validate runs after the whole file is read; errors point at its end. */
 static bool validate(struct cfg_parse *p)
 {
@@ -410,7 +468,7 @@ static bool cfg_parse_run(struct cfg_parse *p, ini_reader reader)
 	} else if (rc < 0 && !p->failed) {
 		parse_fail(p, "cannot read the file");
 	}
-	if (!p->failed && !validate(p)) {
+	if (!p->failed && apply_env(p) && !validate(p)) {
 		/* parse_fail already wrote the reason */
 	}
 	if (p->failed) {

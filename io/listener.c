@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "my_result.h"
 #include "worker.h"
 
 static bool parse_address(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -69,6 +71,39 @@ void listener_arm(struct worker_listener *l)
 	l->accept_armed = true;
 }
 
+/* refuse_one answers a client the process has no descriptor for: the
+ * worker's reserve descriptor is freed to accept it, it gets ERR 1040 in
+ * place of the greeting (as mysqld does), and the reserve is taken back.
+ * Each call takes one client off the backlog, so it never spins idle. */
+static void refuse_one(struct worker_listener *l, int error)
+{
+	struct worker *w = l->w;
+	if (w->now_ms >= w->fd_warned_ms + 1000) {
+		w->fd_warned_ms = w->now_ms;
+		log_warn("out of file descriptors; refusing new clients",
+			 "listener=%s error=\"%s\" hint=\"raise the nofile limit or lower max_clients\"",
+			 w->rt->cfg.listeners[l->cfg_idx].name, strerror(error));
+	}
+	w->stats.errors_total[STATS_ERR_CLIENT_REFUSED]++;
+	if (w->reserve_fd >= 0)
+		close(w->reserve_fd);
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		struct buf out = {0};
+		struct my_bld b;
+		my_bld_init(&b, &out, 256);
+		my_err_build(&b, 0, ER_CON_COUNT_ERROR, "08004",
+			     "Too many connections (warmpool is out of file descriptors)");
+		if (!b.err) {
+			ssize_t sent = send(fd, buf_head(&out), buf_avail(&out), MSG_DONTWAIT);
+			(void)sent; /* best effort: the close follows either way */
+		}
+		buf_cleanup(&out);
+		close(fd);
+	}
+	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -78,8 +113,9 @@ void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
 			close(cqe->res); /* raced with listener_close */
 		else
 			client_accept(l->w, cqe->res, l->cfg_idx);
+	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE) {
+		refuse_one(l, -cqe->res);
 	} else if (cqe->res != -ECANCELED) {
-		/* EMFILE and friends: the client waits in the backlog; keep going. */
 		log_warn("accept failed", "listener=%s error=\"%s\"",
 			 l->w->rt->cfg.listeners[l->cfg_idx].name, strerror(-cqe->res));
 	}

@@ -38,14 +38,21 @@ static void usage(FILE *out)
 }
 
 /* raise_nofile lifts the soft descriptor limit to the hard one: every
- * client and backend connection is a descriptor. */
-static void raise_nofile(void)
+ * client and backend connection is a descriptor. Below max_clients, clients
+ * past the limit are refused with ERR 1040 (see listener.c). */
+static void raise_nofile(const struct cfg *cfg)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur < (rlim_t)cfg->max_clients + 256)
+		log_warn("descriptor limit below max_clients",
+			 "nofile=%llu max_clients=%d hint=\"clients beyond the limit get ERR 1040\"",
+			 (unsigned long long)rl.rlim_cur, cfg->max_clients);
 }
 
 static void log_tls_summary(const char *kind, const char *name, const struct metric_tls *m)
@@ -128,7 +135,7 @@ static int run(struct runtime *rt)
 	 * signals reach only the sigwait below. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	raise_nofile(&rt->cfg);
 
 	int started = 0, rc = 0;
 	struct admin *admin = NULL;

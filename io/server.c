@@ -701,7 +701,9 @@ static void server_on_close(struct conn *conn)
 {
 	struct server *s = server_of(conn);
 	struct backend_pool *bp = s->bp;
-	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING;
+	/* Opening, and not cut short by warmpool itself (stop, reload). */
+	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING &&
+			   !conn->w->stopping && !s->retired;
 	pool_conn_remove(&bp->pool, &s->pc);
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";

@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -136,6 +137,7 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	w->id = id;
 	w->rt = rt;
 	w->wake_fd = -1;
+	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	list_init(&w->handshaking);
 	list_init(&w->conns);
 	list_init(&w->rearm);
@@ -388,4 +390,6 @@ void worker_join(struct worker *w)
 	}
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	if (w->reserve_fd >= 0)
+		close(w->reserve_fd);
 }

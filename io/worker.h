@@ -47,6 +47,8 @@ struct worker {
 	size_t n_conns;
 	struct list rearm;	      /* conns whose multishot recv ended (-ENOBUFS) */
 	int wake_fd;
+	int reserve_fd;	      /* spare descriptor, freed to refuse a client on EMFILE */
+	uint64_t fd_warned_ms; /* last "out of file descriptors" warning */
 	uint64_t wake_value;
 	struct __kernel_timespec tick;
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per loop turn */

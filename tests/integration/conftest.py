@@ -1,5 +1,6 @@
 """Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -110,10 +111,11 @@ class Warmpool:
             lines.append("")
         self.config.write_text("\n".join(lines))
 
-    def start(self):
+    def start(self, nofile=None):
         self.log = open(self.log_path, "ab")
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
         self.proc = subprocess.Popen([str(WARMPOOL), "--config", str(self.config)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limit)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"warmpool exited:\n{self.read_log()}"
@@ -151,10 +153,10 @@ class Warmpool:
 def warmpool_factory(tmp_path, mariadb):
     started = []
 
-    def make(db=None, **overrides):
+    def make(db=None, nofile=None, **overrides):
         wp = Warmpool(tempfile.mkdtemp(dir=tmp_path), db or mariadb, **overrides)
         started.append(wp)
-        return wp.start()
+        return wp.start(nofile=nofile)
 
     yield make
     for wp in started:

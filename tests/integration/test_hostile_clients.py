@@ -153,3 +153,29 @@ def test_repeated_wrong_passwords(wp):
         assert "ERROR 1045" in r.stderr
     others_still_served(wp)
     assert wp.read_log().count('msg="authentication failed"') == 30
+
+
+def test_out_of_descriptors_refuses_clients_cleanly(warmpool_factory):
+    """Past the nofile limit, new clients get ERR 1040 (not a hang), the
+    connected ones keep working, and room comes back as clients leave."""
+    wp = warmpool_factory(nofile=48, warmpool={"workers": "1"})
+    assert wp.wait_for_log("descriptor limit below max_clients")
+    held, refused = [], 0
+    for _ in range(60):
+        s = socket.create_connection(("127.0.0.1", wp.port), timeout=5)
+        payload = read_reply(s)
+        if payload[:1] == b"\xff":
+            code = struct.unpack("<H", payload[1:3])[0]
+            assert code == 1040 and b"file descriptors" in payload, payload
+            refused += 1
+            assert closed_within(s, 5)
+            s.close()
+        else:
+            assert payload[:1] == b"\x0a", payload  # a greeting
+            held.append(s)
+    assert refused > 0 and held, (refused, len(held))
+    assert wp.wait_for_log("out of file descriptors; refusing new clients")
+    for s in held:
+        s.close()
+    time.sleep(0.5)
+    others_still_served(wp)

@@ -62,6 +62,33 @@ Test(cfg, section_without_keys_still_exists)
 	cfg_free(&cfg);
 }
 
+Test(cfg, environment_overrides_keys)
+{
+	setenv("WARMPOOL_LOG_LEVEL", "debug", 1);
+	setenv("WARMPOOL_BACKEND_DB_PORT", "3307", 1);
+	setenv("WARMPOOL_BACKEND_DB_SSL_MODE", "required", 1);
+	setenv("WARMPOOL_LISTENER_MAIN_ADDRESS", "0.0.0.0", 1);
+	struct cfg cfg;
+	char err[512] = "";
+	bool ok = cfg_load_string("t.ini", BASE, &cfg, err, sizeof(err));
+	unsetenv("WARMPOOL_LOG_LEVEL");
+	unsetenv("WARMPOOL_BACKEND_DB_PORT");
+	unsetenv("WARMPOOL_BACKEND_DB_SSL_MODE");
+	unsetenv("WARMPOOL_LISTENER_MAIN_ADDRESS");
+	cr_assert(ok, "%s", err);
+	cr_expect_eq(cfg.log_level, LOG_DEBUG);
+	cr_expect_eq(cfg.backends[0].port, 3307);
+	cr_expect_eq(cfg.backends[0].ssl_mode, CFG_SSL_REQUIRED);
+	cr_expect_eq(cfg.listeners[0].port, 7000); /* the file's, not overridden */
+	cr_expect_str_eq(cfg.listeners[0].address, "0.0.0.0");
+	cfg_free(&cfg);
+
+	setenv("WARMPOOL_BACKEND_DB_PORT", "many", 1);
+	expect_error(BASE, "environment WARMPOOL_BACKEND_DB_PORT: bad value for 'port': expected an "
+			   "integer from 1 to 65535");
+	unsetenv("WARMPOOL_BACKEND_DB_PORT");
+}
+
 Test(cfg, unknown_key_names_file_and_line)
 {
 	expect_error("[warmpool]\nworkers = 1\nwrokers = 2\n",

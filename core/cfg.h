@@ -43,6 +43,7 @@ struct cfg_backend {
 	int min_idle;
 	int max_connections;
 	int connect_timeout_ms;
+	int connect_concurrency;
 	bool tls_resumption;
 	bool tls_ticket_refresh;
 	int tls_ticket_max_age_ms; /* 0: as long as the server says */

@@ -102,6 +102,10 @@ const struct cfg_key cfg_keys[] = {
 	{CFG_SECTION_BACKEND, "connect_timeout_ms", CFG_INT,
 	 offsetof(struct cfg_backend, connect_timeout_ms), "3000", 10, 600000, NULL,
 	 "TCP connect, TLS and authentication to the backend must finish within this time."},
+	{CFG_SECTION_BACKEND, "connect_concurrency", CFG_INT,
+	 offsetof(struct cfg_backend, connect_concurrency), "8", 1, 10000, NULL,
+	 "Most connections being opened to this backend at once (TCP, TLS and login), over all "
+	 "workers (at least one each): a backend that just came back gets no handshake storm."},
 
 	{CFG_SECTION_BACKEND, "tls_resumption", CFG_BOOL,
 	 offsetof(struct cfg_backend, tls_resumption), "true", 0, 0, NULL,

@@ -50,6 +50,7 @@ static bool is_eof(uint8_t h, size_t len) { return h == MY_EOF_HEADER && len < 9
 /* start_next begins the response of the oldest unanswered command. */
 static void start_next(struct my_track *t)
 {
+	t->response_packets = 0;
 	while (t->len > 0) {
 		uint8_t cmd = t->queue[t->head];
 		enum my_track_shape shape = my_track_shape_of(cmd);
@@ -196,6 +197,7 @@ bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t len)
 	uint8_t h = 0;
 	if (t->failed)
 		return false;
+	t->response_packets++;
 	if (len > 0 && !my_cur_u8(&(struct my_cur){head.ptr, head.len}, &h))
 		return fail(t);
 	switch (t->state) {

@@ -47,6 +47,7 @@ struct my_track {
 	size_t head, len;
 	uint64_t last_insert_id;
 	uint64_t responses;	       /* responses completed */
+	uint64_t response_packets;     /* packets of the current response seen so far */
 	bool last_error;	       /* the last completed response ended with ERR */
 };
 
@@ -65,6 +66,13 @@ bool my_track_command(struct my_track *t, uint8_t cmd);
  * packet ended a command's response. Continuation frames of large packets
  * are not fed. */
 bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t payload_len);
+
+/* my_track_unanswered: exactly one command is outstanding and not one
+ * packet of its response has come back. */
+static inline bool my_track_unanswered(const struct my_track *t)
+{
+	return t->len == 1 && t->response_packets == 0 && !t->failed;
+}
 
 /* my_track_idle: nothing outstanding; the status flags are final. */
 static inline bool my_track_idle(const struct my_track *t)

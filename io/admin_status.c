@@ -109,7 +109,7 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 	uint64_t since = sb->health == BACKEND_UNKNOWN ? snap->now_ms : sb->health_since_ms;
 	return json_pack(
 		"{s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, s:I, s:I, "
-		"s:I, s:o}",
+		"s:I, s:I, s:o}",
 		"name", cb->name, "host", cb->host, "port", cb->port, "ssl_mode",
 		cfg_ssl_mode_str(cb->ssl_mode), "min_idle", cb->min_idle, "max_connections",
 		cb->max_connections, "health", backend_health_str(sb->health), "health_reason",
@@ -119,6 +119,7 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 		(json_int_t)sb->waiting, "queries", (json_int_t)sb->queries_total, "connects",
 		(json_int_t)sb->connects_total, "connect_failures",
 		(json_int_t)sb->connect_failures_total, "lost", (json_int_t)sb->lost_total,
+		"connecting_peak", (json_int_t)sb->connecting_peak,
 		"tls_handshakes", tls_json(&sb->tls));
 }
 

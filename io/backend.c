@@ -63,11 +63,34 @@ void backend_pool_free(struct backend_pool *bp)
 	xfree(bp);
 }
 
+/* connecting_to counts this worker's connections being opened to a backend. */
+static size_t connecting_to(struct worker *w, size_t backend_idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w->n_pools; i++)
+		if (w->pools[i]->backend_idx == backend_idx)
+			n += w->pools[i]->pool.counts[POOL_CONN_CONNECTING];
+	return n;
+}
+
 void backend_pool_fill(struct backend_pool *bp)
 {
-	size_t n = pool_connects_wanted(&bp->pool, bp->w->now_ms);
+	struct worker *w = bp->w;
+	size_t n = pool_connects_wanted(&bp->pool, w->now_ms);
+	if (n == 0)
+		return;
+	/* connect_concurrency bounds the handshakes in flight to the backend,
+	 * over every pool of this worker; the rest start as these finish. */
+	size_t cap = share(backend_pool_cfg(bp)->connect_concurrency, w->rt->n_workers, w->id, 1);
+	size_t busy = connecting_to(w, bp->backend_idx);
+	size_t room = busy < cap ? cap - busy : 0;
+	if (n > room)
+		n = room;
 	for (size_t i = 0; i < n; i++)
 		server_open(bp);
+	struct stats_backend *st = &w->stats.backends[bp->backend_idx];
+	if (busy + n > st->connecting_peak)
+		st->connecting_peak = busy + n;
 }
 
 void backend_pools_prewarm(struct worker *w)
@@ -147,6 +170,7 @@ void backend_connect_succeeded(struct backend_pool *bp, const char *tls_version)
 		log_warn("backend TLS changed", "backend=%s tls=%s ssl_mode=%s", b->name,
 			 tls ? tls_version : "off", cfg_ssl_mode_str(b->ssl_mode));
 	st->tls_on = tls;
+	st->connected_ms = bp->w->now_ms;
 	snprintf(st->tls_version, sizeof(st->tls_version), "%s", tls ? tls_version : "");
 	if (st->health != BACKEND_UP && st->health != BACKEND_UNKNOWN)
 		log_info("backend up", "backend=%s down_ms=%llu", b->name,

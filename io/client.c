@@ -561,6 +561,7 @@ static void client_relay(struct client *c)
 			uint8_t seq, command;
 			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
 				return; /* wait for the whole header */
+			c->last_seq = seq;
 			if (seq == 0) {
 				if (!my_cur_u8(&h, &command))
 					return;
@@ -668,6 +669,43 @@ bool client_forward(struct client *c, const uint8_t *data, size_t len)
 	return conn_write(&c->conn, data, len);
 }
 
+/* unanswered: the client's one command went out whole and not a byte of
+ * its answer came back, so warmpool can still answer in its place. */
+static bool unanswered(const struct client *c, const struct server *s)
+{
+	return my_track_unanswered(&s->track) && s->frame_left == 0 && !s->frame_continues &&
+	       c->frame_left == 0 && buf_avail(&c->conn.in) == 0;
+}
+
+/* answer_lost_command sends ERR 1927 in place of the lost answer. The
+ * statement may or may not have run (never re-sent: it may have written);
+ * an open transaction was rolled back. The client stays, unless state
+ * warmpool cannot restore went with the connection. */
+static void answer_lost_command(struct client *c, const struct server *s)
+{
+	bool in_transaction = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	my_err_build(&b, (uint8_t)(c->last_seq + 1), ER_CONNECTION_KILLED, "70100",
+		     in_transaction
+			     ? "warmpool: the backend connection was lost during a transaction; the "
+			       "transaction was rolled back, start it again"
+			     : "warmpool: the backend connection was lost while the statement ran; it "
+			       "may or may not have taken effect");
+	if (!conn_bld_send(&c->conn, &b))
+		return;
+	if (in_transaction)
+		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
+	log_info("backend connection lost under a statement; client told and kept",
+		 "conn=c%llu in_transaction=%s pinned=%s", (unsigned long long)c->conn.id,
+		 in_transaction ? "yes" : "no", c->pin != MY_PIN_NONE ? "yes" : "no");
+	if (c->pin != MY_PIN_NONE) {
+		conn_close_after_flush(&c->conn); /* its session state is gone */
+		return;
+	}
+	client_set_state(c, CLIENT_IDLE);
+}
+
 void client_backend_lost(struct client *c, const struct server *s)
 {
 	c->server = NULL;
@@ -680,6 +718,10 @@ void client_backend_lost(struct client *c, const struct server *s)
 	bool between_commands = my_track_idle(&s->track) && s->frame_left == 0 &&
 				c->frame_left == 0;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;
+	if (!between_commands && unanswered(c, s)) {
+		answer_lost_command(c, s);
+		return;
+	}
 	if (!between_commands || c->pin != MY_PIN_NONE) {
 		/* A response was cut, or state warmpool cannot rebuild went with
 		 * the connection: the client must learn its session is gone. */

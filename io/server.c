@@ -340,6 +340,7 @@ static void server_on_authenticated(struct server *s)
 		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(bp, &s->pc);
+	backend_pool_fill(bp); /* a handshake slot is free: the next may start */
 }
 
 static void server_on_auth_reply(struct server *s, const struct buf *payload, uint8_t seq)

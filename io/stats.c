@@ -84,16 +84,17 @@ static void merge_backend(struct stats_backend *into, const struct stats_backend
 	into->lost_total += from->lost_total;
 	into->transitions_total += from->transitions_total;
 	into->queries_total += from->queries_total;
+	into->connecting_peak += from->connecting_peak;
 	merge_health(into, from); /* before summing: it reads |from|'s own gauges */
 	for (size_t i = 0; i < POOL_CONN_STATE_COUNT; i++)
 		into->conns[i] += from->conns[i];
 	into->waiting += from->waiting;
-	if (from->tls_on >= 0 && into->tls_on < 0) {
+	if (from->tls_on >= 0 && (into->tls_on < 0 || from->connected_ms > into->connected_ms)) {
 		into->tls_on = from->tls_on;
+		into->connected_ms = from->connected_ms;
 		memcpy(into->tls_version, from->tls_version, sizeof(into->tls_version));
-	}
-	if (from->server_version[0] && !into->server_version[0])
 		memcpy(into->server_version, from->server_version, sizeof(into->server_version));
+	}
 }
 
 void stats_merge(struct worker_stats *into, const struct worker_stats *from)

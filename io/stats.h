@@ -41,6 +41,7 @@ struct stats_backend {
 	uint64_t lost_total;		 /* died while idle or in use (not closed by us) */
 	uint64_t transitions_total;	 /* health changes */
 	uint64_t queries_total;		 /* commands relayed to this backend */
+	uint64_t connecting_peak;	 /* most connections opened at once (summed: a bound) */
 	/* Gauges, refreshed when published. */
 	uint64_t conns[POOL_CONN_STATE_COUNT];
 	uint64_t waiting;
@@ -51,6 +52,7 @@ struct stats_backend {
 	bool health_live;	  /* merged: the health comes from a worker with live connections */
 	char health_reason[200];  /* why it is down ("" when up) */
 	int tls_on;		  /* last connection: 1 TLS, 0 plaintext, -1 none yet */
+	uint64_t connected_ms;	  /* when that connection logged in (merged: the latest) */
 	char tls_version[16];
 	char server_version[128]; /* the last greeting's */
 };

@@ -8,7 +8,7 @@
 #include "log.h"
 
 #define BACKOFF_BASE_MS 100
-#define BACKOFF_MAX_MS 1000 /* a refused connect is cheap; a long shun is not */
+#define BACKOFF_MAX_MS 500 /* a refused connect is cheap; a long shun is not */
 
 const char *pool_conn_state_str(enum pool_conn_state state)
 {

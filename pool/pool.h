@@ -87,8 +87,8 @@ size_t pool_total(const struct pool *p);
 size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms);
 
 /* pool_connect_failed records a failed open and schedules the next attempt
- * with jittered exponential backoff (100 ms doubling to 1 s), so that a
- * backend that comes back is found within about a second. */
+ * with jittered exponential backoff (100 ms doubling to 500 ms), so that a
+ * backend that comes back is found within about half a second. */
 void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason);
 void pool_connect_succeeded(struct pool *p);
 

@@ -1,4 +1,11 @@
 """Backend restarts (as an SSL toggle causes): clients between commands notice nothing."""
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+
 import pymysql
 import pytest
 
@@ -70,3 +77,88 @@ def test_session_with_state_warmpool_cannot_rebuild_is_closed(warmpool_factory, 
     c2 = connect(wp.port)
     assert one(c2, "SELECT 1") == (1,)
     c2.close()
+
+
+def unexplained_fds(wp):
+    """Descriptors beyond the backend connections the pool reports (the pool
+    may keep one more idle connection afterwards; that is not a leak)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+        backends = json.load(r)["backends"]
+    conns = sum(sum(b["connections"].values()) for b in backends)
+    return len(os.listdir(f"/proc/{wp.proc.pid}/fd")) - conns
+
+
+def kill_backend(db):
+    """kill -9 of mariadbd: no goodbye, no ERR, the sockets just die."""
+    pid = int(db.env["pid"])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError("mariadbd survived SIGKILL")
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_statement_in_flight_gets_1927_and_the_client_goes_on(warmpool_factory, private_db,
+                                                              mode):
+    wp = pool(warmpool_factory, private_db, mode)
+    c = connect(wp.port, database="wp_r")
+    errors = []
+
+    def sleeper():
+        try:
+            one(c, "SELECT SLEEP(30)")
+        except pymysql.err.OperationalError as e:
+            errors.append(e.args)
+    t = threading.Thread(target=sleeper)
+    t.start()
+    time.sleep(0.5)  # the statement is running on the backend
+    kill_backend(private_db)
+    t.join(timeout=20)
+    assert errors and errors[0][0] == 1927, errors
+    assert "may or may not have taken effect" in errors[0][1]
+    private_db.start(ssl="on")
+    # The same connection goes on, with its schema restored.
+    assert one(c, "SELECT DATABASE(), 2") == ("wp_r", 2)
+    c.close()
+
+
+def test_kill_9_mid_large_result(warmpool_factory, private_db):
+    """The client whose result was cut gets an error; the others are served;
+    nothing leaks: descriptors come back to what they were."""
+    wp = pool(warmpool_factory, private_db, "transaction")
+    bystander = connect(wp.port)
+    one(bystander, "SELECT 1")
+    fds_before = unexplained_fds(wp)
+    reader = connect(wp.port)
+    errors = []
+
+    def read_big():
+        try:
+            with reader.cursor(pymysql.cursors.SSCursor) as cur:
+                cur.execute("SELECT seq, REPEAT('x', 2000) FROM seq_1_to_5000000")
+                while cur.fetchone():
+                    time.sleep(0.0005)  # a slow reader: the result is in flight
+        except pymysql.err.OperationalError as e:
+            errors.append(e.args)
+    t = threading.Thread(target=read_big)
+    t.start()
+    time.sleep(1.0)
+    kill_backend(private_db)
+    t.join(timeout=30)
+    assert errors, "the cut result must not look complete"
+    private_db.start(ssl="on")
+    assert one(bystander, "SELECT 3") == (3,)  # waited for the backend, then served
+    c = connect(wp.port)
+    assert one(c, "SELECT 4") == (4,)
+    c.close()
+    reader.close()
+    deadline = time.monotonic() + 10
+    while unexplained_fds(wp) > fds_before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert unexplained_fds(wp) <= fds_before
+    bystander.close()

@@ -96,14 +96,14 @@ Test(pool, backoff_grows_with_jitter_and_probes_one_at_a_time)
 		pool_connect_failed(&p, now, "refused");
 		uint64_t delay = p.next_connect_ms - now;
 		uint64_t nominal = 100u << (i - 1 < 6 ? i - 1 : 6);
-		if (nominal > 1000)
-			nominal = 1000;
+		if (nominal > 500)
+			nominal = 500;
 		cr_expect(delay >= nominal * 3 / 4 && delay <= nominal * 5 / 4, "attempt %d: %lu", i,
 			  (unsigned long)delay);
 		cr_expect_eq(pool_connects_wanted(&p, now), 0, "backing off");
 		last_delay = delay;
 	}
-	cr_expect(last_delay <= 1250);
+	cr_expect(last_delay <= 625);
 	cr_expect_str_eq(p.last_error, "refused");
 	/* After the backoff: exactly one probe, even with more wanted. */
 	cr_expect_eq(pool_connects_wanted(&p, now + 10000), 1);

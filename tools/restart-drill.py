@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""restart-drill: load through warmpool while MariaDB restarts K times with TLS toggled.
+
+What a managed instance does each time its SSL setting is switched. Runs, all
+at once: sysbench oltp_read_write in transaction mode, idle clients (connected
+before the first restart, used after the last) and periodic clients (a query
+every 100 ms each). Reports per client kind: queries attempted and failed, the
+longest stall; per restart: time from the backend accepting again to the pool
+back at min_idle, and the most handshakes warmpool had in flight.
+
+    tools/restart-drill.py [--restarts 5] [--build build] [--json out.json]
+
+Needs the build (tools/build.sh) and the test packages (tools/install-deps.sh).
+"""
+import argparse
+import json
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pymysql
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tools" / "mariadb-fixture.sh"
+MIN_IDLE = 4
+CONCURRENCY = 4
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fixture(*args):
+    out = subprocess.run([str(FIXTURE), *args], check=True, capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def accepting(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+            return s.recv(1)[:1] != b""  # the server greets: it really is up
+    except OSError:
+        return False
+
+
+class Warmpool:
+    def __init__(self, binary, workdir, db_port):
+        self.port, self.admin = free_port(), free_port()
+        users = workdir / "users.txt"
+        users.write_text("app:app-secret\n")
+        users.chmod(0o600)
+        self.config = workdir / "warmpool.ini"
+        self.config.write_text(f"""[warmpool]
+workers = 2
+users_file = {users}
+client_wait_timeout_ms = 30000
+admin_port = {self.admin}
+drain_timeout_ms = 5000
+
+[listener main]
+port = {self.port}
+pool_mode = transaction
+
+[backend main]
+port = {db_port}
+ssl_mode = preferred
+min_idle = {MIN_IDLE}
+max_connections = 32
+connect_concurrency = {CONCURRENCY}
+""")
+        self.log = open(workdir / "warmpool.log", "wb")
+        self.proc = subprocess.Popen([binary, "--config", str(self.config)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def status(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/status", timeout=5) as r:
+            return json.load(r)
+
+    def warm(self):
+        b = self.status()["backends"][0]
+        return b["connections"]["idle"] + b["connections"]["active"] >= MIN_IDLE
+
+
+class Clients:
+    """Counts per kind: attempted, failed, longest stall (seconds)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kinds = {}
+
+    def record(self, kind, seconds, error=None):
+        with self.lock:
+            k = self.kinds.setdefault(kind, {"attempted": 0, "failed": 0, "max_stall_s": 0.0,
+                                             "errors": []})
+            k["attempted"] += 1
+            k["max_stall_s"] = max(k["max_stall_s"], seconds)
+            if error:
+                k["failed"] += 1
+                k["errors"].append(error)
+
+
+def query(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def connect(port):
+    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+                           autocommit=True, connect_timeout=30, read_timeout=60)
+
+
+def periodic(port, clients, stop):
+    conn = connect(port)
+    while not stop.is_set():
+        start = time.monotonic()
+        try:
+            query(conn, "SELECT 1")
+            clients.record("periodic", time.monotonic() - start)
+        except pymysql.MySQLError as e:
+            clients.record("periodic", time.monotonic() - start, str(e))
+            conn = connect(port)
+        time.sleep(0.1)
+
+
+def restart(db_dir, db_port, ssl):
+    """Restarts the fixture; returns (seconds until accepting, t of accepting)."""
+    start = time.monotonic()
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (fixture("restart", "--dir", db_dir, "--ssl", ssl),
+                                         done.set()))
+    t.start()
+    while accepting(db_port):  # wait for it to go down...
+        time.sleep(0.005)
+    while not accepting(db_port):  # ...and to greet again
+        time.sleep(0.005)
+    up_at = time.monotonic()
+    t.join()
+    return up_at - start, up_at
+
+
+def sysbench(port, db_port, seconds):
+    base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
+            "--mysql-password=app-secret", "--mysql-db=drill", "--tables=2",
+            "--table-size=10000", "--db-ps-mode=disable", "--mysql-ssl=off"]
+    subprocess.run(base + [f"--mysql-port={db_port}", "prepare"], check=True,
+                   capture_output=True)
+    return subprocess.Popen(base + [f"--mysql-port={port}", "--threads=8", f"--time={seconds}",
+                                    "--mysql-ignore-errors=1927,1053,1213,1205", "--report-interval=0",
+                                    "--percentile=100", "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def sysbench_figures(output):
+    figures = {}
+    for name, pattern in [("transactions", r"transactions:\s+(\d+)"),
+                          ("queries", r"queries:\s+(\d+)"),
+                          ("errors", r"ignored errors:\s+(\d+)"),
+                          ("reconnects", r"reconnects:\s+(\d+)"),
+                          ("max_stall_s", r"max:\s+([\d.]+)")]:
+        m = re.search(pattern, output)
+        figures[name] = float(m.group(1)) if m else None
+    if figures["max_stall_s"] is not None:
+        figures["max_stall_s"] /= 1000  # sysbench reports ms
+    return figures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--restarts", type=int, default=5)
+    ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
+    ap.add_argument("--build", default=str(ROOT / "build"))
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="warmpool-drill."))
+    db_dir = str(work / "db")
+    env = fixture("start", "--dir", db_dir, "--ssl", "on")
+    db_port = int(env["port"])
+    subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
+                    "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
+    wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if wp.warm():
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        clients = Clients()
+        idle = [connect(wp.port) for _ in range(20)]
+        for c in idle:
+            query(c, "SELECT 1")
+        stop = threading.Event()
+        threads = [threading.Thread(target=periodic, args=(wp.port, clients, stop))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        total = args.restarts * (args.pause + 3) + args.pause
+        bench = sysbench(wp.port, db_port, int(total))
+        time.sleep(args.pause)
+        restarts = []
+        for i in range(args.restarts):
+            ssl = "off" if i % 2 == 0 else "on"
+            down_s, up_at = restart(db_dir, db_port, ssl)
+            while not wp.warm():
+                time.sleep(0.005)
+            warm_s = time.monotonic() - up_at
+            b = wp.status()["backends"][0]
+            restarts.append({"tls": ssl, "restart_s": round(down_s, 3),
+                             "pool_warm_after_accepting_s": round(warm_s, 3),
+                             "backend_tls_now": b["tls"]})
+            print(f"restart {i + 1}: ssl={ssl} restart {down_s:.2f} s, pool at min_idle "
+                  f"{warm_s * 1000:.0f} ms after the backend accepted (tls={b['tls']})",
+                  flush=True)
+            time.sleep(args.pause)
+        for c in idle:
+            start = time.monotonic()
+            try:
+                query(c, "SELECT 1")
+                clients.record("idle", time.monotonic() - start)
+            except pymysql.MySQLError as e:
+                clients.record("idle", time.monotonic() - start, str(e))
+        stop.set()
+        for t in threads:
+            t.join()
+        sb_output = bench.communicate()[0]
+        sb = sysbench_figures(sb_output)
+        if sb["transactions"] is None:
+            print(sb_output[-3000:], file=sys.stderr)
+        st = wp.status()
+        result = {
+            "restarts": restarts,
+            "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
+                            "errors": v["errors"][:5]} for k, v in clients.kinds.items()},
+            "sysbench_transaction_mode": sb,
+            "connect_concurrency": CONCURRENCY,
+            "connecting_peak_bound": st["backends"][0]["connecting_peak"],
+            "warmpool_errors": st["errors"],
+        }
+        print(json.dumps(result, indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    finally:
+        wp.proc.terminate()
+        wp.proc.wait(timeout=20)
+        fixture("stop", "--dir", db_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

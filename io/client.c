@@ -57,7 +57,7 @@ static bool client_transition_allowed(enum client_state from, enum client_state 
 	case CLIENT_LOGIN: return to == CLIENT_AUTH_SWITCH || to == CLIENT_WAITING;
 	case CLIENT_AUTH_SWITCH: return to == CLIENT_WAITING;
 	case CLIENT_WAITING: return to == CLIENT_SETUP;
-	case CLIENT_SETUP: return to == CLIENT_LINKED;
+	case CLIENT_SETUP: return to == CLIENT_LINKED || to == CLIENT_WAITING; /* lost: retry */
 	case CLIENT_LINKED: return to == CLIENT_IDLE;
 	case CLIENT_IDLE: return to == CLIENT_WAITING;
 	}
@@ -385,6 +385,7 @@ void client_backend_ready(struct client *c, const struct buf *setup_err)
 		c->logged_in = true;
 	}
 	client_set_state(c, CLIENT_LINKED);
+	c->setup_retries = 0;
 	c->frame_left = 0;
 	log_debug("client linked", "conn=c%llu server=s%llu", (unsigned long long)c->conn.id,
 		  (unsigned long long)c->server->conn.id);
@@ -500,6 +501,10 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 		client_pin(c, my_pin_query(body.ptr, body.len));
 	}
 }
+
+/* Session setups lost with their backend connection before a client gets
+ * an error: each retry waits for a connection again. */
+#define CLIENT_SETUP_RETRIES 3
 
 /* Queries this long are not parsed for session state; they pin instead. */
 #define PIN_SCAN_MAX (1u << 20)
@@ -711,6 +716,17 @@ void client_backend_lost(struct client *c, const struct server *s)
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
 	if (c->state == CLIENT_SETUP) {
+		/* Only warmpool's own setup (SET NAMES, USE) reached the server;
+		 * the client's command waits in c->in: another connection may
+		 * serve it. */
+		if (c->setup_retries++ < CLIENT_SETUP_RETRIES) {
+			log_info("backend connection lost during session setup; retrying",
+				 "conn=c%llu attempt=%u", (unsigned long long)c->conn.id,
+				 c->setup_retries);
+			client_set_state(c, CLIENT_WAITING);
+			client_request_backend(c);
+			return;
+		}
 		client_fail(c, ER_BACKEND_UNAVAILABLE, "HY000",
 			    "warmpool: backend connection lost during session setup");
 		return;

@@ -48,6 +48,7 @@ struct client {
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */
+	unsigned setup_retries; /* session setups lost in a row */
 	bool counted;	   /* holds a slot of max_clients */
 	bool authenticated; /* its password checked out */
 	bool logged_in;	   /* the login's OK went out */

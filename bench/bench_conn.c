@@ -15,6 +15,7 @@
 #include "my_frame.h"
 #include "my_handshake.h"
 #include "my_result.h"
+#include "my_track.h"
 
 double bench_now(void)
 {
@@ -30,22 +31,13 @@ double bench_thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct session {
-	int fd;
-	struct tls_conn *tls;
-	struct buf in;	/* plaintext */
-	struct buf out; /* bytes to send */
-	char *why;
-	size_t why_len;
-};
-
-static bool fail(struct session *s, const char *what)
+static bool fail(struct bench_session *s, const char *what)
 {
 	snprintf(s->why, s->why_len, "%s", what);
 	return false;
 }
 
-static bool flush(struct session *s)
+static bool flush(struct bench_session *s)
 {
 	while (buf_avail(&s->out) > 0) {
 		ssize_t n = send(s->fd, buf_head(&s->out), buf_avail(&s->out), MSG_NOSIGNAL);
@@ -57,7 +49,7 @@ static bool flush(struct session *s)
 }
 
 /* pump reads once from the socket into s->in (through TLS when on). */
-static bool pump(struct session *s)
+static bool pump(struct bench_session *s)
 {
 	uint8_t raw[16384];
 	ssize_t n = recv(s->fd, raw, sizeof(raw), 0);
@@ -70,7 +62,7 @@ static bool pump(struct session *s)
 	return flush(s);
 }
 
-static bool read_packet(struct session *s, struct buf *payload, uint8_t *seq)
+static bool read_packet(struct bench_session *s, struct buf *payload, uint8_t *seq)
 {
 	for (;;) {
 		size_t used;
@@ -88,7 +80,7 @@ static bool read_packet(struct session *s, struct buf *payload, uint8_t *seq)
 	}
 }
 
-static bool write_plain(struct session *s, const struct buf *b)
+static bool write_plain(struct bench_session *s, const struct buf *b)
 {
 	bool ok = s->tls ? tls_conn_write(s->tls, buf_head(b), buf_avail(b), &s->out)
 			 : buf_append(&s->out, buf_head(b), buf_avail(b), BUF_NO_LIMIT);
@@ -117,7 +109,7 @@ static int dial(const struct bench_target *t, char *why, size_t why_len)
 	return fd;
 }
 
-static bool start_tls(struct session *s, const struct bench_target *t, uint32_t caps,
+static bool start_tls(struct bench_session *s, const struct bench_target *t, uint32_t caps,
 		      uint8_t *seq, struct bench_sample *out)
 {
 	struct buf pkt = {0};
@@ -148,7 +140,7 @@ static bool start_tls(struct session *s, const struct bench_target *t, uint32_t 
 	return true;
 }
 
-static bool login(struct session *s, const struct bench_target *t, const struct my_greeting *g,
+static bool login(struct bench_session *s, const struct bench_target *t, const struct my_greeting *g,
 		  uint32_t caps, uint8_t seq)
 {
 	struct my_login l = {.capabilities = caps, .max_packet = 1 << 24,
@@ -183,43 +175,89 @@ static bool login(struct session *s, const struct bench_target *t, const struct 
 	return ok;
 }
 
-bool bench_connect(const struct bench_target *t, struct bench_sample *out, char *why,
-		   size_t why_len)
+bool bench_open(const struct bench_target *t, struct bench_session *s,
+		struct bench_sample *out, char *why, size_t why_len)
 {
 	memset(out, 0, sizeof(*out));
+	memset(s, 0, sizeof(*s));
+	s->why = why;
+	s->why_len = why_len;
 	double t0 = bench_now();
-	struct session s = {.why = why, .why_len = why_len};
-	s.fd = dial(t, why, why_len);
-	if (s.fd < 0)
+	s->fd = dial(t, why, why_len);
+	if (s->fd < 0)
 		return false;
-	struct buf payload = {0};
 	struct my_greeting g;
 	uint8_t seq;
-	bool ok = read_packet(&s, &payload, &seq);
-	if (ok && !my_greeting_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &g))
-		ok = fail(&s, "bad greeting");
+	bool ok = read_packet(s, &s->payload, &seq);
+	if (ok && !my_greeting_parse(my_cur_make(buf_head(&s->payload), buf_avail(&s->payload)), &g))
+		ok = fail(s, "bad greeting");
 	uint32_t caps = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH |
 			CLIENT_LONG_PASSWORD | CLIENT_TRANSACTIONS | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
 	seq++;
 	if (ok && t->tls) {
 		caps |= CLIENT_SSL;
-		ok = (g.capabilities & CLIENT_SSL) ? start_tls(&s, t, caps, &seq, out)
-						   : fail(&s, "server does not offer TLS");
+		ok = (g.capabilities & CLIENT_SSL) ? start_tls(s, t, caps, &seq, out)
+						   : fail(s, "server does not offer TLS");
 	}
 	if (ok)
-		ok = login(&s, t, &g, caps, seq);
-	if (ok) {
-		/* COM_QUIT, so that the server counts no aborted connection. */
-		struct buf quit = {0};
-		uint8_t qseq = 0, cmd = COM_QUIT;
-		ok = my_packet_write(&quit, &qseq, &cmd, 1, BUF_NO_LIMIT) && write_plain(&s, &quit);
-		buf_cleanup(&quit);
-		out->connect_seconds = bench_now() - t0;
+		ok = login(s, t, &g, caps, seq);
+	out->connect_seconds = bench_now() - t0;
+	return ok;
+}
+
+/* write_command sends one command packet (sequence id 0). */
+static bool write_command(struct bench_session *s, uint8_t cmd, const char *arg)
+{
+	struct buf pkt = {0};
+	struct my_bld b;
+	my_bld_init(&b, &pkt, BUF_NO_LIMIT);
+	my_bld_packet_begin(&b, 0);
+	my_bld_u8(&b, cmd);
+	my_bld_bytes(&b, arg, strlen(arg));
+	my_bld_packet_end(&b);
+	bool ok = my_bld_ok(&b) && write_plain(s, &pkt);
+	buf_cleanup(&pkt);
+	return ok;
+}
+
+bool bench_query(struct bench_session *s, const char *sql)
+{
+	if (!write_command(s, COM_QUERY, sql))
+		return false;
+	struct my_track track;
+	my_track_init(&track);
+	my_track_command(&track, COM_QUERY);
+	uint8_t seq;
+	while (!my_track_idle(&track)) {
+		if (!read_packet(s, &s->payload, &seq))
+			return false;
+		struct my_cur p = my_cur_make(buf_head(&s->payload), buf_avail(&s->payload));
+		my_track_server_packet(&track, p, buf_avail(&s->payload));
+		if (track.failed)
+			return fail(s, "response not understood");
 	}
-	tls_conn_free(s.tls);
-	close(s.fd);
-	buf_cleanup(&s.in);
-	buf_cleanup(&s.out);
-	buf_cleanup(&payload);
+	return !track.last_error || fail(s, "the query failed");
+}
+
+void bench_close(struct bench_session *s, bool quit)
+{
+	if (quit && s->fd >= 0)
+		write_command(s, COM_QUIT, ""); /* the server counts no aborted connection */
+	tls_conn_free(s->tls);
+	if (s->fd >= 0)
+		close(s->fd);
+	buf_cleanup(&s->in);
+	buf_cleanup(&s->out);
+	buf_cleanup(&s->payload);
+	s->fd = -1;
+	s->tls = NULL;
+}
+
+bool bench_connect(const struct bench_target *t, struct bench_sample *out, char *why,
+		   size_t why_len)
+{
+	struct bench_session s;
+	bool ok = bench_open(t, &s, out, why, why_len);
+	bench_close(&s, ok);
 	return ok;
 }

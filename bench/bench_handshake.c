@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bench_conn.h"
+#include "bench_util.h"
 #include "cfg.h"
 #include "tls_ctx.h"
 
@@ -29,45 +30,10 @@ struct mode_result {
 	size_t errors;
 };
 
-/* process_cpu reads utime + stime of |pid| (all its threads), in seconds. */
-static double process_cpu(int pid)
-{
-	char path[64], line[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NAN;
-	size_t n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	const char *p = strrchr(line, ')');
-	unsigned long utime = 0, stime = 0;
-	/* After "pid (comm)": state, then fields 4..13, then utime and stime. */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-			 &stime) != 2)
-		return NAN;
-	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double quantile(double *v, size_t n, double q)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i];
-}
-
 static bool run_batch(struct bench_target *t, enum mode m, size_t count, int backend_pid,
 		      struct mode_result *r)
 {
-	double cpu0 = backend_pid ? process_cpu(backend_pid) : 0;
+	double cpu0 = backend_pid ? bench_process_cpu(backend_pid) : 0;
 	for (size_t i = 0; i < count; i++) {
 		struct bench_sample s;
 		char why[256];
@@ -84,17 +50,8 @@ static bool run_batch(struct bench_target *t, enum mode m, size_t count, int bac
 		r->client_cpu += s.handshake_cpu;
 	}
 	if (backend_pid)
-		r->backend_cpu += process_cpu(backend_pid) - cpu0;
+		r->backend_cpu += bench_process_cpu(backend_pid) - cpu0;
 	return r->errors == 0;
-}
-
-/* json_number formats |v|, or null when it was not measured. */
-static const char *json_number(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		return "null";
-	snprintf(buf, len, "%.2f", v);
-	return buf;
 }
 
 static void print_results(const struct handshake_opts *o, struct mode_result *res, FILE *json)
@@ -109,9 +66,9 @@ static void print_results(const struct handshake_opts *o, struct mode_result *re
 	char num[32];
 	for (int m = 0; m < MODE_COUNT; m++) {
 		struct mode_result *r = &res[m];
-		double p50 = quantile(r->handshake, r->n, 0.5) * 1e3;
-		double p99 = quantile(r->handshake, r->n, 0.99) * 1e3;
-		double cp50 = quantile(r->connect, r->n, 0.5) * 1e3;
+		double p50 = bench_quantile(r->handshake, r->n, 0.5) * 1e3;
+		double p99 = bench_quantile(r->handshake, r->n, 0.99) * 1e3;
+		double cp50 = bench_quantile(r->connect, r->n, 0.5) * 1e3;
 		double ccpu = r->n ? r->client_cpu / (double)r->n * 1e6 : 0;
 		double bcpu = o->backend_pid && r->n ? r->backend_cpu / (double)r->n * 1e6 : NAN;
 		printf("%-8s %6zu %7.1f%% %10.3f %10.3f %14.1f %17.1f %15.3f\n", mode_names[m], r->n,
@@ -124,7 +81,7 @@ static void print_results(const struct handshake_opts *o, struct mode_result *re
 				"\"backend_cpu_us_per_connection\": %s, \"connect_p50_ms\": %.4f}",
 				m ? "," : "", mode_names[m], r->n, r->errors,
 				r->n ? (double)r->resumed / (double)r->n : 0, p50, p99, ccpu,
-				json_number(bcpu, num, sizeof(num)), cp50);
+				bench_json_number(bcpu, num, sizeof(num)), cp50);
 	}
 	printf("\nbackend_cpu_us is per connection (TCP, TLS, login, quit); the TLS share is the\n"
 	       "difference to 'plain'. client_cpu_us covers the TLS handshake only.\n");

@@ -1,14 +1,38 @@
 /* warmpool_bench: command line of warmpool-bench; one scenario per subcommand. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_handshake.h"
+#include "bench_load.h"
 
 static void usage(FILE *out)
 {
 	fputs("Usage: warmpool-bench handshake --port PORT [options]\n"
+	      "       warmpool-bench connect|throughput|idle --target NAME=HOST:PORT[/tls]... [options]\n"
+	      "\n"
+	      "  connect     per request: connect, log in, SELECT 1, quit (as PHP-style\n"
+	      "              applications do); connections per second and latency\n"
+	      "  throughput  persistent connections running point selects\n"
+	      "              (SELECT c FROM TABLE WHERE id=random); qps and latency\n"
+	      "  idle        THREADS logged-in connections held open, from one thread; the\n"
+	      "              RSS of the --pid process and its growth per connection\n"
+	      "\n"
+	      "  Both run THREADS client connections (one thread each) against each target\n"
+	      "  for SECONDS, targets alternating for ROUNDS rounds, and report p50/p95/p99,\n"
+	      "  errors and, for a target with --pid, that process's CPU per operation and\n"
+	      "  RSS (/proc): the proxy's cost, comparable as a ratio on a noisy machine.\n"
+	      "\n"
+	      "  --target NAME=HOST:PORT[/tls]   a target (repeat); /tls: TLS to it (full\n"
+	      "                        handshakes, verified with --ssl-ca and --server-name)\n"
+	      "  --pid NAME=PID        measure process PID for target NAME\n"
+	      "  --threads N           client connections (16)\n"
+	      "  --seconds S           per target and round (5)\n"
+	      "  --rounds N            (3)\n"
+	      "  --table T             point-select table (sbtest1), --table-size N (10000)\n"
+	      "  --user, --password-env, --ssl-ca, --server-name, --json: as below\n"
 	      "\n"
 	      "  handshake   connect COUNT times per mode - plain, full TLS handshake, resumed\n"
 	      "              TLS session - alternating in rounds, through warmpool's own TLS\n"
@@ -29,8 +53,97 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* parse_target reads NAME=HOST:PORT[/tls] into the next free target. */
+static bool parse_target(struct load_opts *o, const char *arg)
+{
+	if (o->n_targets == LOAD_MAX_TARGETS)
+		return false;
+	struct load_target_spec *t = &o->targets[o->n_targets];
+	char tls[8] = "";
+	if (sscanf(arg, "%47[^=]=%63[^:]:%d/%7s", t->name, t->host, &t->port, tls) < 3)
+		return false;
+	t->tls = strcmp(tls, "tls") == 0;
+	o->n_targets++;
+	return true;
+}
+
+static bool parse_pid(struct load_opts *o, const char *arg)
+{
+	char name[48];
+	int pid;
+	if (sscanf(arg, "%47[^=]=%d", name, &pid) != 2)
+		return false;
+	for (size_t i = 0; i < o->n_targets; i++) {
+		if (strcmp(o->targets[i].name, name) == 0) {
+			o->targets[i].pid = pid;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int main_load(int argc, char **argv, enum load_scenario scenario)
+{
+	static const struct option opts[] = {
+		{"target", required_argument, NULL, 't'},   {"pid", required_argument, NULL, 'p'},
+		{"threads", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 's'},
+		{"rounds", required_argument, NULL, 'r'},   {"user", required_argument, NULL, 'u'},
+		{"password-env", required_argument, NULL, 'E'}, {"ssl-ca", required_argument, NULL, 'C'},
+		{"server-name", required_argument, NULL, 'N'}, {"table", required_argument, NULL, 'T'},
+		{"table-size", required_argument, NULL, 'S'}, {"json", required_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	    {0},
+	};
+	struct load_opts o = {.scenario = scenario, .threads = 16, .seconds = 5, .rounds = 3,
+			      .user = "app", .table = "sbtest1", .table_size = 10000};
+	const char *password_env = "WARMPOOL_BENCH_PASSWORD";
+	int opt;
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			if (!parse_target(&o, optarg)) {
+				fprintf(stderr, "warmpool-bench: bad --target %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (!parse_pid(&o, optarg)) {
+				fprintf(stderr, "warmpool-bench: bad --pid %s (name a target first)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c': o.threads = atoi(optarg); break;
+		case 's': o.seconds = atof(optarg); break;
+		case 'r': o.rounds = atoi(optarg); break;
+		case 'u': o.user = optarg; break;
+		case 'E': password_env = optarg; break;
+		case 'C': o.ssl_ca = optarg; break;
+		case 'N': o.server_name = optarg; break;
+		case 'T': o.table = optarg; break;
+		case 'S': o.table_size = atoi(optarg); break;
+		case 'j': o.json_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	o.password = getenv(password_env);
+	if (o.n_targets == 0 || o.threads <= 0 || o.seconds <= 0 || o.rounds <= 0 ||
+	    o.table_size <= 0 || !o.password) {
+		fprintf(stderr, "warmpool-bench: need --target, positive --threads, --seconds, "
+				"--rounds and --table-size, and the password in $%s\n", password_env);
+		return 2;
+	}
+	return bench_load(&o);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "connect") == 0)
+		return main_load(argc, argv, LOAD_CONNECT);
+	if (argc >= 2 && strcmp(argv[1], "throughput") == 0)
+		return main_load(argc, argv, LOAD_THROUGHPUT);
+	if (argc >= 2 && strcmp(argv[1], "idle") == 0)
+		return main_load(argc, argv, LOAD_IDLE);
 	if (argc < 2 || strcmp(argv[1], "handshake") != 0) {
 		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;

@@ -68,3 +68,9 @@ void buf_cleanup(struct buf *b)
 	xfree(b->data);
 	*b = (struct buf){0};
 }
+
+void buf_release_if_empty(struct buf *b)
+{
+	if (b->data && b->off == b->len)
+		buf_cleanup(b);
+}

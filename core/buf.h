@@ -30,6 +30,9 @@ WP_MUST_CHECK bool buf_append(struct buf *b, const void *data, size_t data_len, 
 void buf_consume(struct buf *b, size_t n);
 
 void buf_reset(struct buf *b);
+/* buf_release_if_empty frees the storage of an empty buffer, so that an
+ * idle connection holds no buffer memory (thousands of them add up). */
+void buf_release_if_empty(struct buf *b);
 void buf_cleanup(struct buf *b);
 
 /* BUF_NO_LIMIT is for buffers whose growth is bounded elsewhere. */

@@ -171,6 +171,8 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, NULL, NULL, on_request, a,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				     MHD_OPTION_SOCK_ADDR, res->ai_addr,
+				     /* A restart must not wait out TIME_WAIT of old probes. */
+				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
 				     MHD_OPTION_END);

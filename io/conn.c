@@ -137,6 +137,7 @@ bool conn_write_buf(struct conn *c, struct buf *b)
 {
 	bool ok = conn_write(c, buf_head(b), buf_avail(b));
 	buf_reset(b);
+	buf_release_if_empty(b);
 	return ok;
 }
 
@@ -253,6 +254,7 @@ void conn_handle_recv(struct conn *c, struct io_uring_cqe *cqe)
 		bufring_recycle(&c->w->bufs, bid);
 		if (ok && !c->close_after_flush)
 			c->ops->on_input(c);
+		buf_release_if_empty(&c->in); /* idle connections keep no buffers */
 	} else if (cqe->res == 0) {
 		conn_close(c, LOG_DEBUG, "peer closed the connection");
 	} else if (cqe->res == -ENOBUFS) {
@@ -288,6 +290,8 @@ void conn_handle_send(struct conn *c, struct io_uring_cqe *cqe)
 			c->out = rest;
 		}
 		conn_flush(c);
+		buf_release_if_empty(&c->sending);
+		buf_release_if_empty(&c->out);
 		struct conn *peer = c->relay_peer;
 		if (peer && peer->recv_paused && buf_avail(&c->out) < CONN_OUT_LOW)
 			peer->ops->on_peer_drained(peer);

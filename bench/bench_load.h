@@ -1,0 +1,44 @@
+/* bench_load: the connect and throughput scenarios of warmpool-bench, over several targets at once. */
+#ifndef WP_BENCH_LOAD_H
+#define WP_BENCH_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LOAD_MAX_TARGETS 16
+
+enum load_scenario {
+	LOAD_CONNECT = 0,    /* connect, log in, SELECT 1, quit: per request, PHP style */
+	LOAD_THROUGHPUT = 1, /* persistent connections running point selects */
+	LOAD_IDLE = 2,	     /* THREADS idle logged-in connections: the target's RSS per connection */
+};
+
+struct load_target_spec {
+	char name[48];
+	char host[64];
+	int port;
+	bool tls;
+	int pid; /* process measured for CPU and RSS (0: none) */
+};
+
+struct load_opts {
+	enum load_scenario scenario;
+	struct load_target_spec targets[LOAD_MAX_TARGETS];
+	size_t n_targets;
+	int threads;	 /* client connections (one thread each) */
+	double seconds;	 /* per target and round */
+	int rounds;	 /* targets alternate this many times */
+	const char *user;
+	const char *password;
+	const char *ssl_ca;
+	const char *server_name;
+	const char *table;  /* point selects: SELECT c FROM table WHERE id=? */
+	int table_size;	    /* ids drawn from 1..table_size */
+	const char *json_path;
+};
+
+/* bench_load runs the scenario against every target, alternating in rounds,
+ * and prints the table (and JSON when asked). Returns an exit code. */
+int bench_load(const struct load_opts *o);
+
+#endif

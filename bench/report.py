@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""report: bench/run.sh's JSON into tables (a section of BENCHMARKS.md) and gnuplot PNGs.
+
+    bench/report.py RUN_DIR PLOT_DIR BENCHMARKS.md
+"""
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BEGIN = "<!-- bench/run.sh: begin (generated, do not edit by hand) -->"
+END = "<!-- bench/run.sh: end -->"
+
+
+def load(run, name):
+    path = run / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def fmt(v, digits=0):
+    return "—" if v is None else f"{v:,.{digits}f}"
+
+
+def load_table(doc, unit):
+    rows = [f"| target | {unit} | p50 ms | p95 ms | p99 ms | errors | proxy CPU µs/op | RSS MB |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, t in doc["targets"].items():
+        rows.append(f"| {name} | {fmt(t['rate'])} | {t['p50_ms']:.3f} | {t['p95_ms']:.3f} | "
+                    f"{t['p99_ms']:.3f} | {t['errors']} | {fmt(t['cpu_us_per_op'], 1)} | "
+                    f"{fmt(t['rss_mb'], 1)} |")
+    return "\n".join(rows)
+
+
+def ratio(doc, a, b, key="rate"):
+    ta, tb = doc["targets"].get(a), doc["targets"].get(b)
+    if not ta or not tb or not ta.get(key) or not tb.get(key):
+        return None
+    return ta[key] / tb[key]
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def plot_scaling(run, out):
+    series = {}
+    for f in sorted(run.glob("scaling-*.json")):
+        doc = json.loads(f.read_text())
+        n = int(re.search(r"scaling-(\d+)", f.name).group(1))
+        for name, t in doc["targets"].items():
+            series.setdefault(name, []).append((n, t["rate"]))
+    if not series:
+        return None
+    data = run / "scaling.dat"
+    with data.open("w") as d:
+        for name, points in series.items():
+            d.write(f'"{name}"\n')
+            for n, rate in sorted(points):
+                d.write(f"{n} {rate}\n")
+            d.write("\n\n")
+    png = out / "throughput-vs-connections.png"
+    plots = ", ".join(f'"{data}" index {i} with linespoints lw 2 title columnheader(1)'
+                      for i in range(len(series)))
+    gnuplot(f"""set terminal png size 800,500
+set output "{png}"
+set title "Point selects: qps vs client connections"
+set logscale x
+set xlabel "client connections"
+set ylabel "queries per second"
+set yrange [0:*]
+set key bottom left
+set grid
+plot {plots}
+""")
+    return png
+
+
+def plot_cdf(run, out, doc):
+    data = run / "cdf.dat"
+    names = list(doc["targets"])
+    with data.open("w") as d:
+        for i, name in enumerate(names):
+            d.write(f'"{name}"\n')
+            for q, ms in enumerate(doc["targets"][name]["cdf_ms"], start=1):
+                d.write(f"{ms} {q / 100}\n")
+            d.write("\n\n")
+    png = out / "latency-cdf.png"
+    plots = ", ".join(f'"{data}" index {i} with lines lw 2 title columnheader(1)'
+                      for i in range(len(names)))
+    gnuplot(f"""set terminal png size 800,500
+set output "{png}"
+set title "Point-select latency CDF (16 clients)"
+set logscale x
+set xlabel "latency (ms)"
+set ylabel "fraction of queries"
+set key bottom right
+set grid
+plot {plots}
+""")
+    return png
+
+
+def plot_handshake(run, out, doc):
+    data = run / "handshake.dat"
+    with data.open("w") as d:
+        for mode in ("plain", "full", "resumed"):
+            m = doc["modes"][mode]
+            d.write(f"{mode} {m['connect_p50_ms']} {m['handshake_p50_ms']} {m['handshake_p99_ms']}\n")
+    png = out / "handshake.png"
+    gnuplot(f"""set terminal png size 800,500
+set output "{png}"
+set title "Backend connection: TLS handshake, full vs resumed"
+set style data histograms
+set style fill solid 0.8
+set ylabel "milliseconds"
+set yrange [0:*]
+set grid ytics
+plot "{data}" using 3:xtic(1) title "handshake p50", "" using 4 title "handshake p99", \\
+     "" using 2 title "connect+login p50"
+""")
+    return png
+
+
+def sysbench_qps(run):
+    rows = ["| target (sysbench oltp_point_select, 16 threads) | qps | p95 ms | errors |",
+            "| --- | --- | --- | --- |"]
+    for f in sorted(run.glob("sysbench-*.txt")):
+        text = f.read_text()
+        qps = re.search(r"queries:\s+\d+\s+\(([\d.]+) per sec", text)
+        p95 = re.search(r"95th percentile:\s+([\d.]+)", text)
+        err = re.search(r"ignored errors:\s+(\d+)", text)
+        rows.append(f"| {f.stem.removeprefix('sysbench-')} | {fmt(float(qps.group(1)) if qps else None)} "
+                    f"| {p95.group(1) if p95 else '—'} | {err.group(1) if err else '—'} |")
+    return "\n".join(rows)
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    import os
+    return f"{os.cpu_count()} CPUs ({cpu}), kernel {platform.release()}"
+
+
+def main():
+    run, out, md = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    out.mkdir(parents=True, exist_ok=True)
+    connect, thr = load(run, "connect.json"), load(run, "throughput.json")
+    idle, idle_tls, hs = load(run, "idle.json"), load(run, "idle-tls.json"), load(run, "handshake.json")
+    parts = [BEGIN, "",
+             f"Generated by `bench/run.sh` on {time.strftime('%Y-%m-%d')}; machine: {machine()}, "
+             "shared by the clients, the proxies and MariaDB. Every target ran in the same run, "
+             "alternating in rounds; read ratios, not absolute numbers. Proxy CPU is the "
+             "proxy's utime+stime from /proc over the measured spans divided by the operations "
+             "(for `direct` targets: mariadbd's). Raw results: `build/bench-run/*.json`.", ""]
+    if connect:
+        r_tls = ratio(connect, "warmpool-txn", "direct-tls")
+        r_plain = ratio(connect, "warmpool-txn", "direct")
+        parts += ["### connect: connect, log in, `SELECT 1`, quit (8 clients)", "",
+                  f"`{BENCH_CMD} connect ...` — warmpool clients in plaintext, warmpool to "
+                  "MariaDB in TLS (verify_identity).", "", load_table(connect, "conns/s"), "",
+                  f"warmpool (transaction mode) vs direct TLS: **{fmt(r_tls, 1)}×** the "
+                  f"connections per second; vs direct plaintext: **{fmt(r_plain, 2)}×**.", ""]
+    if thr:
+        r_ha = ratio(thr, "warmpool-txn", "haproxy")
+        r_cpu = ratio(thr, "warmpool-txn", "haproxy", "cpu_us_per_op")
+        parts += ["### throughput: point selects on persistent connections (16 clients)", "",
+                  load_table(thr, "qps"), "",
+                  f"warmpool (transaction mode, TLS to the backend) vs HAProxy TCP passthrough "
+                  f"(plaintext end to end): **{fmt(r_ha, 2)}×** the qps at **{fmt(r_cpu, 2)}×** "
+                  "the proxy CPU per query.", ""]
+        png = plot_cdf(run, out, thr)
+        parts += [f"![latency CDF]({png.as_posix()})", ""]
+    scaling = plot_scaling(run, out)
+    if scaling:
+        rows = ["| clients | " + " | ".join(["direct", "haproxy", "warmpool-txn"]) + " |",
+                "| --- | --- | --- | --- |"]
+        for f in sorted(run.glob("scaling-*.json"), key=lambda p: int(re.search(r"(\d+)", p.name).group(1))):
+            doc = json.loads(f.read_text())
+            n = re.search(r"scaling-(\d+)", f.name).group(1)
+            cells = [fmt(doc["targets"][t]["rate"]) if t in doc["targets"] else "—"
+                     for t in ("direct", "haproxy", "warmpool-txn")]
+            rows.append(f"| {n} | " + " | ".join(cells) + " |")
+        parts += ["### qps vs client connections", "", "\n".join(rows), "",
+                  "At 1,000 clients only warmpool can be measured: MariaDB (and HAProxy, which "
+                  "opens one backend connection per client) stop at the fixture's "
+                  "max_connections = 1000, while warmpool multiplexes them onto at most 64.", "",
+                  f"![throughput vs connections]({scaling.as_posix()})", ""]
+    if idle:
+        rows = ["| clients | connections | warmpool RSS MB | bytes per connection |",
+                "| --- | --- | --- | --- |"]
+        for label, doc in (("plaintext", idle), ("TLS", idle_tls)):
+            if doc:
+                for name, t in doc["targets"].items():
+                    rows.append(f"| {label} | {t['connections']:,} | {fmt(t['rss_mb'], 1)} | "
+                                f"{fmt(t['bytes_per_connection'])} |")
+        parts += ["### idle: connections held open", "", "\n".join(rows), ""]
+    if hs:
+        png = plot_handshake(run, out, hs)
+        rows = ["| mode | handshake p50 ms | p99 ms | connect+login p50 ms | backend CPU µs/conn |",
+                "| --- | --- | --- | --- | --- |"]
+        for mode, m in hs["modes"].items():
+            rows.append(f"| {mode} | {m['handshake_p50_ms']:.3f} | {m['handshake_p99_ms']:.3f} | "
+                        f"{m['connect_p50_ms']:.3f} | {fmt(m['backend_cpu_us_per_connection'], 1)} |")
+        parts += ["### handshake: backend connections, full vs resumed TLS", "", "\n".join(rows), "",
+                  f"![handshakes]({png.as_posix()})", ""]
+    parts += ["### Cross-check: sysbench through the same targets", "", sysbench_qps(run), "", END]
+    text = md.read_text() if md.exists() else "# warmpool benchmarks\n"
+    section = "\n".join(parts)
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest full run (`bench/run.sh`)\n\n" + section + "\n"
+    md.write_text(text)
+
+
+BENCH_CMD = "build/bench/warmpool-bench"
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# run.sh: every scenario of warmpool-bench against MariaDB direct, HAProxy and warmpool, in one run;
+# JSON in build/bench-run/, plots in bench/results/, tables into BENCHMARKS.md.
+#
+#   bench/run.sh            the full run (about 10 minutes on 2 CPUs)
+#   bench/run.sh --quick    shorter spans, for trying the harness
+#
+# Starts its own MariaDB (tools/mariadb-fixture.sh, TLS on), warmpool and
+# HAProxy in TCP mode on loopback ports, and stops them at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER=4 ROUNDS=3 IDLE=10000
+if [ "${1:-}" = "--quick" ]; then SECONDS_PER=2 ROUNDS=1 IDLE=2000; fi
+OUT=build/bench-run
+BENCH=build/bench/warmpool-bench
+mkdir -p "$OUT" bench/results
+tools/install-deps.sh >/dev/null
+for p in haproxy gnuplot-nox; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
+done
+tools/build.sh >/dev/null
+ulimit -n "$(ulimit -Hn)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+say() { echo "bench: $*" >&2; }
+
+DB=$OUT/db
+tools/mariadb-fixture.sh stop --dir "$DB" >/dev/null 2>&1 || true
+rm -rf "$DB"
+eval "$(tools/mariadb-fixture.sh start --dir "$DB" --ssl on | sed 's/^/DB_/')"
+cleanup() {
+  [ -n "${WP_PID:-}" ] && kill "$WP_PID" 2>/dev/null && wait "$WP_PID" 2>/dev/null
+  [ -f "$OUT/haproxy.pid" ] && kill "$(cat "$OUT/haproxy.pid")" 2>/dev/null
+  tools/mariadb-fixture.sh stop --dir "$DB" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+mariadb --no-defaults -uroot -S "$DB_socket" -e "CREATE DATABASE bench; GRANT ALL ON bench.* TO 'app'@'%'"
+sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$DB_port" --mysql-user=app \
+  --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
+  prepare >/dev/null
+
+# warmpool: plaintext and TLS clients, session and transaction mode; TLS to the backend.
+WP_SESSION=$(free_port) WP_TXN=$(free_port) WP_TXN_TLS=$(free_port) WP_ADMIN=$(free_port)
+echo "app:app-secret" > "$OUT/users.txt"; chmod 600 "$OUT/users.txt"
+cat > "$OUT/warmpool.ini" <<EOF
+[warmpool]
+users_file = $PWD/$OUT/users.txt
+admin_port = $WP_ADMIN
+max_clients = 15000
+log_level = warn
+
+[listener session]
+port = $WP_SESSION
+
+[listener txn]
+port = $WP_TXN
+pool_mode = transaction
+
+[listener txn_tls]
+port = $WP_TXN_TLS
+pool_mode = transaction
+tls_cert = $DB_server_cert
+tls_key = $DB_server_key
+
+[backend main]
+port = $DB_port
+ssl_mode = verify_identity
+ssl_ca = $DB_ca
+ssl_server_name = localhost
+min_idle = 8
+max_connections = 64
+EOF
+build/io/warmpool --config "$OUT/warmpool.ini" 2>"$OUT/warmpool.log" &
+WP_PID=$!
+
+# HAProxy in TCP mode: the layer-4 baseline (clients may do TLS end to end through it).
+HAPROXY=$(free_port)
+cat > "$OUT/haproxy.cfg" <<EOF
+global
+    nbthread 2
+    maxconn 8000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend mysql
+    bind 127.0.0.1:$HAPROXY
+    default_backend db
+backend db
+    server db1 127.0.0.1:$DB_port
+EOF
+haproxy -f "$OUT/haproxy.cfg" -D -p "$OUT/haproxy.pid"
+sleep 1
+HA_PID=$(cat "$OUT/haproxy.pid")
+
+export WARMPOOL_BENCH_PASSWORD=app-secret
+COMMON=(--ssl-ca "$DB_ca" --server-name localhost --table bench.sbtest1 --table-size 10000)
+T_DIRECT=(--target direct=127.0.0.1:$DB_port --pid direct=$DB_pid)
+T_DIRECT_TLS=(--target direct-tls=127.0.0.1:$DB_port/tls --pid direct-tls=$DB_pid)
+T_HA=(--target haproxy=127.0.0.1:$HAPROXY --pid haproxy=$HA_PID)
+T_HA_TLS=(--target haproxy-tls=127.0.0.1:$HAPROXY/tls --pid haproxy-tls=$HA_PID)
+T_WPS=(--target warmpool-session=127.0.0.1:$WP_SESSION --pid warmpool-session=$WP_PID)
+T_WPT=(--target warmpool-txn=127.0.0.1:$WP_TXN --pid warmpool-txn=$WP_PID)
+T_WPT_TLS=(--target warmpool-txn-tls=127.0.0.1:$WP_TXN_TLS/tls --pid warmpool-txn-tls=$WP_PID)
+
+# First, while warmpool's memory is fresh: later loads leave allocator caches.
+say "idle: $IDLE connections held open"
+$BENCH idle "${T_WPT[@]}" "${COMMON[@]}" --threads $IDLE --json "$OUT/idle.json"
+$BENCH idle "${T_WPT_TLS[@]}" "${COMMON[@]}" --threads $((IDLE / 5)) --json "$OUT/idle-tls.json"
+
+say "connect: connect, log in, SELECT 1, quit; 8 clients"
+$BENCH connect "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_WPS[@]}" "${T_WPT[@]}" \
+  "${COMMON[@]}" --threads 8 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/connect.json"
+
+say "throughput: point selects, 16 clients"
+$BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS[@]}" "${T_WPS[@]}" \
+  "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${COMMON[@]}" --threads 16 --seconds $SECONDS_PER \
+  --rounds $ROUNDS --json "$OUT/throughput.json"
+
+for n in 16 64 256 1000; do
+  say "throughput at $n clients"
+  # MariaDB takes 1000 connections (the fixture's max_connections): at 1000
+  # clients only warmpool, which multiplexes them onto 64, can be measured.
+  targets=("${T_DIRECT[@]}" "${T_HA[@]}" "${T_WPT[@]}")
+  [ $n -ge 1000 ] && targets=("${T_WPT[@]}")
+  $BENCH throughput "${targets[@]}" "${COMMON[@]}" --threads $n --seconds $SECONDS_PER \
+    --rounds 1 --json "$OUT/scaling-$n.json"
+done
+
+say "handshake: full vs resumed TLS to the backend"
+$BENCH handshake --port "$DB_port" --ssl-ca "$DB_ca" --server-name localhost \
+  --count $((300 * ROUNDS)) --rounds $ROUNDS --backend-pid "$DB_pid" --json "$OUT/handshake.json" >/dev/null
+
+say "sysbench oltp_point_select cross-check, 16 threads"
+for t in direct:$DB_port haproxy:$HAPROXY warmpool-txn:$WP_TXN; do
+  sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="${t#*:}" --mysql-user=app \
+    --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
+    --db-ps-mode=disable --threads=16 --time=$((SECONDS_PER * 2)) run > "$OUT/sysbench-${t%%:*}.txt"
+done
+
+say "report"
+python3 bench/report.py "$OUT" bench/results BENCHMARKS.md
+say "done: BENCHMARKS.md and bench/results/*.png updated"

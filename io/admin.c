@@ -90,8 +90,9 @@ static char *text(const char *s)
 #define JSON_TYPE "application/json"
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* route renders one path over a fresh snapshot; the config may not change
- * meanwhile (SIGHUP takes the write side of cfg_lock). */
+/* route renders one path over a fresh snapshot; the config (the token
+ * included) may not change meanwhile: SIGHUP takes the write side of
+ * cfg_lock. */
 static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, const char *url)
 {
 	bool health = strcmp(url, "/healthz") == 0, ready = strcmp(url, "/readyz") == 0;
@@ -99,10 +100,12 @@ static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, co
 	if (!health && !ready && !metrics && !status)
 		return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain",
 			       text("not found: try /healthz /readyz /metrics /status\n"));
-	if (!health && !authorized(rt, conn))
+	pthread_rwlock_rdlock(&rt->cfg_lock);
+	if (!health && !authorized(rt, conn)) {
+		pthread_rwlock_unlock(&rt->cfg_lock);
 		return respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain",
 			       text("unauthorized: send Authorization: Bearer <admin_token>\n"));
-	pthread_rwlock_rdlock(&rt->cfg_lock);
+	}
 	struct admin_snapshot snap;
 	admin_snapshot_take(&snap, rt);
 	bool ok = true;

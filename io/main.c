@@ -140,6 +140,8 @@ static int run(struct runtime *rt)
 	int started = 0, rc = 0;
 	struct admin *admin = NULL;
 	rt->n_workers = rt->cfg.workers;
+	/* Reloads meet the workers here; destroyed only once they are gone. */
+	pthread_barrier_init(&rt->park, NULL, (unsigned)rt->n_workers + 1);
 	rt->workers = xcalloc((size_t)rt->n_workers, sizeof(*rt->workers));
 	for (int i = 0; i < rt->n_workers; i++) {
 		if (!worker_init(&rt->workers[i], rt, i, why, sizeof(why)) ||
@@ -181,6 +183,7 @@ stop:
 	for (int i = 0; i < started; i++)
 		worker_free_stats(&rt->workers[i]);
 	xfree(rt->workers);
+	pthread_barrier_destroy(&rt->park);
 	if (rc == 0)
 		log_info("warmpool stopped", NULL);
 	return rc;

@@ -88,8 +88,8 @@ void reload(struct runtime *rt)
 	for (size_t i = 0; i < rt->cfg.n_backends; i++)
 		moved += changed[i] = backend_moved(&rt->cfg.backends[i], &next.cfg.backends[i]);
 
-	/* Barrier 1: every worker parked. 2: config swapped. 3: applied. */
-	pthread_barrier_init(&rt->park, NULL, (unsigned)rt->n_workers + 1);
+	/* Barrier 1: every worker parked. 2: config swapped. 3: applied. The
+	 * barrier lives as long as the workers (initialized in main.c). */
 	for (int i = 0; i < rt->n_workers; i++)
 		worker_request_park(&rt->workers[i]);
 	pthread_barrier_wait(&rt->park);
@@ -100,7 +100,6 @@ void reload(struct runtime *rt)
 	pthread_rwlock_unlock(&rt->cfg_lock);
 	pthread_barrier_wait(&rt->park);
 	pthread_barrier_wait(&rt->park);
-	pthread_barrier_destroy(&rt->park);
 	rt->backend_changed = NULL;
 	xfree(changed);
 	runtime_free(&next); /* the old config, no longer referenced */

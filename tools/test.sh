@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: install what is needed, build, and run every test: unit and integration,
-# then the same again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then the same again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# tests that exercise threads (workers, admin thread, reload) under ThreadSanitizer.
 #   tools/test.sh            everything (what CI runs)
 #   tools/test.sh --quick    release build only, no sanitizer pass
 set -euo pipefail
@@ -31,4 +32,13 @@ if [ $quick -eq 0 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan "asan+ubsan"
+
+  echo "== build (TSan)"
+  tools/build.sh --tsan
+  # A race report makes warmpool exit 66 at the end, which the suite checks.
+  export TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1
+  echo "== integration tests (tsan: workers, admin endpoint, reload, drain, restarts)"
+  WARMPOOL_BIN="$PWD/build-tsan/io/warmpool" $PY -m pytest -q -p no:cacheprovider \
+    tests/integration/test_operations.py tests/integration/test_pooling.py \
+    tests/integration/test_transaction_pooling.py tests/integration/test_backend_restart.py
 fi

@@ -4,8 +4,9 @@ It speaks just enough protocol for warmpool to log in and for a client to run
 a query through it: the greeting, an optional TLS upgrade, caching_sha2
 authentication (fast path, or full authentication in clear over TLS or with
 the RSA public key without TLS), then OK for pings, resets and schema changes,
-and a one-row result naming the path taken for any query. Fault injection
-only: the real backend of the tests is MariaDB.
+and a one-row result naming the path taken for any query. A query naming a
+fault misbehaves on purpose (see FAULTS). Fault injection only: the real
+backend of the tests is MariaDB.
 
     fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW
 """
@@ -63,6 +64,42 @@ def result_set(text):
     eof = b"\xfe\x00\x00\x02\x00"
     return (frame(1, b"\x01") + frame(2, col) + frame(3, eof)
             + frame(4, lenenc_str(text.encode())) + frame(5, eof))
+
+
+def row_packets(first_seq, count, width=200):
+    return b"".join(frame(first_seq + i, lenenc_str(b"r" * width)) for i in range(count))
+
+
+def fault_stall(sock):
+    """Half a result set, then silence with the connection open."""
+    sock.sendall(result_set("x")[:20])
+    threading.Event().wait()
+
+
+def fault_reset(sock):
+    """Half a result set, then a TCP reset."""
+    sock.sendall(result_set("x")[:20])
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    raise EOFError
+
+
+def fault_badseq(sock):
+    """A result whose packets carry wrong sequence ids."""
+    whole = bytearray(result_set("x"))
+    whole[3] = 9  # the first packet says 9 instead of 1
+    sock.sendall(bytes(whole))
+
+
+def fault_flood(sock):
+    """A result set that never ends, sent as fast as the socket takes it."""
+    sock.sendall(result_set("x")[:-9])  # everything but the closing EOF
+    while True:
+        sock.sendall(row_packets(5, 256))  # 256 packets: the sequence ids wrap in step
+
+
+FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
+          b"fault:badseq": fault_badseq, b"fault:flood": fault_flood}
 
 
 def sha2_token(password, scramble):
@@ -138,7 +175,11 @@ class Session:
             if command == 0x03 and payload[1:4].upper() == b"SET":
                 self.sock.sendall(ok(1))  # warmpool's SET NAMES
             elif command == 0x03:  # COM_QUERY
-                self.sock.sendall(result_set(f"{path}:{'tls' if self.tls else 'plain'}"))
+                fault = next((f for name, f in FAULTS.items() if name in payload), None)
+                if fault:
+                    fault(self.sock)
+                else:
+                    self.sock.sendall(result_set(f"{path}:{'tls' if self.tls else 'plain'}"))
             else:  # COM_PING, COM_INIT_DB, COM_RESET_CONNECTION, ...
                 self.sock.sendall(ok(1))
 

@@ -1,0 +1,159 @@
+"""Hostile backends (the fault-injecting fake of fake_mysql.py): a backend that stalls,
+resets, lies about sequence ids, floods, or shows a bad certificate hurts only the
+client whose query met it; warmpool stays up, bounded, and serves the others."""
+import datetime
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pymysql
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from conftest import free_port
+
+FAKE = Path(__file__).with_name("fake_mysql.py")
+
+
+@pytest.fixture
+def fake(mariadb):
+    procs = []
+
+    def start(port=None, cert=None, key=None):
+        port = port or free_port()
+        args = [sys.executable, str(FAKE), "--port", str(port), "--auth", "fast",
+                "--password", "app-secret", "--cert", cert or mariadb.env["server_cert"],
+                "--key", key or mariadb.env["server_key"]]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        assert p.stdout.readline().strip() == "ready"
+        return port, p
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def pool(warmpool_factory, port, **warmpool):
+    return warmpool_factory(warmpool={"client_wait_timeout_ms": "3000", **warmpool},
+                            backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                          "ssl_server_name": "localhost", "min_idle": "1"})
+
+
+def connect(wp, **kw):
+    return pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
+                           connect_timeout=10, **kw)
+
+
+def query(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def bystander_served(wp):
+    c = connect(wp)
+    assert query(c, "SELECT 'fine'") == (("fast:tls",),)
+    c.close()
+
+
+def rss(wp):
+    with open(f"/proc/{wp.proc.pid}/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+@pytest.mark.parametrize("fault", ["stall", "reset", "badseq"])
+def test_a_misbehaving_backend_hurts_only_its_client(warmpool_factory, fake, fault):
+    port, _ = fake()
+    wp = pool(warmpool_factory, port)
+    victim = connect(wp, read_timeout=2)
+    with pytest.raises(pymysql.err.MySQLError):
+        query(victim, f"SELECT 'fault:{fault}'")
+    bystander_served(wp)
+    victim.close()
+    time.sleep(0.3)
+    bystander_served(wp)
+    assert wp.alive()
+
+
+def test_a_flooding_backend_is_held_back(warmpool_factory, fake):
+    """An endless result to a client that stops reading: warmpool stops
+    reading the backend (4 MiB high-water mark) instead of buffering it."""
+    port, _ = fake()
+    wp = pool(warmpool_factory, port)
+    before = rss(wp)
+    victim = connect(wp)
+    cur = victim.cursor(pymysql.cursors.SSCursor)
+    cur.execute("SELECT 'fault:flood'")
+    for _ in range(100):
+        cur.fetchone()
+    time.sleep(3)  # the client reads nothing; the fake keeps sending
+    grown = rss(wp) - before
+    assert grown < 48 << 20, f"warmpool grew {grown >> 20} MiB"
+    bystander_served(wp)
+    cur._result.unbuffered_active = False  # no draining of an endless result at close
+    victim._sock.shutdown(socket.SHUT_RDWR)
+    victim.close()
+    time.sleep(0.5)
+    bystander_served(wp)
+
+
+def make_cert(ca_cert_path, ca_key_path, out_dir, name, expired=False, foreign=False):
+    """A server certificate for localhost: expired, or signed by a CA nobody trusts."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if foreign:
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "someone else's CA")])
+    else:
+        ca_key = serialization.load_pem_private_key(Path(ca_key_path).read_bytes(), None)
+        issuer = x509.load_pem_x509_certificate(Path(ca_cert_path).read_bytes()).subject
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = (now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)) if expired \
+        else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(issuer).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+            .sign(ca_key, hashes.SHA256()))
+    cert_path, key_path = out_dir / f"{name}-cert.pem", out_dir / f"{name}-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.parametrize("kind", ["expired", "foreign"])
+def test_a_certificate_that_expires_or_changes_takes_the_backend_down(
+        warmpool_factory, fake, mariadb, tmp_path, kind):
+    port, good = fake()
+    wp = pool(warmpool_factory, port)
+    bystander_served(wp)
+    certs = Path(mariadb.env["certs"])
+    cert, key = make_cert(certs / "ca.pem", certs / "ca-key.pem", tmp_path, kind,
+                          expired=kind == "expired", foreign=kind == "foreign")
+    good.kill()
+    good.wait()
+    fake(port=port, cert=cert, key=key)  # the "restarted" backend, with the new certificate
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        connect(wp)  # the login waits for a backend connection that never comes
+    assert refused.value.args[0] == 9001, refused.value.args
+    assert "certificate" in refused.value.args[1].lower() or "CERTIFICATE" in wp.read_log()
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/readyz", timeout=5)
+        raise AssertionError("ready with a bad certificate")
+    except urllib.error.HTTPError as e:
+        reasons = json.loads(e.read())["reasons"]
+        assert e.code == 503 and any("down" in r for r in reasons), reasons
+    assert wp.alive()

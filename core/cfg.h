@@ -70,6 +70,8 @@ struct cfg_user {
 	char *password;	     /* inline: allowed, but see password_file/env */
 	char *password_file; /* first line of this file */
 	char *password_env;  /* value of this environment variable */
+	int pool_mode;	     /* 0: the listener's; else enum cfg_pool_mode + 1 */
+	int max_clients;     /* 0: no limit of its own */
 };
 
 struct cfg {

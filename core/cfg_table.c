@@ -6,6 +6,8 @@
 static const char *const ssl_modes[] = {"disabled", "preferred", "required", "verify_ca",
 					"verify_identity", NULL};
 static const char *const pool_modes[] = {"session", "transaction", NULL};
+/* A user's pool_mode: index 0 (unset) means the listener's. */
+static const char *const user_pool_modes[] = {"", "session", "transaction", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 /* Indexed by enum my_auth_plugin; only the two usable ones are named. */
@@ -128,6 +130,13 @@ const struct cfg_key cfg_keys[] = {
 	 NULL, 0, 0, NULL, "File whose first line is the password."},
 	{CFG_SECTION_USER, "password_env", CFG_STR, offsetof(struct cfg_user, password_env), NULL,
 	 0, 0, NULL, "Environment variable holding the password."},
+	{CFG_SECTION_USER, "pool_mode", CFG_ENUM, offsetof(struct cfg_user, pool_mode), NULL, 0, 0,
+	 user_pool_modes,
+	 "session or transaction for this user's clients, whatever the listener says."},
+	{CFG_SECTION_USER, "max_clients", CFG_INT, offsetof(struct cfg_user, max_clients), "0", 0,
+	 1000000, NULL,
+	 "Client connections this user may hold at once, over all workers; 0: no limit of its "
+	 "own (max_clients still applies)."},
 };
 
 const size_t cfg_keys_len = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

@@ -209,6 +209,27 @@ static void client_deny(struct client *c, bool used_password)
 
 static void client_request_backend(struct client *c);
 
+/* client_take_user_slot counts the client against its user's max_clients;
+ * false (and the client refused, as MySQL does) when that is reached. */
+static bool client_take_user_slot(struct client *c, const struct cfg_user *u)
+{
+	struct user_slot *slot = runtime_user_slot(c->conn.w->rt, u->name);
+	if (!slot)
+		return true; /* a user added by a reload still in progress: no limit yet */
+	long had = atomic_fetch_add(&slot->clients, 1);
+	c->user_slot = slot;
+	if (u->max_clients == 0 || had < u->max_clients)
+		return true;
+	char msg[MY_NAME_MAX + 96];
+	snprintf(msg, sizeof(msg), "User '%s' already has more than %d active connections "
+		 "(warmpool max_clients of the user)", u->name, u->max_clients);
+	log_warn("user max_clients reached; refusing client", "conn=c%llu user=\"%s\" max_clients=%d",
+		 (unsigned long long)c->conn.id, u->name, u->max_clients);
+	c->conn.w->stats.errors_total[STATS_ERR_CLIENT_REFUSED]++;
+	client_fail(c, ER_TOO_MANY_USER_CONNECTIONS, "42000", msg);
+	return false;
+}
+
 /* client_check_token verifies the client's answer to our scramble. */
 static void client_check_token(struct client *c, const uint8_t *token, size_t token_len)
 {
@@ -230,8 +251,12 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 		if (!conn_bld_send(&c->conn, &b))
 			return;
 	}
+	if (!client_take_user_slot(c, u))
+		return;
 	c->authenticated = true;
 	c->conn.w->stats.clients_handshaking--;
+	if (u->pool_mode)
+		c->transaction_mode = u->pool_mode - 1 == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
 	const struct cfg_listener *l = client_listener(c);
 	c->bp = backend_pool_get(c->conn.w, l->backend_idx, u, c->caps & BACKEND_PROFILE_CAPS);
@@ -764,6 +789,10 @@ static void client_on_close(struct conn *conn)
 	list_del(&c->handshake_node);
 	if (c->bp)
 		pool_waiter_cancel(&c->bp->pool, &c->waiter);
+	if (c->user_slot) {
+		atomic_fetch_sub(&c->user_slot->clients, 1);
+		c->user_slot = NULL;
+	}
 	if (c->counted) {
 		atomic_fetch_sub(&conn->w->rt->n_clients, 1);
 		c->counted = false;

@@ -45,6 +45,7 @@ struct client {
 	char user[MY_NAME_MAX];
 	char db[MY_NAME_MAX];
 	struct backend_pool *bp;
+	struct user_slot *user_slot; /* counts it against its user's max_clients */
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */

@@ -142,6 +142,7 @@ static int run(struct runtime *rt)
 	rt->n_workers = rt->cfg.workers;
 	/* Reloads meet the workers here; destroyed only once they are gone. */
 	pthread_barrier_init(&rt->park, NULL, (unsigned)rt->n_workers + 1);
+	runtime_user_slots_sync(rt);
 	rt->workers = xcalloc((size_t)rt->n_workers, sizeof(*rt->workers));
 	for (int i = 0; i < rt->n_workers; i++) {
 		if (!worker_init(&rt->workers[i], rt, i, why, sizeof(why)) ||
@@ -184,6 +185,7 @@ stop:
 		worker_free_stats(&rt->workers[i]);
 	xfree(rt->workers);
 	pthread_barrier_destroy(&rt->park);
+	runtime_user_slots_free(rt);
 	if (rc == 0)
 		log_info("warmpool stopped", NULL);
 	return rc;

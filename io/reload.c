@@ -95,6 +95,7 @@ void reload(struct runtime *rt)
 	pthread_barrier_wait(&rt->park);
 	pthread_rwlock_wrlock(&rt->cfg_lock);
 	runtime_swap(rt, &next);
+	runtime_user_slots_sync(rt);
 	rt->backend_changed = changed;
 	atomic_store(&log_min_level, rt->cfg.log_level);
 	pthread_rwlock_unlock(&rt->cfg_lock);

@@ -85,3 +85,34 @@ void runtime_swap(struct runtime *a, struct runtime *b)
 	b->backend_addr = addr;
 	b->backend_addr_len = addr_len;
 }
+
+struct user_slot *runtime_user_slot(const struct runtime *rt, const char *name)
+{
+	for (struct user_slot *s = rt->user_slots; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+void runtime_user_slots_sync(struct runtime *rt)
+{
+	for (size_t i = 0; i < rt->cfg.n_users; i++) {
+		const char *name = rt->cfg.users[i].name;
+		if (runtime_user_slot(rt, name))
+			continue;
+		size_t len = strlen(name) + 1;
+		struct user_slot *s = xcalloc(1, sizeof(*s) + len);
+		memcpy(s->name, name, len);
+		s->next = rt->user_slots;
+		rt->user_slots = s;
+	}
+}
+
+void runtime_user_slots_free(struct runtime *rt)
+{
+	while (rt->user_slots) {
+		struct user_slot *next = rt->user_slots->next;
+		xfree(rt->user_slots);
+		rt->user_slots = next;
+	}
+}

@@ -14,6 +14,14 @@
 
 struct worker;
 
+/* How many clients a user has, over all workers (for its max_clients).
+ * Slots are never freed while the workers run: clients point at theirs. */
+struct user_slot {
+	struct user_slot *next;
+	_Atomic long clients;
+	char name[];
+};
+
 /* Owned by main. The config changes only on SIGHUP, while the workers are
  * parked (see reload.c) and with cfg_lock held for writing, which the admin
  * thread takes for reading. */
@@ -31,6 +39,7 @@ struct runtime {
 	uint64_t started_ms;	/* CLOCK_MONOTONIC */
 	long long started_unix;
 	_Atomic long n_clients; /* over all workers, for max_clients */
+	struct user_slot *user_slots; /* added to at start and on reload, workers parked */
 	struct worker *workers;
 	int n_workers;
 };
@@ -42,5 +51,12 @@ bool runtime_build(struct runtime *rt, char *why, size_t why_len);
 void runtime_free(struct runtime *rt);
 /* runtime_swap exchanges the config and what was built from it. */
 void runtime_swap(struct runtime *a, struct runtime *b);
+
+/* runtime_user_slots_sync adds a slot for every configured user without
+ * one; main's thread, while no worker runs (start, or parked on reload). */
+void runtime_user_slots_sync(struct runtime *rt);
+/* runtime_user_slot finds a user's slot (NULL for an unknown user). */
+struct user_slot *runtime_user_slot(const struct runtime *rt, const char *name);
+void runtime_user_slots_free(struct runtime *rt);
 
 #endif

@@ -259,3 +259,30 @@ def test_sigterm_during_sysbench_exits_cleanly(warmpool_factory, mariadb):
     for table in ("sbtest1", "sbtest2"):
         rows = mariadb.root_sql(f"SELECT COUNT(*) FROM sbdrain.{table}").strip()
         assert rows == "10000", (table, rows, output[-1500:])
+
+
+def test_per_user_pool_mode_and_max_clients(warmpool_factory):
+    """[user app] pool_mode = transaction on a session listener, max_clients = 2."""
+    wp = warmpool_factory(warmpool={"users_file": None},
+                          **{"user app": {"password": "app-secret", "pool_mode": "transaction",
+                                          "max_clients": "2"}})
+    a, b = connect(wp), connect(wp)
+    assert one(a, "SELECT 1") == 1 and one(b, "SELECT 2") == 2
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        connect(wp)
+    assert refused.value.args[0] == 1203, refused.value.args
+    # Transaction mode: between statements neither client holds a backend connection.
+    wait_until(lambda: status(wp)["clients"]["connected"] == 2, what="two clients")
+    assert status(wp)["clients"]["linked"] == 0
+    a.close()
+    c = wait_until(lambda: _try_connect(wp), what="a slot freed by a client leaving")
+    assert one(c, "SELECT 3") == 3
+    b.close()
+    c.close()
+
+
+def _try_connect(wp):
+    try:
+        return connect(wp)
+    except pymysql.err.OperationalError:
+        return None

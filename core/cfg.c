@@ -263,9 +263,14 @@ static bool open_section(struct cfg_parse *p, const char *section)
 		p->section = CFG_SECTION_USER;
 		p->target = u;
 		name_field = &u->name;
+	} else if (kind_len == 5 && strncmp(section, "group", 5) == 0) {
+		struct cfg_group *g = grow_array((void **)&cfg->groups, &cfg->n_groups, sizeof(*g));
+		p->section = CFG_SECTION_GROUP;
+		p->target = g;
+		name_field = &g->name;
 	} else {
 		parse_fail(p, "unknown section [%s]: expected [warmpool], [listener NAME], "
-			      "[backend NAME] or [user NAME]", section);
+			      "[backend NAME], [group NAME] or [user NAME]", section);
 		return false;
 	}
 	apply_defaults(p->section, p->target);
@@ -321,25 +326,75 @@ static bool validate_backend(struct cfg_parse *p, struct cfg_backend *b)
 	return true;
 }
 
+static bool find_backend(const struct cfg *cfg, const char *name, size_t *out)
+{
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		if (strcmp(cfg->backends[i].name, name) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* resolve_group_members turns "a, b, c" into backend indexes for |l|. */
+static bool resolve_group_members(struct cfg_parse *p, struct cfg_listener *l,
+				  const struct cfg_group *g)
+{
+	if (!g->members) {
+		parse_fail(p, "[group %s]: needs members = BACKEND, BACKEND...", g->name);
+		return false;
+	}
+	char *list = xstrdup(g->members), *save = NULL;
+	bool ok = true;
+	for (char *tok = strtok_r(list, ", \t", &save); tok && ok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		size_t idx;
+		if (!find_backend(p->cfg, tok, &idx)) {
+			parse_fail(p, "[group %s]: no [backend %s]", g->name, tok);
+			ok = false;
+			break;
+		}
+		l->members = xrealloc(l->members, (l->n_members + 1) * sizeof(*l->members));
+		l->members[l->n_members++] = idx;
+	}
+	xfree(list);
+	if (ok && l->n_members == 0) {
+		parse_fail(p, "[group %s]: no members", g->name);
+		ok = false;
+	}
+	l->balance = g->balance;
+	return ok;
+}
+
 static bool resolve_listener_backend(struct cfg_parse *p, struct cfg_listener *l)
 {
 	const struct cfg *cfg = p->cfg;
 	if (!l->backend) {
 		if (cfg->n_backends != 1) {
-			parse_fail(p, "[listener %s]: name its backend (there are %zu)", l->name,
-				   cfg->n_backends);
+			parse_fail(p, "[listener %s]: name its backend or group (there are %zu backends)",
+				   l->name, cfg->n_backends);
 			return false;
 		}
 		l->backend = xstrdup(cfg->backends[0].name);
 	}
-	for (size_t i = 0; i < cfg->n_backends; i++) {
-		if (strcmp(cfg->backends[i].name, l->backend) == 0) {
-			l->backend_idx = i;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		if (strcmp(cfg->groups[i].name, l->backend) == 0) {
+			if (!resolve_group_members(p, l, &cfg->groups[i]))
+				return false;
+			l->backend_idx = l->members[0];
 			return true;
 		}
 	}
-	parse_fail(p, "[listener %s]: no [backend %s]", l->name, l->backend);
-	return false;
+	if (!find_backend(cfg, l->backend, &l->backend_idx)) {
+		parse_fail(p, "[listener %s]: no [backend %s] or [group %s]", l->name, l->backend,
+			   l->backend);
+		return false;
+	}
+	l->members = xcalloc(1, sizeof(*l->members));
+	l->members[0] = l->backend_idx;
+	l->n_members = 1;
+	return true;
 }
 
 static bool validate_listener(struct cfg_parse *p, struct cfg_listener *l)
@@ -418,6 +473,28 @@ static bool apply_env(struct cfg_parse *p)
 	return true;
 }
 
+/* validate_groups: unique names, none shared with a backend (a listener's
+ * `backend` names either). Members are resolved with the listeners. */
+static bool validate_groups(struct cfg_parse *p)
+{
+	const struct cfg *cfg = p->cfg;
+	size_t idx;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const char *name = cfg->groups[i].name;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(cfg->groups[j].name, name) == 0) {
+				parse_fail(p, "[group %s] appears twice", name);
+				return false;
+			}
+		}
+		if (find_backend(cfg, name, &idx)) {
+			parse_fail(p, "[group %s]: a [backend] has the same name", name);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* validate runs after the whole file is read; errors point at its end. */
 static bool validate(struct cfg_parse *p)
 {
@@ -440,6 +517,8 @@ static bool validate(struct cfg_parse *p)
 		if (!validate_backend(p, &cfg->backends[i]))
 			return false;
 	}
+	if (!validate_groups(p))
+		return false;
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		if (!validate_listener(p, &cfg->listeners[i]))
 			return false;
@@ -505,7 +584,13 @@ void cfg_free(struct cfg *cfg)
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		free_strings(CFG_SECTION_LISTENER, &cfg->listeners[i]);
 		xfree(cfg->listeners[i].name);
+		xfree(cfg->listeners[i].members);
 	}
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		free_strings(CFG_SECTION_GROUP, &cfg->groups[i]);
+		xfree(cfg->groups[i].name);
+	}
+	xfree(cfg->groups);
 	for (size_t i = 0; i < cfg->n_backends; i++) {
 		free_strings(CFG_SECTION_BACKEND, &cfg->backends[i]);
 		xfree(cfg->backends[i].name);
@@ -549,11 +634,12 @@ void cfg_write_example(FILE *out)
 {
 	fputs("; warmpool example configuration, generated by `warmpool --example-config`.\n"
 	      "; Every key is shown commented out with its default; uncomment to change.\n"
-	      "; Sections: [warmpool] once; [listener NAME], [backend NAME] and\n"
-	      "; [user NAME] as many times as needed.\n",
+	      "; Sections: [warmpool] once; [listener NAME], [backend NAME], [group NAME]\n"
+	      "; and [user NAME] as many times as needed.\n",
 	      out);
 	write_section_example(out, CFG_SECTION_GLOBAL, "[warmpool]");
 	write_section_example(out, CFG_SECTION_LISTENER, "[listener main]");
 	write_section_example(out, CFG_SECTION_BACKEND, "[backend main]");
+	write_section_example(out, CFG_SECTION_GROUP, "[group replicas]");
 	write_section_example(out, CFG_SECTION_USER, "[user app]");
 }

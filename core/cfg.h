@@ -48,20 +48,37 @@ struct cfg_backend {
 	bool tls_ticket_refresh;
 	int tls_ticket_max_age_ms; /* 0: as long as the server says */
 	int tls_max_version; /* enum cfg_tls_version */
+	int weight;	     /* share of a group's traffic */
+};
+
+enum cfg_balance {
+	CFG_BALANCE_LEAST_OUTSTANDING = 0,
+	CFG_BALANCE_ROUND_ROBIN = 1,
+};
+
+/* A set of backends a listener balances over (a source's read-only group). */
+struct cfg_group {
+	char *name;
+	char *members; /* comma-separated backend names */
+	int balance;   /* enum cfg_balance */
 };
 
 struct cfg_listener {
 	char *name;
 	char *address;
 	int port;
-	char *backend;	    /* name of a [backend] section */
-	size_t backend_idx; /* resolved from |backend| */
+	char *backend;	    /* name of a [backend] or [group] section */
+	size_t backend_idx; /* its (first) backend, resolved from |backend| */
+	size_t *members;    /* every backend it balances over (one without a group) */
+	size_t n_members;
+	int balance;	    /* enum cfg_balance */
 	char *tls_cert;
 	char *tls_key;
 	bool require_tls;
 	char *tls_ticket_key_file;
 	int auth_plugin; /* enum my_auth_plugin */
 	int pool_mode;	 /* enum cfg_pool_mode */
+	bool retry_reads; /* re-send a lost read-only statement */
 	int backlog;
 };
 
@@ -95,6 +112,8 @@ struct cfg {
 	size_t n_backends;
 	struct cfg_user *users;
 	size_t n_users;
+	struct cfg_group *groups;
+	size_t n_groups;
 };
 
 /* cfg_load parses and validates |path|. On failure it returns false and

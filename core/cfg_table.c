@@ -6,6 +6,7 @@
 static const char *const ssl_modes[] = {"disabled", "preferred", "required", "verify_ca",
 					"verify_identity", NULL};
 static const char *const pool_modes[] = {"session", "transaction", NULL};
+static const char *const balances[] = {"least_outstanding", "round_robin", NULL};
 /* A user's pool_mode: index 0 (unset) means the listener's. */
 static const char *const user_pool_modes[] = {"", "session", "transaction", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
@@ -54,7 +55,8 @@ const struct cfg_key cfg_keys[] = {
 	{CFG_SECTION_LISTENER, "port", CFG_INT, offsetof(struct cfg_listener, port), "6033", 1,
 	 65535, NULL, "TCP port to listen on."},
 	{CFG_SECTION_LISTENER, "backend", CFG_STR, offsetof(struct cfg_listener, backend), NULL, 0,
-	 0, NULL, "Name of the [backend] this listener serves; optional with one backend."},
+	 0, NULL,
+	 "Name of the [backend] or [group] this listener serves; optional with one backend."},
 	{CFG_SECTION_LISTENER, "tls_cert", CFG_STR, offsetof(struct cfg_listener, tls_cert), NULL,
 	 0, 0, NULL, "PEM certificate chain offered to clients; enables client TLS."},
 	{CFG_SECTION_LISTENER, "tls_key", CFG_STR, offsetof(struct cfg_listener, tls_key), NULL, 0,
@@ -74,6 +76,11 @@ const struct cfg_key cfg_keys[] = {
 	 "session", 0, 0, pool_modes,
 	 "session: a client keeps its backend connection until it quits; transaction: only "
 	 "until the end of each transaction, unless session state pins it (see README)."},
+	{CFG_SECTION_LISTENER, "retry_reads", CFG_BOOL, offsetof(struct cfg_listener, retry_reads),
+	 "false", 0, 0, NULL,
+	 "Re-send a lone read-only SELECT or SHOW, outside transactions, on a new backend "
+	 "connection when its connection dies (or its server shuts down) before answering, "
+	 "instead of answering ERR 1927. Never a statement that may write."},
 	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
 	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
 
@@ -124,6 +131,17 @@ const struct cfg_key cfg_keys[] = {
 	{CFG_SECTION_BACKEND, "tls_max_version", CFG_ENUM,
 	 offsetof(struct cfg_backend, tls_max_version), "1.3", 0, 0, tls_versions,
 	 "Highest TLS version offered to the backend: 1.2 or 1.3 (1.2 is the minimum)."},
+	{CFG_SECTION_BACKEND, "weight", CFG_INT, offsetof(struct cfg_backend, weight), "100", 1,
+	 1000, NULL, "Share of a group's traffic this backend takes, relative to the others."},
+
+	{CFG_SECTION_GROUP, "members", CFG_STR, offsetof(struct cfg_group, members), NULL, 0, 0,
+	 NULL, "Backends of the group, comma-separated; a listener naming the group balances "
+	       "over them."},
+	{CFG_SECTION_GROUP, "balance", CFG_ENUM, offsetof(struct cfg_group, balance),
+	 "least_outstanding", 0, 0, balances,
+	 "least_outstanding: the healthy member with the fewest busy and queued connections per "
+	 "weight; round_robin: healthy members in turn, by weight."},
+
 	{CFG_SECTION_USER, "password", CFG_STR, offsetof(struct cfg_user, password), NULL, 0, 0,
 	 NULL, "Inline password (prefer password_file, password_env or users_file)."},
 	{CFG_SECTION_USER, "password_file", CFG_STR, offsetof(struct cfg_user, password_file),
@@ -148,6 +166,7 @@ const char *cfg_section_str(enum cfg_section section)
 	case CFG_SECTION_LISTENER: return "listener";
 	case CFG_SECTION_BACKEND: return "backend";
 	case CFG_SECTION_USER: return "user";
+	case CFG_SECTION_GROUP: return "group";
 	}
 	return "unknown";
 }

@@ -9,6 +9,7 @@ enum cfg_section {
 	CFG_SECTION_LISTENER = 1, /* [listener NAME] */
 	CFG_SECTION_BACKEND = 2,  /* [backend NAME] */
 	CFG_SECTION_USER = 3,	  /* [user NAME] */
+	CFG_SECTION_GROUP = 4,	  /* [group NAME] */
 };
 
 enum cfg_type {

@@ -66,6 +66,60 @@ static bool word_is(const uint8_t *w, size_t n, const char *kw)
 	return strlen(kw) == n && strncasecmp((const char *)w, kw, n) == 0;
 }
 
+/* skip_quoted passes a quoted string or identifier at l->p; doubled quotes
+ * and (for strings) backslashes escape. */
+static void skip_quoted(struct lexer *l)
+{
+	uint8_t c = *l->p++;
+	while (l->p < l->end) {
+		if (*l->p == '\\' && c != '`' && l->p + 1 < l->end) {
+			l->p += 2;
+		} else if (*l->p == c) {
+			l->p++;
+			if (l->p < l->end && *l->p == c)
+				l->p++;
+			else
+				return;
+		} else {
+			l->p++;
+		}
+	}
+}
+
+/* A token outside literals: a word, or one punctuation byte (|n| = 0). */
+struct token {
+	const uint8_t *w;
+	size_t n;
+	uint8_t punct;
+	bool user_variable; /* @name (not @@system_variable) */
+};
+
+/* next_token skips comments and literals; false at the end. */
+static bool next_token(struct lexer *l, struct token *t)
+{
+	while (skip_space_and_comments(l)) {
+		uint8_t c = *l->p;
+		*t = (struct token){0};
+		if (c == '\'' || c == '"' || c == '`') {
+			skip_quoted(l);
+			continue;
+		}
+		if (c == '@') {
+			bool system = l->p + 1 < l->end && l->p[1] == '@';
+			l->p += system ? 2 : 1;
+			t->user_variable = !system;
+			if (system)
+				continue; /* @@system_variable: read only, unless SET */
+			return true;
+		}
+		t->n = next_word(l, &t->w);
+		if (t->n == 0)
+			t->punct = *l->p++;
+		return true;
+	}
+	return false;
+}
+
 /* scan_body looks through the whole statement, outside literals, for the
  * tokens that leave state behind. */
 static enum my_pin_reason scan_body(struct lexer *l)
@@ -80,46 +134,41 @@ static enum my_pin_reason scan_body(struct lexer *l)
 		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"LAST_INSERT_ID", MY_PIN_LAST_INSERT_ID},
 		{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
 	};
-	while (skip_space_and_comments(l)) {
-		uint8_t c = *l->p;
-		if (c == '\'' || c == '"' || c == '`') {
-			/* A quoted string or identifier; doubled quotes and (for
-			 * strings) backslashes escape. */
-			l->p++;
-			while (l->p < l->end) {
-				if (*l->p == '\\' && c != '`' && l->p + 1 < l->end) {
-					l->p += 2;
-				} else if (*l->p == c) {
-					l->p++;
-					if (l->p < l->end && *l->p == c)
-						l->p++;
-					else
-						break;
-				} else {
-					l->p++;
-				}
-			}
-			continue;
-		}
-		if (c == '@') {
-			if (l->p + 1 < l->end && l->p[1] == '@') {
-				l->p += 2; /* @@system_variable: read only, unless SET */
-				continue;
-			}
+	struct token t;
+	while (next_token(l, &t)) {
+		if (t.user_variable)
 			return MY_PIN_USER_VARIABLE;
-		}
-		const uint8_t *w;
-		size_t n = next_word(l, &w);
-		if (n == 0) {
-			l->p++;
-			continue;
-		}
-		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-			if (word_is(w, n, words[i].word))
+		for (size_t i = 0; t.n && i < sizeof(words) / sizeof(words[0]); i++) {
+			if (word_is(t.w, t.n, words[i].word))
 				return words[i].reason;
 		}
 	}
 	return MY_PIN_NONE;
+}
+
+bool my_query_is_read(const uint8_t *sql, size_t len)
+{
+	/* Words that make a SELECT write, lock or advance something. */
+	static const char *const writes[] = {"FOR", "LOCK", "INTO", "NEXTVAL", "SETVAL",
+					     "LASTVAL", "SLEEP", "BENCHMARK"};
+	struct lexer l = {.p = sql, .end = sql + len};
+	const uint8_t *w;
+	size_t n = next_word(&l, &w);
+	if (n == 0 || l.executable_comment || (!word_is(w, n, "SELECT") && !word_is(w, n, "SHOW")))
+		return false;
+	struct lexer body = l;
+	if (scan_body(&body) != MY_PIN_NONE || body.executable_comment)
+		return false;
+	struct token t;
+	while (next_token(&l, &t)) {
+		if (t.punct == ';')
+			return false; /* a second statement could be anything */
+		for (size_t i = 0; t.n && i < sizeof(writes) / sizeof(writes[0]); i++) {
+			if (word_is(t.w, t.n, writes[i]))
+				return false;
+		}
+	}
+	return !l.executable_comment;
 }
 
 enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len)

@@ -2,6 +2,7 @@
 #ifndef WP_MY_PIN_H
 #define WP_MY_PIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,12 @@ const char *my_pin_reason_str(enum my_pin_reason r);
  * leaves session state behind. Strings and quoted identifiers are skipped,
  * comments too (except executable ones). */
 enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len);
+
+/* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,
+ * advances a sequence nor touches session state (conservative: a word such
+ * as FOR, LOCK or INTO anywhere outside literals says no). Running it twice
+ * is harmless, so a lost one may be re-sent (retry_reads). */
+bool my_query_is_read(const uint8_t *sql, size_t len);
 
 /* my_query_use_schema: for "USE db" returns 1 and copies the unquoted name
  * into |out| (which must hold |out_len| bytes); 0 for anything else, -1 for

@@ -151,6 +151,9 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 		sample(f, "warmpool_listener_up", labels,
 		       t->listeners[l].workers_listening == (uint64_t)snap->rt->n_workers);
 	}
+	counter(f, "warmpool_retried_reads_total",
+		"Read-only statements re-sent after their backend connection died (retry_reads).",
+		(double)t->retried_reads_total);
 	counter(f, "warmpool_client_received_bytes_total", "Bytes received from clients.",
 		(double)t->client_bytes_received_total);
 	counter(f, "warmpool_client_sent_bytes_total", "Bytes sent to clients.",

@@ -44,17 +44,60 @@ char *admin_render_health(const struct admin_snapshot *snap, bool *healthy)
 			      workers));
 }
 
-static bool backend_serves_a_listener(const struct cfg *cfg, size_t backend_idx)
+/* member_ready: up, or never tried while nothing is kept warm for it
+ * (min_idle = 0: the first client will try). */
+static bool member_ready(const struct admin_snapshot *snap, size_t b)
 {
-	for (size_t l = 0; l < cfg->n_listeners; l++)
-		if (cfg->listeners[l].backend_idx == backend_idx)
-			return true;
-	return false;
+	enum backend_health h = snap->total.backends[b].health;
+	return h == BACKEND_UP || (h == BACKEND_UNKNOWN && snap->rt->cfg.backends[b].min_idle == 0);
+}
+
+/* add_reason appends |reason| once (listeners may share a backend). */
+static void add_reason(json_t *reasons, json_t *reason)
+{
+	size_t i;
+	json_t *seen;
+	json_array_foreach(reasons, i, seen)
+	{
+		if (json_equal(seen, reason)) {
+			json_decref(reason);
+			return;
+		}
+	}
+	json_array_append_new(reasons, reason);
+}
+
+static json_t *member_reason(const struct admin_snapshot *snap, size_t b)
+{
+	const struct stats_backend *sb = &snap->total.backends[b];
+	const char *name = snap->rt->cfg.backends[b].name;
+	if (sb->health == BACKEND_UNKNOWN)
+		return json_sprintf("backend %s: not connected yet", name);
+	return json_sprintf("backend %s is down: %s", name, sb->health_reason);
+}
+
+/* listener_reasons: a listener is ready when one of its members is; a group
+ * with every member down lists them all. */
+static void listener_reasons(const struct admin_snapshot *snap, const struct cfg_listener *l,
+			     json_t *reasons)
+{
+	for (size_t k = 0; k < l->n_members; k++)
+		if (member_ready(snap, l->members[k]))
+			return;
+	if (l->n_members == 1) {
+		add_reason(reasons, member_reason(snap, l->members[0]));
+		return;
+	}
+	for (size_t k = 0; k < l->n_members; k++) {
+		json_t *why = member_reason(snap, l->members[k]);
+		add_reason(reasons, json_sprintf("group %s: no member is up: %s", l->backend,
+						 json_string_value(why)));
+		json_decref(why);
+	}
 }
 
 /* readiness_reasons lists what keeps warmpool from taking traffic: empty
- * when ready. A backend never tried yet counts as ready only when nothing is
- * kept warm for it (min_idle=0: the first client will try). */
+ * when ready. */
 static json_t *readiness_reasons(const struct admin_snapshot *snap)
 {
 	const struct cfg *cfg = &snap->rt->cfg;
@@ -66,18 +109,8 @@ static json_t *readiness_reasons(const struct admin_snapshot *snap)
 			json_array_append_new(reasons, json_sprintf("listener %s is not accepting",
 								    cfg->listeners[l].name));
 	}
-	for (size_t b = 0; b < cfg->n_backends; b++) {
-		const struct stats_backend *sb = &snap->total.backends[b];
-		const struct cfg_backend *cb = &cfg->backends[b];
-		if (!backend_serves_a_listener(cfg, b))
-			continue;
-		if (sb->health == BACKEND_DOWN || sb->health == BACKEND_PROBING)
-			json_array_append_new(reasons, json_sprintf("backend %s is down: %s", cb->name,
-								    sb->health_reason));
-		else if (sb->health == BACKEND_UNKNOWN && cb->min_idle > 0)
-			json_array_append_new(reasons, json_sprintf("backend %s: not connected yet",
-								    cb->name));
-	}
+	for (size_t l = 0; l < cfg->n_listeners; l++)
+		listener_reasons(snap, &cfg->listeners[l], reasons);
 	return reasons;
 }
 
@@ -127,8 +160,13 @@ static json_t *listener_json(const struct admin_snapshot *snap, size_t l)
 {
 	const struct cfg_listener *cl = &snap->rt->cfg.listeners[l];
 	const struct stats_listener *sl = &snap->total.listeners[l];
-	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:o}", "name", cl->name,
+	json_t *members = json_array();
+	for (size_t k = 0; k < cl->n_members; k++)
+		json_array_append_new(members,
+				      json_string(snap->rt->cfg.backends[cl->members[k]].name));
+	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:b, s:b, s:I, s:o}", "name", cl->name,
 			 "address", cl->address, "port", cl->port, "backend", cl->backend,
+			 "members", members,
 			 "pool_mode", cl->pool_mode == CFG_POOL_TRANSACTION ? "transaction" : "session",
 			 "tls", cl->tls_cert != NULL, "accepting",
 			 sl->workers_listening == (uint64_t)snap->rt->n_workers, "accepted",

@@ -153,6 +153,40 @@ static size_t live_connections(struct worker *w, size_t backend_idx)
 	return n;
 }
 
+static bool member_usable(struct worker *w, size_t backend_idx);
+
+/* group_has_usable: some member of the listener's group is not down. */
+static bool group_has_usable(struct worker *w, size_t listener_idx)
+{
+	const struct cfg_listener *l = &w->rt->cfg.listeners[listener_idx];
+	for (size_t k = 0; k < l->n_members; k++)
+		if (member_usable(w, l->members[k]))
+			return true;
+	return false;
+}
+
+/* reroute_waiters sends the clients queued for a backend now down to a
+ * member of their group that is not (the pick never lands back here, so the
+ * list walked is not appended to); clients of single-backend listeners, or
+ * of groups all down, keep waiting. */
+static void reroute_waiters(struct worker *w, size_t backend_idx)
+{
+	for (size_t i = 0; i < w->n_pools; i++) {
+		struct backend_pool *bp = w->pools[i];
+		if (bp->backend_idx != backend_idx)
+			continue;
+		struct list *pos, *tmp;
+		list_for_each_safe(pos, tmp, &bp->pool.waiters)
+		{
+			struct client *c = container_of(list_entry(pos, struct pool_waiter, node),
+							struct client, waiter);
+			if (w->rt->cfg.listeners[c->listener_idx].n_members > 1 &&
+			    group_has_usable(w, c->listener_idx))
+				client_reroute(c);
+		}
+	}
+}
+
 void backend_connect_started(struct backend_pool *bp)
 {
 	struct stats_backend *st = backend_stats(bp);
@@ -185,10 +219,12 @@ void backend_connect_failed(struct backend_pool *bp, const char *reason)
 	bp->w->stats.errors_total[STATS_ERR_BACKEND_CONNECT]++;
 	if (live_connections(bp->w, bp->backend_idx) > 0)
 		return;
-	if (st->health != BACKEND_DOWN && st->health != BACKEND_PROBING)
+	bool was_down = st->health == BACKEND_DOWN || st->health == BACKEND_PROBING;
+	if (!was_down)
 		log_warn("backend down", "backend=%s reason=\"%s\"", backend_pool_cfg(bp)->name,
 			 reason);
 	stats_backend_set_health(st, BACKEND_DOWN, reason, bp->w->now_ms);
+	reroute_waiters(bp->w, bp->backend_idx);
 }
 
 void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const char *sqlstate,
@@ -334,5 +370,80 @@ void backend_pools_apply_config(struct worker *w)
 		trim_idle(bp);
 	}
 	backend_pools_prewarm(w); /* pools of new users; refill the others */
+}
+
+static bool member_usable(struct worker *w, size_t backend_idx)
+{
+	enum backend_health h = w->stats.backends[backend_idx].health;
+	return h != BACKEND_DOWN && h != BACKEND_PROBING;
+}
+
+/* outstanding: this worker's busy, opening and awaited connections to a backend. */
+static size_t outstanding(struct worker *w, size_t backend_idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w->n_pools; i++) {
+		const struct pool *p = &w->pools[i]->pool;
+		if (w->pools[i]->backend_idx == backend_idx)
+			n += p->counts[POOL_CONN_ACTIVE] + p->counts[POOL_CONN_RESETTING] +
+			     p->n_waiters;
+	}
+	return n;
+}
+
+static size_t pick_least_outstanding(struct worker *w, const struct cfg_listener *l,
+				     bool healthy_only)
+{
+	size_t best = l->members[0];
+	double best_load = -1;
+	size_t start = (size_t)(w->picks++ % l->n_members); /* ties go round */
+	for (size_t k = 0; k < l->n_members; k++) {
+		size_t b = l->members[(start + k) % l->n_members];
+		if (healthy_only && !member_usable(w, b))
+			continue;
+		double load = (double)outstanding(w, b) / w->rt->cfg.backends[b].weight;
+		if (best_load < 0 || load < best_load) {
+			best = b;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+/* pick_round_robin is nginx's smooth weighted round robin: every usable
+ * member gains its weight, the richest is picked and pays the total. */
+static size_t pick_round_robin(struct worker *w, size_t listener_idx, bool healthy_only)
+{
+	const struct cfg_listener *l = &w->rt->cfg.listeners[listener_idx];
+	int64_t *current = w->rr_current[listener_idx], total = 0;
+	size_t best = 0;
+	bool found = false;
+	for (size_t k = 0; k < l->n_members; k++) {
+		const struct cfg_backend *b = &w->rt->cfg.backends[l->members[k]];
+		if (healthy_only && !member_usable(w, l->members[k]))
+			continue;
+		current[k] += b->weight;
+		total += b->weight;
+		if (!found || current[k] > current[best]) {
+			best = k;
+			found = true;
+		}
+	}
+	current[best] -= total;
+	return l->members[best];
+}
+
+size_t backend_pick(struct worker *w, size_t listener_idx)
+{
+	const struct cfg_listener *l = &w->rt->cfg.listeners[listener_idx];
+	if (l->n_members == 1)
+		return l->members[0];
+	bool any_usable = false;
+	for (size_t k = 0; k < l->n_members && !any_usable; k++)
+		any_usable = member_usable(w, l->members[k]);
+	/* All down: wait on one anyway; it is served when that one returns. */
+	if (l->balance == CFG_BALANCE_ROUND_ROBIN)
+		return pick_round_robin(w, listener_idx, any_usable);
+	return pick_least_outstanding(w, l, any_usable);
 }
 

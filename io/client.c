@@ -258,8 +258,8 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	if (u->pool_mode)
 		c->transaction_mode = u->pool_mode - 1 == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
-	const struct cfg_listener *l = client_listener(c);
-	c->bp = backend_pool_get(c->conn.w, l->backend_idx, u, c->caps & BACKEND_PROFILE_CAPS);
+	c->bp = backend_pool_get(c->conn.w, backend_pick(c->conn.w, c->listener_idx), u,
+				 c->caps & BACKEND_PROFILE_CAPS);
 	client_request_backend(c);
 }
 
@@ -351,12 +351,25 @@ static void client_on_connection_phase(struct client *c)
 	buf_cleanup(&payload);
 }
 
-static void client_request_backend(struct client *c)
+/* client_pick_backend chooses the group member of the client's next
+ * backend connection (each transaction in transaction mode, each new
+ * connection in session mode). */
+static void client_pick_backend(struct client *c)
 {
 	struct worker *w = c->conn.w;
-	uint64_t deadline = w->now_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms;
-	c->wait_start_ms = w->now_ms;
-	struct pool_conn *pc = pool_acquire(&c->bp->pool, &c->waiter, deadline);
+	if (client_listener(c)->n_members < 2)
+		return;
+	const struct cfg_user *u = cfg_find_user(&w->rt->cfg, c->user);
+	if (!u)
+		return; /* removed by a reload: it stays with the pool it has */
+	c->bp = backend_pool_get(w, backend_pick(w, c->listener_idx), u,
+				 c->caps & BACKEND_PROFILE_CAPS);
+}
+
+/* request_backend_until asks c->bp for a connection, waiting until |deadline_ms|. */
+static void request_backend_until(struct client *c, uint64_t deadline_ms)
+{
+	struct pool_conn *pc = pool_acquire(&c->bp->pool, &c->waiter, deadline_ms);
 	if (pc) {
 		server_link_client(container_of(pc, struct server, pc), c);
 		return;
@@ -364,6 +377,27 @@ static void client_request_backend(struct client *c)
 	log_debug("client waits for a backend connection", "conn=c%llu waiters=%zu",
 		  (unsigned long long)c->conn.id, c->bp->pool.n_waiters);
 	backend_pool_fill(c->bp);
+}
+
+static void client_request_backend(struct client *c)
+{
+	struct worker *w = c->conn.w;
+	c->wait_start_ms = w->now_ms;
+	client_pick_backend(c);
+	request_backend_until(c, w->now_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms);
+}
+
+void client_reroute(struct client *c)
+{
+	struct worker *w = c->conn.w;
+	struct backend_pool *from = c->bp;
+	client_pick_backend(c);
+	if (c->bp == from)
+		return; /* nowhere better: it keeps its place */
+	pool_waiter_cancel(&from->pool, &c->waiter);
+	log_info("client moved to another group member", "conn=c%llu backend=%s",
+		 (unsigned long long)c->conn.id, backend_pool_cfg(c->bp)->name);
+	request_backend_until(c, c->wait_start_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms);
 }
 
 void client_begin_setup(struct client *c)
@@ -435,6 +469,7 @@ void client_response_ended(struct client *c)
 		c->pending_response = 0;
 		c->pending_collation = 0;
 	}
+	buf_cleanup(&c->retry); /* answered: nothing to re-send */
 	client_maybe_release(c);
 	if (c->conn.w->draining)
 		client_drain(c);
@@ -579,6 +614,32 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 	return true;
 }
 
+/* Reads longer than this are not kept for a retry. */
+#define RETRY_MAX (64u << 10)
+
+/* client_keep_for_retry copies the command at the head of c->in when it
+ * could be re-sent if its connection died unanswered: retry_reads on, one
+ * whole COM_QUERY frame that is a read, nothing pinned, no transaction open,
+ * nothing else outstanding. */
+static void client_keep_for_retry(struct client *c, uint32_t len)
+{
+	const struct server *s = c->server;
+	struct buf *in = &c->conn.in;
+	const uint8_t *frame = buf_head(in);
+	if (!c->replaying)
+		c->retries = 0;
+	c->replaying = false;
+	buf_reset(&c->retry);
+	if (!client_listener(c)->retry_reads || len < 2 || len > RETRY_MAX ||
+	    buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
+	    frame[MY_FRAME_HEADER_LEN] != COM_QUERY || c->pin != MY_PIN_NONE ||
+	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS) ||
+	    !my_query_is_read(frame + MY_FRAME_HEADER_LEN + 1, len - 1))
+		return;
+	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8))
+		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
+}
+
 /* client_relay forwards whole and partial frames to the backend, watching
  * for COM_QUIT at frame starts (it is answered here, not forwarded). */
 static void client_relay(struct client *c)
@@ -593,6 +654,7 @@ static void client_relay(struct client *c)
 				return; /* wait for the whole header */
 			c->last_seq = seq;
 			if (seq == 0) {
+				client_keep_for_retry(c, len);
 				if (!my_cur_u8(&h, &command))
 					return;
 				if (command == COM_QUIT) {
@@ -711,8 +773,35 @@ static bool unanswered(const struct client *c, const struct server *s)
  * statement may or may not have run (never re-sent: it may have written);
  * an open transaction was rolled back. The client stays, unless state
  * warmpool cannot restore went with the connection. */
+static void client_between_transactions(struct client *c);
+
+/* Times one lost read is re-sent before the client gets the error. */
+#define RETRY_LIMIT 2
+
+/* client_replay puts a lost read back at the head of c->in (empty: see
+ * unanswered) and runs it again on a new backend connection. */
+static bool client_replay(struct client *c)
+{
+	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT)
+		return false;
+	c->retries++;
+	c->replaying = true;
+	c->conn.w->stats.retried_reads_total++;
+	bool ok = buf_append(&c->conn.in, buf_head(&c->retry), buf_avail(&c->retry), BUF_NO_LIMIT);
+	buf_cleanup(&c->retry);
+	if (!ok)
+		return false;
+	log_info("read statement re-sent on a new backend connection", "conn=c%llu attempt=%u",
+		 (unsigned long long)c->conn.id, c->retries);
+	client_set_state(c, CLIENT_IDLE);
+	client_between_transactions(c);
+	return true;
+}
+
 static void answer_lost_command(struct client *c, const struct server *s)
 {
+	if (client_replay(c))
+		return;
 	bool in_transaction = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
@@ -807,6 +896,7 @@ static void client_on_close(struct conn *conn)
 
 static void client_on_free(struct conn *conn)
 {
+	buf_cleanup(&client_of(conn)->retry);
 	xfree(client_of(conn));
 }
 

@@ -49,6 +49,9 @@ struct client {
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */
+	struct buf retry;  /* the outstanding command, while it may be re-sent (retry_reads) */
+	uint8_t retries;   /* times it was re-sent */
+	bool replaying;	   /* c->in starts with a re-sent command */
 	unsigned setup_retries; /* session setups lost in a row */
 	bool counted;	   /* holds a slot of max_clients */
 	bool authenticated; /* its password checked out */
@@ -76,6 +79,9 @@ void client_backend_ready(struct client *c, const struct buf *setup_err);
 /* client_response_ended: the backend finished answering one command; in
  * transaction mode the connection may go back now. */
 void client_response_ended(struct client *c);
+/* client_reroute moves a client queued for a backend that went down to the
+ * member its listener would pick now, keeping its wait deadline. */
+void client_reroute(struct client *c);
 /* client_fail sends an ERR and closes; used for waits that time out. */
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
 /* client_forward writes backend bytes to the client. */

@@ -31,9 +31,11 @@ static bool needs_restart(const struct cfg *old, const struct cfg *next, char *w
 	for (size_t i = 0; i < old->n_listeners; i++) {
 		const struct cfg_listener *a = &old->listeners[i], *b = &next->listeners[i];
 		if (!same(a->name, b->name) || !same(a->address, b->address) || a->port != b->port ||
-		    !same(a->backend, b->backend) || a->backlog != b->backlog) {
-			snprintf(why, len, "[listener %s]: name, address, port, backend or backlog changed",
-				 a->name);
+		    !same(a->backend, b->backend) || a->backlog != b->backlog ||
+		    a->n_members != b->n_members ||
+		    memcmp(a->members, b->members, a->n_members * sizeof(*a->members)) != 0) {
+			snprintf(why, len, "[listener %s]: name, address, port, backend, group members "
+				 "or backlog changed", a->name);
 			return true;
 		}
 	}

@@ -642,9 +642,33 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * TLS records) as possible, one span per response at most. When a response
  * ends, the client decides (client_response_ended) whether the connection
  * goes back to the pool. */
+/* killed_before_answering: the first packet of the answer is the server
+ * killing the statement as it shuts down (ERR 1053) or killing the session
+ * (ERR 1927), and the client keeps the statement for a retry: that is a
+ * connection dying unanswered (see client_backend_lost), not an answer. */
+static bool killed_before_answering(const struct server *s)
+{
+	const struct client *c = s->client;
+	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
+	    s->frame_continues)
+		return false;
+	struct my_cur h = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	uint32_t len;
+	uint8_t seq, marker;
+	uint16_t code;
+	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &marker) ||
+	    marker != 0xff || !my_cur_u16le(&h, &code))
+		return false;
+	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+}
+
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
+	if (killed_before_answering(s)) {
+		conn_close(&s->conn, LOG_INFO, "the backend killed the statement before answering");
+		return;
+	}
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
 		size_t span = relay_span(s, &ended);

@@ -157,6 +157,9 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	}
 	w->n_listeners = rt->cfg.n_listeners;
 	w->listeners = xcalloc(w->n_listeners, sizeof(*w->listeners));
+	w->rr_current = xcalloc(w->n_listeners, sizeof(*w->rr_current));
+	for (size_t i = 0; i < w->n_listeners; i++)
+		w->rr_current[i] = xcalloc(rt->cfg.listeners[i].n_members, sizeof(int64_t));
 	for (size_t i = 0; i < w->n_listeners; i++) {
 		if (!listener_open(w, i, &w->listeners[i], why, why_len))
 			return false;
@@ -379,6 +382,9 @@ void worker_join(struct worker *w)
 	for (size_t i = 0; i < w->n_pools; i++)
 		backend_pool_free(w->pools[i]);
 	xfree(w->pools);
+	for (size_t i = 0; w->rr_current && i < w->n_listeners; i++)
+		xfree(w->rr_current[i]);
+	xfree(w->rr_current);
 	xfree(w->listeners);
 	for (size_t i = 0; w->tls_caches && i < w->rt->cfg.n_backends; i++)
 		tls_cache_cleanup(&w->tls_caches[i]);

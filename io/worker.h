@@ -39,6 +39,8 @@ struct worker {
 	struct backend_pool **pools; /* grows as (backend, user, caps) keys appear */
 	size_t n_pools;
 	struct tls_cache *tls_caches;	  /* per backend: this worker's session stash */
+	int64_t **rr_current;		  /* per listener, per member: smooth round robin */
+	uint64_t picks;			  /* rotates ties between equally loaded members */
 	struct worker_stats stats;	  /* live; only this thread touches it */
 	struct stats_published published; /* its copy for the admin thread */
 	_Atomic uint64_t heartbeat_ms;	  /* the last loop turn: /healthz reads it */

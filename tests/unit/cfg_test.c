@@ -89,6 +89,30 @@ Test(cfg, environment_overrides_keys)
 	unsetenv("WARMPOOL_BACKEND_DB_PORT");
 }
 
+Test(cfg, groups_resolve_into_listener_members)
+{
+	struct cfg cfg;
+	char err[512] = "";
+	const char *text = "[listener ro]\nbackend = replicas\n[listener rw]\nbackend = src\n"
+			   "[backend src]\n[backend r1]\nweight = 50\n[backend r2]\n"
+			   "[group replicas]\nmembers = r1, r2\nbalance = round_robin\n"
+			   "[user app]\npassword = x\n";
+	cr_assert(cfg_load_string("t.ini", text, &cfg, err, sizeof(err)), "%s", err);
+	cr_assert_eq(cfg.listeners[0].n_members, 2);
+	cr_expect_eq(cfg.listeners[0].members[0], 1);
+	cr_expect_eq(cfg.listeners[0].members[1], 2);
+	cr_expect_eq(cfg.listeners[0].balance, CFG_BALANCE_ROUND_ROBIN);
+	cr_expect_eq(cfg.backends[1].weight, 50);
+	cr_assert_eq(cfg.listeners[1].n_members, 1);
+	cr_expect_eq(cfg.listeners[1].members[0], 0);
+	cfg_free(&cfg);
+	expect_error("[listener l]\nbackend = g\n[backend a]\n[group g]\nmembers = a, zz\n"
+		     "[user u]\npassword = x\n",
+		     "t.ini:7: [group g]: no [backend zz]");
+	expect_error("[listener l]\n[backend a]\n[group a]\nmembers = a\n[user u]\npassword = x\n",
+		     "t.ini:6: [group a]: a [backend] has the same name");
+}
+
 Test(cfg, unknown_key_names_file_and_line)
 {
 	expect_error("[warmpool]\nworkers = 1\nwrokers = 2\n",
@@ -112,7 +136,7 @@ Test(cfg, unknown_section_and_bad_names)
 {
 	expect_error("[warmpool]\n[frontend x]\n",
 		     "t.ini:2: unknown section [frontend x]: expected [warmpool], [listener NAME], "
-		     "[backend NAME] or [user NAME]");
+		     "[backend NAME], [group NAME] or [user NAME]");
 	expect_error("[backend]\n",
 		     "t.ini:1: section [backend] needs a name of letters, digits, '_', '-' or '.'");
 	expect_error("port = 1\n", "t.ini:1: key 'port' outside any section");
@@ -128,11 +152,11 @@ Test(cfg, cross_checks)
 {
 	char text[1024];
 	snprintf(text, sizeof(text), "%s[backend other]\n", BASE);
-	expect_error(text, "t.ini:13: [listener main]: name its backend (there are 2)");
+	expect_error(text, "t.ini:13: [listener main]: name its backend or group (there are 2 backends)");
 	expect_error("[listener l]\n[backend db]\nssl_mode = verify_ca\n[user u]\npassword = p\n",
 		     "t.ini:5: [backend db]: ssl_mode=verify_ca needs ssl_ca");
 	expect_error("[listener l]\nbackend = nope\n[backend db]\n[user u]\npassword = p\n",
-		     "t.ini:5: [listener l]: no [backend nope]");
+		     "t.ini:5: [listener l]: no [backend nope] or [group nope]");
 	expect_error("[listener l]\nrequire_tls = true\n[backend db]\n[user u]\npassword = p\n",
 		     "t.ini:5: [listener l]: require_tls needs tls_cert and tls_key");
 	expect_error("[listener l]\n[backend db]\nmin_idle = 5\nmax_connections = 2\n[user u]\npassword = p\n",

@@ -93,3 +93,30 @@ Test(pin, set_names)
 	cr_expect_eq(my_collation_by_name("latin1", "latin1_bin")->id, 47);
 	cr_expect_null(my_collation_by_name("klingon", NULL));
 }
+
+static bool is_read(const char *sql)
+{
+	return my_query_is_read((const uint8_t *)sql, strlen(sql));
+}
+
+Test(pin, reads_that_may_be_sent_twice)
+{
+	cr_expect(is_read("SELECT c FROM sbtest1 WHERE id=42"));
+	cr_expect(is_read("  /* app */ select 1"));
+	cr_expect(is_read("SHOW TABLES"));
+	cr_expect(is_read("SELECT 'for update; into @x' AS s FROM t"));
+	cr_expect(is_read("SELECT @@version"));
+	cr_expect_not(is_read("SELECT * FROM t WHERE id = 1 FOR UPDATE"));
+	cr_expect_not(is_read("SELECT * FROM t LOCK IN SHARE MODE"));
+	cr_expect_not(is_read("SELECT 1 INTO @x"));
+	cr_expect_not(is_read("SELECT a INTO OUTFILE '/tmp/x' FROM t"));
+	cr_expect_not(is_read("SELECT NEXTVAL(s)"));
+	cr_expect_not(is_read("SELECT GET_LOCK('x', 1)"));
+	cr_expect_not(is_read("SELECT @x := 1"));
+	cr_expect_not(is_read("SELECT 1; DELETE FROM t"));
+	cr_expect_not(is_read("/*!50000 SELECT */ 1"));
+	cr_expect_not(is_read("SELECT /*! SLEEP(1) */ 1"));
+	cr_expect_not(is_read("INSERT INTO t SELECT * FROM u"));
+	cr_expect_not(is_read("UPDATE t SET a = 1"));
+	cr_expect_not(is_read(""));
+}

@@ -237,6 +237,11 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 	}
 }
 
+static size_t live_connections(struct worker *w, size_t backend_idx);
+
+/* expire_waiters answers the clients whose wait is over: the backend is
+ * unavailable (connects fail, or none answers: no live connection), or it
+ * is up and every connection this worker may open is busy. */
 static void expire_waiters(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
@@ -245,10 +250,12 @@ static void expire_waiters(struct backend_pool *bp)
 	while ((waiter = pool_waiter_pop_expired(&bp->pool, w->now_ms))) {
 		struct client *c = container_of(waiter, struct client, waiter);
 		char msg[512];
-		if (bp->pool.last_error[0]) {
+		if (bp->pool.last_error[0] || live_connections(w, bp->backend_idx) == 0) {
 			snprintf(msg, sizeof(msg),
 				 "warmpool: backend '%s' unavailable for %d ms: %s", b->name,
-				 w->rt->cfg.client_wait_timeout_ms, bp->pool.last_error);
+				 w->rt->cfg.client_wait_timeout_ms,
+				 bp->pool.last_error[0] ? bp->pool.last_error
+							: "new connections to it do not complete");
 			log_warn("client wait timed out: backend down", "conn=c%llu backend=%s",
 				 (unsigned long long)c->conn.id, b->name);
 			w->stats.errors_total[STATS_ERR_WAIT_TIMEOUT]++;

@@ -398,15 +398,21 @@ static size_t outstanding(struct worker *w, size_t backend_idx)
 	return n;
 }
 
+/* usable_for_pick: not down, and not the member to avoid. */
+static bool usable_for_pick(struct worker *w, size_t backend_idx, size_t avoid)
+{
+	return backend_idx != avoid && member_usable(w, backend_idx);
+}
+
 static size_t pick_least_outstanding(struct worker *w, const struct cfg_listener *l,
-				     bool healthy_only)
+				     bool healthy_only, size_t avoid)
 {
 	size_t best = l->members[0];
 	double best_load = -1;
 	size_t start = (size_t)(w->picks++ % l->n_members); /* ties go round */
 	for (size_t k = 0; k < l->n_members; k++) {
 		size_t b = l->members[(start + k) % l->n_members];
-		if (healthy_only && !member_usable(w, b))
+		if (healthy_only && !usable_for_pick(w, b, avoid))
 			continue;
 		double load = (double)outstanding(w, b) / w->rt->cfg.backends[b].weight;
 		if (best_load < 0 || load < best_load) {
@@ -419,7 +425,8 @@ static size_t pick_least_outstanding(struct worker *w, const struct cfg_listener
 
 /* pick_round_robin is nginx's smooth weighted round robin: every usable
  * member gains its weight, the richest is picked and pays the total. */
-static size_t pick_round_robin(struct worker *w, size_t listener_idx, bool healthy_only)
+static size_t pick_round_robin(struct worker *w, size_t listener_idx, bool healthy_only,
+			       size_t avoid)
 {
 	const struct cfg_listener *l = &w->rt->cfg.listeners[listener_idx];
 	int64_t *current = w->rr_current[listener_idx], total = 0;
@@ -427,7 +434,7 @@ static size_t pick_round_robin(struct worker *w, size_t listener_idx, bool healt
 	bool found = false;
 	for (size_t k = 0; k < l->n_members; k++) {
 		const struct cfg_backend *b = &w->rt->cfg.backends[l->members[k]];
-		if (healthy_only && !member_usable(w, l->members[k]))
+		if (healthy_only && !usable_for_pick(w, l->members[k], avoid))
 			continue;
 		current[k] += b->weight;
 		total += b->weight;
@@ -440,17 +447,17 @@ static size_t pick_round_robin(struct worker *w, size_t listener_idx, bool healt
 	return l->members[best];
 }
 
-size_t backend_pick(struct worker *w, size_t listener_idx)
+size_t backend_pick(struct worker *w, size_t listener_idx, size_t avoid)
 {
 	const struct cfg_listener *l = &w->rt->cfg.listeners[listener_idx];
 	if (l->n_members == 1)
 		return l->members[0];
 	bool any_usable = false;
 	for (size_t k = 0; k < l->n_members && !any_usable; k++)
-		any_usable = member_usable(w, l->members[k]);
+		any_usable = usable_for_pick(w, l->members[k], avoid);
 	/* All down: wait on one anyway; it is served when that one returns. */
 	if (l->balance == CFG_BALANCE_ROUND_ROBIN)
-		return pick_round_robin(w, listener_idx, any_usable);
-	return pick_least_outstanding(w, l, any_usable);
+		return pick_round_robin(w, listener_idx, any_usable, avoid);
+	return pick_least_outstanding(w, l, any_usable, avoid);
 }
 

@@ -34,8 +34,10 @@ void backend_pool_free(struct backend_pool *bp);
 /* backend_pick chooses the member of listener |listener_idx| that a
  * client's next backend connection comes from: among members this worker
  * does not see down (all of them if every one is), the one with the least
- * outstanding work per weight, or the next in weighted round robin. */
-size_t backend_pick(struct worker *w, size_t listener_idx);
+ * outstanding work per weight, or the next in weighted round robin.
+ * |avoid| (a backend index, or SIZE_MAX) counts as down: the member a
+ * statement was just lost on. */
+size_t backend_pick(struct worker *w, size_t listener_idx, size_t avoid);
 
 /* backend_pools_prewarm creates the default shard of every backend and user
  * and starts opening min_idle connections. */

@@ -125,6 +125,7 @@ void client_accept(struct worker *w, int fd, size_t listener_idx)
 	c->plugin = (enum my_auth_plugin)rt->cfg.listeners[listener_idx].auth_plugin;
 	c->transaction_mode = rt->cfg.listeners[listener_idx].pool_mode == CFG_POOL_TRANSACTION;
 	c->handshake_deadline_ms = w->now_ms + (uint64_t)rt->cfg.handshake_timeout_ms;
+	c->avoid_backend = SIZE_MAX;
 	list_add_tail(&w->handshaking, &c->handshake_node);
 	list_init(&c->waiter.node);
 
@@ -258,7 +259,7 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	if (u->pool_mode)
 		c->transaction_mode = u->pool_mode - 1 == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
-	c->bp = backend_pool_get(c->conn.w, backend_pick(c->conn.w, c->listener_idx), u,
+	c->bp = backend_pool_get(c->conn.w, backend_pick(c->conn.w, c->listener_idx, SIZE_MAX), u,
 				 c->caps & BACKEND_PROFILE_CAPS);
 	client_request_backend(c);
 }
@@ -362,7 +363,9 @@ static void client_pick_backend(struct client *c)
 	const struct cfg_user *u = cfg_find_user(&w->rt->cfg, c->user);
 	if (!u)
 		return; /* removed by a reload: it stays with the pool it has */
-	c->bp = backend_pool_get(w, backend_pick(w, c->listener_idx), u,
+	size_t avoid = c->avoid_backend;
+	c->avoid_backend = SIZE_MAX;
+	c->bp = backend_pool_get(w, backend_pick(w, c->listener_idx, avoid), u,
 				 c->caps & BACKEND_PROFILE_CAPS);
 }
 
@@ -791,6 +794,7 @@ static bool client_replay(struct client *c)
 	buf_cleanup(&c->retry);
 	if (!ok)
 		return false;
+	c->avoid_backend = c->bp->backend_idx; /* another member, if there is one up */
 	log_info("read statement re-sent on a new backend connection", "conn=c%llu attempt=%u",
 		 (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);

@@ -52,6 +52,7 @@ struct client {
 	struct buf retry;  /* the outstanding command, while it may be re-sent (retry_reads) */
 	uint8_t retries;   /* times it was re-sent */
 	bool replaying;	   /* c->in starts with a re-sent command */
+	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */
 	unsigned setup_retries; /* session setups lost in a row */
 	bool counted;	   /* holds a slot of max_clients */
 	bool authenticated; /* its password checked out */

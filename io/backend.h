@@ -31,14 +31,6 @@ struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 const struct cfg_backend *backend_pool_cfg(const struct backend_pool *bp);
 void backend_pool_free(struct backend_pool *bp);
 
-/* backend_pick chooses the member of listener |listener_idx| that a
- * client's next backend connection comes from: among members this worker
- * does not see down (all of them if every one is), the one with the least
- * outstanding work per weight, or the next in weighted round robin.
- * |avoid| (a backend index, or SIZE_MAX) counts as down: the member a
- * statement was just lost on. */
-size_t backend_pick(struct worker *w, size_t listener_idx, size_t avoid);
-
 /* backend_pools_prewarm creates the default shard of every backend and user
  * and starts opening min_idle connections. */
 void backend_pools_prewarm(struct worker *w);

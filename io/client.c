@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "balance.h"
 #include "log.h"
 #include "my_frame.h"
 #include "my_charset.h"
@@ -259,7 +260,7 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	if (u->pool_mode)
 		c->transaction_mode = u->pool_mode - 1 == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
-	c->bp = backend_pool_get(c->conn.w, backend_pick(c->conn.w, c->listener_idx, SIZE_MAX), u,
+	c->bp = backend_pool_get(c->conn.w, balance_pick(c->conn.w, c->listener_idx, SIZE_MAX), u,
 				 c->caps & BACKEND_PROFILE_CAPS);
 	client_request_backend(c);
 }
@@ -365,7 +366,7 @@ static void client_pick_backend(struct client *c)
 		return; /* removed by a reload: it stays with the pool it has */
 	size_t avoid = c->avoid_backend;
 	c->avoid_backend = SIZE_MAX;
-	c->bp = backend_pool_get(w, backend_pick(w, c->listener_idx, avoid), u,
+	c->bp = backend_pool_get(w, balance_pick(w, c->listener_idx, avoid), u,
 				 c->caps & BACKEND_PROFILE_CAPS);
 }
 

@@ -2,8 +2,12 @@
 
 Tables of 100k rows keep InnoDB deadlocks (which sysbench counts as ignored
 errors, and which happen just as well on a direct connection) out of a 20 s run."""
+import json
 import re
 import subprocess
+import urllib.request
+
+import pytest
 
 from conftest import cli
 
@@ -36,3 +40,29 @@ def test_sysbench_oltp_read_write_through_warmpool(warmpool_factory, mariadb):
     assert errors == 0
     assert reconnects == 0
     assert cli(wp.port, "SELECT 1").returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_prepared_statements_binary_protocol(warmpool_factory, mariadb, mode):
+    """sysbench's default: server-side prepared statements, results in the
+    binary protocol. Transaction mode pins such clients (counted by reason)."""
+    wp = warmpool_factory(listener_main={"pool_mode": mode})
+    mariadb.root_sql("DROP DATABASE IF EXISTS sbps; CREATE DATABASE sbps; "
+                     "GRANT ALL ON sbps.* TO 'app'@'%'")
+    base = ["sysbench", "oltp_point_select", "--mysql-host=127.0.0.1", "--mysql-user=app",
+            "--mysql-password=app-secret", "--mysql-db=sbps", "--tables=1",
+            "--table-size=1000", "--mysql-ssl=off"]
+    prep = subprocess.run(base + [f"--mysql-port={mariadb.port}", "prepare"],
+                          capture_output=True, text=True, timeout=120)
+    assert prep.returncode == 0, prep.stderr
+    run = subprocess.run(base + [f"--mysql-port={wp.port}", "--db-ps-mode=auto", "--threads=8",
+                                 "--time=5", "--report-interval=0", "run"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    queries, _ = stat(run.stdout, "queries")
+    errors, _ = stat(run.stdout, "ignored errors")
+    assert queries > 1000 and errors == 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+        pins = json.load(r)["pins"]
+    if mode == "transaction":
+        assert pins["prepared_statement"] >= 8, pins

@@ -98,8 +98,25 @@ def fault_flood(sock):
         sock.sendall(row_packets(5, 256))  # 256 packets: the sequence ids wrap in step
 
 
+def fault_oversized(sock):
+    """One row of 40 MiB: a packet of three 16 MiB frames."""
+    size = 40 << 20
+    value = b"\xfe" + struct.pack("<Q", size) + b"z" * size  # lenenc string, 8-byte length
+    head = result_set("x")[:-9 - 6]  # the header, columns and EOF; no row, no final EOF
+    sock.sendall(head)
+    seq, off = 4, 0
+    while True:
+        chunk = value[off:off + 0xFFFFFF]
+        sock.sendall(frame(seq, chunk))
+        seq, off = seq + 1, off + len(chunk)
+        if len(chunk) < 0xFFFFFF:
+            break
+    sock.sendall(frame(seq, b"\xfe\x00\x00\x02\x00"))
+
+
 FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
-          b"fault:badseq": fault_badseq, b"fault:flood": fault_flood}
+          b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
+          b"fault:oversized": fault_oversized}
 
 
 def sha2_token(password, scramble):

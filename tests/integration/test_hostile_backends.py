@@ -107,6 +107,18 @@ def test_a_flooding_backend_is_held_back(warmpool_factory, fake):
     bystander_served(wp)
 
 
+def test_a_packet_larger_than_16_mib_goes_through_in_bounded_memory(warmpool_factory, fake):
+    port, _ = fake()
+    wp = pool(warmpool_factory, port)
+    before = rss(wp)
+    c = connect(wp, max_allowed_packet=64 << 20)
+    (value,), = query(c, "SELECT 'fault:oversized'")
+    assert len(value) == 40 << 20 and value[:1] == "z"
+    assert rss(wp) - before < 48 << 20  # relayed frame by frame, not gathered
+    bystander_served(wp)
+    c.close()
+
+
 def make_cert(ca_cert_path, ca_key_path, out_dir, name, expired=False, foreign=False):
     """A server certificate for localhost: expired, or signed by a CA nobody trusts."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

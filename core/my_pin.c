@@ -120,6 +120,18 @@ static bool next_token(struct lexer *l, struct token *t)
 	return false;
 }
 
+/* sets_insert_id: after the word LAST_INSERT_ID, an argument follows: the
+ * call sets the session's value, which no OK packet reports. Reading it,
+ * LAST_INSERT_ID(), is tracked and restored instead (see server.c). */
+static bool sets_insert_id(struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token open, close;
+	if (!next_token(&ahead, &open) || open.punct != '(')
+		return false;
+	return !next_token(&ahead, &close) || close.punct != ')';
+}
+
 /* scan_body looks through the whole statement, outside literals, for the
  * tokens that leave state behind. */
 static enum my_pin_reason scan_body(struct lexer *l)
@@ -131,13 +143,14 @@ static enum my_pin_reason scan_body(struct lexer *l)
 		{"GET_LOCK", MY_PIN_NAMED_LOCK},	{"RELEASE_LOCK", MY_PIN_NAMED_LOCK},
 		{"RELEASE_ALL_LOCKS", MY_PIN_NAMED_LOCK}, {"IS_USED_LOCK", MY_PIN_NAMED_LOCK},
 		{"IS_FREE_LOCK", MY_PIN_NAMED_LOCK},	{"SQL_CALC_FOUND_ROWS", MY_PIN_FOUND_ROWS},
-		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"LAST_INSERT_ID", MY_PIN_LAST_INSERT_ID},
-		{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
+		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
 	};
 	struct token t;
 	while (next_token(l, &t)) {
 		if (t.user_variable)
 			return MY_PIN_USER_VARIABLE;
+		if (t.n && word_is(t.w, t.n, "LAST_INSERT_ID") && sets_insert_id(l))
+			return MY_PIN_LAST_INSERT_ID;
 		for (size_t i = 0; t.n && i < sizeof(words) / sizeof(words[0]); i++) {
 			if (word_is(t.w, t.n, words[i].word))
 				return words[i].reason;

@@ -463,6 +463,10 @@ void client_backend_ready(struct client *c, const struct buf *setup_err)
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
+	if (s->track.last_insert_id) { /* an insert that generated a value */
+		c->insert_id = s->insert_id = s->track.last_insert_id;
+		s->track.last_insert_id = 0; /* the next response's own, or none */
+	}
 	if (c->pending_response && s->track.responses >= c->pending_response) {
 		if (!s->track.last_error && c->pending_collation) {
 			c->collation = s->collation = c->pending_collation;

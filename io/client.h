@@ -44,6 +44,7 @@ struct client {
 	uint8_t collation;
 	char user[MY_NAME_MAX];
 	char db[MY_NAME_MAX];
+	uint64_t insert_id; /* its LAST_INSERT_ID(), from the OK packets it got */
 	struct backend_pool *bp;
 	struct user_slot *user_slot; /* counts it against its user's max_clients */
 	struct server *server;

@@ -77,6 +77,8 @@ static void server_set_state(struct server *s, enum server_state to)
 	s->state = to;
 }
 
+static void server_fresh_session(struct server *s);
+
 static const struct cfg_backend *server_cfg(const struct server *s)
 {
 	return backend_pool_cfg(s->bp);
@@ -328,9 +330,7 @@ static void server_on_authenticated(struct server *s)
 	struct backend_pool *bp = s->bp;
 	pool_connect_succeeded(&bp->pool);
 	backend_connect_succeeded(bp, s->conn.tls ? tls_conn_version(s->conn.tls) : NULL);
-	s->collation = MY_DEFAULT_COLLATION;
-	s->db[0] = '\0';
-	my_track_init(&s->track);
+	server_fresh_session(s);
 	struct tls_conn *t = s->conn.tls;
 	log_info("backend connection ready",
 		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
@@ -410,19 +410,42 @@ static void server_on_connection_phase(struct server *s)
 
 /* build_setup queues the commands that give the client its session: a
  * character set when it differs, and the schema it asked for. */
+/* server_fresh_session: what a new login (or COM_CHANGE_USER) leaves. */
+static void server_fresh_session(struct server *s)
+{
+	s->collation = MY_DEFAULT_COLLATION;
+	s->db[0] = '\0';
+	s->insert_id = 0;
+	my_track_init(&s->track);
+}
+
+/* setup_query appends one COM_QUERY of the session setup. */
+static void setup_query(struct my_bld *b, const char *q, size_t len)
+{
+	my_bld_packet_begin(b, 0);
+	my_bld_u8(b, COM_QUERY);
+	my_bld_bytes(b, q, len);
+	my_bld_packet_end(b);
+}
+
 static unsigned build_setup(struct server *s, const struct client *c, struct my_bld *b)
 {
 	unsigned n = 0;
+	char q[128];
+	int len;
 	const struct my_collation *want = my_collation_find(c->collation);
 	if (want && c->collation != s->collation) {
-		char q[128];
-		int len = snprintf(q, sizeof(q), "SET NAMES %s COLLATE %s", want->charset,
-				   want->collation);
-		my_bld_packet_begin(b, 0);
-		my_bld_u8(b, COM_QUERY);
-		my_bld_bytes(b, q, (size_t)len);
-		my_bld_packet_end(b);
+		len = snprintf(q, sizeof(q), "SET NAMES %s COLLATE %s", want->charset,
+			       want->collation);
+		setup_query(b, q, (size_t)len);
 		s->collation = c->collation;
+		n++;
+	}
+	if (c->insert_id != s->insert_id) {
+		/* LAST_INSERT_ID() follows the client: DO sets it without a result. */
+		len = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)c->insert_id);
+		setup_query(b, q, (size_t)len);
+		s->insert_id = c->insert_id;
 		n++;
 	}
 	if (c->db[0] && strcmp(c->db, s->db) != 0) {
@@ -457,8 +480,8 @@ void server_link_client(struct server *s, struct client *c)
 		 * login clears it. The reset's reply ends the setup. */
 		server_send_change_user(s);
 		s->setup_replies = 1;
-		s->collation = MY_DEFAULT_COLLATION;
-		s->db[0] = '\0';
+		s->setup_after_reset = true; /* then the rest of the setup */
+		server_fresh_session(s);
 		return;
 	}
 	struct my_bld b;
@@ -512,6 +535,17 @@ static void server_on_setup_reply(struct server *s)
 		client_backend_ready(c, &s->setup_error);
 		server_release(s);
 		return;
+	}
+	if (s->setup_after_reset) {
+		/* The reset gave a fresh session: now its charset and insert id. */
+		s->setup_after_reset = false;
+		struct my_bld b;
+		conn_bld_begin(&s->conn, &b);
+		s->setup_replies = build_setup(s, c, &b);
+		if (s->setup_replies > 0) {
+			conn_bld_send(&s->conn, &b);
+			return;
+		}
 	}
 	server_set_state(s, SERVER_LINKED);
 	client_backend_ready(c, NULL);
@@ -586,10 +620,7 @@ static void server_on_reset_reply(struct server *s)
 		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
 		return;
 	}
-	/* A fresh login: the default collation, no schema. */
-	s->collation = MY_DEFAULT_COLLATION;
-	s->db[0] = '\0';
-	my_track_init(&s->track);
+	server_fresh_session(s);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(s->bp, &s->pc);
 }

@@ -41,6 +41,8 @@ struct server {
 	uint32_t caps;	     /* negotiated */
 	uint8_t collation;   /* of the session right now */
 	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
+	uint64_t insert_id;  /* LAST_INSERT_ID() of the session right now */
+	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */
 	bool frame_continues; /* the previous frame was full: this one continues it */

@@ -236,3 +236,25 @@ def test_set_names_is_tracked_not_pinned(warmpool_factory, txn_db):
     b.close()
     wp.stop()
     assert "pin summary" not in wp.read_log()  # nobody was pinned
+
+
+def test_last_insert_id_follows_the_client(warmpool_factory, txn_db):
+    """Two clients insert through one shared backend connection; each then
+    reads its own LAST_INSERT_ID(), restored on the connection it gets."""
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
+    txn_db.root_sql("CREATE TABLE wp_a.ids (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
+    with a.cursor() as cur:
+        cur.execute("INSERT INTO ids (v) VALUES (1)")
+        assert cur.lastrowid == 1
+    with b.cursor() as cur:
+        cur.execute("INSERT INTO ids (v) VALUES (2), (3)")
+        assert cur.lastrowid == 2  # the first id of a multi-row insert, as MySQL says
+    assert one(a, "SELECT LAST_INSERT_ID()") == (1,)
+    assert one(b, "select last_insert_id()") == (2,)
+    assert one(a, "SELECT v FROM ids WHERE id = LAST_INSERT_ID()") == (1,)
+    fresh = connect(wp.port)
+    assert one(fresh, "SELECT LAST_INSERT_ID()") == (0,)
+    for c in (a, b, fresh):
+        c.close()
+    assert backend_count(txn_db) <= 2  # one pooled connection (and this query's own)

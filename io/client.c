@@ -460,6 +460,26 @@ void client_backend_ready(struct client *c, const struct buf *setup_err)
 		client_maybe_release(c);
 }
 
+/* client_after_reset: the client's own COM_RESET_CONNECTION succeeded. Its
+ * session is clean again (only the schema survives), so the pin goes; the
+ * server reset the character set to its global default, so the connection
+ * is given back and the client's next statement gets a set-up one (with its
+ * charset), in session mode too. */
+static void client_after_reset(struct client *c, struct server *s)
+{
+	log_debug("client reset its session; unpinned", "conn=c%llu pin=%s",
+		  (unsigned long long)c->conn.id, my_pin_reason_str(c->pin));
+	c->pin = MY_PIN_NONE;
+	c->insert_id = s->insert_id = 0;
+	s->collation = 0; /* the server's global default: unknown here */
+	if (!server_clean(s) || c->frame_left > 0)
+		return; /* more pipelined behind it: the next boundary will do */
+	c->server = NULL;
+	c->conn.relay_peer = NULL;
+	client_set_state(c, CLIENT_IDLE);
+	server_unlink(s);
+}
+
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
@@ -476,6 +496,12 @@ void client_response_ended(struct client *c)
 		}
 		c->pending_response = 0;
 		c->pending_collation = 0;
+	}
+	if (c->reset_response && s->track.responses >= c->reset_response) {
+		bool done = !s->track.last_error && s->track.responses == c->reset_response;
+		c->reset_response = 0;
+		if (done)
+			client_after_reset(c, s);
 	}
 	buf_cleanup(&c->retry); /* answered: nothing to re-send */
 	client_maybe_release(c);
@@ -611,6 +637,8 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 			client_pin(c, MY_PIN_PREPARED_STATEMENT);
 		} else if (cmd == COM_CHANGE_USER) {
 			client_pin(c, MY_PIN_CHANGE_USER);
+		} else if (cmd == COM_RESET_CONNECTION && my_track_idle(&s->track)) {
+			c->reset_response = s->track.responses + 1;
 		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
 			   cmd != COM_RESET_CONNECTION && cmd != 0x17 /* COM_STMT_EXECUTE */ &&
 			   cmd != 0x1a /* COM_STMT_RESET */) {

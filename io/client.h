@@ -68,6 +68,7 @@ struct client {
 	char pending_db[MY_NAME_MAX];
 	uint8_t pending_collation;
 	uint64_t pending_response;
+	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */

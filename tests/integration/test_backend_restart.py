@@ -162,3 +162,18 @@ def test_kill_9_mid_large_result(warmpool_factory, private_db):
         time.sleep(0.1)
     assert unexplained_fds(wp) <= fds_before
     bystander.close()
+
+
+def test_reset_connection_lifts_the_pin(warmpool_factory, private_db):
+    """COM_RESET_CONNECTION clears what pinned the client: it keeps its
+    charset (restored by warmpool) and survives a restart afterwards."""
+    wp = pool(warmpool_factory, private_db, "session")
+    c = connect(wp.port, charset="latin1")
+    one(c, "SET @kept = 1")  # a pin: this session could not be rebuilt
+    c._execute_command(0x1F, b"")  # COM_RESET_CONNECTION
+    c._read_ok_packet()
+    assert one(c, "SELECT @@character_set_client") == ("latin1",)
+    private_db.restart(ssl="on")
+    assert one(c, "SELECT 'kept', @@character_set_client") == ("kept", "latin1")
+    assert one(c, "SELECT @kept") == (None,)  # (reading it pins again; that is fine now)
+    c.close()

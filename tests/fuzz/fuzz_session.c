@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] % 2 == 0) {
 		char db[64];
 		sink += my_pin_query(data + 1, size - 1);
+		sink += my_query_is_read(data + 1, size - 1);
 		sink += my_query_use_schema(data + 1, size - 1, db, sizeof(db));
 		return 0;
 	}

@@ -118,12 +118,12 @@ def test_rolling_restart_with_tls_toggled_under_sysbench(warmpool_factory, three
         ["sysbench", "oltp_read_only", "--mysql-host=127.0.0.1", f"--mysql-port={wp.port}",
          "--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=sbro", "--tables=1",
          "--table-size=1000", "--mysql-ssl=off", "--db-ps-mode=disable", "--skip_trx=on",
-         "--threads=8", "--time=30", "--report-interval=1", "--percentile=100", "run"],
+         "--threads=8", "--time=22", "--report-interval=1", "--percentile=100", "run"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(4)
+    time.sleep(3)
     for i, db in enumerate(three_dbs):
         db.restart(ssl="off" if i % 2 == 0 else "on")
-        time.sleep(3)
+        time.sleep(2)
     output = run.communicate(timeout=120)[0]
     assert run.returncode == 0, output[-3000:]
     errors = int(re.search(r"ignored errors:\s+(\d+)", output).group(1))

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=$ROOT/.run
 PORT=${WARMPOOL_DEMO_PORT:-6033}
+ADMIN_PORT=${WARMPOOL_DEMO_ADMIN_PORT:-6034}
 
 tools/install-deps.sh
 tools/build.sh
@@ -24,6 +25,7 @@ cat > "$RUN/warmpool.ini" <<INI
 ; MariaDB on 127.0.0.1:$DB_PORT, TLS on both sides, identity verified.
 [warmpool]
 users_file = $RUN/users.txt
+admin_port = $ADMIN_PORT
 
 [listener main]
 address = 127.0.0.1
@@ -52,7 +54,9 @@ Connect with the mariadb CLI, TLS verified end to end:
           -e "SELECT @@version; SHOW SESSION STATUS LIKE 'Ssl_version'"
 
 or simply:  mariadb -h 127.0.0.1 -P $PORT -u app -papp-secret
-Stop with Ctrl-C.
+
+Admin endpoint:  curl 127.0.0.1:$ADMIN_PORT/status   (also /healthz /readyz /metrics)
+Reload the config with SIGHUP; stop with Ctrl-C (SIGTERM drains).
 
 MSG
 build/io/warmpool --config "$RUN/warmpool.ini"

@@ -4,6 +4,7 @@ of the whole group with TLS toggled under sysbench read-only load."""
 import json
 import re
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -143,3 +144,22 @@ def test_rolling_restart_with_tls_toggled_under_sysbench(warmpool_factory, three
     # Every member was seen going down and coming back.
     for name in ("m0", "m1", "m2"):
         assert f'msg="backend up" backend={name}' in wp.read_log(), name
+
+
+def test_all_members_down_a_query_waits_for_the_first_back(warmpool_factory, three_dbs):
+    wp = group_pool(warmpool_factory, three_dbs)
+    c = connect(wp)
+    assert one(c, "SELECT 1") == (1,)
+    for db in three_dbs:
+        db.stop()
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(one(c, "SELECT @@port")[0]))
+    t.start()
+    time.sleep(2)  # the query waits: every member is down
+    assert not answer
+    st = status(wp)
+    assert st["ready"] is False and any("group replicas" in r for r in st["readiness"])
+    three_dbs[2].start(ssl="on")
+    t.join(timeout=30)
+    assert answer == [three_dbs[2].port]
+    c.close()

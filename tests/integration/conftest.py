@@ -4,6 +4,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -165,6 +166,33 @@ def warmpool_factory(tmp_path, mariadb):
         # Every test also checks that warmpool survived it and stops cleanly.
         assert was_alive, f"warmpool died during the test:\n{wp.read_log()}"
         assert rc == 0, f"warmpool exited {rc} on SIGTERM:\n{wp.read_log()}"
+
+
+FAKE = Path(__file__).with_name("fake_mysql.py")
+
+
+@pytest.fixture
+def fake_backend(mariadb):
+    """Starts fake_mysql.py backends (fault injection, caching_sha2 paths):
+    start(auth, tls, password, port, cert, key) returns (port, process)."""
+    procs = []
+
+    def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None):
+        port = port or free_port()
+        args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
+                "--password", password]
+        if tls:
+            args += ["--cert", cert or mariadb.env["server_cert"],
+                     "--key", key or mariadb.env["server_key"]]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        assert p.stdout.readline().strip() == "ready"
+        return port, p
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
 
 
 @pytest.fixture

@@ -3,37 +3,9 @@
 MariaDB has no caching_sha2_password server plugin, so these paths run
 against tests/integration/fake_mysql.py; everything else uses MariaDB.
 """
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from conftest import cli, free_port
-
-FAKE = Path(__file__).with_name("fake_mysql.py")
-
-
-@pytest.fixture
-def fake_backend(mariadb):
-    procs = []
-
-    def start(auth, tls, password="app-secret"):
-        port = free_port()
-        args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
-                "--password", password]
-        if tls:
-            args += ["--cert", mariadb.env["server_cert"], "--key", mariadb.env["server_key"]]
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        procs.append(p)
-        assert p.stdout.readline().strip() == "ready"
-        return port, p
-
-    yield start
-    for p in procs:
-        p.kill()
-        p.wait()
-
+from conftest import cli
 
 def through_fake(warmpool_factory, port, ssl_mode, **warmpool):
     return warmpool_factory(warmpool={"client_wait_timeout_ms": "3000", **warmpool},

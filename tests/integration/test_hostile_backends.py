@@ -4,8 +4,6 @@ client whose query met it; warmpool stays up, bounded, and serves the others."""
 import datetime
 import json
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,31 +15,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-
-from conftest import free_port
-
-FAKE = Path(__file__).with_name("fake_mysql.py")
-
-
-@pytest.fixture
-def fake(mariadb):
-    procs = []
-
-    def start(port=None, cert=None, key=None):
-        port = port or free_port()
-        args = [sys.executable, str(FAKE), "--port", str(port), "--auth", "fast",
-                "--password", "app-secret", "--cert", cert or mariadb.env["server_cert"],
-                "--key", key or mariadb.env["server_key"]]
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        procs.append(p)
-        assert p.stdout.readline().strip() == "ready"
-        return port, p
-
-    yield start
-    for p in procs:
-        p.kill()
-        p.wait()
-
 
 def pool(warmpool_factory, port, **warmpool):
     return warmpool_factory(warmpool={"client_wait_timeout_ms": "3000", **warmpool},
@@ -72,8 +45,8 @@ def rss(wp):
 
 
 @pytest.mark.parametrize("fault", ["stall", "reset", "badseq"])
-def test_a_misbehaving_backend_hurts_only_its_client(warmpool_factory, fake, fault):
-    port, _ = fake()
+def test_a_misbehaving_backend_hurts_only_its_client(warmpool_factory, fake_backend, fault):
+    port, _ = fake_backend()
     wp = pool(warmpool_factory, port)
     victim = connect(wp, read_timeout=2)
     with pytest.raises(pymysql.err.MySQLError):
@@ -85,10 +58,10 @@ def test_a_misbehaving_backend_hurts_only_its_client(warmpool_factory, fake, fau
     assert wp.alive()
 
 
-def test_a_flooding_backend_is_held_back(warmpool_factory, fake):
+def test_a_flooding_backend_is_held_back(warmpool_factory, fake_backend):
     """An endless result to a client that stops reading: warmpool stops
     reading the backend (4 MiB high-water mark) instead of buffering it."""
-    port, _ = fake()
+    port, _ = fake_backend()
     wp = pool(warmpool_factory, port)
     before = rss(wp)
     victim = connect(wp)
@@ -107,8 +80,8 @@ def test_a_flooding_backend_is_held_back(warmpool_factory, fake):
     bystander_served(wp)
 
 
-def test_a_packet_larger_than_16_mib_goes_through_in_bounded_memory(warmpool_factory, fake):
-    port, _ = fake()
+def test_a_packet_larger_than_16_mib_goes_through_in_bounded_memory(warmpool_factory, fake_backend):
+    port, _ = fake_backend()
     wp = pool(warmpool_factory, port)
     before = rss(wp)
     c = connect(wp, max_allowed_packet=64 << 20)
@@ -148,8 +121,8 @@ def make_cert(ca_cert_path, ca_key_path, out_dir, name, expired=False, foreign=F
 
 @pytest.mark.parametrize("kind", ["expired", "foreign"])
 def test_a_certificate_that_expires_or_changes_takes_the_backend_down(
-        warmpool_factory, fake, mariadb, tmp_path, kind):
-    port, good = fake()
+        warmpool_factory, fake_backend, mariadb, tmp_path, kind):
+    port, good = fake_backend()
     wp = pool(warmpool_factory, port)
     bystander_served(wp)
     certs = Path(mariadb.env["certs"])
@@ -157,7 +130,7 @@ def test_a_certificate_that_expires_or_changes_takes_the_backend_down(
                           expired=kind == "expired", foreign=kind == "foreign")
     good.kill()
     good.wait()
-    fake(port=port, cert=cert, key=key)  # the "restarted" backend, with the new certificate
+    fake_backend(port=port, cert=cert, key=key)  # the "restarted" backend, with the new certificate
     with pytest.raises(pymysql.err.OperationalError) as refused:
         connect(wp)  # the login waits for a backend connection that never comes
     assert refused.value.args[0] == 9001, refused.value.args

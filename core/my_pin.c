@@ -294,3 +294,156 @@ int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t
 		l.p++;
 	return l.p == l.end && !l.executable_comment ? 1 : -1;
 }
+
+/* var_is_trackable: a session variable whose value can be set again on
+ * another connection without changing what the client sees. */
+static bool var_is_trackable(const char *name)
+{
+	static const char *const exact[] = {
+		"autocommit", "insert_id", "last_insert_id", "identity", "timestamp",
+		"rand_seed1", "rand_seed2", "pseudo_thread_id", "pseudo_slave_mode", "profiling",
+		"names", "password", "role", "statement", "transaction", "character",
+	};
+	static const char *const prefixes[] = {"character_set_", "collation_", "session_track_",
+					       "gtid_", "wsrep_"};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		if (strcmp(name, exact[i]) == 0)
+			return false;
+	}
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* read_var_name reads "[SESSION|LOCAL] name" or "@@[session.|local.]name"
+ * into |out| in lower case; false for GLOBAL and anything else. */
+static bool read_var_name(struct lexer *l, char *out, size_t out_len)
+{
+	if (!skip_space_and_comments(l))
+		return false;
+	bool at_at = l->end - l->p >= 2 && l->p[0] == '@' && l->p[1] == '@';
+	if (at_at)
+		l->p += 2;
+	const uint8_t *w;
+	size_t n = next_word(l, &w);
+	bool scope = word_is(w, n, "SESSION") || word_is(w, n, "LOCAL");
+	if (word_is(w, n, "GLOBAL"))
+		return false;
+	if (scope && at_at) {
+		if (l->p >= l->end || *l->p != '.')
+			return false;
+		l->p++;
+		n = next_word(l, &w);
+	} else if (scope) {
+		struct lexer ahead = *l;
+		if (skip_space_and_comments(&ahead) && *ahead.p != '=' && *ahead.p != ':')
+			n = next_word(l, &w); /* SESSION was the scope, not a name */
+	}
+	if (n == 0 || n >= out_len)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '$')
+			return false;
+		out[i] = (char)tolower(w[i]);
+	}
+	out[n] = '\0';
+	return true;
+}
+
+/* read_assign reads "=" or ":=". */
+static bool read_assign(struct lexer *l)
+{
+	if (!skip_space_and_comments(l))
+		return false;
+	if (*l->p == ':' && l->end - l->p >= 2 && l->p[1] == '=')
+		l->p++;
+	if (*l->p != '=')
+		return false;
+	l->p++;
+	return true;
+}
+
+static bool read_number(struct lexer *l)
+{
+	const uint8_t *start = l->p;
+	if (*l->p == '-' || *l->p == '+')
+		l->p++;
+	size_t digits = 0;
+	while (l->p < l->end && (isdigit(*l->p) || *l->p == '.'))
+		digits += isdigit(*l->p++) != 0;
+	if (digits > 0 && l->p < l->end && (*l->p == 'e' || *l->p == 'E')) {
+		l->p++;
+		if (l->p < l->end && (*l->p == '-' || *l->p == '+'))
+			l->p++;
+		while (l->p < l->end && isdigit(*l->p))
+			l->p++;
+	}
+	bool glued = l->p < l->end && (isalnum(*l->p) || *l->p == '_' || *l->p == '$');
+	return digits > 0 && l->p > start && !glued;
+}
+
+/* read_literal reads a value that means the same on any connection and
+ * under any sql_mode: a number, a single-quoted string without backslash or
+ * quote inside, or one of a few constant words. */
+static bool read_literal(struct lexer *l, const uint8_t **value, size_t *value_len)
+{
+	static const char *const constants[] = {"ON", "OFF", "TRUE", "FALSE", "NULL", "DEFAULT"};
+	if (!skip_space_and_comments(l))
+		return false;
+	*value = l->p;
+	bool ok = false;
+	if (*l->p == '\'') {
+		for (l->p++; l->p < l->end && *l->p != '\'' && *l->p != '\\'; l->p++)
+			;
+		ok = l->p < l->end && *l->p == '\'';
+		l->p += ok;
+		ok = ok && (l->p == l->end || *l->p != '\''); /* '' inside: an escape */
+	} else if (isdigit(*l->p) || *l->p == '-' || *l->p == '+' || *l->p == '.') {
+		ok = read_number(l);
+	} else {
+		const uint8_t *w;
+		size_t n = next_word(l, &w);
+		for (size_t i = 0; n && i < sizeof(constants) / sizeof(constants[0]); i++)
+			ok = ok || word_is(w, n, constants[i]);
+		ok = ok && (l->p == l->end || (*l->p != '(' && *l->p != '.'));
+	}
+	*value_len = (size_t)(l->p - *value);
+	return ok;
+}
+
+static bool parse_set_vars(struct lexer *l, struct my_vars *out)
+{
+	for (;;) {
+		char name[MY_VAR_NAME_MAX + 1];
+		const uint8_t *value;
+		size_t value_len;
+		if (!read_var_name(l, name, sizeof(name)) || !var_is_trackable(name) ||
+		    !read_assign(l) || !read_literal(l, &value, &value_len) ||
+		    !my_vars_put(out, name, strlen(name), (const char *)value, value_len))
+			return false;
+		if (!skip_space_and_comments(l))
+			return true;
+		if (*l->p != ',')
+			break;
+		l->p++;
+	}
+	while (l->p < l->end && (isspace(*l->p) || *l->p == ';'))
+		l->p++;
+	return l->p == l->end;
+}
+
+int my_query_set_vars(const uint8_t *sql, size_t len, struct my_vars *out)
+{
+	struct lexer l = {.p = sql, .end = sql + len};
+	const uint8_t *w;
+	size_t n = next_word(&l, &w);
+	my_vars_clear(out);
+	if (!word_is(w, n, "SET"))
+		return 0;
+	if (parse_set_vars(&l, out) && !l.executable_comment && out->n > 0)
+		return 1;
+	my_vars_clear(out);
+	return 0;
+}

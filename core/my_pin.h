@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "my_vars.h"
+
 /* Why a client in transaction mode keeps its backend connection. */
 enum my_pin_reason {
 	MY_PIN_NONE = 0,
@@ -47,5 +49,15 @@ int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_le
  * anything else; -1 for a SET NAMES warmpool cannot parse. */
 int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t charset_len,
 		       char *out_collation, size_t collation_len);
+
+/* my_query_set_vars: for a SET whose every assignment gives a session
+ * system variable warmpool may track a plain literal (a number, a
+ * single-quoted string without escapes, ON, OFF, TRUE, FALSE, NULL or
+ * DEFAULT), returns 1 with the assignments added to |out| in order; 0 for
+ * anything else (|out| is then left empty), which my_pin_query classifies.
+ * Not tracked: autocommit and transaction forms, the character set
+ * variables (SET NAMES is tracked on its own), values used once
+ * (insert_id, timestamp, rand_seed*), session_track_* and GLOBAL. */
+int my_query_set_vars(const uint8_t *sql, size_t len, struct my_vars *out);
 
 #endif

@@ -471,6 +471,8 @@ static void client_after_reset(struct client *c, struct server *s)
 		  (unsigned long long)c->conn.id, my_pin_reason_str(c->pin));
 	c->pin = MY_PIN_NONE;
 	c->insert_id = s->insert_id = 0;
+	my_vars_clear(&c->vars); /* the server took its variables back to the globals */
+	my_vars_clear(&s->vars);
 	s->collation = 0; /* the server's global default: unknown here */
 	if (!server_clean(s) || c->frame_left > 0)
 		return; /* more pipelined behind it: the next boundary will do */
@@ -478,6 +480,35 @@ static void client_after_reset(struct client *c, struct server *s)
 	c->conn.relay_peer = NULL;
 	client_set_state(c, CLIENT_IDLE);
 	server_unlink(s);
+}
+
+static void client_pin(struct client *c, enum my_pin_reason reason)
+{
+	if (c->pin != MY_PIN_NONE || reason == MY_PIN_NONE)
+		return;
+	c->pin = reason;
+	c->conn.w->stats.pins_total[reason]++;
+	log_debug("client pinned to its backend connection", "conn=c%llu reason=%s",
+		  (unsigned long long)c->conn.id, my_pin_reason_str(reason));
+}
+
+/* client_apply_pending: the tracked change succeeded; both the client and
+ * its connection now hold it. */
+static void client_apply_pending(struct client *c, struct server *s)
+{
+	if (c->pending_vars.n > 0) {
+		if (!my_vars_apply(&c->vars, &c->pending_vars) ||
+		    !my_vars_apply(&s->vars, &c->pending_vars)) {
+			/* Out of memory: the connection alone knows the session now. */
+			client_pin(c, MY_PIN_SET);
+			s->stale = true;
+		}
+	} else if (c->pending_collation) {
+		c->collation = s->collation = c->pending_collation;
+	} else {
+		snprintf(c->db, sizeof(c->db), "%s", c->pending_db);
+		snprintf(s->db, sizeof(s->db), "%s", c->pending_db);
+	}
 }
 
 void client_response_ended(struct client *c)
@@ -488,14 +519,11 @@ void client_response_ended(struct client *c)
 		s->track.last_insert_id = 0; /* the next response's own, or none */
 	}
 	if (c->pending_response && s->track.responses >= c->pending_response) {
-		if (!s->track.last_error && c->pending_collation) {
-			c->collation = s->collation = c->pending_collation;
-		} else if (!s->track.last_error) {
-			snprintf(c->db, sizeof(c->db), "%s", c->pending_db);
-			snprintf(s->db, sizeof(s->db), "%s", c->pending_db);
-		}
+		if (!s->track.last_error)
+			client_apply_pending(c, s);
 		c->pending_response = 0;
 		c->pending_collation = 0;
+		my_vars_clear(&c->pending_vars);
 	}
 	if (c->reset_response && s->track.responses >= c->reset_response) {
 		bool done = !s->track.last_error && s->track.responses == c->reset_response;
@@ -558,20 +586,12 @@ static void client_quit(struct client *c)
 	conn_close(&c->conn, LOG_DEBUG, "client quit");
 }
 
-static void client_pin(struct client *c, enum my_pin_reason reason)
-{
-	if (c->pin != MY_PIN_NONE || reason == MY_PIN_NONE)
-		return;
-	c->pin = reason;
-	c->conn.w->stats.pins_total[reason]++;
-	log_debug("client pinned to its backend connection", "conn=c%llu reason=%s",
-		  (unsigned long long)c->conn.id, my_pin_reason_str(reason));
-}
 
-/* client_track_session_change: USE, COM_INIT_DB and SET NAMES are tracked
- * (applied when they succeed, restored on the next connection); any other
- * statement is classified and may pin. A tracked change sent behind another
- * command (pipelined) pins: its response would be hard to attribute. */
+/* client_track_session_change: USE, COM_INIT_DB, SET NAMES and a SET of
+ * session variables to literals are tracked (applied when they succeed,
+ * restored on the next connection); any other statement is classified and
+ * may pin. A tracked change sent behind another command (pipelined) pins:
+ * its response would be hard to attribute. */
 static void client_track_session_change(struct client *c, uint8_t cmd, struct my_cur body)
 {
 	struct server *s = c->server;
@@ -584,16 +604,24 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 				     : 0;
 	const struct my_collation *coll = names == 1 ? my_collation_by_name(charset, collation)
 						     : NULL;
-	bool tracked = (use == 1 || coll) && my_track_idle(&s->track);
+	struct my_vars set = {0};
+	int vars = cmd == COM_QUERY && use == 0 && names == 0
+			   ? my_query_set_vars(body.ptr, body.len, &set)
+			   : 0;
+	bool tracked = (use == 1 || coll || vars == 1) && my_track_idle(&s->track);
 	if (tracked) {
 		snprintf(c->pending_db, sizeof(c->pending_db), "%s", use == 1 ? db : c->db);
 		c->pending_collation = coll ? coll->id : 0;
+		my_vars_clear(&c->pending_vars);
+		c->pending_vars = set;
+		set = (struct my_vars){0};
 		c->pending_response = s->track.responses + 1;
-	} else if (use != 0 || names != 0) {
-		client_pin(c, names != 0 ? MY_PIN_SET : MY_PIN_OTHER_COMMAND);
+	} else if (use != 0 || names != 0 || vars != 0) {
+		client_pin(c, use != 0 ? MY_PIN_OTHER_COMMAND : MY_PIN_SET);
 	} else {
 		client_pin(c, my_pin_query(body.ptr, body.len));
 	}
+	my_vars_clear(&set);
 }
 
 /* Session setups lost with their backend connection before a client gets
@@ -933,8 +961,11 @@ static void client_on_close(struct conn *conn)
 
 static void client_on_free(struct conn *conn)
 {
-	buf_cleanup(&client_of(conn)->retry);
-	xfree(client_of(conn));
+	struct client *c = client_of(conn);
+	buf_cleanup(&c->retry);
+	my_vars_clear(&c->vars);
+	my_vars_clear(&c->pending_vars);
+	xfree(c);
 }
 
 static void client_on_peer_drained(struct conn *conn)

@@ -45,6 +45,7 @@ struct client {
 	char user[MY_NAME_MAX];
 	char db[MY_NAME_MAX];
 	uint64_t insert_id; /* its LAST_INSERT_ID(), from the OK packets it got */
+	struct my_vars vars; /* session variables it set (SET), restored on every connection */
 	struct backend_pool *bp;
 	struct user_slot *user_slot; /* counts it against its user's max_clients */
 	struct server *server;
@@ -62,11 +63,12 @@ struct client {
 	bool transaction_lost; /* its backend died inside a transaction: tell it */
 	size_t discard_left;   /* bytes of a refused command still to drop */
 	enum my_pin_reason pin; /* why it keeps its backend connection; NONE: it does not */
-	/* A tracked change in flight: the schema of a USE / COM_INIT_DB, or the
-	 * collation of a SET NAMES, applied when response |pending_response|
-	 * (a tracker count; 0: none) succeeds. */
+	/* A tracked change in flight: the schema of a USE / COM_INIT_DB, the
+	 * collation of a SET NAMES, or the variables of a SET, applied when
+	 * response |pending_response| (a tracker count; 0: none) succeeds. */
 	char pending_db[MY_NAME_MAX];
 	uint8_t pending_collation;
+	struct my_vars pending_vars;
 	uint64_t pending_response;
 	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
 };

@@ -408,14 +408,13 @@ static void server_on_connection_phase(struct server *s)
 	buf_cleanup(&payload);
 }
 
-/* build_setup queues the commands that give the client its session: a
- * character set when it differs, and the schema it asked for. */
 /* server_fresh_session: what a new login (or COM_CHANGE_USER) leaves. */
 static void server_fresh_session(struct server *s)
 {
 	s->collation = MY_DEFAULT_COLLATION;
 	s->db[0] = '\0';
 	s->insert_id = 0;
+	my_vars_clear(&s->vars);
 	my_track_init(&s->track);
 }
 
@@ -428,6 +427,9 @@ static void setup_query(struct my_bld *b, const char *q, size_t len)
 	my_bld_packet_end(b);
 }
 
+/* build_setup queues the commands that give the client its session where
+ * this connection's differs: character set, insert id, session variables
+ * and schema. */
 static unsigned build_setup(struct server *s, const struct client *c, struct my_bld *b)
 {
 	unsigned n = 0;
@@ -446,6 +448,15 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		len = snprintf(q, sizeof(q), "DO LAST_INSERT_ID(%llu)", (unsigned long long)c->insert_id);
 		setup_query(b, q, (size_t)len);
 		s->insert_id = c->insert_id;
+		n++;
+	}
+	if (!my_vars_equal(&s->vars, &c->vars)) {
+		my_bld_packet_begin(b, 0);
+		my_bld_u8(b, COM_QUERY);
+		my_vars_write_restore(&s->vars, &c->vars, b);
+		my_bld_packet_end(b);
+		if (!my_vars_assign(&s->vars, &c->vars))
+			s->stale = true; /* out of memory: retire it once free */
 		n++;
 	}
 	if (c->db[0] && strcmp(c->db, s->db) != 0) {
@@ -790,6 +801,7 @@ static void server_on_free(struct conn *conn)
 {
 	struct server *s = server_of(conn);
 	buf_cleanup(&s->setup_error);
+	my_vars_clear(&s->vars);
 	xfree(s);
 }
 

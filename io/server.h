@@ -10,6 +10,7 @@
 #include "my_auth.h"
 #include "my_handshake.h"
 #include "my_track.h"
+#include "my_vars.h"
 #include "pool.h"
 
 struct backend_pool;
@@ -42,6 +43,7 @@ struct server {
 	uint8_t collation;   /* of the session right now */
 	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
 	uint64_t insert_id;  /* LAST_INSERT_ID() of the session right now */
+	struct my_vars vars; /* session variables set on it (SET) right now */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */

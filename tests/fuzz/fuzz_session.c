@@ -19,6 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink += my_pin_query(data + 1, size - 1);
 		sink += my_query_is_read(data + 1, size - 1);
 		sink += my_query_use_schema(data + 1, size - 1, db, sizeof(db));
+		struct my_vars vars = {0};
+		sink += my_query_set_vars(data + 1, size - 1, &vars);
+		my_vars_clear(&vars);
 		return 0;
 	}
 	struct my_track t;

@@ -66,6 +66,19 @@ def test_transaction_cut_by_a_restart_gets_a_clear_error(warmpool_factory, priva
     c.close()
 
 
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_session_variables_survive_a_restart(warmpool_factory, private_db, mode):
+    wp = pool(warmpool_factory, private_db, mode)
+    c = connect(wp.port, database="wp_r")
+    one(c, "SET SESSION sql_mode = 'ANSI_QUOTES', max_statement_time = 7")
+    before = one(c, "SELECT CONNECTION_ID()")[0]
+    private_db.restart(ssl="off")
+    assert one(c, "SELECT @@SESSION.sql_mode, @@SESSION.max_statement_time, DATABASE(), "
+                  "CONNECTION_ID() <> %d" % before) == ("ANSI_QUOTES", 7.0, "wp_r", 1)
+    c.close()
+    assert "session state warmpool cannot restore" not in wp.read_log()
+
+
 def test_session_with_state_warmpool_cannot_rebuild_is_closed(warmpool_factory, private_db):
     wp = pool(warmpool_factory, private_db, "session")
     c = connect(wp.port)

@@ -238,6 +238,39 @@ def test_set_names_is_tracked_not_pinned(warmpool_factory, txn_db):
     assert "pin summary" not in wp.read_log()  # nobody was pinned
 
 
+def test_session_variables_follow_the_client(warmpool_factory, txn_db):
+    """A SET of session variables to literals is tracked, not pinned: on one
+    shared backend connection each client sees its own values, a newcomer
+    the server's defaults; DEFAULT and a failed SET behave as on MySQL."""
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
+    a, b = connect(wp.port), connect(wp.port)
+    one(a, "SET SESSION sql_mode = 'ANSI_QUOTES', wait_timeout = 123")
+    one(a, "SET @@session.time_zone = '+02:00'")
+    mine = ("SELECT @@SESSION.sql_mode, @@SESSION.wait_timeout, @@SESSION.time_zone, "
+            "CONNECTION_ID()")
+    defaults = ("SELECT @@SESSION.sql_mode = @@GLOBAL.sql_mode, "
+                "@@SESSION.wait_timeout = @@GLOBAL.wait_timeout, "
+                "@@SESSION.time_zone = @@GLOBAL.time_zone, CONNECTION_ID()")
+    shared = one(a, mine)[3]
+    for _ in range(3):  # one backend connection, alternating clients
+        assert one(a, mine) == ("ANSI_QUOTES", 123, "+02:00", shared)
+        assert one(b, defaults) == (1, 1, 1, shared)
+    one(a, "SET wait_timeout = DEFAULT")
+    with pytest.raises(pymysql.err.MySQLError):
+        one(a, "SET SESSION no_such_variable = 1, sql_mode = ''")
+    assert one(b, defaults) == (1, 1, 1, shared)
+    assert one(a, "SELECT @@SESSION.sql_mode, @@SESSION.wait_timeout = @@GLOBAL.wait_timeout, "
+                  "@@SESSION.time_zone") == ("ANSI_QUOTES", 1, "+02:00")
+    fresh = connect(wp.port)
+    assert one(fresh, defaults) == (1, 1, 1, shared)
+    # A value warmpool will not replay (an expression) pins, as before.
+    one(b, "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI')")
+    for c in (a, b, fresh):
+        c.close()
+    wp.stop()
+    assert re.search(r'msg="pin summary" set=1 ', wp.read_log()), wp.read_log()
+
+
 def test_last_insert_id_follows_the_client(warmpool_factory, txn_db):
     """Two clients insert through one shared backend connection; each then
     reads its own LAST_INSERT_ID(), restored on the connection it gets."""

@@ -1,0 +1,134 @@
+/* my_vars: the session system variables a client set with SET, kept as text to be set again on another backend connection. */
+#include "my_vars.h"
+
+#include <string.h>
+#include <strings.h>
+
+void my_vars_clear(struct my_vars *vs)
+{
+	for (uint8_t i = 0; i < vs->n; i++)
+		xfree(vs->v[i].text);
+	xfree(vs->v);
+	*vs = (struct my_vars){0};
+}
+
+/* find returns the index of |name|, or -1. */
+static int find(const struct my_vars *vs, const char *name, size_t name_len)
+{
+	for (uint8_t i = 0; i < vs->n; i++) {
+		if (vs->v[i].name_len == name_len && memcmp(vs->v[i].text, name, name_len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static void remove_at(struct my_vars *vs, int i)
+{
+	xfree(vs->v[i].text);
+	vs->v[i] = vs->v[--vs->n];
+}
+
+bool my_vars_put(struct my_vars *vs, const char *name, size_t name_len, const char *value,
+		 size_t value_len)
+{
+	if (name_len == 0 || name_len > MY_VAR_NAME_MAX || value_len > MY_VAR_VALUE_MAX)
+		return false;
+	int i = find(vs, name, name_len);
+	char *text = try_realloc(NULL, name_len + 1 + value_len + 1);
+	if (!text)
+		return false;
+	memcpy(text, name, name_len);
+	text[name_len] = '=';
+	memcpy(text + name_len + 1, value, value_len);
+	text[name_len + 1 + value_len] = '\0';
+	if (i >= 0) {
+		xfree(vs->v[i].text);
+		vs->v[i].text = text;
+		return true;
+	}
+	struct my_var *grown = vs->n < MY_VARS_MAX
+				       ? try_realloc(vs->v, (vs->n + 1u) * sizeof(*vs->v))
+				       : NULL;
+	if (!grown) {
+		xfree(text);
+		return false;
+	}
+	vs->v = grown;
+	vs->v[vs->n++] = (struct my_var){.text = text, .name_len = (uint16_t)name_len};
+	return true;
+}
+
+static const char *value_of(const struct my_var *var)
+{
+	return var->text + var->name_len + 1;
+}
+
+bool my_vars_apply(struct my_vars *vs, const struct my_vars *changes)
+{
+	for (uint8_t i = 0; i < changes->n; i++) {
+		const struct my_var *c = &changes->v[i];
+		if (strcasecmp(value_of(c), "DEFAULT") == 0) {
+			int at = find(vs, c->text, c->name_len);
+			if (at >= 0)
+				remove_at(vs, at);
+		} else if (!my_vars_put(vs, c->text, c->name_len, value_of(c), strlen(value_of(c)))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool my_vars_assign(struct my_vars *dst, const struct my_vars *src)
+{
+	my_vars_clear(dst);
+	for (uint8_t i = 0; i < src->n; i++) {
+		const struct my_var *v = &src->v[i];
+		if (!my_vars_put(dst, v->text, v->name_len, value_of(v), strlen(value_of(v)))) {
+			my_vars_clear(dst);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* has: |vs| holds exactly this "name=value". */
+static bool has(const struct my_vars *vs, const struct my_var *var)
+{
+	int i = find(vs, var->text, var->name_len);
+	return i >= 0 && strcmp(vs->v[i].text, var->text) == 0;
+}
+
+bool my_vars_equal(const struct my_vars *a, const struct my_vars *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint8_t i = 0; i < a->n; i++) {
+		if (!has(b, &a->v[i]))
+			return false;
+	}
+	return true;
+}
+
+static void write_assignment(struct my_bld *b, bool *first, const char *text, size_t len)
+{
+	my_bld_bytes(b, *first ? "SET SESSION " : ", ", *first ? 12 : 2);
+	my_bld_bytes(b, text, len);
+	*first = false;
+}
+
+void my_vars_write_restore(const struct my_vars *have, const struct my_vars *want,
+			   struct my_bld *b)
+{
+	bool first = true;
+	for (uint8_t i = 0; i < want->n; i++) {
+		if (!has(have, &want->v[i]))
+			write_assignment(b, &first, want->v[i].text, strlen(want->v[i].text));
+	}
+	for (uint8_t i = 0; i < have->n; i++) {
+		const struct my_var *h = &have->v[i];
+		if (find(want, h->text, h->name_len) < 0) {
+			write_assignment(b, &first, h->text, h->name_len);
+			my_bld_bytes(b, "=DEFAULT", 8);
+		}
+	}
+}

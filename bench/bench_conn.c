@@ -1,4 +1,4 @@
-/* bench_conn: greeting, SSLRequest, TLS through tls_layer, native login, quit - blocking. */
+/* bench_conn: greeting, SSLRequest, TLS through tls_layer, native login, quit - blocking code on non-blocking sockets (bench_sched). */
 #include "bench_conn.h"
 
 #include <arpa/inet.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_sched.h"
 #include "my_auth.h"
 #include "my_frame.h"
 #include "my_handshake.h"
@@ -41,6 +42,10 @@ static bool flush(struct bench_session *s)
 {
 	while (buf_avail(&s->out) > 0) {
 		ssize_t n = send(s->fd, buf_head(&s->out), buf_avail(&s->out), MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			bench_wait_io(s->fd, true);
+			continue;
+		}
 		if (n < 0)
 			return fail(s, strerror(errno));
 		buf_consume(&s->out, (size_t)n);
@@ -48,11 +53,14 @@ static bool flush(struct bench_session *s)
 	return true;
 }
 
-/* pump reads once from the socket into s->in (through TLS when on). */
+/* pump reads once from the socket into s->in (through TLS when on). The
+ * buffer is the thread's: it is used up before anything can switch tasks. */
 static bool pump(struct bench_session *s)
 {
-	uint8_t raw[16384];
-	ssize_t n = recv(s->fd, raw, sizeof(raw), 0);
+	static __thread uint8_t raw[16384];
+	ssize_t n;
+	while ((n = recv(s->fd, raw, sizeof(raw), 0)) < 0 && errno == EAGAIN)
+		bench_wait_io(s->fd, false);
 	if (n <= 0)
 		return fail(s, n == 0 ? "server closed the connection" : strerror(errno));
 	if (!s->tls)
@@ -96,9 +104,19 @@ static int dial(const struct bench_target *t, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot resolve %s", t->host);
 		return -1;
 	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int err = 0;
+	socklen_t err_len = sizeof(err);
 	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		snprintf(why, why_len, "connect: %s", strerror(errno));
+		err = errno;
+		if (err == EINPROGRESS) {
+			bench_wait_io(fd, true);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) < 0)
+				err = errno;
+		}
+	}
+	if (fd >= 0 && err != 0) {
+		snprintf(why, why_len, "connect: %s", strerror(err));
 		close(fd);
 		fd = -1;
 	}

@@ -1,4 +1,4 @@
-/* bench_load: N client threads per target for a fixed time, targets alternated in rounds; rates, latency, proxy CPU. */
+/* bench_load: N client connections per target, on a few threads, for a fixed time, targets alternated in rounds; rates, latency, proxy CPU. */
 #include "bench_load.h"
 
 #include <math.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bench_conn.h"
+#include "bench_sched.h"
 #include "bench_util.h"
 #include "cfg.h"
 #include "tls_ctx.h"
@@ -95,13 +96,27 @@ static void throughput_loop(struct worker_arg *a)
 	bench_close(&s, true);
 }
 
-static void *worker_main(void *arg)
+/* connection_task is one client connection's coroutine. */
+static void connection_task(void *arg)
 {
 	struct worker_arg *a = arg;
 	if (a->o->scenario == LOAD_CONNECT)
 		connect_loop(a);
 	else
 		throughput_loop(a);
+}
+
+/* A client thread and the connections it runs. */
+struct client_thread {
+	pthread_t id;
+	void **args;
+	size_t n;
+};
+
+static void *client_thread_main(void *arg)
+{
+	struct client_thread *t = arg;
+	bench_sched_run(connection_task, t->args, t->n);
 	return NULL;
 }
 
@@ -121,13 +136,18 @@ static void merge(struct target_result *r, struct worker_arg *a)
 	free(a->latency);
 }
 
-/* run_once runs every thread against one target for o->seconds. */
+/* run_once runs every connection against one target for o->seconds, the
+ * connections dealt round-robin over the client threads. */
 static void run_once(const struct load_opts *o, const struct load_target_spec *spec,
 		     const struct bench_target *t, struct target_result *r, int round)
 {
-	int n = o->threads;
-	pthread_t *threads = calloc((size_t)n, sizeof(*threads));
+	int n = o->connections;
+	int nt = o->client_threads < n ? o->client_threads : n;
+	struct client_thread *threads = calloc((size_t)nt, sizeof(*threads));
 	struct worker_arg *args = calloc((size_t)n, sizeof(*args));
+	void **slots = calloc((size_t)n, sizeof(*slots));
+	if (!threads || !args || !slots)
+		abort();
 	_Atomic bool abort_flag = false;
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
 	double t0 = bench_now();
@@ -135,10 +155,16 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		args[i] = (struct worker_arg){.o = o, .t = t, .deadline = t0 + o->seconds,
 					      .seed = (unsigned)(i * 7919 + round * 104729 + 1),
 					      .abort = &abort_flag};
-		pthread_create(&threads[i], NULL, worker_main, &args[i]);
 	}
-	for (int i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
+	for (int k = 0, used = 0; k < nt; k++) {
+		threads[k].args = slots + used;
+		for (int i = k; i < n; i += nt)
+			slots[used + (int)threads[k].n++] = &args[i];
+		used += (int)threads[k].n;
+		pthread_create(&threads[k].id, NULL, client_thread_main, &threads[k]);
+	}
+	for (int k = 0; k < nt; k++)
+		pthread_join(threads[k].id, NULL);
 	double elapsed = bench_now() - t0;
 	r->seconds += elapsed;
 	if (spec->pid) {
@@ -154,6 +180,7 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		spec->name, (double)(r->n - before) / elapsed);
 	free(threads);
 	free(args);
+	free(slots);
 }
 
 static void print_results(const struct load_opts *o, struct target_result *res)
@@ -163,10 +190,11 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 	       "p99_ms", "errors", "cpu_us/op", "rss_MB");
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
-		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"threads\": %d,\n  \"seconds\": %.1f,\n"
+		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"connections\": %d,\n"
+			      "  \"client_threads\": %d,\n  \"seconds\": %.1f,\n"
 			      "  \"rounds\": %d,\n  \"targets\": {",
-			o->scenario == LOAD_CONNECT ? "connect" : "throughput", o->threads,
-			o->seconds, o->rounds);
+			o->scenario == LOAD_CONNECT ? "connect" : "throughput", o->connections,
+			o->client_threads, o->seconds, o->rounds);
 	for (size_t i = 0; i < o->n_targets; i++) {
 		struct target_result *r = &res[i];
 		double rate = r->seconds > 0 ? (double)r->n / r->seconds : 0;
@@ -208,7 +236,7 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 static void run_idle(const struct load_opts *o, const struct load_target_spec *spec,
 		     const struct bench_target *t, struct target_result *r)
 {
-	size_t n = (size_t)o->threads;
+	size_t n = (size_t)o->connections;
 	struct bench_session *s = calloc(n, sizeof(*s));
 	double rss0 = spec->pid ? bench_process_rss(spec->pid) : NAN;
 	double t0 = bench_now();
@@ -246,7 +274,7 @@ static void print_idle(const struct load_opts *o, struct target_result *res)
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
 		fprintf(json, "{\n  \"scenario\": \"idle\",\n  \"connections\": %d,\n  \"targets\": {",
-			o->threads);
+			o->connections);
 	for (size_t i = 0; i < o->n_targets; i++) {
 		struct target_result *r = &res[i];
 		char a[32], b[32];

@@ -10,7 +10,7 @@
 enum load_scenario {
 	LOAD_CONNECT = 0,    /* connect, log in, SELECT 1, quit: per request, PHP style */
 	LOAD_THROUGHPUT = 1, /* persistent connections running point selects */
-	LOAD_IDLE = 2,	     /* THREADS idle logged-in connections: the target's RSS per connection */
+	LOAD_IDLE = 2,	     /* N idle logged-in connections: the target's RSS per connection */
 };
 
 struct load_target_spec {
@@ -25,7 +25,8 @@ struct load_opts {
 	enum load_scenario scenario;
 	struct load_target_spec targets[LOAD_MAX_TARGETS];
 	size_t n_targets;
-	int threads;	 /* client connections (one thread each) */
+	int connections;    /* client connections per target */
+	int client_threads; /* threads the connections are spread over (coroutines) */
 	double seconds;	 /* per target and round */
 	int rounds;	 /* targets alternate this many times */
 	const char *user;

@@ -17,18 +17,19 @@ static void usage(FILE *out)
 	      "              applications do); connections per second and latency\n"
 	      "  throughput  persistent connections running point selects\n"
 	      "              (SELECT c FROM TABLE WHERE id=random); qps and latency\n"
-	      "  idle        THREADS logged-in connections held open, from one thread; the\n"
+	      "  idle        N logged-in connections held open, from one thread; the\n"
 	      "              RSS of the --pid process and its growth per connection\n"
 	      "\n"
-	      "  Both run THREADS client connections (one thread each) against each target\n"
-	      "  for SECONDS, targets alternating for ROUNDS rounds, and report p50/p95/p99,\n"
+	      "  connect and throughput run N client connections against each target for\n"
+	      "  SECONDS, targets alternating for ROUNDS rounds, and report p50/p95/p99,\n"
 	      "  errors and, for a target with --pid, that process's CPU per operation and\n"
 	      "  RSS (/proc): the proxy's cost, comparable as a ratio on a noisy machine.\n"
 	      "\n"
 	      "  --target NAME=HOST:PORT[/tls]   a target (repeat); /tls: TLS to it (full\n"
 	      "                        handshakes, verified with --ssl-ca and --server-name)\n"
 	      "  --pid NAME=PID        measure process PID for target NAME\n"
-	      "  --threads N           client connections (16)\n"
+	      "  --connections N       client connections (16; --threads is the old name)\n"
+	      "  --client-threads T    threads they run on, as coroutines over epoll (2)\n"
 	      "  --seconds S           per target and round (5)\n"
 	      "  --rounds N            (3)\n"
 	      "  --table T             point-select table (sbtest1), --table-size N (10000)\n"
@@ -87,13 +88,16 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 	static const struct option opts[] = {
 		{"target", required_argument, NULL, 't'},   {"pid", required_argument, NULL, 'p'},
 		{"threads", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 's'},
+		{"connections", required_argument, NULL, 'c'},
+		{"client-threads", required_argument, NULL, 'k'},
 		{"rounds", required_argument, NULL, 'r'},   {"user", required_argument, NULL, 'u'},
 		{"password-env", required_argument, NULL, 'E'}, {"ssl-ca", required_argument, NULL, 'C'},
 		{"server-name", required_argument, NULL, 'N'}, {"table", required_argument, NULL, 'T'},
 		{"table-size", required_argument, NULL, 'S'}, {"json", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},	    {0},
 	};
-	struct load_opts o = {.scenario = scenario, .threads = 16, .seconds = 5, .rounds = 3,
+	struct load_opts o = {.scenario = scenario, .connections = 16, .client_threads = 2,
+			      .seconds = 5, .rounds = 3,
 			      .user = "app", .table = "sbtest1", .table_size = 10000};
 	const char *password_env = "WARMPOOL_BENCH_PASSWORD";
 	int opt;
@@ -112,7 +116,8 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 				return 2;
 			}
 			break;
-		case 'c': o.threads = atoi(optarg); break;
+		case 'c': o.connections = atoi(optarg); break;
+		case 'k': o.client_threads = atoi(optarg); break;
 		case 's': o.seconds = atof(optarg); break;
 		case 'r': o.rounds = atoi(optarg); break;
 		case 'u': o.user = optarg; break;
@@ -127,9 +132,10 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 		}
 	}
 	o.password = getenv(password_env);
-	if (o.n_targets == 0 || o.threads <= 0 || o.seconds <= 0 || o.rounds <= 0 ||
-	    o.table_size <= 0 || !o.password) {
-		fprintf(stderr, "warmpool-bench: need --target, positive --threads, --seconds, "
+	if (o.n_targets == 0 || o.connections <= 0 || o.client_threads <= 0 || o.seconds <= 0 ||
+	    o.rounds <= 0 || o.table_size <= 0 || !o.password) {
+		fprintf(stderr, "warmpool-bench: need --target, positive --connections, "
+				"--client-threads, --seconds, "
 				"--rounds and --table-size, and the password in $%s\n", password_env);
 		return 2;
 	}

@@ -24,6 +24,11 @@ struct target_result {
 	double cpu;	  /* the measured process's CPU over those spans */
 	double rss_max;	  /* bytes */
 	char first_error[256];
+	/* restart */
+	double stall_max;		       /* the longest gap between two answers */
+	double recovery[LOAD_MAX_RESTARTS];    /* restart command done -> next answer */
+	double outage[LOAD_MAX_RESTARTS];      /* how long each restart command ran */
+	int n_restarts;
 };
 
 struct worker_arg {
@@ -36,6 +41,8 @@ struct worker_arg {
 	size_t errors;
 	char first_error[256];
 	_Atomic bool *abort;
+	double stall_max;		  /* restart: the longest gap between two answers */
+	_Atomic uint64_t *last_answer_ns; /* restart: when any connection last got one */
 };
 
 static void record(struct worker_arg *a, double seconds)
@@ -72,6 +79,12 @@ static void connect_loop(struct worker_arg *a)
 	}
 }
 
+static void point_select(struct worker_arg *a, char *sql, size_t len)
+{
+	int id = 1 + (int)(rand_r(&a->seed) % (unsigned)a->o->table_size);
+	snprintf(sql, len, "SELECT c FROM %s WHERE id=%d", a->o->table, id);
+}
+
 /* throughput_loop: one connection, point selects back to back. */
 static void throughput_loop(struct worker_arg *a)
 {
@@ -84,8 +97,7 @@ static void throughput_loop(struct worker_arg *a)
 		return;
 	}
 	while (bench_now() < a->deadline && !atomic_load(a->abort)) {
-		int id = 1 + (int)(rand_r(&a->seed) % (unsigned)a->o->table_size);
-		snprintf(sql, sizeof(sql), "SELECT c FROM %s WHERE id=%d", a->o->table, id);
+		point_select(a, sql, sizeof(sql));
 		double t0 = bench_now();
 		if (!bench_query(&s, sql)) {
 			error(a, why);
@@ -96,12 +108,58 @@ static void throughput_loop(struct worker_arg *a)
 	bench_close(&s, true);
 }
 
+static void note_answer(struct worker_arg *a, double *last, double now)
+{
+	if (now - *last > a->stall_max)
+		a->stall_max = now - *last;
+	*last = now;
+	uint64_t ns = (uint64_t)(now * 1e9), seen = atomic_load(a->last_answer_ns);
+	while (seen < ns && !atomic_compare_exchange_weak(a->last_answer_ns, &seen, ns))
+		;
+}
+
+/* restart_loop: paced point selects until told to stop, as an application
+ * would run them through a restart: a failed query or login counts as an
+ * error and the connection is opened again, 50 ms later. */
+static void restart_loop(struct worker_arg *a)
+{
+	struct bench_session s;
+	struct bench_sample sample;
+	char why[256], sql[160];
+	bool open = false;
+	double last = bench_now();
+	while (!atomic_load(a->abort)) {
+		if (!open && !(open = bench_open(a->t, &s, &sample, why, sizeof(why)))) {
+			error(a, why);
+			bench_close(&s, false);
+			bench_sleep(0.05);
+			continue;
+		}
+		point_select(a, sql, sizeof(sql));
+		double t0 = bench_now();
+		if (!bench_query(&s, sql)) {
+			error(a, why);
+			bench_close(&s, false);
+			open = false;
+			continue;
+		}
+		double t1 = bench_now();
+		record(a, t1 - t0);
+		note_answer(a, &last, t1);
+		bench_sleep(a->o->pause);
+	}
+	if (open)
+		bench_close(&s, true);
+}
+
 /* connection_task is one client connection's coroutine. */
 static void connection_task(void *arg)
 {
 	struct worker_arg *a = arg;
 	if (a->o->scenario == LOAD_CONNECT)
 		connect_loop(a);
+	else if (a->o->scenario == LOAD_RESTART)
+		restart_loop(a);
 	else
 		throughput_loop(a);
 }
@@ -136,35 +194,81 @@ static void merge(struct target_result *r, struct worker_arg *a)
 	free(a->latency);
 }
 
-/* run_once runs every connection against one target for o->seconds, the
- * connections dealt round-robin over the client threads. */
+/* A load on one target: its connections and the threads running them. */
+struct load_run {
+	int n, nt;
+	struct client_thread *threads;
+	struct worker_arg *args;
+	void **slots;
+	_Atomic bool abort_flag;
+	_Atomic uint64_t last_answer_ns;
+	bool joined;
+};
+
+/* load_start deals the connections round-robin over the client threads and
+ * starts them; they run until |deadline| or load_finish. */
+static void load_start(struct load_run *run, const struct load_opts *o,
+		       const struct bench_target *t, double deadline, int round)
+{
+	run->n = o->connections;
+	run->nt = o->client_threads < run->n ? o->client_threads : run->n;
+	run->threads = calloc((size_t)run->nt, sizeof(*run->threads));
+	run->args = calloc((size_t)run->n, sizeof(*run->args));
+	run->slots = calloc((size_t)run->n, sizeof(*run->slots));
+	if (!run->threads || !run->args || !run->slots)
+		abort();
+	run->joined = false;
+	atomic_store(&run->abort_flag, false);
+	atomic_store(&run->last_answer_ns, 0);
+	for (int i = 0; i < run->n; i++) {
+		run->args[i] = (struct worker_arg){
+			.o = o, .t = t, .deadline = deadline,
+			.seed = (unsigned)(i * 7919 + round * 104729 + 1),
+			.abort = &run->abort_flag, .last_answer_ns = &run->last_answer_ns};
+	}
+	for (int k = 0, used = 0; k < run->nt; k++) {
+		struct client_thread *ct = &run->threads[k];
+		ct->args = run->slots + used;
+		for (int i = k; i < run->n; i += run->nt)
+			ct->args[ct->n++] = &run->args[i];
+		used += (int)ct->n;
+		pthread_create(&ct->id, NULL, client_thread_main, ct);
+	}
+}
+
+/* load_join waits for the client threads to end by themselves. */
+static void load_join(struct load_run *run)
+{
+	for (int k = 0; !run->joined && k < run->nt; k++)
+		pthread_join(run->threads[k].id, NULL);
+	run->joined = true;
+}
+
+/* load_finish stops the connections, waits for them and adds their
+ * samples to |r|. */
+static void load_finish(struct load_run *run, struct target_result *r)
+{
+	atomic_store(&run->abort_flag, true);
+	load_join(run);
+	for (int i = 0; i < run->n; i++) {
+		if (run->args[i].stall_max > r->stall_max)
+			r->stall_max = run->args[i].stall_max;
+		merge(r, &run->args[i]);
+	}
+	free(run->threads);
+	free(run->args);
+	free(run->slots);
+}
+
+/* run_once runs every connection against one target for o->seconds. */
 static void run_once(const struct load_opts *o, const struct load_target_spec *spec,
 		     const struct bench_target *t, struct target_result *r, int round)
 {
-	int n = o->connections;
-	int nt = o->client_threads < n ? o->client_threads : n;
-	struct client_thread *threads = calloc((size_t)nt, sizeof(*threads));
-	struct worker_arg *args = calloc((size_t)n, sizeof(*args));
-	void **slots = calloc((size_t)n, sizeof(*slots));
-	if (!threads || !args || !slots)
-		abort();
-	_Atomic bool abort_flag = false;
+	struct load_run run;
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
 	double t0 = bench_now();
-	for (int i = 0; i < n; i++) {
-		args[i] = (struct worker_arg){.o = o, .t = t, .deadline = t0 + o->seconds,
-					      .seed = (unsigned)(i * 7919 + round * 104729 + 1),
-					      .abort = &abort_flag};
-	}
-	for (int k = 0, used = 0; k < nt; k++) {
-		threads[k].args = slots + used;
-		for (int i = k; i < n; i += nt)
-			slots[used + (int)threads[k].n++] = &args[i];
-		used += (int)threads[k].n;
-		pthread_create(&threads[k].id, NULL, client_thread_main, &threads[k]);
-	}
-	for (int k = 0; k < nt; k++)
-		pthread_join(threads[k].id, NULL);
+	load_start(&run, o, t, t0 + o->seconds, round);
+	load_join(&run);
 	double elapsed = bench_now() - t0;
 	r->seconds += elapsed;
 	if (spec->pid) {
@@ -174,13 +278,44 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 			r->rss_max = rss;
 	}
 	size_t before = r->n;
-	for (int i = 0; i < n; i++)
-		merge(r, &args[i]);
+	load_finish(&run, r);
 	fprintf(stderr, "warmpool-bench: round %d/%d %-22s %9.0f /s\n", round + 1, o->rounds,
 		spec->name, (double)(r->n - before) / elapsed);
-	free(threads);
-	free(args);
-	free(slots);
+}
+
+/* run_restarts keeps the load on one target while the restart commands run
+ * in turn, o->interval apart, and times each recovery. */
+static bool run_restarts(const struct load_opts *o, const struct load_target_spec *spec,
+			 const struct bench_target *t, struct target_result *r)
+{
+	struct load_run run;
+	double t0 = bench_now();
+	bool ok = true;
+	load_start(&run, o, t, INFINITY, 0);
+	bench_sleep(o->interval);
+	for (int i = 0; ok && i < o->restarts; i++) {
+		const char *cmd = o->restart_cmds[(size_t)i % o->n_restart_cmds];
+		double c0 = bench_now();
+		ok = system(cmd) == 0;
+		double c1 = bench_now();
+		if (!ok) {
+			snprintf(r->first_error, sizeof(r->first_error), "restart command failed: %s", cmd);
+			r->errors++;
+			break;
+		}
+		while (bench_now() < c1 + 60 && atomic_load(&run.last_answer_ns) < (uint64_t)(c1 * 1e9))
+			bench_sleep(0.001);
+		r->outage[i] = c1 - c0;
+		r->recovery[i] = (double)atomic_load(&run.last_answer_ns) / 1e9 - c1;
+		r->n_restarts = i + 1;
+		fprintf(stderr, "warmpool-bench: %s: restart %d/%d took %.2f s, answered again %.0f ms "
+				"after\n", spec->name, i + 1, o->restarts, r->outage[i],
+			r->recovery[i] * 1e3);
+		bench_sleep(o->interval);
+	}
+	load_finish(&run, r);
+	r->seconds = bench_now() - t0;
+	return ok;
 }
 
 static void print_results(const struct load_opts *o, struct target_result *res)
@@ -297,6 +432,58 @@ static void print_idle(const struct load_opts *o, struct target_result *res)
 	}
 }
 
+static double max_of(const double *v, int n)
+{
+	double m = 0;
+	for (int i = 0; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+static void print_restarts(const struct load_opts *o, struct target_result *res)
+{
+	printf("\n%-22s %9s %8s %10s %9s %13s %13s\n", "target", "answered", "errors",
+	       "stall_max_s", "p99_ms", "recovery_ms", "outage_s");
+	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
+	if (json)
+		fprintf(json, "{\n  \"scenario\": \"restart\",\n  \"connections\": %d,\n"
+			      "  \"restarts\": %d,\n  \"pause_ms\": %.0f,\n  \"targets\": {",
+			o->connections, o->restarts, o->pause * 1e3);
+	for (size_t i = 0; i < o->n_targets; i++) {
+		struct target_result *r = &res[i];
+		double p99 = bench_quantile(r->latency, r->n, 0.99) * 1e3;
+		double recovery[LOAD_MAX_RESTARTS];
+		memcpy(recovery, r->recovery, sizeof(recovery));
+		double rec_p50 = bench_quantile(recovery, (size_t)r->n_restarts, 0.5) * 1e3;
+		double rec_max = max_of(r->recovery, r->n_restarts) * 1e3;
+		char rec[32];
+		snprintf(rec, sizeof(rec), "%.0f/%.0f", rec_p50, rec_max);
+		printf("%-22s %9zu %8zu %10.2f %9.3f %13s %13.2f\n", o->targets[i].name, r->n,
+		       r->errors, r->stall_max, p99, rec, max_of(r->outage, r->n_restarts));
+		if (r->errors)
+			printf("  first error: %s\n", r->first_error);
+		if (!json)
+			continue;
+		fprintf(json, "%s\n    \"%s\": {\"answered\": %zu, \"errors\": %zu, "
+			      "\"stall_max_s\": %.3f, \"p99_ms\": %.3f, \"recovery_ms\": [",
+			i ? "," : "", o->targets[i].name, r->n, r->errors, r->stall_max, p99);
+		for (int k = 0; k < r->n_restarts; k++)
+			fprintf(json, "%s%.1f", k ? ", " : "", r->recovery[k] * 1e3);
+		fprintf(json, "], \"outage_s\": [");
+		for (int k = 0; k < r->n_restarts; k++)
+			fprintf(json, "%s%.3f", k ? ", " : "", r->outage[k]);
+		fprintf(json, "]}");
+	}
+	printf("\nerrors: failed queries and logins (each is a reconnect for the application);\n"
+	       "stall_max_s: the longest any connection went between two answers;\n"
+	       "recovery_ms: median/max, restart command done -> first answer after it;\n"
+	       "outage_s: the longest restart command.\n");
+	if (json) {
+		fprintf(json, "\n  }\n}\n");
+		fclose(json);
+	}
+}
+
 int bench_load(const struct load_opts *o)
 {
 	struct cfg_backend b = {
@@ -322,21 +509,26 @@ int bench_load(const struct load_opts *o)
 			return 1;
 		}
 	}
+	bool clean = true;
 	if (o->scenario == LOAD_IDLE) {
 		for (size_t i = 0; i < o->n_targets; i++)
 			run_idle(o, &o->targets[i], &targets[i], &res[i]);
 		print_idle(o, res);
-	}
-	for (int round = 0; round < o->rounds && o->scenario != LOAD_IDLE; round++) {
-		/* Alternating targets round by round cancels slow drift. */
-		for (size_t i = 0; i < o->n_targets; i++)
-			run_once(o, &o->targets[i], &targets[i], &res[i], round);
-	}
-	if (o->scenario != LOAD_IDLE)
+	} else if (o->scenario == LOAD_RESTART) {
+		/* Errors are what this measures; only a failed restart fails the run. */
+		for (size_t i = 0; i < o->n_targets && clean; i++)
+			clean = run_restarts(o, &o->targets[i], &targets[i], &res[i]);
+		print_restarts(o, res);
+	} else {
+		for (int round = 0; round < o->rounds; round++) {
+			/* Alternating targets round by round cancels slow drift. */
+			for (size_t i = 0; i < o->n_targets; i++)
+				run_once(o, &o->targets[i], &targets[i], &res[i], round);
+		}
 		print_results(o, res);
-	bool clean = true;
+	}
 	for (size_t i = 0; i < o->n_targets; i++) {
-		clean = clean && res[i].errors == 0;
+		clean = clean && (res[i].errors == 0 || o->scenario == LOAD_RESTART);
 		free(res[i].latency);
 	}
 	free(res);

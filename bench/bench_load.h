@@ -11,7 +11,11 @@ enum load_scenario {
 	LOAD_CONNECT = 0,    /* connect, log in, SELECT 1, quit: per request, PHP style */
 	LOAD_THROUGHPUT = 1, /* persistent connections running point selects */
 	LOAD_IDLE = 2,	     /* N idle logged-in connections: the target's RSS per connection */
+	LOAD_RESTART = 3,    /* paced point selects while the backend restarts (a command) */
 };
+
+#define LOAD_MAX_RESTART_CMDS 4
+#define LOAD_MAX_RESTARTS 32
 
 struct load_target_spec {
 	char name[48];
@@ -36,6 +40,12 @@ struct load_opts {
 	const char *table;  /* point selects: SELECT c FROM table WHERE id=? */
 	int table_size;	    /* ids drawn from 1..table_size */
 	const char *json_path;
+	/* restart: commands run in turn (e.g. TLS off, then on), each restart */
+	const char *restart_cmds[LOAD_MAX_RESTART_CMDS];
+	size_t n_restart_cmds;
+	int restarts;	     /* per target */
+	double interval;     /* seconds of load before, between and after restarts */
+	double pause;	     /* seconds each connection waits between its queries */
 };
 
 /* bench_load runs the scenario against every target, alternating in rounds,

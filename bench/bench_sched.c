@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -134,4 +136,24 @@ void bench_wait_io(int fd, bool write)
 		die("warmpool-bench: epoll_ctl");
 	struct coro *me = s->current;
 	swapcontext(&me->ctx, &s->main);
+}
+
+void bench_sleep(double seconds)
+{
+	struct timespec ts = {.tv_sec = (time_t)seconds,
+			      .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)};
+	if (!this_sched || !this_sched->current) {
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	/* A timer descriptor turns the sleep into one more wait on epoll. */
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec when = {.it_value = ts};
+	if (when.it_value.tv_sec == 0 && when.it_value.tv_nsec == 0)
+		when.it_value.tv_nsec = 1; /* zero would disarm it */
+	if (fd < 0 || timerfd_settime(fd, 0, &when, NULL) < 0)
+		die("warmpool-bench: timerfd");
+	bench_wait_io(fd, false);
+	close(fd);
 }

@@ -18,4 +18,7 @@ void bench_sched_run(bench_task_fn task, void *const *args, size_t n);
  * poll(). */
 void bench_wait_io(int fd, bool write);
 
+/* bench_sleep pauses the calling task (or thread, outside a scheduler). */
+void bench_sleep(double seconds);
+
 #endif

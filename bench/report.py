@@ -178,13 +178,17 @@ def main():
         parts += [f"![latency CDF]({png.as_posix()})", ""]
     scaling = plot_scaling(run, out)
     if scaling:
-        rows = ["| clients | " + " | ".join(["direct", "haproxy", "warmpool-txn"]) + " |",
-                "| --- | --- | --- | --- |"]
-        for f in sorted(run.glob("scaling-*.json"), key=lambda p: int(re.search(r"(\d+)", p.name).group(1))):
-            doc = json.loads(f.read_text())
+        files = sorted(run.glob("scaling-*.json"),
+                       key=lambda p: int(re.search(r"(\d+)", p.name).group(1)))
+        docs = [json.loads(f.read_text()) for f in files]
+        names = [t for t in ("direct", "haproxy", "proxysql", "warmpool-txn")
+                 if any(t in d["targets"] for d in docs)]
+        rows = ["| clients | " + " | ".join(names) + " |",
+                "| --- | " + " | ".join("---" for _ in names) + " |"]
+        for f, doc in zip(files, docs):
             n = re.search(r"scaling-(\d+)", f.name).group(1)
             cells = [fmt(doc["targets"][t]["rate"]) if t in doc["targets"] else "—"
-                     for t in ("direct", "haproxy", "warmpool-txn")]
+                     for t in names]
             rows.append(f"| {n} | " + " | ".join(cells) + " |")
         parts += ["### qps vs client connections", "", "\n".join(rows), "",
                   "At 1,000 clients only warmpool can be measured: MariaDB (and HAProxy, which "
@@ -209,6 +213,22 @@ def main():
                         f"{m['connect_p50_ms']:.3f} | {fmt(m['backend_cpu_us_per_connection'], 1)} |")
         parts += ["### handshake: backend connections, full vs resumed TLS", "", "\n".join(rows), "",
                   f"![handshakes]({png.as_posix()})", ""]
+    restart = load(run, "restart.json")
+    if restart:
+        rows = ["| target | answered | errors | longest stall s | p99 ms | recovery ms per restart |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for name, t in restart["targets"].items():
+            rec = ", ".join(f"{v:.0f}" for v in t["recovery_ms"])
+            rows.append(f"| {name} | {t['answered']:,} | {t['errors']:,} | {t['stall_max_s']:.2f} | "
+                        f"{t['p99_ms']:.3f} | {rec} |")
+        parts += [f"### restart: MariaDB restarted {restart['restarts']} times, TLS off then on "
+                  f"({restart['connections']} clients, a point select every "
+                  f"{restart['pause_ms']:.0f} ms each)", "",
+                  f"`{BENCH_CMD} restart ... --restart-cmd 'tools/mariadb-fixture.sh restart "
+                  "--ssl off' --restart-cmd '... --ssl on'` — errors are failed queries and "
+                  "logins, each a reconnect the application must do; recovery is the time from "
+                  "the restart command's end (MariaDB accepting again) to the next answer.", "",
+                  "\n".join(rows), ""]
     parts += ["### Cross-check: sysbench through the same targets", "", sysbench_qps(run), "", END]
     text = md.read_text() if md.exists() else "# warmpool benchmarks\n"
     section = "\n".join(parts)

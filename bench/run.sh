@@ -2,16 +2,26 @@
 # run.sh: every scenario of warmpool-bench against MariaDB direct, HAProxy and warmpool, in one run;
 # JSON in build/bench-run/, plots in bench/results/, tables into BENCHMARKS.md.
 #
-#   bench/run.sh            the full run (about 10 minutes on 2 CPUs)
-#   bench/run.sh --quick    shorter spans, for trying the harness
+#   bench/run.sh                     the full run (about 12 minutes on 2 CPUs)
+#   bench/run.sh --quick             shorter spans, for trying the harness
+#   bench/run.sh --proxysql PATH     also ProxySQL (not packaged by Debian:
+#                                    bring your own binary), TLS to MariaDB
 #
 # Starts its own MariaDB (tools/mariadb-fixture.sh, TLS on), warmpool and
 # HAProxy in TCP mode on loopback ports, and stops them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER=4 ROUNDS=3 IDLE=10000
-if [ "${1:-}" = "--quick" ]; then SECONDS_PER=2 ROUNDS=1 IDLE=2000; fi
+SECONDS_PER=4 ROUNDS=3 IDLE=10000 PROXYSQL=${PROXYSQL:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) SECONDS_PER=2 ROUNDS=1 IDLE=2000 ;;
+    --proxysql) PROXYSQL=${2:?--proxysql needs the path of a proxysql binary}; shift ;;
+    *) echo "usage: $0 [--quick] [--proxysql PATH]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -z "$PROXYSQL" ] || [ -x "$PROXYSQL" ] || { echo "bench: $PROXYSQL is not executable" >&2; exit 2; }
 OUT=build/bench-run
 BENCH=build/bench/warmpool-bench
 mkdir -p "$OUT" bench/results
@@ -32,6 +42,7 @@ rm -rf "$DB"
 eval "$(tools/mariadb-fixture.sh start --dir "$DB" --ssl on | sed 's/^/DB_/')"
 cleanup() {
   [ -n "${WP_PID:-}" ] && kill "$WP_PID" 2>/dev/null && wait "$WP_PID" 2>/dev/null
+  [ -n "${PSQL_PID:-}" ] && kill "$PSQL_PID" 2>/dev/null && wait "$PSQL_PID" 2>/dev/null
   [ -f "$OUT/haproxy.pid" ] && kill "$(cat "$OUT/haproxy.pid")" 2>/dev/null
   tools/mariadb-fixture.sh stop --dir "$DB" >/dev/null 2>&1 || true
 }
@@ -43,6 +54,7 @@ sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$DB_port" --mysq
 
 # warmpool: plaintext and TLS clients, session and transaction mode; TLS to the backend.
 WP_SESSION=$(free_port) WP_TXN=$(free_port) WP_TXN_TLS=$(free_port) WP_ADMIN=$(free_port)
+WP_RESTART=$(free_port)
 echo "app:app-secret" > "$OUT/users.txt"; chmod 600 "$OUT/users.txt"
 cat > "$OUT/warmpool.ini" <<EOF
 [warmpool]
@@ -64,6 +76,12 @@ pool_mode = transaction
 tls_cert = $DB_server_cert
 tls_key = $DB_server_key
 
+[listener txn_restart]
+port = $WP_RESTART
+pool_mode = transaction
+backend = follows_tls
+retry_reads = true
+
 [backend main]
 port = $DB_port
 ssl_mode = verify_identity
@@ -71,6 +89,14 @@ ssl_ca = $DB_ca
 ssl_server_name = localhost
 min_idle = 8
 max_connections = 64
+
+# For the restart scenario, which switches TLS off and on as a managed
+# instance does: preferred follows the server.
+[backend follows_tls]
+port = $DB_port
+ssl_mode = preferred
+min_idle = 4
+max_connections = 16
 EOF
 build/io/warmpool --config "$OUT/warmpool.ini" 2>"$OUT/warmpool.log" &
 WP_PID=$!
@@ -96,6 +122,45 @@ haproxy -f "$OUT/haproxy.cfg" -D -p "$OUT/haproxy.pid"
 sleep 1
 HA_PID=$(cat "$OUT/haproxy.pid")
 
+# ProxySQL, when given: the widely used MySQL pooler, TLS to MariaDB as warmpool.
+T_PSQL=()
+if [ -n "$PROXYSQL" ]; then
+  PSQL=$(free_port) PSQL_ADMIN=$(free_port)
+  rm -rf "$OUT/proxysql"; mkdir -p "$OUT/proxysql"
+  cat > "$OUT/proxysql.cnf" <<EOF
+datadir="$PWD/$OUT/proxysql"
+admin_variables=
+{
+    admin_credentials="admin:admin"
+    mysql_ifaces="127.0.0.1:$PSQL_ADMIN"
+}
+mysql_variables=
+{
+    threads=2
+    max_connections=8000
+    interfaces="127.0.0.1:$PSQL"
+    monitor_enabled=false
+    server_version="10.11.0-MariaDB"
+}
+mysql_servers=
+(
+    { address="127.0.0.1", port=$DB_port, hostgroup=0, max_connections=64, use_ssl=1 }
+)
+mysql_users=
+(
+    { username="app", password="app-secret", default_hostgroup=0, active=1 }
+)
+EOF
+  "$PROXYSQL" -f --initial -c "$OUT/proxysql.cnf" -D "$PWD/$OUT/proxysql" \
+    >"$OUT/proxysql.log" 2>&1 &
+  PSQL_PID=$!
+  for _ in $(seq 100); do
+    mariadb --no-defaults -h127.0.0.1 -P"$PSQL" -uapp -papp-secret -e 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  T_PSQL=(--target proxysql=127.0.0.1:$PSQL --pid proxysql=$PSQL_PID)
+fi
+
 export WARMPOOL_BENCH_PASSWORD=app-secret
 COMMON=(--ssl-ca "$DB_ca" --server-name localhost --table bench.sbtest1 --table-size 10000)
 T_DIRECT=(--target direct=127.0.0.1:$DB_port --pid direct=$DB_pid)
@@ -108,25 +173,25 @@ T_WPT_TLS=(--target warmpool-txn-tls=127.0.0.1:$WP_TXN_TLS/tls --pid warmpool-tx
 
 # First, while warmpool's memory is fresh: later loads leave allocator caches.
 say "idle: $IDLE connections held open"
-$BENCH idle "${T_WPT[@]}" "${COMMON[@]}" --threads $IDLE --json "$OUT/idle.json"
-$BENCH idle "${T_WPT_TLS[@]}" "${COMMON[@]}" --threads $((IDLE / 5)) --json "$OUT/idle-tls.json"
+$BENCH idle "${T_WPT[@]}" "${COMMON[@]}" --connections $IDLE --json "$OUT/idle.json"
+$BENCH idle "${T_WPT_TLS[@]}" "${COMMON[@]}" --connections $((IDLE / 5)) --json "$OUT/idle-tls.json"
 
 say "connect: connect, log in, SELECT 1, quit; 8 clients"
-$BENCH connect "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_WPS[@]}" "${T_WPT[@]}" \
-  "${COMMON[@]}" --threads 8 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/connect.json"
+$BENCH connect "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" "${T_WPT[@]}" \
+  "${COMMON[@]}" --connections 8 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/connect.json"
 
 say "throughput: point selects, 16 clients"
-$BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS[@]}" "${T_WPS[@]}" \
-  "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${COMMON[@]}" --threads 16 --seconds $SECONDS_PER \
+$BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" \
+  "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER \
   --rounds $ROUNDS --json "$OUT/throughput.json"
 
 for n in 16 64 256 1000; do
   say "throughput at $n clients"
   # MariaDB takes 1000 connections (the fixture's max_connections): at 1000
   # clients only warmpool, which multiplexes them onto 64, can be measured.
-  targets=("${T_DIRECT[@]}" "${T_HA[@]}" "${T_WPT[@]}")
-  [ $n -ge 1000 ] && targets=("${T_WPT[@]}")
-  $BENCH throughput "${targets[@]}" "${COMMON[@]}" --threads $n --seconds $SECONDS_PER \
+  targets=("${T_DIRECT[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPT[@]}")
+  [ $n -ge 1000 ] && targets=("${T_PSQL[@]}" "${T_WPT[@]}")
+  $BENCH throughput "${targets[@]}" "${COMMON[@]}" --connections $n --seconds $SECONDS_PER \
     --rounds 1 --json "$OUT/scaling-$n.json"
 done
 
@@ -140,6 +205,14 @@ for t in direct:$DB_port haproxy:$HAPROXY warmpool-txn:$WP_TXN; do
     --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
     --db-ps-mode=disable --threads=16 --time=$((SECONDS_PER * 2)) run > "$OUT/sysbench-${t%%:*}.txt"
 done
+
+# Last: it restarts MariaDB, whose pid the scenarios above measure.
+say "restart: 20 paced clients while MariaDB restarts 4 times, TLS off and on"
+$BENCH restart --target direct=127.0.0.1:$DB_port --target warmpool-txn=127.0.0.1:$WP_RESTART \
+  "${COMMON[@]}" --connections 20 --restarts 4 --interval 3 \
+  --restart-cmd "tools/mariadb-fixture.sh restart --dir $DB --ssl off >/dev/null" \
+  --restart-cmd "tools/mariadb-fixture.sh restart --dir $DB --ssl on >/dev/null" \
+  --json "$OUT/restart.json"
 
 say "report"
 python3 bench/report.py "$OUT" bench/results BENCHMARKS.md

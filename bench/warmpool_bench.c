@@ -11,7 +11,7 @@
 static void usage(FILE *out)
 {
 	fputs("Usage: warmpool-bench handshake --port PORT [options]\n"
-	      "       warmpool-bench connect|throughput|idle --target NAME=HOST:PORT[/tls]... [options]\n"
+	      "       warmpool-bench connect|throughput|idle|restart --target NAME=HOST:PORT[/tls]... [options]\n"
 	      "\n"
 	      "  connect     per request: connect, log in, SELECT 1, quit (as PHP-style\n"
 	      "              applications do); connections per second and latency\n"
@@ -34,6 +34,15 @@ static void usage(FILE *out)
 	      "  --rounds N            (3)\n"
 	      "  --table T             point-select table (sbtest1), --table-size N (10000)\n"
 	      "  --user, --password-env, --ssl-ca, --server-name, --json: as below\n"
+	      "\n"
+	      "  restart     per target: N connections run paced point selects (--pause-ms,\n"
+	      "              10) while CMD restarts the backend --restarts times (4),\n"
+	      "              --interval seconds apart (3); commands given several times\n"
+	      "              are used in turn (TLS off, then on). A failed query or login\n"
+	      "              counts as an error and the connection is opened again.\n"
+	      "              Reports errors, the longest stall, and the time from each\n"
+	      "              restart to the next answer.\n"
+	      "  --restart-cmd CMD     shell command restarting the backend (repeat)\n"
 	      "\n"
 	      "  handshake   connect COUNT times per mode - plain, full TLS handshake, resumed\n"
 	      "              TLS session - alternating in rounds, through warmpool's own TLS\n"
@@ -94,10 +103,13 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 		{"password-env", required_argument, NULL, 'E'}, {"ssl-ca", required_argument, NULL, 'C'},
 		{"server-name", required_argument, NULL, 'N'}, {"table", required_argument, NULL, 'T'},
 		{"table-size", required_argument, NULL, 'S'}, {"json", required_argument, NULL, 'j'},
+		{"restart-cmd", required_argument, NULL, 'R'},
+		{"restarts", required_argument, NULL, 'n'}, {"interval", required_argument, NULL, 'i'},
+		{"pause-ms", required_argument, NULL, 'z'},
 		{"help", no_argument, NULL, 'h'},	    {0},
 	};
 	struct load_opts o = {.scenario = scenario, .connections = 16, .client_threads = 2,
-			      .seconds = 5, .rounds = 3,
+			      .seconds = 5, .rounds = 3, .restarts = 4, .interval = 3, .pause = 0.01,
 			      .user = "app", .table = "sbtest1", .table_size = 10000};
 	const char *password_env = "WARMPOOL_BENCH_PASSWORD";
 	int opt;
@@ -127,11 +139,29 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 		case 'T': o.table = optarg; break;
 		case 'S': o.table_size = atoi(optarg); break;
 		case 'j': o.json_path = optarg; break;
+		case 'R':
+			if (o.n_restart_cmds == LOAD_MAX_RESTART_CMDS) {
+				fprintf(stderr, "warmpool-bench: at most %d --restart-cmd\n",
+					LOAD_MAX_RESTART_CMDS);
+				return 2;
+			}
+			o.restart_cmds[o.n_restart_cmds++] = optarg;
+			break;
+		case 'n': o.restarts = atoi(optarg); break;
+		case 'i': o.interval = atof(optarg); break;
+		case 'z': o.pause = atof(optarg) / 1e3; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	o.password = getenv(password_env);
+	if (scenario == LOAD_RESTART &&
+	    (o.n_restart_cmds == 0 || o.restarts <= 0 || o.restarts > LOAD_MAX_RESTARTS ||
+	     o.interval < 0 || o.pause < 0)) {
+		fprintf(stderr, "warmpool-bench: restart needs --restart-cmd, --restarts 1..%d, "
+				"and non-negative --interval and --pause-ms\n", LOAD_MAX_RESTARTS);
+		return 2;
+	}
 	if (o.n_targets == 0 || o.connections <= 0 || o.client_threads <= 0 || o.seconds <= 0 ||
 	    o.rounds <= 0 || o.table_size <= 0 || !o.password) {
 		fprintf(stderr, "warmpool-bench: need --target, positive --connections, "
@@ -150,6 +180,8 @@ int main(int argc, char **argv)
 		return main_load(argc, argv, LOAD_THROUGHPUT);
 	if (argc >= 2 && strcmp(argv[1], "idle") == 0)
 		return main_load(argc, argv, LOAD_IDLE);
+	if (argc >= 2 && strcmp(argv[1], "restart") == 0)
+		return main_load(argc, argv, LOAD_RESTART);
 	if (argc < 2 || strcmp(argv[1], "handshake") != 0) {
 		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;

@@ -1,0 +1,96 @@
+"""warmpool-bench itself: many connections on two client threads, and the restart scenario."""
+import json
+import os
+import resource
+import subprocess
+import threading
+import time
+
+from conftest import FIXTURE, WARMPOOL
+
+BENCH = WARMPOOL.parents[1] / "bench" / "warmpool-bench"  # same build as warmpool
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def run_bench(*args, timeout=180):
+    """Runs warmpool-bench; returns (completed process, most threads it had)."""
+    proc = subprocess.Popen([str(BENCH), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=raise_nofile,
+                            env={**os.environ, "WARMPOOL_BENCH_PASSWORD": "app-secret"})
+    most = [0]
+
+    def watch():
+        while proc.poll() is None:
+            try:
+                status = open(f"/proc/{proc.pid}/status").read()
+                most[0] = max(most[0], int(status.split("Threads:")[1].split()[0]))
+            except (OSError, IndexError):
+                pass
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    out, err = proc.communicate(timeout=timeout)
+    watcher.join()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), most[0]
+
+
+def bench_table(db):
+    db.root_sql("CREATE DATABASE IF NOT EXISTS wp_bench; "
+                "CREATE TABLE IF NOT EXISTS wp_bench.t (id INT PRIMARY KEY, c CHAR(20)); "
+                "INSERT IGNORE INTO wp_bench.t SELECT seq, 'row' FROM wp_bench.seq_1_to_100")
+    return ["--table", "wp_bench.t", "--table-size", "100"]
+
+
+def test_1000_connections_from_two_client_threads(warmpool_factory, mariadb, tmp_path):
+    table = bench_table(mariadb)
+    wp = warmpool_factory(warmpool={"max_clients": "2000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"max_connections": "8"})
+    out = tmp_path / "throughput.json"
+    r, threads = run_bench("throughput", "--target", f"wp=127.0.0.1:{wp.port}",
+                           "--pid", f"wp={wp.proc.pid}", "--connections", 1000,
+                           "--client-threads", 2, "--seconds", 3, "--rounds", 1, *table,
+                           "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    t = doc["targets"]["wp"]
+    assert (doc["connections"], doc["client_threads"]) == (1000, 2)
+    assert t["errors"] == 0 and t["ops"] >= 1000, t
+    assert t["cpu_us_per_op"] > 0 and t["rss_mb"] > 0
+    assert threads <= 3, f"{threads} threads for 1000 connections"  # main + 2 clients
+
+    r, _ = run_bench("connect", "--target", f"wp=127.0.0.1:{wp.port}", "--connections", 8,
+                     "--seconds", 1, "--rounds", 1, *table, "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(out.read_text())["targets"]["wp"]["ops"] > 8
+
+
+def test_restart_scenario_counts_what_the_application_sees(warmpool_factory, private_db,
+                                                           tmp_path):
+    """Direct clients lose their connections at each restart; warmpool's do not
+    (a point select in flight at the shutdown is re-sent: retry_reads)."""
+    table = bench_table(private_db)
+    wp = warmpool_factory(db=private_db,
+                          listener_main={"pool_mode": "transaction", "retry_reads": "true"},
+                          warmpool={"client_wait_timeout_ms": "30000"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "2"})
+    restart = f"{FIXTURE} restart --dir {private_db.dir} --ssl"
+    out = tmp_path / "restart.json"
+    r, _ = run_bench("restart", "--target", f"direct=127.0.0.1:{private_db.port}",
+                     "--target", f"wp=127.0.0.1:{wp.port}", "--connections", 10,
+                     "--restarts", 2, "--interval", 1, "--restart-cmd", f"{restart} off >/dev/null",
+                     "--restart-cmd", f"{restart} on >/dev/null", *table, "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    targets = json.loads(out.read_text())["targets"]
+    direct, pooled = targets["direct"], targets["wp"]
+    assert direct["errors"] > 0, direct
+    assert pooled["errors"] == 0, r.stdout
+    assert len(pooled["recovery_ms"]) == 2 and len(pooled["outage_s"]) == 2
+    assert pooled["answered"] > 0 and direct["answered"] > 0
+    # The outage is the restart itself: a client waited through it.
+    assert pooled["stall_max_s"] >= min(pooled["outage_s"]) * 0.5, pooled

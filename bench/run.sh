@@ -65,13 +65,16 @@ log_level = warn
 
 [listener session]
 port = $WP_SESSION
+backend = main
 
 [listener txn]
 port = $WP_TXN
+backend = main
 pool_mode = transaction
 
 [listener txn_tls]
 port = $WP_TXN_TLS
+backend = main
 pool_mode = transaction
 tls_cert = $DB_server_cert
 tls_key = $DB_server_key

@@ -64,15 +64,24 @@ void backend_pool_free(struct backend_pool *bp)
 	xfree(bp);
 }
 
-/* connecting_to counts this worker's connections being opened to a backend. */
-static size_t connecting_to(struct worker *w, size_t backend_idx)
+size_t backend_count(struct worker *w, size_t backend_idx, unsigned what)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < w->n_pools; i++)
-		if (w->pools[i]->backend_idx == backend_idx)
-			n += w->pools[i]->pool.counts[POOL_CONN_CONNECTING];
+	for (size_t i = 0; i < w->n_pools; i++) {
+		const struct pool *p = &w->pools[i]->pool;
+		if (w->pools[i]->backend_idx != backend_idx)
+			continue;
+		for (unsigned s = 0; s < POOL_CONN_STATE_COUNT; s++)
+			n += (what & BACKEND_COUNT_STATE(s)) ? p->counts[s] : 0;
+		n += (what & BACKEND_COUNT_WAITERS) ? p->n_waiters : 0;
+	}
 	return n;
 }
+
+/* Logged in: idle, lent or being reset. */
+#define LIVE                                                                     \
+	(BACKEND_COUNT_STATE(POOL_CONN_IDLE) | BACKEND_COUNT_STATE(POOL_CONN_ACTIVE) | \
+	 BACKEND_COUNT_STATE(POOL_CONN_RESETTING))
 
 void backend_pool_fill(struct backend_pool *bp)
 {
@@ -83,7 +92,7 @@ void backend_pool_fill(struct backend_pool *bp)
 	/* connect_concurrency bounds the handshakes in flight to the backend,
 	 * over every pool of this worker; the rest start as these finish. */
 	size_t cap = share(backend_pool_cfg(bp)->connect_concurrency, w->rt->n_workers, w->id, 1);
-	size_t busy = connecting_to(w, bp->backend_idx);
+	size_t busy = backend_count(w, bp->backend_idx, BACKEND_COUNT_STATE(POOL_CONN_CONNECTING));
 	size_t room = busy < cap ? cap - busy : 0;
 	if (n > room)
 		n = room;
@@ -141,19 +150,6 @@ static struct stats_backend *backend_stats(struct backend_pool *bp)
 	return &bp->w->stats.backends[bp->backend_idx];
 }
 
-/* live_connections counts this worker's logged-in connections to the backend. */
-static size_t live_connections(struct worker *w, size_t backend_idx)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < w->n_pools; i++) {
-		const struct pool *p = &w->pools[i]->pool;
-		if (w->pools[i]->backend_idx == backend_idx)
-			n += p->counts[POOL_CONN_IDLE] + p->counts[POOL_CONN_ACTIVE] +
-			     p->counts[POOL_CONN_RESETTING];
-	}
-	return n;
-}
-
 /* reroute_waiters sends the clients queued for a backend now down to a
  * member of their group that is not (the pick never lands back here, so the
  * list walked is not appended to); clients of single-backend listeners, or
@@ -206,7 +202,7 @@ void backend_connect_failed(struct backend_pool *bp, const char *reason)
 	struct stats_backend *st = backend_stats(bp);
 	st->connect_failures_total++;
 	bp->w->stats.errors_total[STATS_ERR_BACKEND_CONNECT]++;
-	if (live_connections(bp->w, bp->backend_idx) > 0)
+	if (backend_count(bp->w, bp->backend_idx, LIVE) > 0)
 		return;
 	bool was_down = st->health == BACKEND_DOWN || st->health == BACKEND_PROBING;
 	if (!was_down)
@@ -226,8 +222,6 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 	}
 }
 
-static size_t live_connections(struct worker *w, size_t backend_idx);
-
 /* expire_waiters answers the clients whose wait is over: the backend is
  * unavailable (connects fail, or none answers: no live connection), or it
  * is up and every connection this worker may open is busy. */
@@ -239,7 +233,7 @@ static void expire_waiters(struct backend_pool *bp)
 	while ((waiter = pool_waiter_pop_expired(&bp->pool, w->now_ms))) {
 		struct client *c = container_of(waiter, struct client, waiter);
 		char msg[512];
-		if (bp->pool.last_error[0] || live_connections(w, bp->backend_idx) == 0) {
+		if (bp->pool.last_error[0] || backend_count(w, bp->backend_idx, LIVE) == 0) {
 			snprintf(msg, sizeof(msg),
 				 "warmpool: backend '%s' unavailable for %d ms: %s", b->name,
 				 w->rt->cfg.client_wait_timeout_ms,

@@ -25,6 +25,15 @@ struct backend_pool {
 	uint32_t profile_caps;
 };
 
+/* Which connections backend_count sums, by pool state; and the waiters. */
+#define BACKEND_COUNT_STATE(s) (1u << (s))
+#define BACKEND_COUNT_WAITERS (1u << POOL_CONN_STATE_COUNT)
+
+/* backend_count sums, over this worker's pools for one backend (every
+ * user), the connections in the states of |what| (and the waiting clients
+ * with BACKEND_COUNT_WAITERS). */
+size_t backend_count(struct worker *w, size_t backend_idx, unsigned what);
+
 /* backend_pool_get finds or creates the shard; creation never fails. */
 struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 				      const struct cfg_user *user, uint32_t profile_caps);

@@ -14,14 +14,9 @@ static bool member_usable(struct worker *w, size_t backend_idx)
 /* outstanding: this worker's connections to a backend in use, plus the clients waiting for one. */
 static size_t outstanding(struct worker *w, size_t backend_idx)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < w->n_pools; i++) {
-		const struct pool *p = &w->pools[i]->pool;
-		if (w->pools[i]->backend_idx == backend_idx)
-			n += p->counts[POOL_CONN_ACTIVE] + p->counts[POOL_CONN_RESETTING] +
-			     p->n_waiters;
-	}
-	return n;
+	return backend_count(w, backend_idx,
+			     BACKEND_COUNT_STATE(POOL_CONN_ACTIVE) |
+				     BACKEND_COUNT_STATE(POOL_CONN_RESETTING) | BACKEND_COUNT_WAITERS);
 }
 
 /* usable_for_pick: not down, and not the member to avoid. */

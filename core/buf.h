@@ -18,6 +18,8 @@ struct buf {
 
 static inline const uint8_t *buf_head(const struct buf *b) { return b->data + b->off; }
 static inline size_t buf_avail(const struct buf *b) { return b->len - b->off; }
+/* buf_room: bytes that fit after the tail without growing. */
+static inline size_t buf_room(const struct buf *b) { return b->cap - b->len; }
 
 /* buf_reserve makes room for |extra| more bytes and returns where they go,
  * or NULL when the buffer would exceed |limit| or memory is exhausted. */

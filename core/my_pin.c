@@ -61,9 +61,12 @@ static size_t next_word(struct lexer *l, const uint8_t **out)
 	return (size_t)(l->p - *out);
 }
 
+/* word_is compares with an upper-case keyword; the first letter decides
+ * most comparisons before any length is taken (every query is lexed). */
 static bool word_is(const uint8_t *w, size_t n, const char *kw)
 {
-	return strlen(kw) == n && strncasecmp((const char *)w, kw, n) == 0;
+	return n > 0 && toupper(w[0]) == kw[0] && strlen(kw) == n &&
+	       strncasecmp((const char *)w, kw, n) == 0;
 }
 
 /* skip_quoted passes a quoted string or identifier at l->p; doubled quotes

@@ -11,6 +11,9 @@
 #include "alloc.h"
 #include "tls_ctx.h"
 
+/* The least room SSL_read is given for plaintext. */
+#define TLS_READ_CHUNK 1024
+
 struct tls_conn {
 	SSL *ssl;
 	BIO *rbio; /* ciphertext from the peer, owned by |ssl| */
@@ -198,13 +201,17 @@ enum tls_io tls_conn_input(struct tls_conn *t, const uint8_t *cipher, size_t cip
 	}
 	enum tls_io r = TLS_IO_OK;
 	for (;;) {
-		/* SSL_read also drives the handshake until it is done. */
-		uint8_t *dst = buf_reserve(plain_out, 16384, BUF_NO_LIMIT);
+		/* SSL_read also drives the handshake until it is done. Reading
+		 * into whatever room there is (at least a small chunk) keeps the
+		 * usual small reply in the buffer's first 4 KiB: reserving a whole
+		 * record's 16 KiB would reallocate on every reply. */
+		uint8_t *dst = buf_reserve(plain_out, TLS_READ_CHUNK, BUF_NO_LIMIT);
 		if (!dst) {
 			snprintf(t->error, sizeof(t->error), "out of memory for TLS plaintext");
 			return TLS_IO_ERROR;
 		}
-		int n = SSL_read(t->ssl, dst, 16384);
+		size_t room = buf_room(plain_out) < 16384 ? buf_room(plain_out) : 16384;
+		int n = SSL_read(t->ssl, dst, (int)room);
 		if (n > 0) {
 			plain_out->len += (size_t)n;
 			continue;

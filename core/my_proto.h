@@ -47,7 +47,14 @@ enum my_command {
 	COM_QUERY = 0x03,
 	COM_PING = 0x0e,
 	COM_CHANGE_USER = 0x11,
+	COM_STMT_PREPARE = 0x16,
+	COM_STMT_EXECUTE = 0x17,
+	COM_STMT_SEND_LONG_DATA = 0x18,
+	COM_STMT_CLOSE = 0x19,
+	COM_STMT_RESET = 0x1a,
+	COM_STMT_FETCH = 0x1c,
 	COM_RESET_CONNECTION = 0x1f,
+	COM_STMT_BULK_EXECUTE = 0xfa, /* MariaDB */
 };
 
 /* Response headers. */
@@ -64,6 +71,8 @@ enum my_command {
 #define ER_ACCESS_DENIED_ERROR 1045
 #define ER_NET_PACKET_TOO_LARGE 1153
 #define ER_SERVER_SHUTDOWN 1053
+#define ER_UNKNOWN_STMT_HANDLER 1243
+#define ER_MAX_PREPARED_STMT_COUNT_REACHED 1461
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
 #define ER_CONNECTION_KILLED 1927 /* MariaDB's "Connection was killed", SQLSTATE 70100 */
 /* No backend reachable. Not 2003: libmariadb rejects server errors in the

@@ -14,6 +14,7 @@
 #include "my_charset.h"
 #include "my_result.h"
 #include "server.h"
+#include "stmt_relay.h"
 #include "worker.h"
 
 /* What warmpool offers clients: nothing that would make the backend's reply
@@ -473,6 +474,8 @@ static void client_after_reset(struct client *c, struct server *s)
 	c->insert_id = s->insert_id = 0;
 	my_vars_clear(&c->vars); /* the server took its variables back to the globals */
 	my_vars_clear(&s->vars);
+	stmt_client_forget(c); /* and closed its prepared statements */
+	stmt_server_forget(s);
 	s->collation = 0; /* the server's global default: unknown here */
 	if (!server_clean(s) || c->frame_left > 0)
 		return; /* more pipelined behind it: the next boundary will do */
@@ -482,7 +485,7 @@ static void client_after_reset(struct client *c, struct server *s)
 	server_unlink(s);
 }
 
-static void client_pin(struct client *c, enum my_pin_reason reason)
+void client_pin(struct client *c, enum my_pin_reason reason)
 {
 	if (c->pin != MY_PIN_NONE || reason == MY_PIN_NONE)
 		return;
@@ -496,6 +499,13 @@ static void client_pin(struct client *c, enum my_pin_reason reason)
  * its connection now hold it. */
 static void client_apply_pending(struct client *c, struct server *s)
 {
+	if (s->stmts.n > 0) {
+		/* Statements cached there were prepared for the session before. */
+		struct my_bld b;
+		conn_bld_begin(&s->conn, &b);
+		stmt_server_invalidate(s, &b);
+		conn_bld_send(&s->conn, &b);
+	}
 	if (c->pending_vars.n > 0) {
 		if (!my_vars_apply(&c->vars, &c->pending_vars) ||
 		    !my_vars_apply(&s->vars, &c->pending_vars)) {
@@ -533,6 +543,12 @@ void client_response_ended(struct client *c)
 	}
 	buf_cleanup(&c->retry); /* answered: nothing to re-send */
 	client_maybe_release(c);
+	if (c->stmt_blocked && c->state == CLIENT_LINKED && !c->conn.closing &&
+	    my_track_idle(&c->server->track)) {
+		c->stmt_blocked = false; /* its statement command can go now */
+		c->conn.ops->on_input(&c->conn);
+		return;
+	}
 	if (c->conn.w->draining)
 		client_drain(c);
 	if (!c->conn.closing && c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
@@ -630,7 +646,6 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 
 /* Queries this long are not parsed for session state; they pin instead. */
 #define PIN_SCAN_MAX (1u << 20)
-#define COM_STMT_PREPARE 0x16
 
 /* client_track_command tells the tracker about a command and decides what
  * it does to the session. |payload| is the whole first frame when it is
@@ -661,15 +676,15 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
 			(void)ok;
 			client_track_session_change(c, cmd, body);
-		} else if (cmd == COM_STMT_PREPARE) {
-			client_pin(c, MY_PIN_PREPARED_STATEMENT);
 		} else if (cmd == COM_CHANGE_USER) {
 			client_pin(c, MY_PIN_CHANGE_USER);
+			stmt_client_forget(c); /* a new login closes them */
+			stmt_server_forget(s);
 		} else if (cmd == COM_RESET_CONNECTION && my_track_idle(&s->track)) {
 			c->reset_response = s->track.responses + 1;
 		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
-			   cmd != COM_RESET_CONNECTION && cmd != 0x17 /* COM_STMT_EXECUTE */ &&
-			   cmd != 0x1a /* COM_STMT_RESET */) {
+			   cmd != COM_RESET_CONNECTION && cmd != COM_STMT_EXECUTE &&
+			   cmd != COM_STMT_RESET) {
 			client_pin(c, MY_PIN_OTHER_COMMAND);
 		}
 	}
@@ -704,6 +719,8 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
 }
 
+static void client_between_transactions(struct client *c);
+
 /* client_relay forwards whole and partial frames to the backend, watching
  * for COM_QUIT at frame starts (it is answered here, not forwarded). */
 static void client_relay(struct client *c)
@@ -725,6 +742,21 @@ static void client_relay(struct client *c)
 					buf_consume(in, MY_FRAME_HEADER_LEN + (size_t)len);
 					client_quit(c);
 					return;
+				}
+				if (stmt_is_command(command)) {
+					enum stmt_step step = stmt_client_command(c, len);
+					if (step == STMT_WAIT)
+						return;
+					if (step == STMT_HANDLED) {
+						/* Answered here: a boundary like any other. */
+						client_maybe_release(c);
+						if (c->state != CLIENT_LINKED) {
+							client_between_transactions(c);
+							return;
+						}
+					}
+					if (step != STMT_RELAY)
+						continue;
 				}
 				if (!client_track_command(c, my_cur_make(buf_head(in), buf_avail(in)), len))
 					return; /* the rest of the query is on its way */
@@ -761,10 +793,13 @@ static void client_between_transactions(struct client *c)
 		if (c->discard_left > 0 || buf_avail(in) == 0)
 			return;
 	}
+	while (stmt_client_close_idle(c))
+		; /* dropped here: no connection needed, and it has no reply */
 	struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 	uint32_t len;
 	uint8_t seq, command;
-	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &command))
+	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &command) ||
+	    command == COM_STMT_CLOSE) /* not all there yet */
 		return;
 	if (command == COM_QUIT) {
 		conn_close(&c->conn, LOG_DEBUG, "client quit");
@@ -820,6 +855,13 @@ static void client_on_input(struct conn *conn)
 	}
 }
 
+void client_after_local_answer(struct client *c)
+{
+	client_maybe_release(c);
+	if (!c->conn.closing && buf_avail(&c->conn.in) > 0)
+		c->conn.ops->on_input(&c->conn);
+}
+
 bool client_forward(struct client *c, const uint8_t *data, size_t len)
 {
 	return conn_write(&c->conn, data, len);
@@ -837,7 +879,6 @@ static bool unanswered(const struct client *c, const struct server *s)
  * statement may or may not have run (never re-sent: it may have written);
  * an open transaction was rolled back. The client stays, unless state
  * warmpool cannot restore went with the connection. */
-static void client_between_transactions(struct client *c);
 
 /* Times one lost read is re-sent before the client gets the error. */
 #define RETRY_LIMIT 2
@@ -910,8 +951,11 @@ void client_backend_lost(struct client *c, const struct server *s)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
-	bool between_commands = my_track_idle(&s->track) && s->frame_left == 0 &&
-				c->frame_left == 0;
+	/* warmpool's own prepare (stmt_relay.c) runs between client commands:
+	 * the client's command waits in c->in. */
+	bool between_commands = s->repreparing ||
+				(my_track_idle(&s->track) && s->frame_left == 0 && c->frame_left == 0);
+	c->stmt_blocked = false;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;
 	if (!between_commands && unanswered(c, s)) {
 		answer_lost_command(c, s);
@@ -935,6 +979,8 @@ void client_backend_lost(struct client *c, const struct server *s)
 	log_info("backend connection lost between commands; client kept",
 		 "conn=c%llu transaction_lost=%s", (unsigned long long)c->conn.id,
 		 c->transaction_lost ? "yes" : "no");
+	if (buf_avail(&c->conn.in) > 0)
+		client_between_transactions(c); /* a command that never left */
 }
 
 static void client_on_close(struct conn *conn)
@@ -965,6 +1011,9 @@ static void client_on_free(struct conn *conn)
 	buf_cleanup(&c->retry);
 	my_vars_clear(&c->vars);
 	my_vars_clear(&c->pending_vars);
+	stmt_client_forget(c);
+	for (size_t i = 0; i < STMT_PENDING_MAX; i++)
+		xfree(c->prepares.sql[i]);
 	xfree(c);
 }
 

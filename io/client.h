@@ -10,6 +10,7 @@
 #include "my_auth.h"
 #include "my_handshake.h"
 #include "my_pin.h"
+#include "my_stmt.h"
 #include "pool.h"
 
 struct server;
@@ -29,6 +30,14 @@ enum client_state {
 };
 const char *client_state_str(enum client_state state);
 
+/* COM_STMT_PREPAREs sent and not answered yet: their texts, oldest first. */
+#define STMT_PENDING_MAX 16
+struct stmt_pending {
+	char *sql[STMT_PENDING_MAX];
+	size_t len[STMT_PENDING_MAX];
+	uint8_t head, n;
+};
+
 struct client {
 	struct conn conn;
 	struct pool_waiter waiter;
@@ -46,6 +55,9 @@ struct client {
 	char db[MY_NAME_MAX];
 	uint64_t insert_id; /* its LAST_INSERT_ID(), from the OK packets it got */
 	struct my_vars vars; /* session variables it set (SET), restored on every connection */
+	struct my_stmts stmts;	      /* its prepared statements, under warmpool's ids */
+	struct stmt_pending prepares; /* see stmt_relay.c */
+	bool stmt_blocked; /* a statement command waits for a response (or a prepare) */
 	struct backend_pool *bp;
 	struct user_slot *user_slot; /* counts it against its user's max_clients */
 	struct server *server;
@@ -87,6 +99,11 @@ void client_response_ended(struct client *c);
 /* client_reroute moves a client queued for a backend that went down to the
  * member its listener would pick now, keeping its wait deadline. */
 void client_reroute(struct client *c);
+/* client_after_local_answer: warmpool answered the client's command itself
+ * (stmt_relay.c); a boundary like any response's end. */
+void client_after_local_answer(struct client *c);
+/* client_pin keeps the client on its backend connection for |reason|. */
+void client_pin(struct client *c, enum my_pin_reason reason);
 /* client_fail sends an ERR and closes; used for waits that time out. */
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
 /* client_forward writes backend bytes to the client. */

@@ -16,6 +16,7 @@
 #include "my_handshake.h"
 #include "my_result.h"
 #include "ring.h"
+#include "stmt_relay.h"
 #include "worker.h"
 
 /* What warmpool asks of backends; masked with what the server offers. */
@@ -415,6 +416,8 @@ static void server_fresh_session(struct server *s)
 	s->db[0] = '\0';
 	s->insert_id = 0;
 	my_vars_clear(&s->vars);
+	stmt_server_forget(s);
+	s->repreparing = false;
 	my_track_init(&s->track);
 }
 
@@ -436,6 +439,11 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 	char q[128];
 	int len;
 	const struct my_collation *want = my_collation_find(c->collation);
+	bool context_changes = (want && c->collation != s->collation) ||
+			       !my_vars_equal(&s->vars, &c->vars) ||
+			       (c->db[0] && strcmp(c->db, s->db) != 0);
+	if (context_changes)
+		stmt_server_invalidate(s, b); /* prepared for another session */
 	if (want && c->collation != s->collation) {
 		len = snprintf(q, sizeof(q), "SET NAMES %s COLLATE %s", want->charset,
 			       want->collation);
@@ -674,6 +682,9 @@ static size_t relay_span(struct server *s, bool *out_ended)
 		if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) ||
 		    h.len < (len < TRACK_HEAD ? len : TRACK_HEAD))
 			return span; /* wait for the bytes the tracker reads */
+		if (!s->frame_continues && s->track.state == MY_TRACK_FIRST && s->track.len > 0 &&
+		    s->track.queue[s->track.head] == COM_STMT_PREPARE)
+			stmt_server_prepare_reply(s, (uint8_t *)h.ptr, len); /* our own buffer */
 		s->response_ended = !s->frame_continues && my_track_server_packet(&s->track, h, len);
 		s->frame_continues = len == MY_MAX_FRAME_PAYLOAD;
 		s->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
@@ -716,6 +727,13 @@ static void server_relay(struct server *s)
 		size_t span = relay_span(s, &ended);
 		if (span == 0)
 			return;
+		if (s->repreparing) {
+			/* The answer to warmpool's own prepare: not the client's. */
+			buf_consume(in, span);
+			if (ended)
+				stmt_server_reprepared(s);
+			continue;
+		}
 		struct client *c = s->client;
 		if (!client_forward(c, buf_head(in), span))
 			return;
@@ -801,7 +819,9 @@ static void server_on_free(struct conn *conn)
 {
 	struct server *s = server_of(conn);
 	buf_cleanup(&s->setup_error);
+	buf_cleanup(&s->reprepare_error);
 	my_vars_clear(&s->vars);
+	stmt_server_forget(s);
 	xfree(s);
 }
 

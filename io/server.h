@@ -10,6 +10,7 @@
 #include "my_auth.h"
 #include "my_handshake.h"
 #include "my_track.h"
+#include "my_stmt.h"
 #include "my_vars.h"
 #include "pool.h"
 
@@ -44,6 +45,10 @@ struct server {
 	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
 	uint64_t insert_id;  /* LAST_INSERT_ID() of the session right now */
 	struct my_vars vars; /* session variables set on it (SET) right now */
+	struct my_stmt_cache stmts; /* statements prepared on it (stmt_relay.c) */
+	bool repreparing;	    /* warmpool's own COM_STMT_PREPARE is being answered */
+	uint32_t reprepare_for;	    /* the client's statement it prepares */
+	struct buf reprepare_error; /* its ERR, when it failed */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */

@@ -4,6 +4,7 @@
 
 #include "my_frame.h"
 #include "my_pin.h"
+#include "my_stmt.h"
 #include "my_track.h"
 
 static volatile int sink;
@@ -19,6 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink += my_pin_query(data + 1, size - 1);
 		sink += my_query_is_read(data + 1, size - 1);
 		sink += my_query_use_schema(data + 1, size - 1, db, sizeof(db));
+		struct my_execute ex;
+		uint32_t id;
+		uint16_t cols, params;
+		sink += my_execute_parse(my_cur_make(data + 1, size - 1), data[1], &ex);
+		sink += my_prepare_ok_parse(my_cur_make(data + 1, size - 1), &id, &cols, &params);
 		struct my_vars vars = {0};
 		sink += my_query_set_vars(data + 1, size - 1, &vars);
 		my_vars_clear(&vars);

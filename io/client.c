@@ -935,6 +935,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 {
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
+	stmt_client_prepares_lost(c);
 	if (c->state == CLIENT_SETUP) {
 		/* Only warmpool's own setup (SET NAMES, USE) reached the server;
 		 * the client's command waits in c->in: another connection may
@@ -1012,8 +1013,7 @@ static void client_on_free(struct conn *conn)
 	my_vars_clear(&c->vars);
 	my_vars_clear(&c->pending_vars);
 	stmt_client_forget(c);
-	for (size_t i = 0; i < STMT_PENDING_MAX; i++)
-		xfree(c->prepares.sql[i]);
+	stmt_client_prepares_lost(c);
 	xfree(c);
 }
 

@@ -333,6 +333,14 @@ void stmt_server_invalidate(struct server *s, struct my_bld *b)
 		my_stmt_command_build(b, COM_STMT_CLOSE, id);
 }
 
+void stmt_client_prepares_lost(struct client *c)
+{
+	size_t len;
+	char *sql;
+	while ((sql = pop_prepare(c, &len)))
+		xfree(sql);
+}
+
 void stmt_client_forget(struct client *c)
 {
 	my_stmts_clear(&c->stmts);

@@ -49,6 +49,10 @@ void stmt_server_forget(struct server *s);
  * forgotten. The closes go into |b| (a packet builder on s's output). */
 void stmt_server_invalidate(struct server *s, struct my_bld *b);
 
+/* stmt_client_prepares_lost: the connection died with COM_STMT_PREPAREs
+ * unanswered; their texts must not be matched with later replies. */
+void stmt_client_prepares_lost(struct client *c);
+
 /* stmt_client_forget: the client's statements are gone (its own
  * COM_RESET_CONNECTION or COM_CHANGE_USER). */
 void stmt_client_forget(struct client *c);

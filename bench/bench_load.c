@@ -85,7 +85,26 @@ static void point_select(struct worker_arg *a, char *sql, size_t len)
 	snprintf(sql, len, "SELECT c FROM %s WHERE id=%d", a->o->table, id);
 }
 
-/* throughput_loop: one connection, point selects back to back. */
+/* read_write runs one short read-write transaction: two point selects and
+ * an update of the indexed counter of another row, as sysbench's
+ * oltp_read_write does in miniature. */
+static bool read_write(struct worker_arg *a, struct bench_session *s)
+{
+	char sql[160];
+	if (!bench_query(s, "BEGIN"))
+		return false;
+	for (int i = 0; i < 2; i++) {
+		point_select(a, sql, sizeof(sql));
+		if (!bench_query(s, sql))
+			return false;
+	}
+	int id = 1 + (int)(rand_r(&a->seed) % (unsigned)a->o->table_size);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET k=k+1 WHERE id=%d", a->o->table, id);
+	return bench_query(s, sql) && bench_query(s, "COMMIT");
+}
+
+/* throughput_loop: one connection, point selects (or read-write
+ * transactions) back to back. */
 static void throughput_loop(struct worker_arg *a)
 {
 	struct bench_session s;
@@ -99,7 +118,7 @@ static void throughput_loop(struct worker_arg *a)
 	while (bench_now() < a->deadline && !atomic_load(a->abort)) {
 		point_select(a, sql, sizeof(sql));
 		double t0 = bench_now();
-		if (!bench_query(&s, sql)) {
+		if (!(a->o->read_write ? read_write(a, &s) : bench_query(&s, sql))) {
 			error(a, why);
 			break;
 		}
@@ -320,16 +339,17 @@ static bool run_restarts(const struct load_opts *o, const struct load_target_spe
 
 static void print_results(const struct load_opts *o, struct target_result *res)
 {
-	const char *unit = o->scenario == LOAD_CONNECT ? "conns/s" : "qps";
+	const char *unit = o->scenario == LOAD_CONNECT ? "conns/s" : o->read_write ? "tps" : "qps";
 	printf("\n%-22s %10s %9s %9s %9s %7s %12s %9s\n", "target", unit, "p50_ms", "p95_ms",
 	       "p99_ms", "errors", "cpu_us/op", "rss_MB");
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
-		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"connections\": %d,\n"
-			      "  \"client_threads\": %d,\n  \"seconds\": %.1f,\n"
-			      "  \"rounds\": %d,\n  \"targets\": {",
-			o->scenario == LOAD_CONNECT ? "connect" : "throughput", o->connections,
-			o->client_threads, o->seconds, o->rounds);
+		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"mix\": \"%s\",\n"
+			      "  \"connections\": %d,\n  \"client_threads\": %d,\n"
+			      "  \"seconds\": %.1f,\n  \"rounds\": %d,\n  \"targets\": {",
+			o->scenario == LOAD_CONNECT ? "connect" : "throughput",
+			o->read_write ? "read-write" : "point", o->connections, o->client_threads,
+			o->seconds, o->rounds);
 	for (size_t i = 0; i < o->n_targets; i++) {
 		struct target_result *r = &res[i];
 		double rate = r->seconds > 0 ? (double)r->n / r->seconds : 0;

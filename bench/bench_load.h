@@ -38,6 +38,7 @@ struct load_opts {
 	const char *ssl_ca;
 	const char *server_name;
 	const char *table;  /* point selects: SELECT c FROM table WHERE id=? */
+	bool read_write;    /* throughput: transactions of 2 selects and an update of k */
 	int table_size;	    /* ids drawn from 1..table_size */
 	const char *json_path;
 	/* restart: commands run in turn (e.g. TLS off, then on), each restart */

@@ -124,15 +124,15 @@ plot "{data}" using 3:xtic(1) title "handshake p50", "" using 4 title "handshake
     return png
 
 
-def sysbench_qps(run):
-    rows = ["| target (sysbench oltp_point_select, 16 threads) | qps | p95 ms | errors |",
+def sysbench_qps(run, kind="sysbench", label="sysbench oltp_point_select, 16 threads"):
+    rows = [f"| target ({label}) | qps | p95 ms | errors |",
             "| --- | --- | --- | --- |"]
-    for f in sorted(run.glob("sysbench-*.txt")):
+    for f in sorted(run.glob(f"{kind}-*.txt")):
         text = f.read_text()
         qps = re.search(r"queries:\s+\d+\s+\(([\d.]+) per sec", text)
         p95 = re.search(r"95th percentile:\s+([\d.]+)", text)
         err = re.search(r"ignored errors:\s+(\d+)", text)
-        rows.append(f"| {f.stem.removeprefix('sysbench-')} | {fmt(float(qps.group(1)) if qps else None)} "
+        rows.append(f"| {f.stem.removeprefix(kind + '-')} | {fmt(float(qps.group(1)) if qps else None)} "
                     f"| {p95.group(1) if p95 else '—'} | {err.group(1) if err else '—'} |")
     return "\n".join(rows)
 
@@ -176,6 +176,13 @@ def main():
                   "the proxy CPU per query.", ""]
         png = plot_cdf(run, out, thr)
         parts += [f"![latency CDF]({png.as_posix()})", ""]
+    rw = load(run, "read-write.json")
+    if rw:
+        parts += ["### throughput, read-write mix (16 clients)", "",
+                  f"`{BENCH_CMD} throughput --mix read-write ...` — one operation is a transaction: "
+                  "`BEGIN`, two point selects, `UPDATE ... SET k=k+1` of a random row, `COMMIT`; "
+                  "in transaction mode the backend connection is held for the transaction and "
+                  "given back at `COMMIT`.", "", load_table(rw, "tps"), ""]
     scaling = plot_scaling(run, out)
     if scaling:
         files = sorted(run.glob("scaling-*.json"),
@@ -229,7 +236,15 @@ def main():
                   "logins, each a reconnect the application must do; recovery is the time from "
                   "the restart command's end (MariaDB accepting again) to the next answer.", "",
                   "\n".join(rows), ""]
-    parts += ["### Cross-check: sysbench through the same targets", "", sysbench_qps(run), "", END]
+    parts += ["### Cross-check: sysbench through the same targets", "", sysbench_qps(run), ""]
+    if any(run.glob("sysbenchps-*.txt")):
+        parts += ["### Prepared statements: sysbench's binary protocol", "",
+                  "sysbench `oltp_point_select --db-ps-mode=auto` (server-side prepared "
+                  "statements, binary results), 16 threads; warmpool's transaction mode holds "
+                  "at most 4 backend connections here (a listener of its own), so the statements "
+                  "move between connections and are prepared again where missing.", "",
+                  sysbench_qps(run, "sysbenchps", "prepared point selects, 16 threads"), ""]
+    parts += [END]
     text = md.read_text() if md.exists() else "# warmpool benchmarks\n"
     section = "\n".join(parts)
     if BEGIN in text and END in text:

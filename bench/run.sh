@@ -54,7 +54,7 @@ sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$DB_port" --mysq
 
 # warmpool: plaintext and TLS clients, session and transaction mode; TLS to the backend.
 WP_SESSION=$(free_port) WP_TXN=$(free_port) WP_TXN_TLS=$(free_port) WP_ADMIN=$(free_port)
-WP_RESTART=$(free_port)
+WP_RESTART=$(free_port) WP_PS=$(free_port)
 echo "app:app-secret" > "$OUT/users.txt"; chmod 600 "$OUT/users.txt"
 cat > "$OUT/warmpool.ini" <<EOF
 [warmpool]
@@ -79,6 +79,12 @@ pool_mode = transaction
 tls_cert = $DB_server_cert
 tls_key = $DB_server_key
 
+# Prepared statements multiplexed: 16 sysbench threads on at most 4 connections.
+[listener txn_ps]
+port = $WP_PS
+pool_mode = transaction
+backend = ps
+
 [listener txn_restart]
 port = $WP_RESTART
 pool_mode = transaction
@@ -92,6 +98,14 @@ ssl_ca = $DB_ca
 ssl_server_name = localhost
 min_idle = 8
 max_connections = 64
+
+[backend ps]
+port = $DB_port
+ssl_mode = verify_identity
+ssl_ca = $DB_ca
+ssl_server_name = localhost
+min_idle = 4
+max_connections = 4
 
 # For the restart scenario, which switches TLS off and on as a managed
 # instance does: preferred follows the server.
@@ -188,6 +202,11 @@ $BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS
   "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER \
   --rounds $ROUNDS --json "$OUT/throughput.json"
 
+say "throughput: read-write transactions (BEGIN, 2 point selects, UPDATE, COMMIT), 16 clients"
+$BENCH throughput --mix read-write "${T_DIRECT[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" \
+  "${T_WPT[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS \
+  --json "$OUT/read-write.json"
+
 for n in 16 64 256 1000; do
   say "throughput at $n clients"
   # MariaDB takes 1000 connections (the fixture's max_connections): at 1000
@@ -207,6 +226,13 @@ for t in direct:$DB_port haproxy:$HAPROXY warmpool-txn:$WP_TXN; do
   sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="${t#*:}" --mysql-user=app \
     --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
     --db-ps-mode=disable --threads=16 --time=$((SECONDS_PER * 2)) run > "$OUT/sysbench-${t%%:*}.txt"
+done
+
+say "sysbench prepared statements (binary protocol), 16 threads"
+for t in direct:$DB_port warmpool-session:$WP_SESSION warmpool-txn-4conns:$WP_PS; do
+  sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="${t#*:}" --mysql-user=app \
+    --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
+    --db-ps-mode=auto --threads=16 --time=$((SECONDS_PER * 2)) run > "$OUT/sysbenchps-${t%%:*}.txt"
 done
 
 # Last: it restarts MariaDB, whose pid the scenarios above measure.

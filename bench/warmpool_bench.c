@@ -16,7 +16,9 @@ static void usage(FILE *out)
 	      "  connect     per request: connect, log in, SELECT 1, quit (as PHP-style\n"
 	      "              applications do); connections per second and latency\n"
 	      "  throughput  persistent connections running point selects\n"
-	      "              (SELECT c FROM TABLE WHERE id=random); qps and latency\n"
+	      "              (SELECT c FROM TABLE WHERE id=random); qps and latency;\n"
+	      "              --mix read-write: transactions of BEGIN, 2 point selects,\n"
+	      "              UPDATE TABLE SET k=k+1 WHERE id=random, COMMIT\n"
 	      "  idle        N logged-in connections held open, from one thread; the\n"
 	      "              RSS of the --pid process and its growth per connection\n"
 	      "\n"
@@ -106,6 +108,7 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 		{"restart-cmd", required_argument, NULL, 'R'},
 		{"restarts", required_argument, NULL, 'n'}, {"interval", required_argument, NULL, 'i'},
 		{"pause-ms", required_argument, NULL, 'z'},
+		{"mix", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},	    {0},
 	};
 	struct load_opts o = {.scenario = scenario, .connections = 16, .client_threads = 2,
@@ -150,6 +153,13 @@ static int main_load(int argc, char **argv, enum load_scenario scenario)
 		case 'n': o.restarts = atoi(optarg); break;
 		case 'i': o.interval = atof(optarg); break;
 		case 'z': o.pause = atof(optarg) / 1e3; break;
+		case 'm':
+			if (strcmp(optarg, "point") != 0 && strcmp(optarg, "read-write") != 0) {
+				fprintf(stderr, "warmpool-bench: --mix is point or read-write\n");
+				return 2;
+			}
+			o.read_write = strcmp(optarg, "read-write") == 0;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

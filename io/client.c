@@ -602,7 +602,6 @@ static void client_quit(struct client *c)
 	conn_close(&c->conn, LOG_DEBUG, "client quit");
 }
 
-
 /* client_track_session_change: USE, COM_INIT_DB, SET NAMES and a SET of
  * session variables to literals are tracked (applied when they succeed,
  * restored on the next connection); any other statement is classified and
@@ -875,11 +874,6 @@ static bool unanswered(const struct client *c, const struct server *s)
 	       c->frame_left == 0 && buf_avail(&c->conn.in) == 0;
 }
 
-/* answer_lost_command sends ERR 1927 in place of the lost answer. The
- * statement may or may not have run (never re-sent: it may have written);
- * an open transaction was rolled back. The client stays, unless state
- * warmpool cannot restore went with the connection. */
-
 /* Times one lost read is re-sent before the client gets the error. */
 #define RETRY_LIMIT 2
 
@@ -904,6 +898,10 @@ static bool client_replay(struct client *c)
 	return true;
 }
 
+/* answer_lost_command sends ERR 1927 in place of the lost answer. The
+ * statement may or may not have run (never re-sent: it may have written);
+ * an open transaction was rolled back. The client stays, unless state
+ * warmpool cannot restore went with the connection. */
 static void answer_lost_command(struct client *c, const struct server *s)
 {
 	if (client_replay(c))

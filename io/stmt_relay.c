@@ -44,11 +44,17 @@ static uint8_t *head_frame(struct client *c)
 	return c->conn.in.data + c->conn.in.off;
 }
 
-/* answer_locally consumes the command frame and, unless it expects no
- * reply, answers it with |err| (or OK when NULL). */
+/* answer_locally consumes the command frame (once it is all there) and,
+ * unless it expects no reply, answers it with |message| (or OK when NULL). */
 static enum stmt_step answer_locally(struct client *c, uint32_t len, uint16_t code,
 				     const char *message)
 {
+	if (len >= MY_MAX_FRAME_PAYLOAD) {
+		conn_close(&c->conn, LOG_INFO, "statement command over 16 MiB refused");
+		return STMT_WAIT;
+	}
+	if (buf_avail(&c->conn.in) < MY_FRAME_HEADER_LEN + (size_t)len)
+		return STMT_WAIT;
 	uint8_t cmd = head_frame(c)[MY_FRAME_HEADER_LEN];
 	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
 	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_CLOSE)
@@ -197,8 +203,7 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 	struct my_stmt *st = my_stmts_find(&c->stmts, id);
 	if (cmd == COM_STMT_CLOSE) {
 		my_stmts_remove(&c->stmts, id); /* the backend's may serve others */
-		buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
-		return STMT_HANDLED;
+		return answer_locally(c, len, 0, NULL); /* no reply: dropped */
 	}
 	bool answers = cmd != COM_STMT_SEND_LONG_DATA;
 	if (answers && !my_track_idle(&s->track)) {
@@ -214,6 +219,8 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 		c->stmt_blocked = true;
 		return STMT_WAIT;
 	}
+	if (!cs && have < len && len < MY_MAX_FRAME_PAYLOAD)
+		return STMT_WAIT; /* all of it first: a failed prepare answers it whole */
 	if (!cs)
 		return reprepare(c, st);
 	put_le32(idp, cs->backend_id);

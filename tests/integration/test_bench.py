@@ -41,8 +41,9 @@ def run_bench(*args, timeout=180):
 
 def bench_table(db):
     db.root_sql("CREATE DATABASE IF NOT EXISTS wp_bench; "
-                "CREATE TABLE IF NOT EXISTS wp_bench.t (id INT PRIMARY KEY, c CHAR(20)); "
-                "INSERT IGNORE INTO wp_bench.t SELECT seq, 'row' FROM wp_bench.seq_1_to_100")
+                "CREATE TABLE IF NOT EXISTS wp_bench.t (id INT PRIMARY KEY, k INT NOT NULL, "
+                "c CHAR(20), KEY (k)); "
+                "INSERT IGNORE INTO wp_bench.t SELECT seq, 0, 'row' FROM wp_bench.seq_1_to_100")
     return ["--table", "wp_bench.t", "--table-size", "100"]
 
 
@@ -68,6 +69,15 @@ def test_1000_connections_from_two_client_threads(warmpool_factory, mariadb, tmp
                      "--seconds", 1, "--rounds", 1, *table, "--json", out)
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads(out.read_text())["targets"]["wp"]["ops"] > 8
+
+    # The read-write mix: every committed transaction added 1 to some k.
+    before = int(mariadb.root_sql("SELECT SUM(k) FROM wp_bench.t"))
+    r, _ = run_bench("throughput", "--mix", "read-write", "--target", f"wp=127.0.0.1:{wp.port}",
+                     "--connections", 32, "--seconds", 2, "--rounds", 1, *table, "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    t = json.loads(out.read_text())["targets"]["wp"]
+    assert t["errors"] == 0 and t["ops"] > 0, t
+    assert int(mariadb.root_sql("SELECT SUM(k) FROM wp_bench.t")) - before == t["ops"]
 
 
 def test_restart_scenario_counts_what_the_application_sees(warmpool_factory, private_db,

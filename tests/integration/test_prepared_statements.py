@@ -183,3 +183,20 @@ def test_a_statement_that_no_longer_prepares_gets_the_servers_error(warmpool_fac
     assert gone.value.args[0] == 1146  # ER_NO_SUCH_TABLE, from the new prepare
     assert a.query("SELECT 7") == ((7,),)  # and the client goes on
     a.close()
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_statement_survives_a_backend_restart(warmpool_factory, ps_db, mode):
+    """A managed instance restarts (TLS toggled): the client's statement is
+    prepared again on the new connection, and the client notices nothing."""
+    wp = warmpool_factory(db=ps_db, warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "1"})
+    a = Stmts(wp.port)
+    stmt, _ = a.prepare(TWICE)
+    (_, before), = a.execute(stmt, 1)
+    ps_db.restart(ssl="off")
+    (doubled, after), = a.execute(stmt, 8, send_types=False)
+    assert doubled == 16 and after != before
+    a.close()
+    assert "session state warmpool cannot restore" not in wp.read_log()

@@ -742,7 +742,7 @@ static void client_relay(struct client *c)
 					client_quit(c);
 					return;
 				}
-				if (stmt_is_command(command)) {
+				if (len > 0 && stmt_is_command(command)) {
 					enum stmt_step step = stmt_client_command(c, len);
 					if (step == STMT_WAIT)
 						return;

@@ -254,7 +254,14 @@ bool bench_query(struct bench_session *s, const char *sql)
 		if (track.failed)
 			return fail(s, "response not understood");
 	}
-	return !track.last_error || fail(s, "the query failed");
+	if (!track.last_error)
+		return true;
+	struct my_err err;
+	if (my_err_parse(my_cur_make(buf_head(&s->payload), buf_avail(&s->payload)), &err)) {
+		snprintf(s->why, s->why_len, "the query failed: ERR %u: %s", err.code, err.message);
+		return false;
+	}
+	return fail(s, "the query failed");
 }
 
 void bench_close(struct bench_session *s, bool quit)

@@ -417,7 +417,9 @@ static void run_idle(const struct load_opts *o, const struct load_target_spec *s
 	r->n = open;
 	r->seconds = opened;
 	r->rss_max = rss1;
-	r->cpu = open ? (rss1 - rss0) / (double)open : NAN; /* bytes per connection */
+	/* Bytes per connection; when the RSS did not grow (the allocator reused
+	 * what an earlier run freed), the figure says nothing: none. */
+	r->cpu = open && rss1 > rss0 ? (rss1 - rss0) / (double)open : NAN;
 	for (size_t i = 0; i < open; i++)
 		bench_close(&s[i], true);
 	free(s);

@@ -91,13 +91,17 @@ def pins(wp):
         return json.load(r)["pins"]
 
 
+SCHEMAS = ("DROP DATABASE IF EXISTS ps_a; DROP DATABASE IF EXISTS ps_b; "
+           "CREATE DATABASE ps_a; CREATE DATABASE ps_b; "
+           "CREATE TABLE ps_a.t (id INT PRIMARY KEY); INSERT INTO ps_a.t VALUES (1); "
+           "CREATE TABLE ps_b.t (id INT PRIMARY KEY); INSERT INTO ps_b.t VALUES (1), (2)")
+
+
 @pytest.fixture
-def ps_db(private_db):
-    private_db.root_sql(
-        "CREATE DATABASE wp_a; CREATE DATABASE wp_b; "
-        "CREATE TABLE wp_a.t (id INT PRIMARY KEY); INSERT INTO wp_a.t VALUES (1); "
-        "CREATE TABLE wp_b.t (id INT PRIMARY KEY); INSERT INTO wp_b.t VALUES (1), (2)")
-    return private_db
+def ps_db(mariadb):
+    """The shared MariaDB: these tests kill only their own connections."""
+    mariadb.root_sql(SCHEMAS)
+    return mariadb
 
 
 def txn_pool(factory, db, max_conns):
@@ -160,7 +164,7 @@ def test_statement_prepared_for_the_clients_schema(warmpool_factory, ps_db):
     """The same text means different tables in different schemas: a client
     never runs a statement prepared for another client's schema."""
     wp = txn_pool(warmpool_factory, ps_db, max_conns=1)
-    a, b = Stmts(wp.port, database="wp_a"), Stmts(wp.port, database="wp_b")
+    a, b = Stmts(wp.port, database="ps_a"), Stmts(wp.port, database="ps_b")
     count = "SELECT COUNT(*) + 0 * CAST(? AS SIGNED) FROM t"
     sa, _ = a.prepare(count)
     sb, _ = b.prepare(count)
@@ -173,10 +177,10 @@ def test_statement_prepared_for_the_clients_schema(warmpool_factory, ps_db):
 
 def test_a_statement_that_no_longer_prepares_gets_the_servers_error(warmpool_factory, ps_db):
     wp = txn_pool(warmpool_factory, ps_db, max_conns=2)
-    a = Stmts(wp.port, database="wp_a")
+    a = Stmts(wp.port, database="ps_a")
     stmt, _ = a.prepare("SELECT COUNT(*) + CAST(? AS SIGNED), CONNECTION_ID() FROM t")
     (_, conn), = a.execute(stmt, 0)
-    ps_db.root_sql(f"KILL {conn}; DROP TABLE wp_a.t")
+    ps_db.root_sql(f"KILL {conn}; DROP TABLE ps_a.t")
     time.sleep(0.5)
     with pytest.raises(pymysql.err.MySQLError) as gone:
         a.execute(stmt, 0)
@@ -186,16 +190,17 @@ def test_a_statement_that_no_longer_prepares_gets_the_servers_error(warmpool_fac
 
 
 @pytest.mark.parametrize("mode", ["session", "transaction"])
-def test_statement_survives_a_backend_restart(warmpool_factory, ps_db, mode):
+def test_statement_survives_a_backend_restart(warmpool_factory, private_db, mode):
     """A managed instance restarts (TLS toggled): the client's statement is
     prepared again on the new connection, and the client notices nothing."""
-    wp = warmpool_factory(db=ps_db, warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+    wp = warmpool_factory(db=private_db,
+                          warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
                           listener_main={"pool_mode": mode},
                           backend_main={"ssl_mode": "preferred", "min_idle": "1"})
     a = Stmts(wp.port)
     stmt, _ = a.prepare(TWICE)
     (_, before), = a.execute(stmt, 1)
-    ps_db.restart(ssl="off")
+    private_db.restart(ssl="off")
     (doubled, after), = a.execute(stmt, 8, send_types=False)
     assert doubled == 16 and after != before
     a.close()

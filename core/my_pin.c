@@ -299,11 +299,14 @@ int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t
 }
 
 /* var_is_trackable: a session variable whose value can be set again on
- * another connection without changing what the client sees. */
+ * another connection without changing what the client sees. autocommit is
+ * one (drivers such as mysqlclient set it on every connection): with it off,
+ * each statement opens a transaction, which keeps its connection until it
+ * ends, as transaction mode does anyway. */
 static bool var_is_trackable(const char *name)
 {
 	static const char *const exact[] = {
-		"autocommit", "insert_id", "last_insert_id", "identity", "timestamp",
+		"insert_id", "last_insert_id", "identity", "timestamp",
 		"rand_seed1", "rand_seed2", "pseudo_thread_id", "pseudo_slave_mode", "profiling",
 		"names", "password", "role", "statement", "transaction", "character",
 	};

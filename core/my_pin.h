@@ -55,7 +55,7 @@ int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t
  * single-quoted string without escapes, ON, OFF, TRUE, FALSE, NULL or
  * DEFAULT), returns 1 with the assignments added to |out| in order; 0 for
  * anything else (|out| is then left empty), which my_pin_query classifies.
- * Not tracked: autocommit and transaction forms, the character set
+ * Not tracked: the SET TRANSACTION forms, the character set
  * variables (SET NAMES is tracked on its own), values used once
  * (insert_id, timestamp, rand_seed*), session_track_* and GLOBAL. */
 int my_query_set_vars(const uint8_t *sql, size_t len, struct my_vars *out);

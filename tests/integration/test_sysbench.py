@@ -1,7 +1,9 @@
 """sysbench (a client nobody here wrote) through warmpool: zero errors.
 
 Tables of 100k rows keep InnoDB deadlocks (which sysbench counts as ignored
-errors, and which happen just as well on a direct connection) out of a 20 s run."""
+errors, and which happen just as well on a direct connection) rare in a 20 s
+run; rare is not never, so a deadlock in a thousand transactions is allowed.
+Any other error stops sysbench, and the test with it."""
 import json
 import re
 import subprocess
@@ -37,7 +39,7 @@ def test_sysbench_oltp_read_write_through_warmpool(warmpool_factory, mariadb):
     errors, _ = stat(run.stdout, "ignored errors")
     reconnects, _ = stat(run.stdout, "reconnects")
     assert transactions > 0
-    assert errors == 0
+    assert errors <= transactions // 1000, run.stdout  # InnoDB deadlocks (1213), see above
     assert reconnects == 0
     assert cli(wp.port, "SELECT 1").returncode == 0
 

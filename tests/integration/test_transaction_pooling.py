@@ -192,9 +192,10 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, txn_db):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    # Server-side prepared statements pin a client (see README): text protocol here.
+    # sysbench's default: server-side prepared statements, which move with
+    # their clients between the 8 connections.
     run = subprocess.run(base + [f"--mysql-port={wp.port}", "--threads=64", "--time=20",
-                                 "--db-ps-mode=disable", "run"],
+                                 "--db-ps-mode=auto", "run"],
                          capture_output=True, text=True, timeout=200)
     stop.set()
     watcher.join()
@@ -269,6 +270,29 @@ def test_session_variables_follow_the_client(warmpool_factory, txn_db):
         c.close()
     wp.stop()
     assert re.search(r'msg="pin summary" set=1 ', wp.read_log()), wp.read_log()
+
+
+def test_autocommit_off_follows_the_client(warmpool_factory, txn_db):
+    """mysqlclient (Django) turns autocommit off on every connection: that is
+    tracked, not pinned. With it off, a statement opens a transaction that
+    keeps its connection until COMMIT; in between, the client holds none."""
+    wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
+    txn_db.root_sql("CREATE TABLE wp_a.ac (id INT PRIMARY KEY)")
+    a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
+    a.autocommit(False)  # SET autocommit=0
+    assert one(a, "SELECT @@autocommit") == (0,)
+    assert one(b, "SELECT @@autocommit") == (1,)
+    one(a, "INSERT INTO ac VALUES (1)")  # opens a transaction: A keeps its connection
+    in_txn = one(a, "SELECT CONNECTION_ID()")[0]
+    assert one(b, "SELECT COUNT(*), CONNECTION_ID() <> %s FROM ac", (in_txn,)) == (0, 1)
+    a.commit()
+    assert one(b, "SELECT COUNT(*) FROM ac") == (1,)
+    assert one(a, "SELECT @@autocommit") == (0,)  # restored wherever A lands
+    a.rollback()
+    for c in (a, b):
+        c.close()
+    wp.stop()
+    assert "pin summary" not in wp.read_log()
 
 
 def test_last_insert_id_follows_the_client(warmpool_factory, txn_db):

@@ -1,7 +1,7 @@
 """sysbench (a client nobody here wrote) through warmpool: zero errors.
 
 Tables of 100k rows keep InnoDB deadlocks (which sysbench counts as ignored
-errors, and which happen just as well on a direct connection) rare in a 20 s
+errors, and which happen just as well on a direct connection) rare in a 10 s
 run; rare is not never, so a deadlock in a thousand transactions is allowed.
 Any other error stops sysbench, and the test with it."""
 import json
@@ -14,7 +14,7 @@ import pytest
 from conftest import cli
 
 
-def sysbench(port, command, threads=16, seconds=20, extra=()):
+def sysbench(port, command, threads=16, seconds=10, extra=()):
     args = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", f"--mysql-port={port}",
             "--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=sbtest",
             "--tables=4", "--table-size=100000", f"--threads={threads}", f"--time={seconds}",
@@ -33,7 +33,7 @@ def test_sysbench_oltp_read_write_through_warmpool(warmpool_factory, mariadb):
     mariadb.root_sql("DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest")
     prep = sysbench(mariadb.port, "prepare", threads=4)
     assert prep.returncode == 0, prep.stderr
-    run = sysbench(wp.port, "run", threads=16, seconds=20)
+    run = sysbench(wp.port, "run", threads=16, seconds=10)
     assert run.returncode == 0, run.stdout + run.stderr
     transactions, _ = stat(run.stdout, "transactions")
     errors, _ = stat(run.stdout, "ignored errors")

@@ -194,7 +194,7 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, txn_db):
     watcher.start()
     # sysbench's default: server-side prepared statements, which move with
     # their clients between the 8 connections.
-    run = subprocess.run(base + [f"--mysql-port={wp.port}", "--threads=64", "--time=20",
+    run = subprocess.run(base + [f"--mysql-port={wp.port}", "--threads=64", "--time=10",
                                  "--db-ps-mode=auto", "run"],
                          capture_output=True, text=True, timeout=200)
     stop.set()

@@ -44,6 +44,15 @@ static uint8_t *head_frame(struct client *c)
 	return c->conn.in.data + c->conn.in.off;
 }
 
+/* head_len: the payload length of the frame at the head of c->in, whose
+ * header has arrived. */
+static uint32_t head_len(const struct client *c)
+{
+	struct my_cur h = my_cur_make(buf_head(&c->conn.in), buf_avail(&c->conn.in));
+	uint32_t len;
+	return my_cur_u24le(&h, &len) ? len : 0;
+}
+
 /* answer_locally consumes the command frame (once it is all there) and,
  * unless it expects no reply, answers it with |message| (or OK when NULL). */
 static enum stmt_step answer_locally(struct client *c, uint32_t len, uint16_t code,
@@ -237,7 +246,7 @@ bool stmt_client_close_idle(struct client *c)
 	const uint8_t *f = buf_head(in);
 	if (buf_avail(in) < MY_FRAME_HEADER_LEN + 5 || f[MY_FRAME_HEADER_LEN] != COM_STMT_CLOSE)
 		return false;
-	uint32_t len = (uint32_t)f[0] | (uint32_t)f[1] << 8 | (uint32_t)f[2] << 16;
+	uint32_t len = head_len(c);
 	if (len < 5 || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len)
 		return false;
 	my_stmts_remove(&c->stmts, get_le32(f + MY_FRAME_HEADER_LEN + MY_STMT_ID_OFFSET));
@@ -313,8 +322,7 @@ void stmt_server_reprepared(struct server *s)
 	if (buf_avail(&s->reprepare_error) > 0) {
 		/* The statement no longer prepares (a table dropped...): the
 		 * command that needed it gets the server's ERR. */
-		const uint8_t *f = buf_head(&c->conn.in);
-		uint32_t len = (uint32_t)f[0] | (uint32_t)f[1] << 8 | (uint32_t)f[2] << 16;
+		uint32_t len = head_len(c);
 		struct my_err err;
 		struct my_cur e = my_cur_make(buf_head(&s->reprepare_error),
 					      buf_avail(&s->reprepare_error));

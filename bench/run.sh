@@ -2,7 +2,7 @@
 # run.sh: every scenario of warmpool-bench against MariaDB direct, HAProxy and warmpool, in one run;
 # JSON in build/bench-run/, plots in bench/results/, tables into BENCHMARKS.md.
 #
-#   bench/run.sh                     the full run (about 12 minutes on 2 CPUs)
+#   bench/run.sh                     the full run (about 8 minutes on 2 CPUs)
 #   bench/run.sh --quick             shorter spans, for trying the harness
 #   bench/run.sh --proxysql PATH     also ProxySQL (not packaged by Debian:
 #                                    bring your own binary), TLS to MariaDB

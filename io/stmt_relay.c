@@ -53,19 +53,29 @@ static uint32_t head_len(const struct client *c)
 	return my_cur_u24le(&h, &len) ? len : 0;
 }
 
+/* take_command consumes the command frame once it is all there; it
+ * returns the command byte, or 0 while the frame is incomplete. */
+static uint8_t take_command(struct client *c, uint32_t len)
+{
+	if (len >= MY_MAX_FRAME_PAYLOAD) {
+		conn_close(&c->conn, LOG_INFO, "statement command over 16 MiB refused");
+		return 0;
+	}
+	if (buf_avail(&c->conn.in) < MY_FRAME_HEADER_LEN + (size_t)len)
+		return 0;
+	uint8_t cmd = head_frame(c)[MY_FRAME_HEADER_LEN];
+	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
+	return cmd;
+}
+
 /* answer_locally consumes the command frame (once it is all there) and,
  * unless it expects no reply, answers it with |message| (or OK when NULL). */
 static enum stmt_step answer_locally(struct client *c, uint32_t len, uint16_t code,
 				     const char *message)
 {
-	if (len >= MY_MAX_FRAME_PAYLOAD) {
-		conn_close(&c->conn, LOG_INFO, "statement command over 16 MiB refused");
+	uint8_t cmd = take_command(c, len);
+	if (cmd == 0)
 		return STMT_WAIT;
-	}
-	if (buf_avail(&c->conn.in) < MY_FRAME_HEADER_LEN + (size_t)len)
-		return STMT_WAIT;
-	uint8_t cmd = head_frame(c)[MY_FRAME_HEADER_LEN];
-	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
 	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_CLOSE)
 		return STMT_HANDLED;
 	struct my_bld b;
@@ -321,14 +331,18 @@ void stmt_server_reprepared(struct server *s)
 	c->stmt_blocked = false;
 	if (buf_avail(&s->reprepare_error) > 0) {
 		/* The statement no longer prepares (a table dropped...): the
-		 * command that needed it gets the server's ERR. */
-		uint32_t len = head_len(c);
-		struct my_err err;
-		struct my_cur e = my_cur_make(buf_head(&s->reprepare_error),
-					      buf_avail(&s->reprepare_error));
-		if (!my_err_parse(e, &err))
-			snprintf(err.message, sizeof(err.message), "statement could not be prepared again");
-		answer_locally(c, len, err.code ? err.code : ER_UNKNOWN_STMT_HANDLER, err.message);
+		 * command that needed it gets the server's ERR as it came, with
+		 * its code and SQLSTATE. */
+		uint8_t cmd = take_command(c, head_len(c)); /* whole: see stmt_client_command */
+		if (cmd != 0 && cmd != COM_STMT_SEND_LONG_DATA) {
+			struct my_bld b;
+			conn_bld_begin(&c->conn, &b);
+			my_bld_packet_begin(&b, 1);
+			my_bld_bytes(&b, buf_head(&s->reprepare_error),
+				     buf_avail(&s->reprepare_error));
+			my_bld_packet_end(&b);
+			conn_bld_send(&c->conn, &b);
+		}
 		buf_reset(&s->reprepare_error);
 		client_after_local_answer(c);
 		return;

@@ -18,7 +18,7 @@ static char *dup_bytes(const void *p, size_t len)
 
 uint32_t my_stmts_add(struct my_stmts *ss, const uint8_t *sql, size_t sql_len, uint16_t n_params)
 {
-	if (ss->n >= MY_STMTS_MAX)
+	if (ss->n >= MY_STMTS_MAX || sql_len > MY_STMTS_SQL_BYTES - ss->sql_bytes)
 		return 0;
 	char *text = dup_bytes(sql, sql_len);
 	struct my_stmt *grown = text ? try_realloc(ss->v, (ss->n + 1) * sizeof(*ss->v)) : NULL;
@@ -31,6 +31,7 @@ uint32_t my_stmts_add(struct my_stmts *ss, const uint8_t *sql, size_t sql_len, u
 		ss->next_id = 1; /* 0 is never an id */
 	ss->v[ss->n++] = (struct my_stmt){.id = ss->next_id, .n_params = n_params, .sql = text,
 					  .sql_len = sql_len};
+	ss->sql_bytes += sql_len;
 	return ss->next_id;
 }
 
@@ -54,6 +55,7 @@ void my_stmts_remove(struct my_stmts *ss, uint32_t id)
 	struct my_stmt *st = my_stmts_find(ss, id);
 	if (!st)
 		return;
+	ss->sql_bytes -= st->sql_len;
 	stmt_free(st);
 	*st = ss->v[--ss->n];
 }
@@ -65,6 +67,7 @@ void my_stmts_clear(struct my_stmts *ss)
 	xfree(ss->v);
 	ss->v = NULL;
 	ss->n = 0; /* next_id goes on: an old id never names a new statement */
+	ss->sql_bytes = 0;
 }
 
 /* set_types keeps a copy of 2 * n bytes of types in |*slot|. */
@@ -116,24 +119,28 @@ static void cached_free(struct my_cached_stmt *cs)
 static uint32_t remove_at(struct my_stmt_cache *sc, uint32_t i)
 {
 	uint32_t id = sc->v[i].backend_id;
+	sc->sql_bytes -= sc->v[i].sql_len;
 	cached_free(&sc->v[i]);
 	sc->v[i] = sc->v[--sc->n];
 	return id;
 }
 
-struct my_cached_stmt *my_stmt_cache_add(struct my_stmt_cache *sc, const char *sql,
-					 size_t sql_len, uint32_t backend_id, uint16_t n_params,
-					 uint32_t *evicted)
+uint32_t my_stmt_cache_make_room(struct my_stmt_cache *sc, size_t sql_len)
 {
-	*evicted = 0;
-	if (sc->n >= MY_STMT_CACHE_MAX) {
-		uint32_t oldest = 0;
-		for (uint32_t i = 1; i < sc->n; i++) {
-			if (sc->v[i].last_used < sc->v[oldest].last_used)
-				oldest = i;
-		}
-		*evicted = remove_at(sc, oldest);
+	if (sc->n == 0 || (sc->n < MY_STMT_CACHE_MAX &&
+			   sql_len <= MY_STMT_CACHE_SQL_BYTES - sc->sql_bytes))
+		return 0;
+	uint32_t oldest = 0;
+	for (uint32_t i = 1; i < sc->n; i++) {
+		if (sc->v[i].last_used < sc->v[oldest].last_used)
+			oldest = i;
 	}
+	return remove_at(sc, oldest);
+}
+
+struct my_cached_stmt *my_stmt_cache_add(struct my_stmt_cache *sc, const char *sql,
+					 size_t sql_len, uint32_t backend_id, uint16_t n_params)
+{
 	char *text = dup_bytes(sql, sql_len);
 	struct my_cached_stmt *grown = text ? try_realloc(sc->v, (sc->n + 1) * sizeof(*sc->v))
 					    : NULL;
@@ -145,6 +152,7 @@ struct my_cached_stmt *my_stmt_cache_add(struct my_stmt_cache *sc, const char *s
 	struct my_cached_stmt *cs = &sc->v[sc->n++];
 	*cs = (struct my_cached_stmt){.sql = text, .sql_len = sql_len, .backend_id = backend_id,
 				      .n_params = n_params, .last_used = ++sc->clock};
+	sc->sql_bytes += sql_len;
 	return cs;
 }
 

@@ -15,6 +15,10 @@
 #define MY_STMTS_MAX 1024
 #define MY_STMT_CACHE_MAX 128
 #define MY_STMT_SQL_MAX (1u << 20)
+/* Bytes of statement text one client may hold, and one backend connection
+ * may keep cached: what bounds their memory, whatever the texts' sizes. */
+#define MY_STMTS_SQL_BYTES (4u << 20)
+#define MY_STMT_CACHE_SQL_BYTES (4u << 20)
 
 /* A statement as the client knows it: warmpool's id, its text, and the
  * parameter types it last bound (sent again when it moves connection). */
@@ -31,10 +35,11 @@ struct my_stmts {
 	struct my_stmt *v;
 	uint32_t n;
 	uint32_t next_id;
+	size_t sql_bytes; /* texts held, against MY_STMTS_SQL_BYTES */
 };
 
 /* my_stmts_add registers |sql| under a new id (returned; 0 when out of
- * memory or over MY_STMTS_MAX). */
+ * memory, over MY_STMTS_MAX or over MY_STMTS_SQL_BYTES). */
 uint32_t my_stmts_add(struct my_stmts *ss, const uint8_t *sql, size_t sql_len, uint16_t n_params);
 struct my_stmt *my_stmts_find(struct my_stmts *ss, uint32_t id);
 void my_stmts_remove(struct my_stmts *ss, uint32_t id);
@@ -59,17 +64,21 @@ struct my_stmt_cache {
 	struct my_cached_stmt *v;
 	uint32_t n;
 	uint64_t clock;
+	size_t sql_bytes; /* texts kept, against MY_STMT_CACHE_SQL_BYTES */
 };
 
 struct my_cached_stmt *my_stmt_cache_find(struct my_stmt_cache *sc, const char *sql,
 					  size_t sql_len);
-/* my_stmt_cache_add records a statement the backend prepared. When the
- * cache is full the least recently used one goes: its backend id is put in
- * |*evicted| (0: none), for the caller to close on the backend. NULL when
- * out of memory. */
+/* my_stmt_cache_make_room evicts the least recently used statement when
+ * one more of |sql_len| bytes would pass MY_STMT_CACHE_MAX statements or
+ * MY_STMT_CACHE_SQL_BYTES; it returns the evicted statement's backend id,
+ * for the caller to close on the backend, or 0 when there is room. Call it
+ * until it returns 0. */
+uint32_t my_stmt_cache_make_room(struct my_stmt_cache *sc, size_t sql_len);
+/* my_stmt_cache_add records a statement the backend prepared (after
+ * my_stmt_cache_make_room). NULL when out of memory. */
 struct my_cached_stmt *my_stmt_cache_add(struct my_stmt_cache *sc, const char *sql,
-					 size_t sql_len, uint32_t backend_id, uint16_t n_params,
-					 uint32_t *evicted);
+					 size_t sql_len, uint32_t backend_id, uint16_t n_params);
 /* my_stmt_cache_pop takes any one statement out (its backend id), for
  * closing them all; 0 when empty. */
 uint32_t my_stmt_cache_pop(struct my_stmt_cache *sc);

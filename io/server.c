@@ -679,12 +679,16 @@ static size_t relay_span(struct server *s, bool *out_ended)
 		struct my_cur h = my_cur_make(all.ptr + span, all.len - span);
 		uint32_t len;
 		uint8_t seq;
-		if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) ||
-		    h.len < (len < TRACK_HEAD ? len : TRACK_HEAD))
+		bool prepare_reply = !s->frame_continues && s->track.state == MY_TRACK_FIRST &&
+				     s->track.len > 0 &&
+				     s->track.queue[s->track.head] == COM_STMT_PREPARE;
+		/* Every read below is bounded by what has arrived: the tracker
+		 * reads TRACK_HEAD bytes, a prepare's reply STMT_REPLY_HEAD. */
+		size_t need = prepare_reply ? STMT_REPLY_HEAD : TRACK_HEAD;
+		if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || h.len < (len < need ? len : need))
 			return span; /* wait for the bytes the tracker reads */
-		if (!s->frame_continues && s->track.state == MY_TRACK_FIRST && s->track.len > 0 &&
-		    s->track.queue[s->track.head] == COM_STMT_PREPARE)
-			stmt_server_prepare_reply(s, (uint8_t *)h.ptr, len); /* our own buffer */
+		if (prepare_reply) /* our own buffer: writable */
+			stmt_server_prepare_reply(s, (uint8_t *)h.ptr, h.len < len ? h.len : len);
 		s->response_ended = !s->frame_continues && my_track_server_packet(&s->track, h, len);
 		s->frame_continues = len == MY_MAX_FRAME_PAYLOAD;
 		s->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;

@@ -111,6 +111,13 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 		return answer_locally(c, len, ER_MAX_PREPARED_STMT_COUNT_REACHED,
 				      "Can't create more than 1024 prepared statements per "
 				      "connection through warmpool");
+	size_t pending_bytes = 0;
+	for (uint8_t i = 0; i < q->n; i++)
+		pending_bytes += q->len[(q->head + i) % STMT_PENDING_MAX];
+	if (c->stmts.sql_bytes + pending_bytes + text_len > MY_STMTS_SQL_BYTES)
+		return answer_locally(c, len, ER_MAX_PREPARED_STMT_COUNT_REACHED,
+				      "warmpool: the prepared statements of one connection are "
+				      "limited to 4 MiB of text in all; close some first");
 	if (q->n == STMT_PENDING_MAX)
 		return answer_locally(c, len, ER_MAX_PREPARED_STMT_COUNT_REACHED,
 				      "warmpool: too many COM_STMT_PREPARE pipelined");
@@ -207,6 +214,8 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 	uint8_t cmd = head_frame(c)[MY_FRAME_HEADER_LEN];
 	if (cmd == COM_STMT_PREPARE)
 		return client_prepare(c, len);
+	if (len < 5 && cmd == COM_STMT_CLOSE)
+		return answer_locally(c, len, 0, NULL); /* names nothing, has no reply */
 	if (len < 5)
 		return STMT_RELAY; /* no id: the server answers with an error */
 	if (have < 5)
@@ -242,6 +251,10 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 		return STMT_WAIT; /* all of it first: a failed prepare answers it whole */
 	if (!cs)
 		return reprepare(c, st);
+	if (cs->n_params != st->n_params) /* a backend that contradicts itself */
+		return answer_locally(c, len, ER_UNKNOWN_STMT_HANDLER,
+				      "warmpool: the backend prepared the statement differently "
+				      "on another connection");
 	put_le32(idp, cs->backend_id);
 	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_BULK_EXECUTE)
 		client_pin(c, MY_PIN_PREPARED_STATEMENT); /* state kept on the backend */
@@ -254,12 +267,15 @@ bool stmt_client_close_idle(struct client *c)
 {
 	struct buf *in = &c->conn.in;
 	const uint8_t *f = buf_head(in);
-	if (buf_avail(in) < MY_FRAME_HEADER_LEN + 5 || f[MY_FRAME_HEADER_LEN] != COM_STMT_CLOSE)
+	if (buf_avail(in) <= MY_FRAME_HEADER_LEN || f[MY_FRAME_HEADER_LEN] != COM_STMT_CLOSE)
 		return false;
 	uint32_t len = head_len(c);
-	if (len < 5 || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len)
+	if (buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len)
 		return false;
-	my_stmts_remove(&c->stmts, get_le32(f + MY_FRAME_HEADER_LEN + MY_STMT_ID_OFFSET));
+	/* One without a whole id names nothing: dropped all the same, as it
+	 * has no reply to wait for. */
+	if (len >= 5)
+		my_stmts_remove(&c->stmts, get_le32(f + MY_FRAME_HEADER_LEN + MY_STMT_ID_OFFSET));
 	buf_consume(in, MY_FRAME_HEADER_LEN + (size_t)len);
 	return true;
 }
@@ -279,36 +295,57 @@ static char *pop_prepare(struct client *c, size_t *len)
 }
 
 /* cache_prepared records a statement the backend prepared on |s|, closing
- * the one it pushes out of a full cache. */
+ * the ones it pushes out of a full cache. */
 static struct my_cached_stmt *cache_prepared(struct server *s, const char *sql, size_t len,
 					     uint32_t backend_id, uint16_t params)
 {
 	uint32_t evicted;
-	struct my_cached_stmt *cs = my_stmt_cache_add(&s->stmts, sql, len, backend_id, params,
-						      &evicted);
-	if (evicted) {
-		struct my_bld b;
-		conn_bld_begin(&s->conn, &b);
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	while ((evicted = my_stmt_cache_make_room(&s->stmts, len)) != 0)
 		my_stmt_command_build(&b, COM_STMT_CLOSE, evicted);
-		conn_bld_send(&s->conn, &b);
-	}
-	return cs;
+	if (!conn_bld_send(&s->conn, &b))
+		return NULL;
+	return my_stmt_cache_add(&s->stmts, sql, len, backend_id, params);
 }
 
-void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t len)
+/* keep_reprepare_error keeps what the client will be told about warmpool's
+ * own prepare: the server's ERR as it came (|payload|, up to
+ * STMT_REPLY_HEAD bytes of it), or, when the server said OK to something
+ * else than the statement (NULL), an ERR of warmpool's. */
+static void keep_reprepare_error(struct server *s, const uint8_t *payload, size_t have)
+{
+	struct my_bld b;
+	buf_reset(&s->reprepare_error);
+	my_bld_init(&b, &s->reprepare_error, STMT_REPLY_HEAD);
+	if (payload && have > 0 && payload[0] == MY_ERR_HEADER) {
+		my_bld_bytes(&b, payload, have < STMT_REPLY_HEAD ? have : STMT_REPLY_HEAD);
+	} else {
+		static const char msg[] = "warmpool: the backend prepared the statement "
+					  "differently on another connection";
+		my_bld_u8(&b, MY_ERR_HEADER);
+		my_bld_u16le(&b, ER_UNKNOWN_STMT_HANDLER);
+		my_bld_bytes(&b, "#HY000", 6);
+		my_bld_bytes(&b, msg, sizeof(msg) - 1);
+	}
+	if (!my_bld_ok(&b) || buf_avail(&s->reprepare_error) == 0)
+		buf_reset(&s->reprepare_error);
+}
+
+void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have)
 {
 	struct client *c = s->client;
 	uint32_t backend_id;
 	uint16_t columns, params;
-	bool ok = len >= MY_PREPARE_OK_LEN &&
-		  my_prepare_ok_parse(my_cur_make(payload, MY_PREPARE_OK_LEN), &backend_id, &columns,
-				      &params);
+	bool ok = my_prepare_ok_parse(my_cur_make(payload, have), &backend_id, &columns, &params);
 	if (s->repreparing) {
 		struct my_stmt *st = c ? my_stmts_find(&c->stmts, s->reprepare_for) : NULL;
-		if (ok && st && !cache_prepared(s, st->sql, st->sql_len, backend_id, params))
-			ok = false;
-		if (!ok && !buf_append(&s->reprepare_error, payload, len < 512 ? len : 512, 512))
-			buf_reset(&s->reprepare_error);
+		/* The same text prepares with the same parameters; a server that
+		 * says otherwise would have executes read past their types. */
+		if (ok && st && params == st->n_params &&
+		    cache_prepared(s, st->sql, st->sql_len, backend_id, params))
+			return;
+		keep_reprepare_error(s, ok ? NULL : payload, have);
 		return;
 	}
 	size_t sql_len;

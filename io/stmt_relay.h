@@ -30,11 +30,16 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len);
  * is something else (or not all there). */
 bool stmt_client_close_idle(struct client *c);
 
+/* How much of the first packet of a prepare's reply stmt_server_prepare_reply
+ * reads: the prepare OK, or as much of an ERR as a client is shown. */
+#define STMT_REPLY_HEAD 512
+
 /* stmt_server_prepare_reply sees the first packet of a COM_STMT_PREPARE
  * response, in place in the connection's input: for the client's own
  * prepare it records the statement and rewrites the id to the client's;
- * for warmpool's own it learns the backend id (or keeps the ERR). */
-void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t len);
+ * for warmpool's own it learns the backend id (or keeps the ERR). |have|
+ * is what has arrived of the payload: all of it, or STMT_REPLY_HEAD bytes. */
+void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have);
 
 /* stmt_server_reprepared: warmpool's own prepare was answered in full; the
  * client's command goes on (or gets the ERR). */

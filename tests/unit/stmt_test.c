@@ -33,15 +33,15 @@ Test(stmt, cache_evicts_the_least_recently_used)
 {
 	struct my_stmt_cache sc = {0};
 	char sql[32];
-	uint32_t evicted;
 	for (uint32_t i = 1; i <= MY_STMT_CACHE_MAX; i++) {
 		snprintf(sql, sizeof(sql), "SELECT %u", i);
-		cr_assert_not_null(my_stmt_cache_add(&sc, sql, strlen(sql), 100 + i, 0, &evicted));
-		cr_expect_eq(evicted, 0);
+		cr_expect_eq(my_stmt_cache_make_room(&sc, strlen(sql)), 0);
+		cr_assert_not_null(my_stmt_cache_add(&sc, sql, strlen(sql), 100 + i, 0));
 	}
 	cr_expect_not_null(my_stmt_cache_find(&sc, "SELECT 1", 8)); /* 1 is fresh now */
-	cr_assert_not_null(my_stmt_cache_add(&sc, "SELECT x", 8, 999, 0, &evicted));
-	cr_expect_eq(evicted, 102, "SELECT 2 was the least recently used");
+	cr_expect_eq(my_stmt_cache_make_room(&sc, 8), 102, "SELECT 2 was the least recently used");
+	cr_expect_eq(my_stmt_cache_make_room(&sc, 8), 0, "one out makes room for one in");
+	cr_assert_not_null(my_stmt_cache_add(&sc, "SELECT x", 8, 999, 0));
 	cr_expect_null(my_stmt_cache_find(&sc, "SELECT 2", 8));
 	cr_expect_eq(my_stmt_cache_find(&sc, "SELECT x", 8)->backend_id, 999);
 	cr_expect_eq(sc.n, MY_STMT_CACHE_MAX);
@@ -117,4 +117,33 @@ Test(stmt, execute_rewritten_with_types)
 	want[1] = 9;
 	cr_expect_arr_eq(p + 4, want, sizeof(want));
 	buf_cleanup(&out);
+}
+
+/* Large texts: the cache keeps to its byte budget, evicting as many as it
+ * takes; a client's statements keep to theirs. */
+Test(stmt, texts_are_bounded_in_bytes)
+{
+	struct my_stmt_cache sc = {0};
+	size_t big = MY_STMT_SQL_MAX;
+	char *sql = xcalloc(1, big);
+	for (uint32_t i = 0; i < 4; i++) {
+		memset(sql, 'a' + (int)i, big);
+		cr_expect_eq(my_stmt_cache_make_room(&sc, big), 0);
+		cr_assert_not_null(my_stmt_cache_add(&sc, sql, big, 10 + i, 0));
+	}
+	cr_expect_eq(sc.sql_bytes, MY_STMT_CACHE_SQL_BYTES);
+	cr_expect_eq(my_stmt_cache_make_room(&sc, 16), 10, "the oldest goes for even a short one");
+	cr_expect_eq(my_stmt_cache_make_room(&sc, 16), 0);
+	cr_expect_eq(sc.sql_bytes, MY_STMT_CACHE_SQL_BYTES - big);
+	my_stmt_cache_clear(&sc);
+
+	struct my_stmts ss = {0};
+	for (uint32_t i = 0; i < MY_STMTS_SQL_BYTES / big; i++)
+		cr_expect_neq(my_stmts_add(&ss, (const uint8_t *)sql, big, 0), 0);
+	cr_expect_eq(my_stmts_add(&ss, (const uint8_t *)"SELECT 1", 8, 0), 0, "over the budget");
+	my_stmts_remove(&ss, ss.v[0].id);
+	cr_expect_neq(my_stmts_add(&ss, (const uint8_t *)"SELECT 1", 8, 0), 0, "room again");
+	my_stmts_clear(&ss);
+	cr_expect_eq(ss.sql_bytes, 0);
+	xfree(sql);
 }

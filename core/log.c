@@ -41,6 +41,40 @@ void log_set_worker(int worker_id)
 	log_worker = worker_id;
 }
 
+const char *log_escape(char *out, size_t out_len, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 5 <= out_len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			n += (size_t)snprintf(out + n, out_len - n, "\\x%02x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	if (out_len > 0)
+		out[n < out_len ? n : out_len - 1] = '\0';
+	return out;
+}
+
+/* escape_controls rewrites control characters of |s| (|len| bytes) into
+ * |out| as \xNN; returns the bytes written (at most |out_len|). */
+static size_t escape_controls(char *out, size_t out_len, const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 4 < out_len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(out + n, out_len - n, "\\x%02x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	return n;
+}
+
 void log_emit(enum log_level level, const char *msg, const char *fmt, ...)
 {
 	char line[1024];
@@ -56,11 +90,16 @@ void log_emit(enum log_level level, const char *msg, const char *fmt, ...)
 		n += snprintf(line + n, sizeof(line) - n, " worker=%d", log_worker);
 	n += snprintf(line + n, sizeof(line) - n, " msg=\"%s\"", msg);
 	if (fmt && (size_t)n < sizeof(line) - 2) {
-		line[n++] = ' ';
+		char pairs[sizeof(line)];
 		va_list ap;
 		va_start(ap, fmt);
-		n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		int len = vsnprintf(pairs, sizeof(pairs), fmt, ap);
 		va_end(ap);
+		if (len > (int)sizeof(pairs) - 1)
+			len = (int)sizeof(pairs) - 1;
+		line[n++] = ' ';
+		if (len > 0)
+			n += (int)escape_controls(line + n, sizeof(line) - (size_t)n, pairs, (size_t)len);
 	}
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;

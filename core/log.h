@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_DEBUG = 0,
@@ -20,8 +21,16 @@ extern _Atomic int log_min_level;
 /* log_set_worker tags this thread's lines with worker=N (-1: none). */
 void log_set_worker(int worker_id);
 
+/* log_escape copies |s| into |out| (|out_len| bytes, NUL-terminated,
+ * truncated) for use inside a quoted logfmt value: '"' and '\\' get a
+ * backslash, other bytes below 0x20 and 0x7f become \xNN. For strings a
+ * peer chose (user names, server messages). Returns |out|. */
+const char *log_escape(char *out, size_t out_len, const char *s);
+
 /* log_emit writes one line: ts, level, worker, msg="|msg|", then |fmt| which
- * should be further key=value pairs (may be NULL). Never pass secrets. */
+ * should be further key=value pairs (may be NULL). Never pass secrets.
+ * Control characters in the formatted pairs are written as \xNN, so that
+ * no value can start a line of its own. */
 void log_emit(enum log_level level, const char *msg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -152,8 +152,11 @@ static bool on_first(struct my_track *t, struct my_cur p, uint8_t h, size_t len)
 	if (h == MY_OK_HEADER && len >= 7)
 		return read_status(t, p, h) ? end_of_result(t) : fail(t);
 	if (h == LOCAL_INFILE_HEADER) {
-		/* The client uploads the file; the server's next packet is OK or ERR. */
+		/* The client uploads the file; the server's next packet is OK or
+		 * ERR. The upload's sequence ids wrap past 255 like any others,
+		 * so a packet with id 0 during it is file, not a command. */
 		t->state = MY_TRACK_FIRST;
+		t->uploading = true;
 		return false;
 	}
 	uint64_t columns;

@@ -49,6 +49,8 @@ struct my_track {
 	uint64_t responses;	       /* responses completed */
 	uint64_t response_packets;     /* packets of the current response seen so far */
 	bool last_error;	       /* the last completed response ended with ERR */
+	bool uploading;		       /* LOCAL INFILE asked: the client's packets are the
+					  file until an empty one (my_track_upload_ended) */
 };
 
 void my_track_init(struct my_track *t);
@@ -66,6 +68,13 @@ bool my_track_command(struct my_track *t, uint8_t cmd);
  * packet ended a command's response. Continuation frames of large packets
  * are not fed. */
 bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t payload_len);
+
+/* my_track_upload_ended: the client sent the empty packet that ends the
+ * file of a LOCAL INFILE request; its packets are commands again. */
+static inline void my_track_upload_ended(struct my_track *t)
+{
+	t->uploading = false;
+}
 
 /* my_track_unanswered: exactly one command is outstanding and not one
  * packet of its response has come back. */

@@ -29,6 +29,11 @@
 
 #define LOGIN_PACKET_MAX 65536
 
+/* Commands a client may have waiting behind the one in hand before warmpool
+ * stops reading from it (client_flow), and where reading starts again. */
+#define CLIENT_IN_HIGH (1u << 20)
+#define CLIENT_IN_LOW (256u << 10)
+
 static const struct conn_ops client_ops;
 
 const char *client_state_str(enum client_state state)
@@ -204,8 +209,9 @@ static void client_deny(struct client *c, bool used_password)
 		*colon = '\0';
 	snprintf(msg, sizeof(msg), "Access denied for user '%s'@'%s' (using password: %s)",
 		 c->user, host, used_password ? "YES" : "NO");
+	char user[4 * MY_NAME_MAX];
 	log_warn("authentication failed", "conn=c%llu peer=%s user=\"%s\"",
-		 (unsigned long long)c->conn.id, c->conn.peer, c->user);
+		 (unsigned long long)c->conn.id, c->conn.peer, log_escape(user, sizeof(user), c->user));
 	c->conn.w->stats.errors_total[STATS_ERR_CLIENT_AUTH]++;
 	client_fail(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
 }
@@ -236,10 +242,14 @@ static bool client_take_user_slot(struct client *c, const struct cfg_user *u)
 /* client_check_token verifies the client's answer to our scramble. */
 static void client_check_token(struct client *c, const uint8_t *token, size_t token_len)
 {
+	static const char no_such_user[] = "\x01warmpool: a password no token matches";
 	const struct cfg_user *u = cfg_find_user(&c->conn.w->rt->cfg, c->user);
-	/* Unknown users go through the same check against an impossible
-	 * password, so that the reply does not tell which users exist. */
-	if (!u || !my_auth_verify(c->plugin, u->password, c->scramble, token, token_len)) {
+	/* Unknown users go through the same hashing against a password that
+	 * is never accepted, so that neither the reply nor its timing tells
+	 * which users exist. */
+	bool verified = my_auth_verify(c->plugin, u ? u->password : no_such_user, c->scramble,
+				       token, token_len);
+	if (!u || !verified) {
 		client_deny(c, token_len > 0);
 		return;
 	}
@@ -277,8 +287,10 @@ static void client_handle_login(struct client *c, const struct my_login *login)
 		return;
 	}
 	if (client_listener(c)->require_tls && !c->conn.tls) {
+		char user[4 * MY_NAME_MAX];
 		log_warn("client without TLS refused", "conn=c%llu peer=%s user=\"%s\"",
-			 (unsigned long long)c->conn.id, c->conn.peer, c->user);
+			 (unsigned long long)c->conn.id, c->conn.peer,
+			 log_escape(user, sizeof(user), c->user));
 		client_fail(c, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
 			    "Connections using insecure transport are prohibited (require_tls)");
 		return;
@@ -331,7 +343,10 @@ static void client_on_connection_phase(struct client *c)
 {
 	struct buf payload = {0};
 	bool closed = false;
-	while (!c->conn.closing && !closed) {
+	/* One login attempt per connection: once it is refused (the ERR is on
+	 * its way, then the close), nothing after it in the input is read, so
+	 * a client cannot pipeline guesses. */
+	while (!c->conn.closing && !c->conn.close_after_flush && !closed) {
 		if (c->state == CLIENT_TLS) {
 			if (!tls_conn_established(c->conn.tls))
 				break;
@@ -725,7 +740,8 @@ static void client_between_transactions(struct client *c);
 static void client_relay(struct client *c)
 {
 	struct buf *in = &c->conn.in;
-	while (buf_avail(in) > 0 && !c->conn.closing && !c->conn.recv_paused) {
+	while (buf_avail(in) > 0 && !c->conn.closing &&
+	       buf_avail(&c->server->conn.out) <= CONN_OUT_HIGH) {
 		if (c->frame_left == 0) {
 			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 			uint32_t len;
@@ -733,7 +749,10 @@ static void client_relay(struct client *c)
 			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
 				return; /* wait for the whole header */
 			c->last_seq = seq;
-			if (seq == 0) {
+			bool uploading = c->server->track.uploading;
+			if (uploading && len == 0)
+				my_track_upload_ended(&c->server->track);
+			if (seq == 0 && !uploading) {
 				client_keep_for_retry(c, len);
 				if (!my_cur_u8(&h, &command))
 					return;
@@ -767,8 +786,6 @@ static void client_relay(struct client *c)
 			return;
 		buf_consume(in, n);
 		c->frame_left -= n;
-		if (buf_avail(&c->server->conn.out) > CONN_OUT_HIGH)
-			conn_pause_recv(&c->conn);
 	}
 }
 
@@ -781,28 +798,28 @@ static void client_discard(struct client *c)
 	c->discard_left -= n;
 }
 
-/* client_between_transactions handles a command that arrives while the
+/* client_idle_command handles the command at the head of c->in while the
  * client has no backend connection (transaction mode, or its connection
- * died). */
-static void client_between_transactions(struct client *c)
+ * died): answered or dropped here (true: the next one may follow), or
+ * queued for a backend connection, or not all there yet (false). */
+static bool client_idle_command(struct client *c)
 {
 	struct buf *in = &c->conn.in;
 	if (c->discard_left > 0) {
 		client_discard(c);
-		if (c->discard_left > 0 || buf_avail(in) == 0)
-			return;
+		return c->discard_left == 0;
 	}
-	while (stmt_client_close_idle(c))
-		; /* dropped here: no connection needed, and it has no reply */
+	if (stmt_client_close_idle(c))
+		return true; /* dropped here: no connection needed, and it has no reply */
 	struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 	uint32_t len;
 	uint8_t seq, command;
 	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &command) ||
 	    command == COM_STMT_CLOSE) /* not all there yet */
-		return;
+		return false;
 	if (command == COM_QUIT) {
 		conn_close(&c->conn, LOG_DEBUG, "client quit");
-		return;
+		return false;
 	}
 	if (c->transaction_lost && command != COM_PING) {
 		/* Its transaction died with the backend: this statement must not
@@ -815,8 +832,7 @@ static void client_between_transactions(struct client *c)
 		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100",
 			     "warmpool: the backend connection was lost during a transaction; "
 			     "the transaction was rolled back, start it again");
-		conn_bld_send(&c->conn, &b);
-		return;
+		return conn_bld_send(&c->conn, &b);
 	}
 	if (command == COM_PING && len == 1) {
 		/* Answered here: a ping needs no backend connection. */
@@ -825,12 +841,56 @@ static void client_between_transactions(struct client *c)
 		conn_bld_begin(&c->conn, &b);
 		struct my_ok ok = {.status = SERVER_STATUS_AUTOCOMMIT};
 		my_ok_build(&b, 1, &ok);
-		conn_bld_send(&c->conn, &b);
-		return;
+		return conn_bld_send(&c->conn, &b);
 	}
 	client_set_state(c, CLIENT_WAITING);
 	c->seq = 1; /* an error while waiting answers this command */
 	client_request_backend(c);
+	return false;
+}
+
+/* client_between_transactions handles the commands that arrive while the
+ * client has no backend connection, as many as are there, until one needs
+ * a connection or the answers pile up unread (the client is then paused;
+ * see client_flow). */
+static void client_between_transactions(struct client *c)
+{
+	while (c->state == CLIENT_IDLE && !c->conn.closing && buf_avail(&c->conn.in) > 0 &&
+	       buf_avail(&c->conn.out) <= CONN_OUT_HIGH && client_idle_command(c))
+		;
+}
+
+/* client_input_backlog: bytes of c->in beyond the frame at its head (which
+ * may have to arrive whole before it can be handled). */
+static size_t client_input_backlog(const struct client *c)
+{
+	size_t have = buf_avail(&c->conn.in), head = c->frame_left + c->discard_left;
+	if (head == 0) {
+		struct my_cur h = my_cur_make(buf_head(&c->conn.in), have);
+		uint32_t len;
+		head = my_cur_u24le(&h, &len) ? MY_FRAME_HEADER_LEN + (size_t)len : have;
+	}
+	return have > head ? have - head : 0;
+}
+
+/* client_flow is the client's one input valve: reading stops while its
+ * answers pile up unread, while its backend connection's output is full,
+ * or while more than CLIENT_IN_HIGH of commands wait behind the one being
+ * handled; it starts again when all of them are under their low marks. So
+ * a client holds at most about CONN_OUT_HIGH + CLIENT_IN_HIGH + the frame
+ * in hand, whatever it sends. */
+static void client_flow(struct client *c)
+{
+	const struct conn *peer = c->server ? &c->server->conn : NULL;
+	size_t backlog = client_input_backlog(c), out = buf_avail(&c->conn.out);
+	size_t peer_out = peer ? buf_avail(&peer->out) : 0;
+	if (c->conn.closing)
+		return;
+	if (out > CONN_OUT_HIGH || peer_out > CONN_OUT_HIGH || backlog > CLIENT_IN_HIGH)
+		conn_pause_recv(&c->conn);
+	else if (c->conn.recv_paused && out < CONN_OUT_LOW && peer_out < CONN_OUT_LOW &&
+		 backlog < CLIENT_IN_LOW)
+		conn_resume_recv(&c->conn);
 }
 
 static void client_on_input(struct conn *conn)
@@ -845,13 +905,12 @@ static void client_on_input(struct conn *conn)
 		break;
 	case CLIENT_WAITING:
 	case CLIENT_SETUP:
-		/* Input waits in c->in until linked; stop reading if it piles up. */
-		if (buf_avail(&c->conn.in) > CONN_OUT_HIGH)
-			conn_pause_recv(conn);
-		break;
+		break; /* input waits in c->in until linked */
 	default:
 		client_on_connection_phase(c);
+		return;
 	}
+	client_flow(c);
 }
 
 void client_after_local_answer(struct client *c)
@@ -1015,16 +1074,22 @@ static void client_on_free(struct conn *conn)
 	xfree(c);
 }
 
-static void client_on_peer_drained(struct conn *conn)
+/* client_on_drained: its own output, or its backend connection's, went
+ * under the low mark: what waited in c->in goes on, and reading resumes. */
+static void client_on_drained(struct conn *conn)
 {
-	conn_resume_recv(conn);
+	if (buf_avail(&conn->in) > 0)
+		client_on_input(conn);
+	else
+		client_flow(client_of(conn));
 }
 
 static const struct conn_ops client_ops = {
 	.on_input = client_on_input,
 	.on_close = client_on_close,
 	.on_free = client_on_free,
-	.on_peer_drained = client_on_peer_drained,
+	.on_peer_drained = client_on_drained,
+	.on_drained = client_on_drained,
 };
 
 void client_check_handshakes(struct worker *w)

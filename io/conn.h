@@ -25,6 +25,9 @@ struct conn_ops {
 	void (*on_free)(struct conn *c);
 	/* The output of the peer linked to this conn drained: resume relaying. */
 	void (*on_peer_drained)(struct conn *c);
+	/* Its own output went under CONN_OUT_LOW while its input was paused
+	 * (may be NULL). */
+	void (*on_drained)(struct conn *c);
 };
 
 struct conn {

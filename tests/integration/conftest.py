@@ -177,10 +177,11 @@ def fake_backend(mariadb):
     start(auth, tls, password, port, cert, key) returns (port, process)."""
     procs = []
 
-    def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None):
+    def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None,
+              segment=False):
         port = port or free_port()
         args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
-                "--password", password]
+                "--password", password] + (["--segment"] if segment else [])
         if tls:
             args += ["--cert", cert or mariadb.env["server_cert"],
                      "--key", key or mariadb.env["server_key"]]

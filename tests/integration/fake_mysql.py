@@ -8,7 +8,13 @@ and a one-row result naming the path taken for any query. A query naming a
 fault misbehaves on purpose (see FAULTS). Fault injection only: the real
 backend of the tests is MariaDB.
 
-    fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW
+It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
+text naming fault:close-after-prepare then loses its connection, and later
+prepares of it fail with a long ERR), and with --segment it sends every
+byte after the login in a segment of its own, for the paths that read a
+response as it arrives.
+
+    fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW [--segment]
 """
 import argparse
 import hashlib
@@ -18,6 +24,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -119,6 +126,41 @@ FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
           b"fault:oversized": fault_oversized}
 
 
+# A prepare that fails is answered with this, longer than any head warmpool
+# reads ahead: the whole of it must reach the client, nothing else.
+LONG_PREPARE_ERROR = ("the statement no longer prepares: " + "table t was dropped; " * 12).encode()
+prepares_seen = {}
+prepares_lock = threading.Lock()
+
+
+def prepare_reply(payload):
+    """COM_STMT_PREPARE: OK (no parameters, no columns) the first time a text is
+    seen, the long ERR after that."""
+    text = payload[1:]
+    with prepares_lock:
+        seen = prepares_seen.get(text, 0)
+        prepares_seen[text] = seen + 1
+    if seen == 0:
+        return frame(1, b"\x00" + struct.pack("<IHHBH", 7 + len(prepares_seen), 0, 0, 0, 0))
+    return frame(1, b"\xff" + struct.pack("<H", 1146) + b"#42S02" + LONG_PREPARE_ERROR)
+
+
+class Segmented:
+    """A socket whose sendall writes one byte per segment."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def sendall(self, data):
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(0.0002)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
 def sha2_token(password, scramble):
     s1 = hashlib.sha256(password).digest()
     s2 = hashlib.sha256(s1).digest()
@@ -184,11 +226,21 @@ class Session:
             self.sock.sendall(err(seq + 1, 1045, f"Access denied for user '{user.decode()}'"))
             return
         self.sock.sendall(ok(seq + 1))
+        if self.args.segment:
+            self.sock = Segmented(self.sock)
         while True:
             seq, payload = read_packet(self.sock)
             command = payload[0]
             if command == 0x01:  # COM_QUIT
                 return
+            if command == 0x19:  # COM_STMT_CLOSE: no reply
+                continue
+            if command == 0x16:  # COM_STMT_PREPARE
+                self.sock.sendall(prepare_reply(payload))
+                if b"fault:close-after-prepare" in payload and payload[1:] in prepares_seen \
+                        and prepares_seen[payload[1:]] == 1:
+                    raise EOFError
+                continue
             if command == 0x03 and payload[1:4].upper() == b"SET":
                 self.sock.sendall(ok(1))  # warmpool's SET NAMES
             elif command == 0x03:  # COM_QUERY
@@ -208,6 +260,7 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--segment", action="store_true")
     args = ap.parse_args()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     srv = socket.socket()

@@ -1,0 +1,176 @@
+"""Wire safety (issue #15): every read of a response is bounded by what has
+arrived, one login attempt per connection, bounded memory whatever a client
+pipelines, LOAD DATA LOCAL of any size, and log lines a peer cannot forge."""
+import os
+import socket
+import struct
+import threading
+import time
+
+import pymysql
+import pytest
+
+from conftest import cli
+from rawclient import RawClient, err_of, frame, login_payload, native_token
+
+import fake_mysql
+
+
+def rss(wp):
+    with open(f"/proc/{wp.proc.pid}/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def segmented_pool(warmpool_factory, port):
+    """Transaction mode, one worker, in front of a plaintext fake backend that
+    sends each byte of every response in a segment of its own."""
+    return warmpool_factory(
+        warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+        listener_main={"pool_mode": "transaction"},
+        backend_main={"port": str(port), "ssl_mode": "disabled", "min_idle": "1"})
+
+
+def test_segmented_responses_reach_the_client_whole_and_alone(warmpool_factory, fake_backend):
+    """A long ERR to warmpool's own re-prepare, arriving byte by byte, reaches the
+    client exactly as the server sent it: no byte of anything else in memory."""
+    port, _ = fake_backend(tls=False, segment=True)
+    wp = segmented_pool(warmpool_factory, port)
+    c = RawClient(wp.port).login()
+    # A query and its one-row result, byte by byte.
+    c.send(b"\x03SELECT 'plain'")
+    packets = [c.read_packet()[1] for _ in range(5)]
+    assert packets[3] == b"\x0afast:plain"
+    # Prepared on the first connection, which the backend then closes; the
+    # execute needs it prepared again elsewhere, and that fails at length.
+    stmt = c.prepare("SELECT 'fault:close-after-prepare'")
+    time.sleep(0.3)
+    reply = c.command(b"\x17" + struct.pack("<IBI", stmt, 0, 1))
+    code, state, message = err_of(reply)
+    assert (code, state) == (1146, "42S02")
+    assert message == fake_mysql.LONG_PREPARE_ERROR
+    # The connection is still in step.
+    assert c.command(b"\x0e")[0] == 0x00
+    c.close()
+
+
+def test_one_login_attempt_per_connection(warmpool_factory):
+    """Fifty wrong passwords and then the right one, in one write: one
+    'access denied', then the close; the right password is never tried."""
+    wp = warmpool_factory(warmpool={"workers": "1"})
+    c = RawClient(wp.port)
+    wrong = native_token("guess", c.scramble)
+    right = native_token("app-secret", c.scramble)
+    batch = b"".join(frame(1 + 2 * i, login_payload(b"app", wrong)) for i in range(50))
+    batch += frame(101, login_payload(b"app", right))
+    c.sock.sendall(batch)
+    _, reply = c.read_packet()
+    assert err_of(reply)[0] == 1045
+    c.sock.settimeout(5)
+    assert c.sock.recv(4096) == b"", "nothing but the close follows the refusal"
+    assert wp.read_log().count('msg="authentication failed"') == 1
+    c.close()
+
+
+def flood_pings(c, count, read_while_sending):
+    """Sends |count| pings in one go; returns the RSS growth seen while they
+    were unread (when not reading while sending), after reading every answer."""
+    sender = threading.Thread(target=c.sock.sendall, args=(frame(0, b"\x0e") * count,),
+                              daemon=True)
+    sender.start()
+    if not read_while_sending:
+        time.sleep(2)  # the client reads nothing: both sides' buffers fill
+    received, want = 0, count * 11  # an OK to a ping is 7 bytes + the header
+    c.sock.settimeout(60)
+    while received < want:
+        chunk = c.sock.recv(1 << 20)
+        assert chunk, f"closed after {received} of {want} bytes"
+        received += len(chunk)
+    sender.join(30)
+    assert received == want
+
+
+def test_pipelined_pings_are_all_answered_in_bounded_memory(warmpool_factory):
+    """20 MiB of pings in one go, with the client not reading: warmpool stops
+    reading at its bound instead of buffering them all, then answers every one."""
+    wp = warmpool_factory(warmpool={"workers": "1"}, listener_main={"pool_mode": "transaction"})
+    c = RawClient(wp.port).login()
+    # Read as they come, they touch every buffer of the worker's receive
+    # ring (16 MiB, a fixed cost) but pile up nowhere.
+    flood_pings(c, (17 << 20) // 5, read_while_sending=True)
+    before = rss(wp)
+    grown = []
+    threading.Timer(1.5, lambda: grown.append(rss(wp) - before)).start()
+    flood_pings(c, (20 << 20) // 5, read_while_sending=False)
+    # The bound is CONN_OUT_HIGH + CLIENT_IN_HIGH (5 MiB) plus what the
+    # allocator keeps; buffering the pings would take 20 MiB and more.
+    assert grown[0] < 12 << 20, f"RSS grew by {grown[0] >> 20} MiB"
+    c.close()
+
+
+def test_short_stmt_close_does_not_wedge_the_connection(warmpool_factory):
+    wp = warmpool_factory(warmpool={"workers": "1"}, listener_main={"pool_mode": "transaction"})
+    c = RawClient(wp.port).login()
+    c.send(b"\x19\x01")  # COM_STMT_CLOSE with half an id
+    assert c.command(b"\x0e")[0] == 0x00
+    assert c.command(b"\x03SELECT 1")[0] == 1  # a result set: one column
+    c.close()
+
+
+def test_statement_texts_are_bounded_per_client(warmpool_factory):
+    """Prepared texts beyond 4 MiB in all are refused with a clear error; the
+    client keeps its connection and its other statements."""
+    wp = warmpool_factory(warmpool={"workers": "1"})
+    c = RawClient(wp.port).login()
+    text = "SELECT '" + "x" * 1_000_000 + "' AS v"
+    for i in range(4):
+        c.prepare(text.replace("AS v", f"AS v{i}"))
+    code, _, message = err_of(c.command(b"\x16" + text.encode()))
+    assert code == 1461 and b"4 MiB" in message
+    assert c.command(b"\x0e")[0] == 0x00
+    c.close()
+
+
+# Bytes below 0x20 but tab and newline (LOAD DATA's separators).
+CONTROL = [b for b in range(1, 32) if b not in (9, 10)]
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_load_data_local_of_64_mib(warmpool_factory, mariadb, tmp_path, mode):
+    """The upload's sequence ids wrap many times; no file chunk is taken for a
+    command (a chunk starting with 0x01 would be COM_QUIT), and the connection
+    serves statements afterwards."""
+    wp = warmpool_factory(listener_main={"pool_mode": mode})
+    mariadb.root_sql("CREATE DATABASE IF NOT EXISTS wire; "
+                     "CREATE OR REPLACE TABLE wire.upload (n INT, pad TEXT); "
+                     "GRANT ALL ON wire.* TO 'app'@'%'")
+    path = tmp_path / "rows.tsv"
+    rows = 0
+    with open(path, "wb") as f:
+        while f.tell() < 64 << 20:
+            # Control bytes at every offset, so that whichever byte starts a
+            # chunk, it looks like some command.
+            f.write(b"%d\t%s\n" % (rows, bytes([CONTROL[rows % len(CONTROL)]]) * 200))
+            rows += 1
+    conn = pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
+                           database="wire", local_infile=True, read_timeout=120)
+    with conn.cursor() as cur:
+        cur.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE upload")
+        cur.execute("SELECT COUNT(*), MAX(n) FROM upload")
+        assert cur.fetchone() == (rows, rows - 1)
+    conn.commit()
+    conn.close()
+    assert mariadb.root_sql("SELECT COUNT(*) FROM wire.upload").strip() == str(rows)
+
+
+def test_a_user_name_cannot_forge_log_lines(warmpool_factory):
+    wp = warmpool_factory(warmpool={"workers": "1"})
+    c = RawClient(wp.port)
+    evil = b'x\nts=2026-01-01T00:00:00.000Z level=error msg="forged" user="root'
+    c.sock.sendall(frame(1, login_payload(evil, b"\x00" * 20)))
+    assert err_of(c.read_packet()[1])[0] == 1045
+    c.close()
+    assert wp.wait_for_log('msg="authentication failed"')
+    lines = wp.read_log().splitlines()
+    assert not any(line.startswith("ts=2026-01-01") for line in lines)
+    failed = next(line for line in lines if "authentication failed" in line)
+    assert 'user="x\\x0ats=2026-01-01T00:00:00.000Z level=error msg=\\"forged\\" user=\\"root"' in failed

@@ -170,6 +170,36 @@ void my_login_build(struct my_bld *b, uint8_t seq, const struct my_login *l)
 	my_bld_packet_end(b);
 }
 
+bool my_change_user_parse(struct my_cur c, uint32_t caps, struct my_login *out)
+{
+	struct my_cur user, db, plugin;
+	uint8_t cmd, len8;
+	uint16_t charset;
+	memset(out, 0, sizeof(*out));
+	out->capabilities = caps;
+	if (!my_cur_u8(&c, &cmd) || cmd != COM_CHANGE_USER || !(caps & CLIENT_SECURE_CONNECTION))
+		return false;
+	struct my_cur auth;
+	if (!my_cur_nul_str(&c, &user) || !my_cur_copy_str(&user, out->user, sizeof(out->user)) ||
+	    !my_cur_u8(&c, &len8) || !my_cur_bytes(&c, &auth, len8) || auth.len > sizeof(out->auth) ||
+	    !my_cur_nul_str(&c, &db) || !my_cur_copy_str(&db, out->db, sizeof(out->db)))
+		return false;
+	memcpy(out->auth, auth.ptr, auth.len);
+	out->auth_len = auth.len;
+	if (my_cur_done(&c))
+		return true; /* an old client: no character set, no plugin */
+	if (!my_cur_u16le(&c, &charset))
+		return false;
+	out->collation = (uint8_t)charset;
+	if ((caps & CLIENT_PLUGIN_AUTH) && !my_cur_done(&c) &&
+	    (!my_cur_nul_str(&c, &plugin) ||
+	     !my_cur_copy_str(&plugin, out->auth_plugin, sizeof(out->auth_plugin))))
+		return false;
+	if ((caps & CLIENT_CONNECT_ATTRS) && !my_cur_done(&c) && !login_skip_attrs(&c))
+		return false;
+	return my_cur_done(&c);
+}
+
 void my_change_user_build(struct my_bld *b, const char *user, const uint8_t *auth,
 			  size_t auth_len, const char *db, uint8_t collation, const char *plugin)
 {

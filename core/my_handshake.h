@@ -47,6 +47,13 @@ WP_MUST_CHECK bool my_login_parse(struct my_cur payload, struct my_login *out);
 void my_ssl_request_build(struct my_bld *b, uint8_t seq, uint32_t capabilities, uint8_t collation);
 void my_login_build(struct my_bld *b, uint8_t seq, const struct my_login *login);
 
+/* my_change_user_parse reads a client's COM_CHANGE_USER payload (command
+ * byte included) sent under capabilities |caps| into |out| (user, auth,
+ * db, collation when sent, auth_plugin when sent; capabilities = |caps|);
+ * false on any malformed or truncated field, or leftover bytes. */
+WP_MUST_CHECK bool my_change_user_parse(struct my_cur payload, uint32_t caps,
+					struct my_login *out);
+
 /* my_change_user_build writes COM_CHANGE_USER: log in again as |user| with
  * |auth| (computed with the connection's original scramble), no schema when
  * |db| is "", and |collation|. It resets every piece of session state. */

@@ -239,8 +239,12 @@ static bool client_take_user_slot(struct client *c, const struct cfg_user *u)
 	return false;
 }
 
-/* client_check_token verifies the client's answer to our scramble. */
-static void client_check_token(struct client *c, const uint8_t *token, size_t token_len)
+/* client_verify_token checks the client's answer to our scramble for user
+ * c->user and tells a caching_sha2 client that the fast path applied. The
+ * user on success; NULL after refusing it (the ERR and the close are on
+ * their way). */
+static const struct cfg_user *client_verify_token(struct client *c, const uint8_t *token,
+						  size_t token_len)
 {
 	static const char no_such_user[] = "\x01warmpool: a password no token matches";
 	const struct cfg_user *u = cfg_find_user(&c->conn.w->rt->cfg, c->user);
@@ -251,7 +255,7 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 				       token, token_len);
 	if (!u || !verified) {
 		client_deny(c, token_len > 0);
-		return;
+		return NULL;
 	}
 	if (c->plugin == MY_AUTH_SHA2 && u->password[0]) {
 		/* We know the password, so the fast path always applies. */
@@ -262,18 +266,37 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 		my_bld_u8(&b, MY_SHA2_FAST_AUTH_OK);
 		my_bld_packet_end(&b);
 		if (!conn_bld_send(&c->conn, &b))
-			return;
+			return NULL;
 	}
+	return u;
+}
+
+/* client_start_session: |u| is authenticated (a login, or a client's
+ * COM_CHANGE_USER): count it against the user's max_clients, and ask for a
+ * backend connection of the user's pool; its setup checks the schema and
+ * the login's OK goes out when it is ready (client_backend_ready). */
+static void client_start_session(struct client *c, const struct cfg_user *u)
+{
 	if (!client_take_user_slot(c, u))
 		return;
-	c->authenticated = true;
-	c->conn.w->stats.clients_handshaking--;
-	if (u->pool_mode)
-		c->transaction_mode = u->pool_mode - 1 == CFG_POOL_TRANSACTION;
+	c->transaction_mode = u->pool_mode
+		? u->pool_mode - 1 == CFG_POOL_TRANSACTION
+		: client_listener(c)->pool_mode == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
 	c->bp = backend_pool_get(c->conn.w, balance_pick(c->conn.w, c->listener_idx, SIZE_MAX), u,
 				 c->caps & BACKEND_PROFILE_CAPS);
 	client_request_backend(c);
+}
+
+/* client_check_token verifies the client's answer to our scramble. */
+static void client_check_token(struct client *c, const uint8_t *token, size_t token_len)
+{
+	const struct cfg_user *u = client_verify_token(c, token, token_len);
+	if (!u)
+		return;
+	c->authenticated = true;
+	c->conn.w->stats.clients_handshaking--;
+	client_start_session(c, u);
 }
 
 static void client_handle_login(struct client *c, const struct my_login *login)
@@ -617,6 +640,78 @@ static void client_quit(struct client *c)
 	conn_close(&c->conn, LOG_DEBUG, "client quit");
 }
 
+/* client_forget_session: the client's session starts afresh (its own
+ * COM_CHANGE_USER): nothing it set follows it any more. */
+static void client_forget_session(struct client *c, const struct my_login *l)
+{
+	c->pin = MY_PIN_NONE;
+	c->insert_id = 0;
+	c->transaction_lost = false;
+	c->pending_response = c->reset_response = 0;
+	c->pending_collation = 0;
+	my_vars_clear(&c->vars);
+	my_vars_clear(&c->pending_vars);
+	stmt_client_forget(c);
+	stmt_client_prepares_lost(c);
+	buf_cleanup(&c->retry);
+	snprintf(c->db, sizeof(c->db), "%s", l->db);
+	if (l->collation)
+		c->collation = l->collation;
+}
+
+/* client_change_user: the client logs in again, as another user or the
+ * same, without reconnecting. It is authenticated against warmpool's users
+ * like a login (its token answers the greeting's scramble) and never
+ * reaches a backend: its backend connection goes back to its pool (reset
+ * there), and the next one comes from the new user's pool, set up with the
+ * schema and character set it asked for. A refusal closes the connection,
+ * as MySQL does. Waits (false) while the command is not all there or a
+ * response is still coming. */
+static bool client_change_user(struct client *c, uint32_t len)
+{
+	struct buf *in = &c->conn.in;
+	if (len > LOGIN_PACKET_MAX) {
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01", "Bad COM_CHANGE_USER");
+		return false;
+	}
+	if (buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len)
+		return false;
+	if (c->server && (!my_track_idle(&c->server->track) || c->server->frame_left > 0)) {
+		c->stmt_blocked = true; /* after the responses in flight */
+		return false;
+	}
+	struct my_login l;
+	bool parsed = my_change_user_parse(my_cur_make(buf_head(in) + MY_FRAME_HEADER_LEN, len),
+					   c->caps, &l);
+	buf_consume(in, MY_FRAME_HEADER_LEN + (size_t)len);
+	c->seq = 1;
+	if (!parsed || (l.auth_plugin[0] && my_auth_plugin_from_name(l.auth_plugin) != c->plugin)) {
+		log_warn("bad COM_CHANGE_USER", "conn=c%llu peer=%s", (unsigned long long)c->conn.id,
+			 c->conn.peer);
+		c->conn.w->stats.errors_total[STATS_ERR_CLIENT_PROTOCOL]++;
+		client_fail(c, ER_HANDSHAKE_ERROR, "08S01",
+			    parsed ? "warmpool: COM_CHANGE_USER must answer with the plugin of the login"
+				   : "Bad COM_CHANGE_USER");
+		return false;
+	}
+	snprintf(c->user, sizeof(c->user), "%s", l.user);
+	const struct cfg_user *u = client_verify_token(c, l.auth, l.auth_len);
+	if (!u)
+		return false;
+	if (c->user_slot) {
+		atomic_fetch_sub(&c->user_slot->clients, 1);
+		c->user_slot = NULL;
+	}
+	client_give_back(c);
+	client_forget_session(c, &l);
+	if (c->state == CLIENT_LINKED)
+		client_set_state(c, CLIENT_IDLE);
+	c->logged_in = false; /* its OK goes out once the new session is set up */
+	log_debug("client changed user", "conn=c%llu", (unsigned long long)c->conn.id);
+	client_start_session(c, u);
+	return true;
+}
+
 /* client_track_session_change: USE, COM_INIT_DB, SET NAMES and a SET of
  * session variables to literals are tracked (applied when they succeed,
  * restored on the next connection); any other statement is classified and
@@ -690,10 +785,6 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
 			(void)ok;
 			client_track_session_change(c, cmd, body);
-		} else if (cmd == COM_CHANGE_USER) {
-			client_pin(c, MY_PIN_CHANGE_USER);
-			stmt_client_forget(c); /* a new login closes them */
-			stmt_server_forget(s);
 		} else if (cmd == COM_RESET_CONNECTION && my_track_idle(&s->track)) {
 			c->reset_response = s->track.responses + 1;
 		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
@@ -761,6 +852,10 @@ static void client_relay(struct client *c)
 					client_quit(c);
 					return;
 				}
+				if (command == COM_CHANGE_USER) {
+					client_change_user(c, len);
+					return;
+				}
 				if (len > 0 && stmt_is_command(command)) {
 					enum stmt_step step = stmt_client_command(c, len);
 					if (step == STMT_WAIT)
@@ -819,6 +914,10 @@ static bool client_idle_command(struct client *c)
 		return false;
 	if (command == COM_QUIT) {
 		conn_close(&c->conn, LOG_DEBUG, "client quit");
+		return false;
+	}
+	if (command == COM_CHANGE_USER) {
+		client_change_user(c, len);
 		return false;
 	}
 	if (c->transaction_lost && command != COM_PING) {

@@ -86,3 +86,10 @@ def err_of(payload):
     assert payload[0] == 0xFF, f"not an ERR: {payload!r}"
     code = struct.unpack("<H", payload[1:3])[0]
     return code, payload[4:9].decode(), payload[9:]
+
+
+def change_user_payload(user, password, scramble, db=b"", plugin=b"mysql_native_password"):
+    """COM_CHANGE_USER answering |scramble| (the greeting's) for a native-password user."""
+    token = native_token(password, scramble)
+    return (b"\x11" + user.encode() + b"\x00" + bytes([len(token)]) + token + db + b"\x00"
+            + struct.pack("<H", 45) + plugin + b"\x00")

@@ -1,6 +1,7 @@
 /* handshake_test: Handshake v10 from a real MariaDB 10.11, logins and auth switch. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "my_frame.h"
 #include "my_handshake.h"
@@ -220,4 +221,39 @@ Test(handshake, auth_switch_roundtrip)
 	cr_expect_eq(sw.data_len, 20);
 	cr_expect_arr_eq(sw.data, scramble, 20);
 	buf_cleanup(&b);
+}
+
+/* A client's COM_CHANGE_USER: what warmpool builds for its own resets,
+ * read back; every truncation and any trailing byte refused. */
+Test(handshake, change_user_roundtrip_and_truncations)
+{
+	const uint8_t token[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, BUF_NO_LIMIT);
+	my_change_user_build(&b, "bob", token, sizeof(token), "shop", 45, "mysql_native_password");
+	cr_assert(my_bld_ok(&b));
+	struct my_cur payload = my_cur_make(buf_head(&out) + MY_FRAME_HEADER_LEN,
+					    buf_avail(&out) - MY_FRAME_HEADER_LEN);
+	uint32_t caps = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+	struct my_login l;
+	cr_assert(my_change_user_parse(payload, caps, &l));
+	cr_expect_str_eq(l.user, "bob");
+	cr_expect_str_eq(l.db, "shop");
+	cr_expect_str_eq(l.auth_plugin, "mysql_native_password");
+	cr_expect_eq(l.collation, 45);
+	cr_expect_eq(l.auth_len, sizeof(token));
+	cr_expect_arr_eq(l.auth, token, sizeof(token));
+	for (size_t cut = 0; cut < payload.len; cut++) {
+		/* Old clients stop right after the schema, or the charset. */
+		size_t schema_end = 1 + 4 + 1 + sizeof(token) + 5;
+		bool may_end = cut == schema_end || cut == schema_end + 2;
+		cr_expect_eq(my_change_user_parse(my_cur_make(payload.ptr, cut), caps, &l), may_end,
+			     "cut at %zu", cut);
+	}
+	uint8_t longer[256];
+	memcpy(longer, payload.ptr, payload.len);
+	longer[payload.len] = 'x';
+	cr_expect_not(my_change_user_parse(my_cur_make(longer, payload.len + 1), caps, &l));
+	buf_cleanup(&out);
 }

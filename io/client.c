@@ -279,6 +279,7 @@ static void client_start_session(struct client *c, const struct cfg_user *u)
 {
 	if (!client_take_user_slot(c, u))
 		return;
+	kill_client_listed(c);
 	c->transaction_mode = u->pool_mode
 		? u->pool_mode - 1 == CFG_POOL_TRANSACTION
 		: client_listener(c)->pool_mode == CFG_POOL_TRANSACTION;
@@ -712,6 +713,85 @@ static bool client_change_user(struct client *c, uint32_t len)
 	return true;
 }
 
+/* Queries this long are not parsed for session state; they pin instead. */
+#define PIN_SCAN_MAX (1u << 20)
+
+/* What client_relay and client_idle_command do after client_kill. */
+enum client_kill_step {
+	CLIENT_KILL_NOT = 0,  /* not a KILL: go on as usual */
+	CLIENT_KILL_WAIT = 1, /* more of it first, or the responses in flight */
+	CLIENT_KILL_DONE = 2, /* answered here; the frame is consumed */
+};
+
+/* kill_target_of reads the KILL at the head of c->in (|command|, payload
+ * |len|, all there): its kind (MY_KILL_NONE when it is not one) and id. */
+static enum my_kill_kind kill_target_of(const struct client *c, uint8_t command, uint32_t len,
+					uint32_t *out_id)
+{
+	struct my_cur payload = my_cur_make(buf_head(&c->conn.in) + MY_FRAME_HEADER_LEN, len);
+	*out_id = 0;
+	if (command == COM_PROCESS_KILL)
+		return my_process_kill_parse(payload, out_id) ? MY_KILL_CONNECTION
+							      : MY_KILL_UNSUPPORTED;
+	return my_kill_parse((const char *)payload.ptr + 1, len - 1, out_id);
+}
+
+/* client_kill: KILL [CONNECTION|QUERY] n and COM_PROCESS_KILL are never
+ * sent to a backend, where n would name another session (the id a client
+ * has is warmpool's). warmpool finds the client n names, on any worker; a
+ * client may kill its own user's clients, as MySQL allows without
+ * CONNECTION_ADMIN. KILL QUERY reaches the backend thread running that
+ * client's statement over a side connection; KILL CONNECTION also closes
+ * the client. */
+static enum client_kill_step client_kill(struct client *c, uint8_t command, uint32_t len)
+{
+	if ((command != COM_QUERY && command != COM_PROCESS_KILL) || len == 0)
+		return CLIENT_KILL_NOT;
+	size_t have = buf_avail(&c->conn.in) - MY_FRAME_HEADER_LEN;
+	if (have < len && len <= PIN_SCAN_MAX)
+		return CLIENT_KILL_WAIT; /* the whole text (a query waits for it anyway) */
+	uint32_t id;
+	enum my_kill_kind kind = kill_target_of(c, command, have < len ? (uint32_t)have : len, &id);
+	if (kind == MY_KILL_NONE)
+		return CLIENT_KILL_NOT;
+	if (have < len)
+		return CLIENT_KILL_WAIT;
+	if (c->server && !my_track_idle(&c->server->track)) {
+		c->stmt_blocked = true; /* its answer follows theirs */
+		return CLIENT_KILL_WAIT;
+	}
+	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
+	enum kill_outcome outcome = kind == MY_KILL_UNSUPPORTED ? KILL_UNKNOWN
+								: kill_request_from(c, kind, id);
+	char msg[96];
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	if (kind == MY_KILL_UNSUPPORTED) {
+		my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
+			     "warmpool interprets KILL [CONNECTION | QUERY] <id> only");
+	} else if (outcome == KILL_SENT) {
+		struct my_ok ok = {.status = c->server ? c->server->track.status
+						       : SERVER_STATUS_AUTOCOMMIT};
+		my_ok_build(&b, 1, &ok);
+	} else if (outcome == KILL_SELF) {
+		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100", "Connection was killed");
+		conn_close_after_flush(&c->conn);
+	} else if (outcome == KILL_NOT_OWNER) {
+		snprintf(msg, sizeof(msg), "You are not owner of thread %u", id);
+		my_err_build(&b, 1, ER_KILL_DENIED_ERROR, "HY000", msg);
+	} else if (outcome == KILL_UNKNOWN) {
+		snprintf(msg, sizeof(msg), "Unknown thread id: %u", id);
+		my_err_build(&b, 1, ER_NO_SUCH_THREAD, "HY000", msg);
+	} else {
+		my_err_build(&b, 1, ER_OUT_OF_RESOURCES, "HY000", "warmpool: out of memory");
+	}
+	log_info("client KILL", "conn=c%llu kind=%s target=%u outcome=%s",
+		 (unsigned long long)c->conn.id, my_kill_kind_str(kind), id,
+		 kill_outcome_str(outcome));
+	conn_bld_send(&c->conn, &b);
+	return CLIENT_KILL_DONE;
+}
+
 /* client_track_session_change: USE, COM_INIT_DB, SET NAMES and a SET of
  * session variables to literals are tracked (applied when they succeed,
  * restored on the next connection); any other statement is classified and
@@ -753,8 +833,6 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
  * an error: each retry waits for a connection again. */
 #define CLIENT_SETUP_RETRIES 3
 
-/* Queries this long are not parsed for session state; they pin instead. */
-#define PIN_SCAN_MAX (1u << 20)
 
 /* client_track_command tells the tracker about a command and decides what
  * it does to the session. |payload| is the whole first frame when it is
@@ -856,6 +934,18 @@ static void client_relay(struct client *c)
 					client_change_user(c, len);
 					return;
 				}
+				enum client_kill_step kill = client_kill(c, command, len);
+				if (kill == CLIENT_KILL_WAIT)
+					return;
+				if (kill == CLIENT_KILL_DONE) {
+					/* Answered here: a boundary like any other. */
+					client_maybe_release(c);
+					if (c->state != CLIENT_LINKED) {
+						client_between_transactions(c);
+						return;
+					}
+					continue;
+				}
 				if (len > 0 && stmt_is_command(command)) {
 					enum stmt_step step = stmt_client_command(c, len);
 					if (step == STMT_WAIT)
@@ -920,6 +1010,9 @@ static bool client_idle_command(struct client *c)
 		client_change_user(c, len);
 		return false;
 	}
+	enum client_kill_step kill = client_kill(c, command, len);
+	if (kill != CLIENT_KILL_NOT)
+		return kill == CLIENT_KILL_DONE;
 	if (c->transaction_lost && command != COM_PING) {
 		/* Its transaction died with the backend: this statement must not
 		 * run outside it. Refuse it; the connection stays usable. */
@@ -1143,6 +1236,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 static void client_on_close(struct conn *conn)
 {
 	struct client *c = client_of(conn);
+	kill_client_unlisted(c);
 	list_del(&c->handshake_node);
 	if (c->bp)
 		pool_waiter_cancel(&c->bp->pool, &c->waiter);

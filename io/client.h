@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "kill.h"
 #include "my_auth.h"
 #include "my_handshake.h"
 #include "my_pin.h"
@@ -60,6 +61,7 @@ struct client {
 	bool stmt_blocked; /* a statement command waits for a response (or a prepare) */
 	struct backend_pool *bp;
 	struct user_slot *user_slot; /* counts it against its user's max_clients */
+	struct kill_node kill;	     /* its entry in the KILL registry, once logged in */
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */

@@ -240,7 +240,9 @@ int main(int argc, char **argv)
 		runtime_free(&rt);
 		return 0;
 	}
+	kill_registry_init(&rt.kills);
 	int rc = run(&rt);
+	kill_registry_cleanup(&rt.kills);
 	runtime_free(&rt);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "cfg.h"
+#include "kill.h"
 
 struct worker;
 
@@ -42,6 +43,7 @@ struct runtime {
 	struct user_slot *user_slots; /* added to at start and on reload, workers parked */
 	struct worker *workers;
 	int n_workers;
+	struct kill_registry kills; /* every logged-in client, for KILL */
 };
 
 /* runtime_build loads the TLS material and resolves the backends of

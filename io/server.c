@@ -30,6 +30,7 @@
 
 static const struct conn_ops server_ops;
 static void server_send_change_user(struct server *s);
+static enum my_packet_status read_packet(struct server *s, struct buf *payload, uint8_t *out_seq);
 
 const char *server_state_str(enum server_state state)
 {
@@ -92,7 +93,7 @@ static void server_fail_open(struct server *s, const char *reason)
 	conn_close(&s->conn, LOG_DEBUG, reason);
 }
 
-void server_open(struct backend_pool *bp)
+struct server *server_open(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
 	const struct cfg_backend *b = backend_pool_cfg(bp);
@@ -102,7 +103,7 @@ void server_open(struct backend_pool *bp)
 		pool_connect_failed(&bp->pool, w->now_ms, strerror(errno));
 		backend_connect_failed(bp, strerror(errno));
 		log_error("cannot create a socket", "backend=%s error=\"%s\"", b->name, strerror(errno));
-		return;
+		return NULL;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -129,6 +130,55 @@ void server_open(struct backend_pool *bp)
 	io_uring_prep_link_timeout(sqe, &s->connect_timeout, 0);
 	io_uring_sqe_set_data64(sqe, ring_ud(&s->conn, RING_OP_LINK_TIMEOUT));
 	conn_op_submitted(&s->conn);
+	return s;
+}
+
+void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection)
+{
+	struct server *s = server_open(bp);
+	if (!s)
+		return;
+	s->kill_thread_id = thread_id;
+	s->kill_connection = whole_connection;
+	s->retired = true; /* never pooled: its close is not a lost connection */
+}
+
+/* server_send_kill: the side connection is logged in; it sends its KILL
+ * and waits in IDLE, outside the pool, for the one answer. */
+static void server_send_kill(struct server *s)
+{
+	char sql[64];
+	int len = snprintf(sql, sizeof(sql), "KILL %s %u", s->kill_connection ? "CONNECTION" : "QUERY",
+			   s->kill_thread_id);
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	my_bld_packet_begin(&b, 0);
+	my_bld_u8(&b, COM_QUERY);
+	my_bld_bytes(&b, sql, (size_t)len);
+	my_bld_packet_end(&b);
+	if (conn_bld_send(&s->conn, &b))
+		server_set_state(s, SERVER_IDLE);
+}
+
+/* server_on_kill_reply logs what the backend said to the side connection's
+ * KILL (an unknown thread: the statement had ended) and closes it. */
+static void server_on_kill_reply(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	struct my_err err = {0};
+	if (read_packet(s, &payload, &seq) == MY_PACKET_NEED_MORE) {
+		buf_cleanup(&payload);
+		return;
+	}
+	bool failed = my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err);
+	buf_cleanup(&payload);
+	char msg[4 * sizeof(err.message)];
+	log_info("backend KILL sent for a client", "conn=s%llu backend=%s thread=%u kind=%s result=\"%s\"",
+		 (unsigned long long)s->conn.id, server_cfg(s)->name, s->kill_thread_id,
+		 s->kill_connection ? "connection" : "query",
+		 failed ? log_escape(msg, sizeof(msg), err.message) : "ok");
+	conn_close(&s->conn, LOG_DEBUG, "KILL answered");
 }
 
 void server_handle_connect(struct conn *c, struct io_uring_cqe *cqe)
@@ -224,6 +274,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	struct stats_backend *st = &w->stats.backends[s->bp->backend_idx];
 	snprintf(st->server_version, sizeof(st->server_version), "%.127s", g.server_version);
 	memcpy(s->scramble, g.scramble, sizeof(s->scramble));
+	s->thread_id = g.connection_id;
 	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
 	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
 	s->seq = (uint8_t)(seq + 1);
@@ -329,6 +380,10 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 static void server_on_authenticated(struct server *s)
 {
 	struct backend_pool *bp = s->bp;
+	if (s->kill_thread_id) {
+		server_send_kill(s);
+		return;
+	}
 	pool_connect_succeeded(&bp->pool);
 	backend_connect_succeeded(bp, s->conn.tls ? tls_conn_version(s->conn.tls) : NULL);
 	server_fresh_session(s);
@@ -763,6 +818,10 @@ static void server_on_input(struct conn *conn)
 		server_on_connection_phase(s);
 		break;
 	case SERVER_IDLE: {
+		if (s->kill_thread_id) {
+			server_on_kill_reply(s);
+			break;
+		}
 		/* An idle connection that speaks was killed or is shutting down. */
 		struct buf payload = {0};
 		uint8_t seq;

@@ -57,12 +57,21 @@ struct server {
 	unsigned setup_replies; /* replies still expected in SETUP */
 	struct buf setup_error; /* first ERR payload seen in SETUP */
 	struct __kernel_timespec connect_timeout;
+	uint32_t thread_id;	/* the backend's id of this connection (its greeting's) */
+	uint32_t kill_thread_id; /* nonzero: a side connection that only sends KILL */
+	bool kill_connection;	 /* ... KILL CONNECTION (else KILL QUERY) of that id */
 	bool retired; /* closed on purpose by warmpool, not lost */
 	bool stale;   /* opened with settings a reload replaced: retire when free */
 };
 
-/* server_open starts a new connection for |bp| (CONNECTING). */
-void server_open(struct backend_pool *bp);
+/* server_open starts a new connection for |bp| (CONNECTING); NULL when no
+ * socket could be made (the pool was told). */
+struct server *server_open(struct backend_pool *bp);
+/* server_open_killer opens a side connection of |bp|'s user that sends
+ * KILL QUERY (or KILL CONNECTION) |thread_id| once logged in, logs the
+ * answer and closes: how a client's KILL QUERY reaches the backend thread
+ * running its statement while that connection is busy. */
+void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection);
 
 /* server_link_client runs the client's session setup (charset, schema) if
  * any is needed, then links both ends; the client is told through

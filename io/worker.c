@@ -137,6 +137,7 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	w->id = id;
 	w->rt = rt;
 	w->wake_fd = -1;
+	kill_mailbox_init(&w->kills);
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	list_init(&w->handshaking);
 	list_init(&w->conns);
@@ -237,6 +238,7 @@ static void check_drain(struct worker *w)
 /* check_requests acts on what other threads asked through the atomics. */
 static void check_requests(struct worker *w)
 {
+	kill_take_requests(w);
 	if (atomic_exchange(&w->park, false))
 		reload_park(w);
 	if (atomic_load(&w->stop))
@@ -346,7 +348,7 @@ bool worker_start(struct worker *w, char *why, size_t why_len)
 	return w->setup_ok;
 }
 
-static void wake(struct worker *w)
+void worker_wake(struct worker *w)
 {
 	uint64_t one = 1;
 	ssize_t unused = write(w->wake_fd, &one, sizeof(one));
@@ -356,19 +358,19 @@ static void wake(struct worker *w)
 void worker_request_stop(struct worker *w)
 {
 	atomic_store(&w->stop, true);
-	wake(w);
+	worker_wake(w);
 }
 
 void worker_request_drain(struct worker *w)
 {
 	atomic_store(&w->drain, true);
-	wake(w);
+	worker_wake(w);
 }
 
 void worker_request_park(struct worker *w)
 {
 	atomic_store(&w->park, true);
-	wake(w);
+	worker_wake(w);
 }
 
 void worker_join(struct worker *w)
@@ -396,6 +398,7 @@ void worker_join(struct worker *w)
 	}
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	kill_mailbox_cleanup(&w->kills);
 	if (w->reserve_fd >= 0)
 		close(w->reserve_fd);
 }

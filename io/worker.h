@@ -14,6 +14,7 @@
 
 #include "bufring.h"
 #include "cfg.h"
+#include "kill.h"
 #include "list.h"
 #include "stats.h"
 #include "tls_cache.h"
@@ -49,6 +50,7 @@ struct worker {
 	size_t n_conns;
 	struct list rearm;	      /* conns whose multishot recv ended (-ENOBUFS) */
 	int wake_fd;
+	struct kill_mailbox kills; /* KILLs of this worker's clients, from any worker */
 	int reserve_fd;	      /* spare descriptor, freed to refuse a client on EMFILE */
 	uint64_t fd_warned_ms; /* last "out of file descriptors" warning */
 	uint64_t wake_value;
@@ -81,6 +83,9 @@ bool worker_start(struct worker *w, char *why, size_t why_len);
 void worker_request_stop(struct worker *w);
 void worker_request_drain(struct worker *w);
 void worker_request_park(struct worker *w);
+/* worker_wake makes the worker look at its requests (stop, drain, park,
+ * kill mailbox) now; safe from any thread. */
+void worker_wake(struct worker *w);
 /* worker_join waits for the thread and frees all but the statistics, which
  * main reads for its summary and then frees with worker_free_stats. */
 void worker_join(struct worker *w);

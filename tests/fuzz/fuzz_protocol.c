@@ -4,6 +4,7 @@
 
 #include "my_frame.h"
 #include "my_handshake.h"
+#include "my_kill.h"
 #include "my_result.h"
 
 /* Results go here so that the parsers' work is not optimised away. */
@@ -22,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct my_ok ok;
 		struct my_err err;
 	} out;
-	switch (data[0] % 6) {
+	uint32_t id;
+	switch (data[0] % 9) {
 	case 0: {
 		struct buf payload = {0};
 		size_t used;
@@ -41,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink += my_ok_parse(in, &out.ok);
 		break;
 	case 5: sink += my_err_parse(in, &out.err); break;
+	case 6:
+		/* A client's COM_CHANGE_USER, under the capabilities of a login. */
+		sink += my_change_user_parse(in, CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+						     CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS,
+					     &out.login);
+		break;
+	case 7: sink += (int)my_kill_parse((const char *)in.ptr, in.len, &id); break;
+	case 8: sink += my_process_kill_parse(in, &id); break;
 	}
 	return 0;
 }

@@ -1,0 +1,144 @@
+"""KILL and COM_PROCESS_KILL (issue #14): the id a client is given names that client;
+warmpool interprets KILL itself and never lets it reach a backend session by number."""
+import signal
+import struct
+import threading
+
+import pymysql
+import pytest
+
+from rawclient import RawClient, err_of
+
+
+def connect(wp, user="app", password="app-secret", **kw):
+    return pymysql.connect(host="127.0.0.1", port=wp.port, user=user, password=password,
+                           autocommit=True, read_timeout=90, **kw)
+
+
+def one(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def run_in_thread(conn, sql):
+    """Runs |sql| on |conn| in a thread; returns (thread, result list)."""
+    result = []
+
+    def go():
+        try:
+            result.append(one(conn, sql))
+        except pymysql.err.MySQLError as e:
+            result.append(e.args[0])
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, result
+
+
+def wait_sleeping(mariadb, count):
+    """Waits until |count| backend threads run SLEEP (asked of the server)."""
+    for _ in range(400):
+        n = int(mariadb.root_sql("SELECT COUNT(*) FROM information_schema.processlist "
+                                 "WHERE info LIKE 'SELECT SLEEP%'").strip())
+        if n >= count:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the statements never started")
+
+
+@pytest.fixture(params=["session", "transaction"])
+def wp(warmpool_factory, request):
+    return warmpool_factory(listener_main={"pool_mode": request.param})
+
+
+def test_kill_query_interrupts_that_client_and_nothing_else(wp, mariadb):
+    victim, bystander, killer = connect(wp), connect(wp), connect(wp)
+    t1, r1 = run_in_thread(victim, "SELECT SLEEP(60)")
+    t2, r2 = run_in_thread(bystander, "SELECT SLEEP(4)")
+    wait_sleeping(mariadb, 2)
+    with killer.cursor() as cur:
+        cur.execute(f"KILL QUERY {victim.server_thread_id[0]}")
+    t1.join(30)
+    assert not t1.is_alive(), "the victim's statement was not interrupted"
+    # Interrupted: SLEEP returns 1, or the statement fails with 1317.
+    assert r1[0] in (1, 1317), r1
+    t2.join(30)
+    assert r2 == [0], "the bystander's statement ran to its end"
+    assert one(victim, "SELECT 7") == 7  # KILL QUERY leaves the connection
+    for c in (victim, bystander, killer):
+        c.close()
+    assert "backend KILL sent for a client" in wp.read_log()
+
+
+def test_kill_by_a_backend_thread_id_reaches_no_backend_session(wp, mariadb):
+    """A client that learns a backend thread id (CONNECTION_ID()) and kills it
+    gets ERR 1094: warmpool does not know that id; the session lives on."""
+    target, attacker = connect(wp), connect(wp)
+    t, r = run_in_thread(target, "SELECT SLEEP(3)")
+    wait_sleeping(mariadb, 1)
+    backend_ids = mariadb.root_sql("SELECT id FROM information_schema.processlist "
+                                   "WHERE info LIKE 'SELECT SLEEP%'").split()
+    for backend_id in backend_ids:
+        if int(backend_id) in (target.server_thread_id[0], attacker.server_thread_id[0]):
+            continue  # also a warmpool id by chance: not this test's point
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            with attacker.cursor() as cur:
+                cur.execute(f"KILL {backend_id}")
+        assert e.value.args[0] == 1094
+    t.join(30)
+    assert r == [0], "the statement ran to its end"
+    target.close()
+    attacker.close()
+
+
+def test_kill_connection_closes_the_client(wp):
+    victim, killer = connect(wp), connect(wp)
+    with killer.cursor() as cur:
+        cur.execute(f"KILL CONNECTION {victim.server_thread_id[0]}")
+    with pytest.raises(pymysql.err.OperationalError):
+        for _ in range(50):  # the close is delivered by the victim's worker
+            one(victim, "SELECT 1")
+            threading.Event().wait(0.05)
+    assert one(killer, "SELECT 2") == 2
+    killer.close()
+
+
+def test_kill_of_unknown_and_unsupported_forms(wp):
+    c = connect(wp)
+    for sql, code in [("KILL 4000000000", 1094), ("KILL QUERY 4000000001", 1094),
+                      ("KILL USER app", 1235), ("KILL 5; SELECT 1", 1235)]:
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            with c.cursor() as cur:
+                cur.execute(sql)
+        assert e.value.args[0] == code, sql
+    assert one(c, "SELECT 3") == 3
+    c.close()
+
+
+def test_com_process_kill(wp):
+    victim = connect(wp)
+    raw = RawClient(wp.port).login()
+    assert err_of(raw.command(b"\x0c" + struct.pack("<I", 4000000002)))[0] == 1094
+    assert raw.command(b"\x0c" + struct.pack("<I", victim.server_thread_id[0]))[0] == 0x00
+    with pytest.raises(pymysql.err.OperationalError):
+        for _ in range(50):
+            one(victim, "SELECT 1")
+            threading.Event().wait(0.05)
+    raw.close()
+
+
+def test_kill_of_another_users_client_is_refused(warmpool_factory, mariadb):
+    mariadb.root_sql("CREATE USER IF NOT EXISTS 'bob'@'%' IDENTIFIED BY 'bob-secret'")
+    wp = warmpool_factory()
+    (wp.workdir / "users.txt").write_text("app:app-secret\nbob:bob-secret\n")
+    wp.proc.send_signal(signal.SIGHUP)
+    assert wp.wait_for_log('msg="configuration reloaded"')
+    app, bob = connect(wp), connect(wp, user="bob", password="bob-secret")
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        with bob.cursor() as cur:
+            cur.execute(f"KILL {app.server_thread_id[0]}")
+    assert e.value.args[0] == 1095
+    assert one(app, "SELECT 4") == 4
+    app.close()
+    bob.close()

@@ -74,8 +74,9 @@ void listener_arm(struct worker_listener *l)
 /* refuse_one answers a client the process has no descriptor for: the
  * worker's reserve descriptor is freed to accept it, it gets ERR 1040 in
  * place of the greeting (as mysqld does), and the reserve is taken back.
- * Each call takes one client off the backlog, so it never spins idle. */
-static void refuse_one(struct worker_listener *l, int error)
+ * False when no client could be taken off the backlog: another thread took
+ * the freed descriptor first, or the reserve was lost that way before. */
+static bool refuse_one(struct worker_listener *l, int error)
 {
 	struct worker *w = l->w;
 	if (w->now_ms >= w->fd_warned_ms + 1000) {
@@ -102,6 +103,18 @@ static void refuse_one(struct worker_listener *l, int error)
 		close(fd);
 	}
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+void listener_retry(struct worker_listener *l)
+{
+	struct worker *w = l->w;
+	if (w->reserve_fd < 0)
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (l->accept_paused && !w->stopping && l->fd >= 0) {
+		l->accept_paused = false;
+		listener_arm(l);
+	}
 }
 
 void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
@@ -114,12 +127,14 @@ void listener_handle_accept(struct worker_listener *l, struct io_uring_cqe *cqe)
 		else
 			client_accept(l->w, cqe->res, l->cfg_idx);
 	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE) {
-		refuse_one(l, -cqe->res);
+		/* Nothing taken off the backlog: accepting again now would fail
+		 * the same way at once, in a busy loop. The next tick retries. */
+		l->accept_paused = !refuse_one(l, -cqe->res);
 	} else if (cqe->res != -ECANCELED) {
 		log_warn("accept failed", "listener=%s error=\"%s\"",
 			 l->w->rt->cfg.listeners[l->cfg_idx].name, strerror(-cqe->res));
 	}
-	if (!l->accept_armed && !l->w->stopping)
+	if (!l->accept_armed && !l->accept_paused && !l->w->stopping)
 		listener_arm(l);
 }
 

@@ -254,6 +254,8 @@ static void on_tick(struct worker *w)
 	if (w->stopping)
 		return;
 	client_check_handshakes(w);
+	for (size_t i = 0; i < w->n_listeners; i++)
+		listener_retry(&w->listeners[i]);
 	backend_pools_tick(w);
 	publish(w);
 	arm_tick(w);

@@ -28,6 +28,7 @@ struct worker_listener {
 	size_t cfg_idx;
 	struct worker *w;
 	bool accept_armed;
+	bool accept_paused; /* out of descriptors with no reserve: retried on the tick */
 };
 
 struct worker {

@@ -99,6 +99,9 @@ struct cfg {
 	int max_clients;
 	int client_wait_timeout_ms;
 	int handshake_timeout_ms;
+	int max_handshakes_per_address;	   /* 0: no limit */
+	int max_auth_failures_per_address; /* per auth_failure_window_ms; 0: no limit */
+	int auth_failure_window_ms;
 	char *server_version;
 	int drain_timeout_ms;
 	char *admin_address;

@@ -32,6 +32,18 @@ const struct cfg_key cfg_keys[] = {
 	{CFG_SECTION_GLOBAL, "handshake_timeout_ms", CFG_INT,
 	 offsetof(struct cfg, handshake_timeout_ms), "10000", 100, 600000, NULL,
 	 "A client must finish TLS and authentication within this time."},
+	{CFG_SECTION_GLOBAL, "max_handshakes_per_address", CFG_INT,
+	 offsetof(struct cfg, max_handshakes_per_address), "0", 0, 1000000, NULL,
+	 "Connections from one IP address that may be logging in at once (they count toward "
+	 "max_clients until they do); more get ERR 1040. 0: no limit."},
+	{CFG_SECTION_GLOBAL, "max_auth_failures_per_address", CFG_INT,
+	 offsetof(struct cfg, max_auth_failures_per_address), "100", 0, 1000000, NULL,
+	 "Failed logins (and COM_CHANGE_USERs) from one IP address within "
+	 "auth_failure_window_ms after which its new connections get ERR 1129 until the "
+	 "window ends, as MySQL's max_connect_errors. 0: no limit."},
+	{CFG_SECTION_GLOBAL, "auth_failure_window_ms", CFG_INT,
+	 offsetof(struct cfg, auth_failure_window_ms), "60000", 1000, 86400000, NULL,
+	 "The window of max_auth_failures_per_address, from an address's first failure."},
 	{CFG_SECTION_GLOBAL, "server_version", CFG_STR, offsetof(struct cfg, server_version), NULL,
 	 0, 0, NULL,
 	 "Version announced to clients; by default the backend's own, learned on connect."},

@@ -67,6 +67,7 @@ enum my_command {
 
 /* Error codes warmpool itself sends (server error numbers clients know). */
 #define ER_CON_COUNT_ERROR 1040
+#define ER_HOST_IS_BLOCKED 1129
 #define ER_TOO_MANY_USER_CONNECTIONS 1203
 #define ER_HANDSHAKE_ERROR 1043
 #define ER_ACCESS_DENIED_ERROR 1045

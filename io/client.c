@@ -123,6 +123,87 @@ static void client_send_greeting(struct client *c)
 	conn_bld_send(&c->conn, &b);
 }
 
+/* client_read_peer names the client's peer for logs ("addr:port") and
+ * keeps its address for the per-address budget (IPv4 mapped into IPv6). */
+static void client_read_peer(struct client *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &ss_len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+			c->peer_key.b[10] = c->peer_key.b[11] = 0xff;
+			memcpy(&c->peer_key.b[12], &a->sin_addr, 4);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+			memcpy(c->peer_key.b, &a->sin6_addr, 16);
+		}
+	}
+	snprintf(c->conn.peer, sizeof(c->conn.peer), "%s:%d", host, port);
+}
+
+static struct addr_budget_limits client_addr_limits(const struct client *c)
+{
+	const struct cfg *cfg = &c->conn.w->rt->cfg;
+	return (struct addr_budget_limits){
+		.max_handshakes = cfg->max_handshakes_per_address,
+		.max_failures = cfg->max_auth_failures_per_address,
+		.window_ms = (uint64_t)cfg->auth_failure_window_ms,
+	};
+}
+
+/* client_admit_address applies the per-address budget to a new client:
+ * false after refusing it (an address still logging in too many times at
+ * once, or blocked after failed logins; as mysqld, the ERR replaces the
+ * greeting). */
+static bool client_admit_address(struct client *c)
+{
+	struct worker *w = c->conn.w;
+	struct addr_budget_limits lim = client_addr_limits(c);
+	uint64_t retry_ms;
+	enum addr_verdict v = addr_budget_admit(&w->rt->addrs, &c->peer_key, &lim, w->now_ms,
+						 &retry_ms);
+	c->budget_admitted = v == ADDR_ADMITTED;
+	if (v == ADDR_ADMITTED || v == ADDR_UNTRACKED)
+		return true;
+	char host[64], msg[256];
+	snprintf(host, sizeof(host), "%s", c->conn.peer);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	log_warn("client refused by its address's budget", "conn=c%llu peer=%s verdict=%s",
+		 (unsigned long long)c->conn.id, c->conn.peer, addr_verdict_str(v));
+	w->stats.errors_total[STATS_ERR_CLIENT_REFUSED]++;
+	if (v == ADDR_BLOCKED) {
+		snprintf(msg, sizeof(msg), "Host '%s' is blocked because of many failed logins "
+			 "(warmpool max_auth_failures_per_address); retry in %llu s", host,
+			 (unsigned long long)(retry_ms + 999) / 1000);
+		client_fail(c, ER_HOST_IS_BLOCKED, "HY000", msg);
+	} else {
+		client_fail(c, ER_CON_COUNT_ERROR, "08004", "Too many connections from this address "
+			    "still logging in (warmpool max_handshakes_per_address)");
+	}
+	return false;
+}
+
+/* client_settle_address ends the client's login for the budget: |failed|
+ * adds to its address's failures (a denied COM_CHANGE_USER too). */
+static void client_settle_address(struct client *c, bool failed)
+{
+	if (!c->budget_admitted && !failed)
+		return;
+	struct addr_budget_limits lim = client_addr_limits(c);
+	addr_budget_settle(&c->conn.w->rt->addrs, &c->peer_key, c->budget_admitted, failed, &lim,
+			   c->conn.w->now_ms);
+	c->budget_admitted = false;
+}
+
 void client_accept(struct worker *w, int fd, size_t listener_idx)
 {
 	struct runtime *rt = w->rt;
@@ -136,22 +217,7 @@ void client_accept(struct worker *w, int fd, size_t listener_idx)
 	list_add_tail(&w->handshaking, &c->handshake_node);
 	list_init(&c->waiter.node);
 
-	struct sockaddr_storage ss;
-	socklen_t ss_len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (getpeername(fd, (struct sockaddr *)&ss, &ss_len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-		}
-	}
-	snprintf(c->conn.peer, sizeof(c->conn.peer), "%s:%d", host, port);
+	client_read_peer(c, fd);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -161,6 +227,10 @@ void client_accept(struct worker *w, int fd, size_t listener_idx)
 			 (unsigned long long)c->conn.id, c->conn.peer, rt->cfg.max_clients);
 		w->stats.errors_total[STATS_ERR_CLIENT_REFUSED]++;
 		client_fail(c, ER_CON_COUNT_ERROR, "08004", "Too many connections (warmpool max_clients)");
+		return;
+	}
+	if (!client_admit_address(c)) {
+		atomic_fetch_sub(&rt->n_clients, 1);
 		return;
 	}
 	c->counted = true;
@@ -213,6 +283,7 @@ static void client_deny(struct client *c, bool used_password)
 	log_warn("authentication failed", "conn=c%llu peer=%s user=\"%s\"",
 		 (unsigned long long)c->conn.id, c->conn.peer, log_escape(user, sizeof(user), c->user));
 	c->conn.w->stats.errors_total[STATS_ERR_CLIENT_AUTH]++;
+	client_settle_address(c, true);
 	client_fail(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
 }
 
@@ -295,6 +366,7 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	const struct cfg_user *u = client_verify_token(c, token, token_len);
 	if (!u)
 		return;
+	client_settle_address(c, false);
 	c->authenticated = true;
 	c->conn.w->stats.clients_handshaking--;
 	client_start_session(c, u);
@@ -1237,6 +1309,7 @@ static void client_on_close(struct conn *conn)
 {
 	struct client *c = client_of(conn);
 	kill_client_unlisted(c);
+	client_settle_address(c, false); /* left before its login ended */
 	list_del(&c->handshake_node);
 	if (c->bp)
 		pool_waiter_cancel(&c->bp->pool, &c->waiter);

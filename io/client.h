@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr_budget.h"
 #include "conn.h"
 #include "kill.h"
 #include "my_auth.h"
@@ -62,6 +63,8 @@ struct client {
 	struct backend_pool *bp;
 	struct user_slot *user_slot; /* counts it against its user's max_clients */
 	struct kill_node kill;	     /* its entry in the KILL registry, once logged in */
+	struct addr_key peer_key;    /* its source address, for the per-address budget */
+	bool budget_admitted;	     /* counted as logging in from peer_key */
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */

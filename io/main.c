@@ -241,7 +241,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	kill_registry_init(&rt.kills);
+	addr_budget_init(&rt.addrs);
 	int rc = run(&rt);
+	addr_budget_cleanup(&rt.addrs);
 	kill_registry_cleanup(&rt.kills);
 	runtime_free(&rt);
 	return rc;

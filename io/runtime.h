@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr_budget.h"
 #include "cfg.h"
 #include "kill.h"
 
@@ -44,6 +45,7 @@ struct runtime {
 	struct worker *workers;
 	int n_workers;
 	struct kill_registry kills; /* every logged-in client, for KILL */
+	struct addr_budget addrs;   /* logins per source address */
 };
 
 /* runtime_build loads the TLS material and resolves the backends of

@@ -174,3 +174,58 @@ def test_a_user_name_cannot_forge_log_lines(warmpool_factory):
     assert not any(line.startswith("ts=2026-01-01") for line in lines)
     failed = next(line for line in lines if "authentication failed" in line)
     assert 'user="x\\x0ats=2026-01-01T00:00:00.000Z level=error msg=\\"forged\\" user=\\"root"' in failed
+
+
+def raw_from(port, source):
+    """A RawClient whose connection comes from loopback address |source|."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                    source_address=(source, 0))
+    c = RawClient.__new__(RawClient)
+    c.sock = sock
+    header = c.recv_exact(4)
+    c.first = c.recv_exact(header[0] | header[1] << 8 | header[2] << 16)
+    return c
+
+
+def served_from(wp, source):
+    conn = pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
+                           bind_address=source, connect_timeout=10)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 'fine'")
+        fine = cur.fetchone() == ("fine",)
+    conn.close()
+    return fine
+
+
+def test_failed_logins_block_their_address_only(warmpool_factory):
+    """Past max_auth_failures_per_address, even the right password is refused
+    from that address (ERR 1129 in place of the greeting); others log in."""
+    wp = warmpool_factory(warmpool={"workers": "2", "max_auth_failures_per_address": "3"})
+    for _ in range(3):
+        r = cli(wp.port, "SELECT 1", password="guess")
+        assert "Access denied" in r.stderr
+    blocked = raw_from(wp.port, "127.0.0.1")
+    assert err_of(blocked.first)[0] == 1129
+    blocked.close()
+    r = cli(wp.port, "SELECT 1")
+    assert r.returncode != 0 and "blocked" in r.stderr
+    other = raw_from(wp.port, "127.0.0.2")
+    assert other.first[0] == 0x0A, "a greeting"
+    other.close()
+    assert served_from(wp, "127.0.0.3")
+
+
+def test_connections_logging_in_are_bounded_per_address(warmpool_factory):
+    wp = warmpool_factory(warmpool={"workers": "2", "max_handshakes_per_address": "2"})
+    idle = [raw_from(wp.port, "127.0.0.1") for _ in range(2)]
+    assert all(c.first[0] == 0x0A for c in idle)
+    third = raw_from(wp.port, "127.0.0.1")
+    assert err_of(third.first)[0] == 1040
+    third.close()
+    assert served_from(wp, "127.0.0.2")
+    idle[0].close()
+    time.sleep(0.3)  # the close reaches warmpool
+    again = raw_from(wp.port, "127.0.0.1")
+    assert again.first[0] == 0x0A
+    again.close()
+    idle[1].close()

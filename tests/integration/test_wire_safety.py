@@ -21,6 +21,12 @@ def rss(wp):
         return int(f.read().split()[1]) * 4096
 
 
+def bystander_served(wp, expect="fine"):
+    """Another client, meanwhile, is served as usual."""
+    r = cli(wp.port, "SELECT 'fine'")
+    assert r.returncode == 0 and r.stdout.strip() == expect, r.stderr
+
+
 def segmented_pool(warmpool_factory, port):
     """Transaction mode, one worker, in front of a plaintext fake backend that
     sends each byte of every response in a segment of its own."""
@@ -51,6 +57,7 @@ def test_segmented_responses_reach_the_client_whole_and_alone(warmpool_factory, 
     # The connection is still in step.
     assert c.command(b"\x0e")[0] == 0x00
     c.close()
+    bystander_served(wp, "fast:plain")
 
 
 def test_one_login_attempt_per_connection(warmpool_factory):
@@ -69,6 +76,7 @@ def test_one_login_attempt_per_connection(warmpool_factory):
     assert c.sock.recv(4096) == b"", "nothing but the close follows the refusal"
     assert wp.read_log().count('msg="authentication failed"') == 1
     c.close()
+    bystander_served(wp)
 
 
 def flood_pings(c, count, read_while_sending):
@@ -105,6 +113,7 @@ def test_pipelined_pings_are_all_answered_in_bounded_memory(warmpool_factory):
     # allocator keeps; buffering the pings would take 20 MiB and more.
     assert grown[0] < 12 << 20, f"RSS grew by {grown[0] >> 20} MiB"
     c.close()
+    bystander_served(wp)
 
 
 def test_short_stmt_close_does_not_wedge_the_connection(warmpool_factory):
@@ -114,6 +123,7 @@ def test_short_stmt_close_does_not_wedge_the_connection(warmpool_factory):
     assert c.command(b"\x0e")[0] == 0x00
     assert c.command(b"\x03SELECT 1")[0] == 1  # a result set: one column
     c.close()
+    bystander_served(wp)
 
 
 def test_statement_texts_are_bounded_per_client(warmpool_factory):
@@ -128,6 +138,7 @@ def test_statement_texts_are_bounded_per_client(warmpool_factory):
     assert code == 1461 and b"4 MiB" in message
     assert c.command(b"\x0e")[0] == 0x00
     c.close()
+    bystander_served(wp)
 
 
 # Bytes below 0x20 but tab and newline (LOAD DATA's separators).
@@ -160,6 +171,7 @@ def test_load_data_local_of_64_mib(warmpool_factory, mariadb, tmp_path, mode):
     conn.commit()
     conn.close()
     assert mariadb.root_sql("SELECT COUNT(*) FROM wire.upload").strip() == str(rows)
+    bystander_served(wp)
 
 
 def test_a_user_name_cannot_forge_log_lines(warmpool_factory):

@@ -46,7 +46,8 @@ const struct cfg_key cfg_keys[] = {
 	 65535, NULL, "Port of the admin HTTP endpoint; 0 turns it off."},
 	{CFG_SECTION_GLOBAL, "admin_token", CFG_STR, offsetof(struct cfg, admin_token), NULL, 0, 0,
 	 NULL,
-	 "Bearer token required by every admin path but /healthz (prefer admin_token_file)."},
+	 "Bearer token required by /metrics, /status and the reasons of /readyz; the probes "
+	 "stay open (prefer admin_token_file)."},
 	{CFG_SECTION_GLOBAL, "admin_token_file", CFG_STR, offsetof(struct cfg, admin_token_file),
 	 NULL, 0, 0, NULL, "File whose first line is the admin bearer token."},
 

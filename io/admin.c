@@ -12,8 +12,16 @@
 #include "log.h"
 #include "worker.h"
 
-#define ADMIN_MAX_CONNECTIONS 64
-#define ADMIN_TIMEOUT_S 10
+/* Limits that keep the probes answerable when someone else reaches the port.
+ * The endpoint shares the process's descriptor limit with the client
+ * listeners, hence a global cap; one address (a stranger, a stuck scraper)
+ * gets a small share of it, so the kubelet and Prometheus, coming from other
+ * addresses, always find room; a connection silent for ADMIN_TIMEOUT_S is
+ * closed, so a slot held without a request frees quickly. A probe is one
+ * request on a fresh connection and needs none of these to be larger. */
+#define ADMIN_MAX_CONNECTIONS 256
+#define ADMIN_MAX_PER_IP 8
+#define ADMIN_TIMEOUT_S 3
 
 struct admin {
 	struct MHD_Daemon *daemon;
@@ -46,8 +54,9 @@ void admin_snapshot_free(struct admin_snapshot *snap)
 	stats_cleanup(&snap->total);
 }
 
-/* authorized: every path but /healthz needs the bearer token, if one is set.
- * /healthz stays open: a liveness probe should not need a secret. */
+/* authorized: /metrics and /status need the bearer token, if one is set.
+ * The probes stay open (a kubelet probe cannot read a Secret): /healthz
+ * always, /readyz with its verdict only (route). */
 static bool authorized(struct runtime *rt, struct MHD_Connection *conn)
 {
 	const char *token = rt->cfg.admin_token;
@@ -101,7 +110,8 @@ static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, co
 		return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain",
 			       text("not found: try /healthz /readyz /metrics /status\n"));
 	pthread_rwlock_rdlock(&rt->cfg_lock);
-	if (!health && !authorized(rt, conn)) {
+	bool allowed = authorized(rt, conn);
+	if ((metrics || status) && !allowed) {
 		pthread_rwlock_unlock(&rt->cfg_lock);
 		return respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain",
 			       text("unauthorized: send Authorization: Bearer <admin_token>\n"));
@@ -114,7 +124,8 @@ static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, co
 	if (health) {
 		body = admin_render_health(&snap, &ok);
 	} else if (ready) {
-		body = admin_render_ready(&snap, &ok);
+		/* The reasons name backends and their errors: for the token holder. */
+		body = allowed ? admin_render_ready(&snap, &ok) : admin_render_ready_brief(&snap, &ok);
 	} else if (metrics) {
 		body = admin_render_metrics(&snap);
 		type = PROM_TYPE;
@@ -152,6 +163,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("admin endpoint", "error=\"%s\"", msg);
 }
 
+/* poll_mode picks libmicrohttpd's event loop. Its default, select(), drops
+ * every connection whose descriptor is 1024 or more: with a thousand clients
+ * connected, the probes would fail exactly when warmpool is busiest. epoll
+ * (or poll) has no such ceiling. */
+static unsigned poll_mode(void)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		return MHD_USE_EPOLL_INTERNAL_THREAD;
+	return MHD_USE_POLL_INTERNAL_THREAD;
+}
+
 struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 {
 	const struct cfg *cfg = &rt->cfg;
@@ -169,7 +191,7 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 	}
 	struct admin *a = xcalloc(1, sizeof(*a));
 	a->rt = rt;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	unsigned flags = poll_mode() | MHD_USE_ERROR_LOG |
 			 (res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, NULL, NULL, on_request, a,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -177,6 +199,7 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 				     /* A restart must not wait out TIME_WAIT of old probes. */
 				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_PER_IP,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
 				     MHD_OPTION_END);
 	freeaddrinfo(res);
@@ -186,8 +209,10 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 		xfree(a);
 		return NULL;
 	}
-	log_info("admin endpoint listening", "address=%s port=%d token=%s", cfg->admin_address,
-		 cfg->admin_port, cfg->admin_token ? "required" : "none");
+	log_info("admin endpoint listening", "address=%s port=%d loop=%s token=%s",
+		 cfg->admin_address, cfg->admin_port,
+		 (flags & MHD_USE_EPOLL) ? "epoll" : "poll",
+		 cfg->admin_token ? "required" : "none");
 	return a;
 }
 

@@ -39,5 +39,7 @@ char *admin_render_metrics(const struct admin_snapshot *snap);
 char *admin_render_status(const struct admin_snapshot *snap);
 char *admin_render_health(const struct admin_snapshot *snap, bool *healthy);
 char *admin_render_ready(const struct admin_snapshot *snap, bool *ready);
+/* admin_render_ready_brief: the same verdict, without the reasons. */
+char *admin_render_ready_brief(const struct admin_snapshot *snap, bool *ready);
 
 #endif

@@ -122,6 +122,14 @@ char *admin_render_ready(const struct admin_snapshot *snap, bool *ready)
 			      reasons));
 }
 
+char *admin_render_ready_brief(const struct admin_snapshot *snap, bool *ready)
+{
+	json_t *reasons = readiness_reasons(snap);
+	*ready = json_array_size(reasons) == 0;
+	json_decref(reasons);
+	return dump(json_pack("{s:s}", "status", *ready ? "ready" : "not ready"));
+}
+
 static json_t *tls_json(const struct metric_tls *m)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "full", (json_int_t)m->full,

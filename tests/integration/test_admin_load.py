@@ -1,0 +1,156 @@
+"""The admin endpoint under load and against strangers: the probes answer with
+10,000 clients logged in, and idle connections from one address do not lock
+out the others."""
+import hashlib
+import resource
+import socket
+import struct
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+N_CLIENTS = 10_000
+BATCH = 250
+# CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
+CAPS = 0x1 | 0x200 | 0x8000 | 0x80000
+
+
+def healthz(port, source="127.0.0.1", timeout=10):
+    """GET /healthz from |source|: the status code, or the error that stopped it."""
+    class Source(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            import http.client
+            return self.do_open(lambda host, **kw: http.client.HTTPConnection(
+                host, source_address=(source, 0), **kw), req)
+    opener = urllib.request.build_opener(Source)
+    try:
+        with opener.open(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError as e:
+        return repr(e)
+
+
+@pytest.fixture
+def many_fds():
+    """Raises this process's descriptor limit for the test's sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < N_CLIENTS + 1000:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {N_CLIENTS + 1000}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    yield hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def read_packet(sock):
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        assert chunk, "connection closed"
+        head += chunk
+    length = int.from_bytes(head[:3], "little")
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        assert chunk, "connection closed"
+        body += chunk
+    return head[3], body
+
+
+def native_token(password, scramble):
+    p1 = hashlib.sha1(password).digest()
+    mix = hashlib.sha1(scramble + hashlib.sha1(p1).digest()).digest()
+    return bytes(a ^ b for a, b in zip(p1, mix))
+
+
+def greeting_scramble(greeting):
+    """The 20-byte scramble of a Handshake v10."""
+    assert greeting[0] == 10, greeting[:1]
+    pos = greeting.index(b"\0", 1) + 1 + 4  # server version, thread id
+    part1 = greeting[pos:pos + 8]
+    pos += 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10  # filler, caps, charset, status, caps, len, reserved
+    part2 = greeting[pos:pos + 12]
+    return part1 + part2
+
+
+def login_packet(scramble, user=b"app", password=b"app-secret"):
+    token = native_token(password, scramble)
+    body = (struct.pack("<IIB", CAPS, 1 << 24, 45) + b"\0" * 23 + user + b"\0" +
+            bytes([len(token)]) + token + b"mysql_native_password\0")
+    return len(body).to_bytes(3, "little") + b"\x01" + body
+
+
+def log_in(port, n):
+    """Opens |n| connections and logs each in (plaintext, mysql_native_password),
+    a batch at a time; returns the sockets, idle and logged in."""
+    socks = []
+    while len(socks) < n:
+        batch = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                 for _ in range(min(BATCH, n - len(socks)))]
+        for s in batch:
+            _, greeting = read_packet(s)
+            s.sendall(login_packet(greeting_scramble(greeting)))
+        for s in batch:
+            _, reply = read_packet(s)
+            assert reply[:1] == b"\x00", reply
+        socks += batch
+    return socks
+
+
+def test_healthz_with_ten_thousand_clients(warmpool_factory, many_fds):
+    """libmicrohttpd's default select() loop drops every connection whose
+    descriptor is 1024 or more: with this many clients, every probe would."""
+    wp = warmpool_factory(nofile=many_fds, warmpool={"max_clients": str(N_CLIENTS + 1000)},
+                          listener_main={"pool_mode": "transaction"})
+    socks = log_in(wp.port, N_CLIENTS)
+    try:
+        for _ in range(5):
+            assert healthz(wp.admin_port) == 200
+        # The clients are still served: the first and the last answer a ping.
+        for s in (socks[0], socks[-1]):
+            s.sendall(b"\x01\x00\x00\x00\x0e")  # COM_PING
+            assert read_packet(s)[1][:1] == b"\x00"
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_stranger_cannot_starve_probes(warmpool_factory):
+    """A stranger (127.0.0.2) holds many connections to the admin port and keeps
+    each one alive by trickling a request that never ends: the probe from
+    another address (127.0.0.1) is still answered."""
+    wp = warmpool_factory()
+    assert healthz(wp.admin_port) == 200
+    stranger = []
+    for _ in range(300):
+        s = socket.socket()
+        s.bind(("127.0.0.2", 0))
+        try:
+            s.connect(("127.0.0.1", wp.admin_port))
+        except OSError:
+            s.close()
+            continue
+        s.sendall(b"GET /healthz HTTP/1.1\r\n")
+        stranger.append(s)
+    try:
+        for i in range(5):
+            for s in stranger:
+                try:
+                    s.sendall(b"X-Slow-%d: 1\r\n" % i)
+                except OSError:
+                    pass  # refused or closed by warmpool: as it should
+            assert healthz(wp.admin_port, source="127.0.0.1", timeout=10) == 200
+            time.sleep(1)
+        for s in stranger:
+            try:
+                s.sendall(b"X-Slow-last: 1\r\n")
+            except OSError:
+                pass
+        # The limit is per address: the stranger's own probes are the ones refused.
+        assert healthz(wp.admin_port, source="127.0.0.2", timeout=5) != 200
+    finally:
+        for s in stranger:
+            s.close()

@@ -9,23 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_guard.h"
 #include "log.h"
 #include "worker.h"
 
 /* Limits that keep the probes answerable when someone else reaches the port.
  * The endpoint shares the process's descriptor limit with the client
- * listeners, hence a global cap; one address (a stranger, a stuck scraper)
- * gets a small share of it, so the kubelet and Prometheus, coming from other
- * addresses, always find room; a connection silent for ADMIN_TIMEOUT_S is
- * closed, so a slot held without a request frees quickly. A probe is one
- * request on a fresh connection and needs none of these to be larger. */
+ * listeners, hence a cap on connections; when it is reached, a new
+ * connection closes the quietest one (admin_guard), so strangers from many
+ * addresses cannot hold every slot either. One address gets a small share
+ * (more are refused at once), and a connection silent for ADMIN_TIMEOUT_S is
+ * closed. libmicrohttpd's own cap leaves room for the evicted connections
+ * its loop has not closed yet. A probe is one request on a fresh connection
+ * and needs none of these to be larger. */
 #define ADMIN_MAX_CONNECTIONS 256
+#define ADMIN_MAX_CONNECTIONS_HARD (ADMIN_MAX_CONNECTIONS + 64)
 #define ADMIN_MAX_PER_IP 8
 #define ADMIN_TIMEOUT_S 3
 
 struct admin {
 	struct MHD_Daemon *daemon;
 	struct runtime *rt;
+	struct admin_guard guard;
 };
 
 void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
@@ -144,6 +149,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	(void)upload_data;
 	struct admin *a = cls;
+	admin_guard_on_request(&a->guard, conn);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		/* Bodies are never read: say no before the upload starts. */
 		*upload_data_size = 0;
@@ -154,13 +160,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return route(a->rt, conn, url);
 }
 
+/* on_mhd_log: libmicrohttpd's messages are about single connections
+ * (closed mid-request, refused at a limit), which anyone reaching the port
+ * can provoke by the thousand: debug level. A failure to start is reported
+ * by admin_start itself. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
+	if (atomic_load_explicit(&log_min_level, memory_order_relaxed) > LOG_DEBUG)
+		return;
 	char msg[256];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("admin endpoint", "error=\"%s\"", msg);
+	log_debug("admin endpoint", "error=\"%s\"", msg);
 }
 
 /* poll_mode picks libmicrohttpd's event loop. Its default, select(), drops
@@ -191,14 +203,17 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 	}
 	struct admin *a = xcalloc(1, sizeof(*a));
 	a->rt = rt;
+	admin_guard_init(&a->guard, ADMIN_MAX_CONNECTIONS);
 	unsigned flags = poll_mode() | MHD_USE_ERROR_LOG |
 			 (res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, NULL, NULL, on_request, a,
+	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, admin_guard_on_accept,
+				     &a->guard, on_request, a,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				     MHD_OPTION_NOTIFY_CONNECTION, admin_guard_on_notify, &a->guard,
 				     MHD_OPTION_SOCK_ADDR, res->ai_addr,
 				     /* A restart must not wait out TIME_WAIT of old probes. */
 				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS_HARD,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_PER_IP,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
 				     MHD_OPTION_END);

@@ -5,6 +5,7 @@ import hashlib
 import resource
 import socket
 import struct
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -118,39 +119,76 @@ def test_healthz_with_ten_thousand_clients(warmpool_factory, many_fds):
             s.close()
 
 
+def hold_admin_connections(port, sources, per_source):
+    """Opens idle connections to the admin port from each of |sources|, each
+    sending the start of a request that never ends; returns those accepted."""
+    held = []
+    for source in sources:
+        for _ in range(per_source):
+            s = socket.socket()
+            s.bind((source, 0))
+            try:
+                s.connect(("127.0.0.1", port))
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+    return held
+
+
+class Trickle:
+    """Sends one more header line on each socket every half second, from a
+    thread, so that none falls silent while the test probes (slowloris)."""
+
+    def __init__(self, socks):
+        self.socks = socks
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        i = 0
+        while not self.stop.wait(0.5):
+            i += 1
+            for s in self.socks:
+                try:
+                    s.send(b"X-Slow-%d: 1\r\n" % i, socket.MSG_DONTWAIT)
+                except OSError:
+                    pass  # refused or closed by warmpool: as it should
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        for s in self.socks:
+            s.close()
+
+
 def test_stranger_cannot_starve_probes(warmpool_factory):
     """A stranger (127.0.0.2) holds many connections to the admin port and keeps
     each one alive by trickling a request that never ends: the probe from
     another address (127.0.0.1) is still answered."""
     wp = warmpool_factory()
     assert healthz(wp.admin_port) == 200
-    stranger = []
-    for _ in range(300):
-        s = socket.socket()
-        s.bind(("127.0.0.2", 0))
-        try:
-            s.connect(("127.0.0.1", wp.admin_port))
-        except OSError:
-            s.close()
-            continue
-        s.sendall(b"GET /healthz HTTP/1.1\r\n")
-        stranger.append(s)
-    try:
-        for i in range(5):
-            for s in stranger:
-                try:
-                    s.sendall(b"X-Slow-%d: 1\r\n" % i)
-                except OSError:
-                    pass  # refused or closed by warmpool: as it should
+    with Trickle(hold_admin_connections(wp.admin_port, ["127.0.0.2"], 300)):
+        for _ in range(5):
             assert healthz(wp.admin_port, source="127.0.0.1", timeout=10) == 200
             time.sleep(1)
-        for s in stranger:
-            try:
-                s.sendall(b"X-Slow-last: 1\r\n")
-            except OSError:
-                pass
         # The limit is per address: the stranger's own probes are the ones refused.
         assert healthz(wp.admin_port, source="127.0.0.2", timeout=5) != 200
-    finally:
-        for s in stranger:
-            s.close()
+
+
+def test_strangers_from_many_addresses_cannot_starve_probes(warmpool_factory):
+    """More idle connections than the endpoint holds, from 48 addresses (within
+    each one's share): a probe from yet another address is still answered,
+    because a new connection closes the quietest one."""
+    wp = warmpool_factory()
+    assert healthz(wp.admin_port) == 200
+    sources = [f"127.0.1.{i}" for i in range(1, 49)]
+    with Trickle(hold_admin_connections(wp.admin_port, sources, 8)):
+        for _ in range(5):
+            assert healthz(wp.admin_port, source="127.0.0.1", timeout=10) == 200
+            time.sleep(1)

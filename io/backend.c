@@ -306,14 +306,19 @@ static void refresh_tickets(struct worker *w, size_t backend_idx)
 	}
 }
 
-/* close_expired closes the idle connections past max_age_ms (one renewal at
- * a time) or idle_timeout_ms (down to min_idle). */
+/* close_expired closes the idle connections past idle_timeout_ms (down to
+ * min_idle) and at most one past max_age_ms per tick: its replacement may
+ * not start at once (connect_concurrency), and the pool must not empty
+ * meanwhile. */
 static void close_expired(struct backend_pool *bp)
 {
 	enum pool_close_reason why;
 	struct pool_conn *pc;
-	while ((pc = pool_next_to_close(&bp->pool, &why)))
+	while ((pc = pool_next_to_close(&bp->pool, &why))) {
 		retire(bp, pc, why);
+		if (why == POOL_CLOSE_MAX_AGE)
+			break;
+	}
 }
 
 void backend_pools_tick(struct worker *w)

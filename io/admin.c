@@ -38,6 +38,7 @@ void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
 	size_t nb = rt->cfg.n_backends, nl = rt->cfg.n_listeners;
 	snap->rt = rt;
 	snap->now_ms = worker_clock_ms();
+	snap->admin_evicted_total = 0;
 	stats_init(&snap->total, nb, nl);
 	snap->workers = xcalloc((size_t)rt->n_workers, sizeof(*snap->workers));
 	snap->heartbeat_ms = xcalloc((size_t)rt->n_workers, sizeof(*snap->heartbeat_ms));
@@ -107,8 +108,9 @@ static char *text(const char *s)
 /* route renders one path over a fresh snapshot; the config (the token
  * included) may not change meanwhile: SIGHUP takes the write side of
  * cfg_lock. */
-static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, const char *url)
+static enum MHD_Result route(struct admin *a, struct MHD_Connection *conn, const char *url)
 {
+	struct runtime *rt = a->rt;
 	bool health = strcmp(url, "/healthz") == 0, ready = strcmp(url, "/readyz") == 0;
 	bool metrics = strcmp(url, "/metrics") == 0, status = strcmp(url, "/status") == 0;
 	if (!health && !ready && !metrics && !status)
@@ -123,6 +125,7 @@ static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, co
 	}
 	struct admin_snapshot snap;
 	admin_snapshot_take(&snap, rt);
+	snap.admin_evicted_total = a->guard.evicted_total; /* this thread's own */
 	bool ok = true;
 	char *body;
 	const char *type = JSON_TYPE;
@@ -157,7 +160,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			       text("method not allowed: GET or HEAD\n"));
 	}
 	*req = NULL;
-	return route(a->rt, conn, url);
+	return route(a, conn, url);
 }
 
 /* on_mhd_log: libmicrohttpd's messages are about single connections

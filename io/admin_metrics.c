@@ -316,6 +316,10 @@ char *admin_render_metrics(const struct admin_snapshot *snap)
 	      atomic_load(&snap->rt->draining));
 	gauge(f, "process_start_time_seconds", "Start time of the process since the Unix epoch.",
 	      (double)snap->rt->started_unix);
+	family(f, "warmpool_admin_connections_evicted_total", "counter",
+	       "Admin connections closed to make room for a new one (all 256 were taken).");
+	sample(f, "warmpool_admin_connections_evicted_total", NULL,
+	       (double)snap->admin_evicted_total);
 	write_process(f);
 	write_jemalloc(f);
 	write_clients(f, snap);

@@ -192,3 +192,9 @@ def test_strangers_from_many_addresses_cannot_starve_probes(warmpool_factory):
         for _ in range(5):
             assert healthz(wp.admin_port, source="127.0.0.1", timeout=10) == 200
             time.sleep(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics",
+                                    timeout=10) as r:
+            metrics = r.read().decode()
+    evicted = [line for line in metrics.splitlines()
+               if line.startswith("warmpool_admin_connections_evicted_total ")]
+    assert evicted and float(evicted[0].split()[1]) > 0, evicted

@@ -44,6 +44,8 @@ struct cfg_backend {
 	int max_connections;
 	int connect_timeout_ms;
 	int connect_concurrency;
+	int idle_timeout_ms; /* 0: idle connections above min_idle stay */
+	int max_age_ms;	     /* 0: connections are never replaced for their age */
 	bool tls_resumption;
 	bool tls_ticket_refresh;
 	int tls_ticket_max_age_ms; /* 0: as long as the server says */

@@ -58,7 +58,8 @@ const struct cfg_key cfg_keys[] = {
 	 65535, NULL, "Port of the admin HTTP endpoint; 0 turns it off."},
 	{CFG_SECTION_GLOBAL, "admin_token", CFG_STR, offsetof(struct cfg, admin_token), NULL, 0, 0,
 	 NULL,
-	 "Bearer token required by every admin path but /healthz (prefer admin_token_file)."},
+	 "Bearer token required by /metrics, /status and the reasons of /readyz; the probes "
+	 "stay open (prefer admin_token_file)."},
 	{CFG_SECTION_GLOBAL, "admin_token_file", CFG_STR, offsetof(struct cfg, admin_token_file),
 	 NULL, 0, 0, NULL, "File whose first line is the admin bearer token."},
 
@@ -127,6 +128,15 @@ const struct cfg_key cfg_keys[] = {
 	 offsetof(struct cfg_backend, connect_concurrency), "8", 1, 10000, NULL,
 	 "Most connections being opened to this backend at once (TCP, TLS and login), over all "
 	 "workers (at least one each): a backend that just came back gets no handshake storm."},
+	{CFG_SECTION_BACKEND, "idle_timeout_ms", CFG_INT,
+	 offsetof(struct cfg_backend, idle_timeout_ms), "600000", 0, 86400000, NULL,
+	 "An idle connection closes after this long unused while more than min_idle are idle "
+	 "(PgBouncer's server_idle_timeout); 0 keeps them."},
+	{CFG_SECTION_BACKEND, "max_age_ms", CFG_INT, offsetof(struct cfg_backend, max_age_ms),
+	 "3600000", 0, 604800000, NULL,
+	 "A connection is replaced once this old, only while no client holds it, at a random "
+	 "point in the last quarter of the age so they are not all renewed at once "
+	 "(PgBouncer's server_lifetime); 0 keeps them."},
 
 	{CFG_SECTION_BACKEND, "tls_resumption", CFG_BOOL,
 	 offsetof(struct cfg_backend, tls_resumption), "true", 0, 0, NULL,

@@ -9,15 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_guard.h"
 #include "log.h"
 #include "worker.h"
 
-#define ADMIN_MAX_CONNECTIONS 64
-#define ADMIN_TIMEOUT_S 10
+/* Limits that keep the probes answerable when someone else reaches the port.
+ * The endpoint shares the process's descriptor limit with the client
+ * listeners, hence a cap on connections; when it is reached, a new
+ * connection closes the quietest one (admin_guard), so strangers from many
+ * addresses cannot hold every slot either. One address gets a small share
+ * (more are refused at once), and a connection silent for ADMIN_TIMEOUT_S is
+ * closed. libmicrohttpd's own cap leaves room for the evicted connections
+ * its loop has not closed yet. A probe is one request on a fresh connection
+ * and needs none of these to be larger. */
+#define ADMIN_MAX_CONNECTIONS 256
+#define ADMIN_MAX_CONNECTIONS_HARD (ADMIN_MAX_CONNECTIONS + 64)
+#define ADMIN_MAX_PER_IP 8
+#define ADMIN_TIMEOUT_S 3
 
 struct admin {
 	struct MHD_Daemon *daemon;
 	struct runtime *rt;
+	struct admin_guard guard;
 };
 
 void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
@@ -25,6 +38,7 @@ void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
 	size_t nb = rt->cfg.n_backends, nl = rt->cfg.n_listeners;
 	snap->rt = rt;
 	snap->now_ms = worker_clock_ms();
+	snap->admin_evicted_total = 0;
 	stats_init(&snap->total, nb, nl);
 	snap->workers = xcalloc((size_t)rt->n_workers, sizeof(*snap->workers));
 	snap->heartbeat_ms = xcalloc((size_t)rt->n_workers, sizeof(*snap->heartbeat_ms));
@@ -46,8 +60,9 @@ void admin_snapshot_free(struct admin_snapshot *snap)
 	stats_cleanup(&snap->total);
 }
 
-/* authorized: every path but /healthz needs the bearer token, if one is set.
- * /healthz stays open: a liveness probe should not need a secret. */
+/* authorized: /metrics and /status need the bearer token, if one is set.
+ * The probes stay open (a kubelet probe cannot read a Secret): /healthz
+ * always, /readyz with its verdict only (route). */
 static bool authorized(struct runtime *rt, struct MHD_Connection *conn)
 {
 	const char *token = rt->cfg.admin_token;
@@ -93,28 +108,32 @@ static char *text(const char *s)
 /* route renders one path over a fresh snapshot; the config (the token
  * included) may not change meanwhile: SIGHUP takes the write side of
  * cfg_lock. */
-static enum MHD_Result route(struct runtime *rt, struct MHD_Connection *conn, const char *url)
+static enum MHD_Result route(struct admin *a, struct MHD_Connection *conn, const char *url)
 {
+	struct runtime *rt = a->rt;
 	bool health = strcmp(url, "/healthz") == 0, ready = strcmp(url, "/readyz") == 0;
 	bool metrics = strcmp(url, "/metrics") == 0, status = strcmp(url, "/status") == 0;
 	if (!health && !ready && !metrics && !status)
 		return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain",
 			       text("not found: try /healthz /readyz /metrics /status\n"));
 	pthread_rwlock_rdlock(&rt->cfg_lock);
-	if (!health && !authorized(rt, conn)) {
+	bool allowed = authorized(rt, conn);
+	if ((metrics || status) && !allowed) {
 		pthread_rwlock_unlock(&rt->cfg_lock);
 		return respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain",
 			       text("unauthorized: send Authorization: Bearer <admin_token>\n"));
 	}
 	struct admin_snapshot snap;
 	admin_snapshot_take(&snap, rt);
+	snap.admin_evicted_total = a->guard.evicted_total; /* this thread's own */
 	bool ok = true;
 	char *body;
 	const char *type = JSON_TYPE;
 	if (health) {
 		body = admin_render_health(&snap, &ok);
 	} else if (ready) {
-		body = admin_render_ready(&snap, &ok);
+		/* The reasons name backends and their errors: for the token holder. */
+		body = allowed ? admin_render_ready(&snap, &ok) : admin_render_ready_brief(&snap, &ok);
 	} else if (metrics) {
 		body = admin_render_metrics(&snap);
 		type = PROM_TYPE;
@@ -133,6 +152,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	(void)upload_data;
 	struct admin *a = cls;
+	admin_guard_on_request(&a->guard, conn);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		/* Bodies are never read: say no before the upload starts. */
 		*upload_data_size = 0;
@@ -140,16 +160,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			       text("method not allowed: GET or HEAD\n"));
 	}
 	*req = NULL;
-	return route(a->rt, conn, url);
+	return route(a, conn, url);
 }
 
+/* on_mhd_log: libmicrohttpd's messages are about single connections
+ * (closed mid-request, refused at a limit), which anyone reaching the port
+ * can provoke by the thousand: debug level. A failure to start is reported
+ * by admin_start itself. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
+	if (atomic_load_explicit(&log_min_level, memory_order_relaxed) > LOG_DEBUG)
+		return;
 	char msg[256];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("admin endpoint", "error=\"%s\"", msg);
+	log_debug("admin endpoint", "error=\"%s\"", msg);
+}
+
+/* poll_mode picks libmicrohttpd's event loop. Its default, select(), drops
+ * every connection whose descriptor is 1024 or more: with a thousand clients
+ * connected, the probes would fail exactly when warmpool is busiest. epoll
+ * (or poll) has no such ceiling. */
+static unsigned poll_mode(void)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		return MHD_USE_EPOLL_INTERNAL_THREAD;
+	return MHD_USE_POLL_INTERNAL_THREAD;
 }
 
 struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
@@ -169,14 +206,18 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 	}
 	struct admin *a = xcalloc(1, sizeof(*a));
 	a->rt = rt;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	admin_guard_init(&a->guard, ADMIN_MAX_CONNECTIONS);
+	unsigned flags = poll_mode() | MHD_USE_ERROR_LOG |
 			 (res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, NULL, NULL, on_request, a,
+	a->daemon = MHD_start_daemon(flags, (uint16_t)cfg->admin_port, admin_guard_on_accept,
+				     &a->guard, on_request, a,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				     MHD_OPTION_NOTIFY_CONNECTION, admin_guard_on_notify, &a->guard,
 				     MHD_OPTION_SOCK_ADDR, res->ai_addr,
 				     /* A restart must not wait out TIME_WAIT of old probes. */
 				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS_HARD,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_PER_IP,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
 				     MHD_OPTION_END);
 	freeaddrinfo(res);
@@ -186,8 +227,10 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 		xfree(a);
 		return NULL;
 	}
-	log_info("admin endpoint listening", "address=%s port=%d token=%s", cfg->admin_address,
-		 cfg->admin_port, cfg->admin_token ? "required" : "none");
+	log_info("admin endpoint listening", "address=%s port=%d loop=%s token=%s",
+		 cfg->admin_address, cfg->admin_port,
+		 (flags & MHD_USE_EPOLL) ? "epoll" : "poll",
+		 cfg->admin_token ? "required" : "none");
 	return a;
 }
 

@@ -29,6 +29,7 @@ struct admin_snapshot {
 	struct worker_stats total;
 	struct worker_stats *workers; /* rt->n_workers of them */
 	uint64_t *heartbeat_ms;	      /* live heartbeats, per worker */
+	uint64_t admin_evicted_total; /* the endpoint's own (admin_guard): set by route */
 };
 void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt);
 void admin_snapshot_free(struct admin_snapshot *snap);
@@ -39,5 +40,7 @@ char *admin_render_metrics(const struct admin_snapshot *snap);
 char *admin_render_status(const struct admin_snapshot *snap);
 char *admin_render_health(const struct admin_snapshot *snap, bool *healthy);
 char *admin_render_ready(const struct admin_snapshot *snap, bool *ready);
+/* admin_render_ready_brief: the same verdict, without the reasons. */
+char *admin_render_ready_brief(const struct admin_snapshot *snap, bool *ready);
 
 #endif

@@ -235,6 +235,17 @@ static void write_backends(FILE *f, const struct admin_snapshot *snap)
 	PER_BACKEND(f, snap, "warmpool_backend_connections_lost_total", "counter",
 		    "Backend connections that died (restart, kill, network), each replaced.",
 		    sb->lost_total);
+	family(f, "warmpool_backend_connections_closed_total", "counter",
+	       "Backend connections warmpool closed on purpose, by reason.");
+	for (size_t b = 0; b < cfg->n_backends; b++) {
+		for (int r = 0; r < POOL_CLOSE_REASON_COUNT; r++) {
+			snprintf(labels, sizeof(labels), "backend=\"%s\",reason=\"%s\"",
+				 cfg->backends[b].name,
+				 pool_close_reason_str((enum pool_close_reason)r));
+			sample(f, "warmpool_backend_connections_closed_total", labels,
+			       (double)snap->total.backends[b].closed_total[r]);
+		}
+	}
 	PER_BACKEND(f, snap, "warmpool_tls_sessions_offered_total", "counter",
 		    "Backend TLS handshakes that offered a session ticket.", sb->tls.offered);
 	PER_BACKEND(f, snap, "warmpool_tls_sessions_refused_total", "counter",
@@ -305,6 +316,10 @@ char *admin_render_metrics(const struct admin_snapshot *snap)
 	      atomic_load(&snap->rt->draining));
 	gauge(f, "process_start_time_seconds", "Start time of the process since the Unix epoch.",
 	      (double)snap->rt->started_unix);
+	family(f, "warmpool_admin_connections_evicted_total", "counter",
+	       "Admin connections closed to make room for a new one (all 256 were taken).");
+	sample(f, "warmpool_admin_connections_evicted_total", NULL,
+	       (double)snap->admin_evicted_total);
 	write_process(f);
 	write_jemalloc(f);
 	write_clients(f, snap);

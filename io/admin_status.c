@@ -122,6 +122,14 @@ char *admin_render_ready(const struct admin_snapshot *snap, bool *ready)
 			      reasons));
 }
 
+char *admin_render_ready_brief(const struct admin_snapshot *snap, bool *ready)
+{
+	json_t *reasons = readiness_reasons(snap);
+	*ready = json_array_size(reasons) == 0;
+	json_decref(reasons);
+	return dump(json_pack("{s:s}", "status", *ready ? "ready" : "not ready"));
+}
+
 static json_t *tls_json(const struct metric_tls *m)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "full", (json_int_t)m->full,
@@ -139,20 +147,25 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 	for (int st = 0; st < POOL_CONN_STATE_COUNT; st++)
 		json_object_set_new(conns, pool_conn_state_str((enum pool_conn_state)st),
 				    json_integer((json_int_t)sb->conns[st]));
+	json_t *closed = json_object();
+	for (int r = 0; r < POOL_CLOSE_REASON_COUNT; r++)
+		json_object_set_new(closed, pool_close_reason_str((enum pool_close_reason)r),
+				    json_integer((json_int_t)sb->closed_total[r]));
 	uint64_t since = sb->health == BACKEND_UNKNOWN ? snap->now_ms : sb->health_since_ms;
 	return json_pack(
-		"{s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, s:I, s:I, "
-		"s:I, s:I, s:o}",
+		"{s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, "
+		"s:I, s:I, s:I, s:o, s:I, s:o}",
 		"name", cb->name, "host", cb->host, "port", cb->port, "ssl_mode",
 		cfg_ssl_mode_str(cb->ssl_mode), "min_idle", cb->min_idle, "max_connections",
-		cb->max_connections, "health", backend_health_str(sb->health), "health_reason",
+		cb->max_connections, "idle_timeout_ms", cb->idle_timeout_ms, "max_age_ms",
+		cb->max_age_ms, "health", backend_health_str(sb->health), "health_reason",
 		sb->health_reason, "health_for_seconds", (double)(snap->now_ms - since) / 1000,
 		"tls", sb->tls_on < 0 ? NULL : sb->tls_on ? sb->tls_version : "off",
 		"server_version", sb->server_version, "connections", conns, "waiting",
 		(json_int_t)sb->waiting, "queries", (json_int_t)sb->queries_total, "connects",
 		(json_int_t)sb->connects_total, "connect_failures",
 		(json_int_t)sb->connect_failures_total, "lost", (json_int_t)sb->lost_total,
-		"connecting_peak", (json_int_t)sb->connecting_peak,
+		"closed", closed, "connecting_peak", (json_int_t)sb->connecting_peak,
 		"tls_handshakes", tls_json(&sb->tls));
 }
 

@@ -32,6 +32,8 @@ static void size_pool(struct backend_pool *bp)
 	bool warm = !bp->profile_caps && !bp->retired_user;
 	bp->pool.min_idle = warm ? share(b->min_idle, w->rt->n_workers, w->id, 0) : 0;
 	bp->pool.max_conns = share(b->max_connections, w->rt->n_workers, w->id, 1);
+	bp->pool.idle_timeout_ms = (uint64_t)b->idle_timeout_ms;
+	bp->pool.max_age_ms = (uint64_t)b->max_age_ms;
 }
 
 struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
@@ -49,7 +51,7 @@ struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 	bp->user.name = xstrdup(user->name);
 	bp->user.password = xstrdup(user->password);
 	bp->profile_caps = profile_caps;
-	pool_init(&bp->pool, 0, 1, (uint32_t)(w->id * 7919 + w->n_pools * 104729 + 1));
+	pool_init(&bp->pool, &w->now_ms, 0, 1, (uint32_t)(w->id * 7919 + w->n_pools * 104729 + 1));
 	size_pool(bp);
 	w->pools = xrealloc(w->pools, (w->n_pools + 1) * sizeof(*w->pools));
 	w->pools[w->n_pools++] = bp;
@@ -112,20 +114,37 @@ void backend_pools_prewarm(struct worker *w)
 	}
 }
 
-/* retire_if_stale closes a connection a reload made obsolete instead of
- * lending it again. */
-static bool retire_if_stale(struct pool_conn *pc)
+static const char *const retire_messages[POOL_CLOSE_REASON_COUNT] = {
+	[POOL_CLOSE_IDLE_TIMEOUT] = "idle for idle_timeout_ms above min_idle",
+	[POOL_CLOSE_MAX_AGE] = "older than max_age_ms: replaced",
+	[POOL_CLOSE_TICKET_REFRESH] = "refreshing TLS tickets",
+	[POOL_CLOSE_RELOAD] = "settings changed by a reload",
+};
+
+/* retire closes |pc| on purpose and counts it by |why|; the pool forgets it
+ * at once (server_on_close), which refills to min_idle if need be. */
+static void retire(struct backend_pool *bp, struct pool_conn *pc, enum pool_close_reason why)
 {
-	struct server *s = container_of(pc, struct server, pc);
-	if (!s->stale)
+	bp->w->stats.backends[bp->backend_idx].closed_total[why]++;
+	server_retire(container_of(pc, struct server, pc), retire_messages[why]);
+}
+
+/* retire_if_due closes a connection coming free instead of lending it
+ * again: a reload made it obsolete, or it is due for renewal. */
+static bool retire_if_due(struct backend_pool *bp, struct pool_conn *pc)
+{
+	if (container_of(pc, struct server, pc)->stale)
+		retire(bp, pc, POOL_CLOSE_RELOAD);
+	else if (pool_conn_renewal_due(&bp->pool, pc))
+		retire(bp, pc, POOL_CLOSE_MAX_AGE);
+	else
 		return false;
-	server_retire(s, "settings changed by a reload");
 	return true;
 }
 
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (retire_if_stale(pc))
+	if (retire_if_due(bp, pc))
 		return;
 	struct pool_waiter *waiter = pool_conn_ready(&bp->pool, pc);
 	if (!waiter)
@@ -137,7 +156,7 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 
 void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (retire_if_stale(pc))
+	if (retire_if_due(bp, pc))
 		return;
 	struct pool_waiter *waiter = pool_conn_release(&bp->pool, pc);
 	if (waiter)
@@ -281,10 +300,24 @@ static void refresh_tickets(struct worker *w, size_t backend_idx)
 		struct list *idle = &bp->pool.conns[POOL_CONN_IDLE];
 		if (bp->backend_idx != backend_idx || list_empty(idle))
 			continue;
-		struct server *s = container_of(container_of(idle->next, struct pool_conn, node),
-						struct server, pc);
-		server_retire(s, "refreshing TLS tickets");
+		retire(bp, container_of(idle->next, struct pool_conn, node),
+		       POOL_CLOSE_TICKET_REFRESH);
 		return;
+	}
+}
+
+/* close_expired closes the idle connections past idle_timeout_ms (down to
+ * min_idle) and at most one past max_age_ms per tick: its replacement may
+ * not start at once (connect_concurrency), and the pool must not empty
+ * meanwhile. */
+static void close_expired(struct backend_pool *bp)
+{
+	enum pool_close_reason why;
+	struct pool_conn *pc;
+	while ((pc = pool_next_to_close(&bp->pool, &why))) {
+		retire(bp, pc, why);
+		if (why == POOL_CLOSE_MAX_AGE)
+			break;
 	}
 }
 
@@ -296,6 +329,7 @@ void backend_pools_tick(struct worker *w)
 		struct backend_pool *bp = w->pools[i];
 		expire_waiters(bp);
 		check_opening(bp);
+		close_expired(bp);
 		backend_pool_fill(bp);
 	}
 }
@@ -308,11 +342,10 @@ static void mark_stale(struct backend_pool *bp)
 		struct list *pos, *tmp;
 		list_for_each_safe(pos, tmp, &bp->pool.conns[st])
 		{
-			struct server *s = container_of(list_entry(pos, struct pool_conn, node),
-							struct server, pc);
-			s->stale = true;
+			struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+			container_of(pc, struct server, pc)->stale = true;
 			if (st == POOL_CONN_IDLE)
-				server_retire(s, "settings changed by a reload");
+				retire(bp, pc, POOL_CLOSE_RELOAD);
 		}
 	}
 }
@@ -321,11 +354,8 @@ static void mark_stale(struct backend_pool *bp)
 static void trim_idle(struct backend_pool *bp)
 {
 	struct list *idle = &bp->pool.conns[POOL_CONN_IDLE];
-	while (pool_total(&bp->pool) > bp->pool.max_conns && !list_empty(idle)) {
-		struct server *s = container_of(container_of(idle->next, struct pool_conn, node),
-						struct server, pc);
-		server_retire(s, "max_connections lowered by a reload");
-	}
+	while (pool_total(&bp->pool) > bp->pool.max_conns && !list_empty(idle))
+		retire(bp, container_of(idle->next, struct pool_conn, node), POOL_CLOSE_RELOAD);
 }
 
 /* adopt_user takes the user's new password, or retires the pool when the

@@ -50,7 +50,7 @@ void backend_pool_fill(struct backend_pool *bp);
  * whose address or TLS settings changed, pools for new users. */
 void backend_pools_apply_config(struct worker *w);
 /* backend_pools_tick runs every tick: waiter deadlines, backoff, refill,
- * connect deadlines. */
+ * connect deadlines, idle_timeout_ms and max_age_ms. */
 void backend_pools_tick(struct worker *w);
 
 /* Health bookkeeping, called as connections to the backend open and fail:

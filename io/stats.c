@@ -82,6 +82,8 @@ static void merge_backend(struct stats_backend *into, const struct stats_backend
 	into->connects_total += from->connects_total;
 	into->connect_failures_total += from->connect_failures_total;
 	into->lost_total += from->lost_total;
+	for (size_t i = 0; i < POOL_CLOSE_REASON_COUNT; i++)
+		into->closed_total[i] += from->closed_total[i];
 	into->transitions_total += from->transitions_total;
 	into->queries_total += from->queries_total;
 	into->connecting_peak += from->connecting_peak;

@@ -39,6 +39,7 @@ struct stats_backend {
 	uint64_t connects_total;	 /* connections opened and logged in */
 	uint64_t connect_failures_total; /* attempts that failed */
 	uint64_t lost_total;		 /* died while idle or in use (not closed by us) */
+	uint64_t closed_total[POOL_CLOSE_REASON_COUNT]; /* closed by us on purpose, by reason */
 	uint64_t transitions_total;	 /* health changes */
 	uint64_t queries_total;		 /* commands relayed to this backend */
 	uint64_t connecting_peak;	 /* most connections opened at once (summed: a bound) */

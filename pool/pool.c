@@ -22,9 +22,34 @@ const char *pool_conn_state_str(enum pool_conn_state state)
 	return "unknown";
 }
 
-void pool_init(struct pool *p, size_t min_idle, size_t max_conns, uint32_t seed)
+const char *pool_close_reason_str(enum pool_close_reason reason)
+{
+	switch (reason) {
+	case POOL_CLOSE_IDLE_TIMEOUT: return "idle_timeout";
+	case POOL_CLOSE_MAX_AGE: return "max_age";
+	case POOL_CLOSE_TICKET_REFRESH: return "ticket_refresh";
+	case POOL_CLOSE_RELOAD: return "reload";
+	case POOL_CLOSE_REASON_COUNT: break;
+	}
+	return "unknown";
+}
+
+/* next_random: xorshift32, for jitter only. */
+static uint32_t next_random(struct pool *p)
+{
+	uint32_t x = p->jitter_state;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	p->jitter_state = x;
+	return x;
+}
+
+void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t max_conns,
+	       uint32_t seed)
 {
 	memset(p, 0, sizeof(*p));
+	p->now_ms = now_ms;
 	for (int i = 0; i < POOL_CONN_STATE_COUNT; i++)
 		list_init(&p->conns[i]);
 	list_init(&p->waiters);
@@ -50,6 +75,8 @@ void pool_conn_add(struct pool *p, struct pool_conn *pc)
 {
 	pc->state = POOL_CONN_CONNECTING;
 	pc->linked = true;
+	pc->born_ms = *p->now_ms;
+	pc->age_jitter = (uint16_t)(next_random(p) >> 16);
 	list_add_tail(&p->conns[pc->state], &pc->node);
 	p->counts[pc->state]++;
 }
@@ -66,6 +93,8 @@ void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_st
 	pc->state = to;
 	list_add_tail(&p->conns[to], &pc->node);
 	p->counts[to]++;
+	if (to == POOL_CONN_IDLE)
+		pc->idle_since_ms = *p->now_ms;
 }
 
 void pool_conn_remove(struct pool *p, struct pool_conn *pc)
@@ -92,7 +121,7 @@ struct pool_conn *pool_acquire(struct pool *p, struct pool_waiter *w, uint64_t d
 		waiter_enqueue(p, w, deadline_ms);
 		return NULL;
 	}
-	struct pool_conn *pc = list_entry(idle->next, struct pool_conn, node);
+	struct pool_conn *pc = list_entry(idle->prev, struct pool_conn, node);
 	pool_conn_set_state(p, pc, POOL_CONN_ACTIVE);
 	return pc;
 }
@@ -174,13 +203,8 @@ void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason)
 	uint64_t delay = (uint64_t)BACKOFF_BASE_MS << shift;
 	if (delay > BACKOFF_MAX_MS)
 		delay = BACKOFF_MAX_MS;
-	/* +-25% jitter (xorshift32) so workers and replicas do not retry in step. */
-	uint32_t x = p->jitter_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	p->jitter_state = x;
-	delay = delay * 3 / 4 + x % (delay / 2 + 1);
+	/* +-25% jitter so workers and replicas do not retry in step. */
+	delay = delay * 3 / 4 + next_random(p) % (delay / 2 + 1);
 	p->next_connect_ms = now_ms + delay;
 	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
 }
@@ -190,4 +214,40 @@ void pool_connect_succeeded(struct pool *p)
 	p->consecutive_failures = 0;
 	p->next_connect_ms = 0;
 	p->last_error[0] = '\0';
+}
+
+bool pool_conn_too_old(const struct pool *p, const struct pool_conn *pc)
+{
+	if (p->max_age_ms == 0)
+		return false;
+	/* The limit falls in (3/4, 1] of max_age_ms, by the connection's draw. */
+	uint64_t spread = p->max_age_ms / 4 * pc->age_jitter / 65536;
+	return *p->now_ms - pc->born_ms >= p->max_age_ms - spread;
+}
+
+bool pool_conn_renewal_due(const struct pool *p, const struct pool_conn *pc)
+{
+	return p->counts[POOL_CONN_CONNECTING] == 0 && p->consecutive_failures == 0 &&
+	       pool_conn_too_old(p, pc);
+}
+
+struct pool_conn *pool_next_to_close(struct pool *p, enum pool_close_reason *out_reason)
+{
+	struct list *idle = &p->conns[POOL_CONN_IDLE], *pos, *tmp;
+	list_for_each_safe(pos, tmp, idle)
+	{
+		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+		if (pool_conn_renewal_due(p, pc)) {
+			*out_reason = POOL_CLOSE_MAX_AGE;
+			return pc;
+		}
+	}
+	if (p->idle_timeout_ms == 0 || p->counts[POOL_CONN_IDLE] <= p->min_idle)
+		return NULL;
+	/* The list is in the order they became idle: the head waited longest. */
+	struct pool_conn *lru = list_entry(idle->next, struct pool_conn, node);
+	if (*p->now_ms - lru->idle_since_ms < p->idle_timeout_ms)
+		return NULL;
+	*out_reason = POOL_CLOSE_IDLE_TIMEOUT;
+	return lru;
 }

@@ -20,11 +20,24 @@ enum pool_conn_state {
 };
 const char *pool_conn_state_str(enum pool_conn_state state);
 
+/* Why the pool's owner closes a connection on purpose (a lost one is not). */
+enum pool_close_reason {
+	POOL_CLOSE_IDLE_TIMEOUT = 0,   /* idle for idle_timeout_ms while more than min_idle were */
+	POOL_CLOSE_MAX_AGE = 1,	       /* free and older than its share of max_age_ms */
+	POOL_CLOSE_TICKET_REFRESH = 2, /* replaced so that fresh TLS tickets arrive */
+	POOL_CLOSE_RELOAD = 3,	       /* a reload changed its settings, user or max_connections */
+	POOL_CLOSE_REASON_COUNT = 4,
+};
+const char *pool_close_reason_str(enum pool_close_reason reason);
+
 /* Embedded in the io layer's backend connection. */
 struct pool_conn {
 	struct list node; /* on the list of its state */
 	enum pool_conn_state state;
 	bool linked;	  /* on a list of a pool */
+	uint64_t born_ms;       /* added to the pool (its connect began) */
+	uint64_t idle_since_ms; /* it last became IDLE */
+	uint16_t age_jitter;	/* drawn at birth: where in the max_age spread it falls */
 };
 
 /* Embedded in a client that waits for a connection. */
@@ -35,12 +48,15 @@ struct pool_waiter {
 };
 
 struct pool {
-	struct list conns[POOL_CONN_STATE_COUNT];
+	const uint64_t *now_ms; /* the owner's clock (CLOCK_MONOTONIC ms), read on transitions */
+	struct list conns[POOL_CONN_STATE_COUNT]; /* IDLE: least recently used first */
 	size_t counts[POOL_CONN_STATE_COUNT];
 	struct list waiters; /* FIFO; equal timeouts keep deadlines sorted */
 	size_t n_waiters;
 	size_t min_idle;
 	size_t max_conns;
+	uint64_t idle_timeout_ms; /* 0: idle connections above min_idle stay */
+	uint64_t max_age_ms;	  /* 0: a connection lives as long as it works */
 	/* Connect failures: backoff before the next attempt. */
 	uint32_t consecutive_failures;
 	uint64_t next_connect_ms;
@@ -48,7 +64,10 @@ struct pool {
 	char last_error[256]; /* "" while the last connect succeeded */
 };
 
-void pool_init(struct pool *p, size_t min_idle, size_t max_conns, uint32_t seed);
+/* pool_init: an empty pool reading the clock at |now_ms| (borrowed: it must
+ * outlive the pool); idle_timeout_ms and max_age_ms start at 0 (off). */
+void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t max_conns,
+	       uint32_t seed);
 
 /* pool_conn_add registers a connection being opened (CONNECTING). */
 void pool_conn_add(struct pool *p, struct pool_conn *pc);
@@ -59,8 +78,10 @@ void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_st
 void pool_conn_remove(struct pool *p, struct pool_conn *pc);
 
 /* pool_acquire lends an idle connection (now ACTIVE), or queues |w| with
- * |deadline_ms| and returns NULL. The oldest idle connection is used first
- * so that all of them stay exercised. */
+ * |deadline_ms| and returns NULL. The most recently used idle connection
+ * goes first (a stack, as PgBouncer does): a light load keeps reusing a few
+ * and leaves the rest idle long enough for idle_timeout_ms to close them;
+ * handing them out in turn would keep every one of them looking busy. */
 struct pool_conn *pool_acquire(struct pool *p, struct pool_waiter *w, uint64_t deadline_ms);
 
 /* pool_conn_ready is called when a connection becomes usable (connected,
@@ -79,6 +100,23 @@ void pool_waiter_cancel(struct pool *p, struct pool_waiter *w);
 struct pool_waiter *pool_waiter_pop_expired(struct pool *p, uint64_t now_ms);
 /* pool_waiter_pop dequeues the oldest waiter (to fail it, for example). */
 struct pool_waiter *pool_waiter_pop(struct pool *p);
+
+/* pool_conn_too_old: max_age_ms is on and |pc| has outlived its share of it.
+ * Each connection's limit is drawn once between 3/4 and all of max_age_ms,
+ * so connections opened together are not all replaced together. */
+bool pool_conn_too_old(const struct pool *p, const struct pool_conn *pc);
+
+/* pool_conn_renewal_due: |pc| is too old and may be replaced now: one
+ * renewal at a time (nothing of this pool is being opened) and not while
+ * connects fail (closing it would leave nothing in its place). */
+bool pool_conn_renewal_due(const struct pool *p, const struct pool_conn *pc);
+
+/* pool_next_to_close returns an IDLE connection the owner should close now,
+ * with why, or NULL: first one due for renewal (max age), then the least
+ * recently used while more than min_idle are idle and it has been idle for
+ * idle_timeout_ms. The owner closes it (and removes it) before asking again.
+ * Connections lent to a client are never returned. */
+struct pool_conn *pool_next_to_close(struct pool *p, enum pool_close_reason *out_reason);
 
 size_t pool_total(const struct pool *p);
 /* pool_connects_wanted says how many connections to start opening now:

@@ -151,10 +151,15 @@ def test_admin_token(warmpool_factory, tmp_path):
     wp = warmpool_factory(warmpool={"admin_token_file": str(token_file)})
     assert get(wp, "/healthz")[0] == 200  # liveness never needs it
     wait_until(lambda: get(wp, "/readyz", token="s3cret-token")[0] == 200, what="ready")
-    for path in ("/status", "/metrics", "/readyz"):
+    for path in ("/status", "/metrics"):
         assert get(wp, path)[0] == 401
         assert get(wp, path, token="wrong")[0] == 401
         assert get(wp, path, token="s3cret-token")[0] == 200
+    # A readiness probe cannot send a Secret: /readyz answers without the
+    # token, with its verdict only; the reasons are for the token holder.
+    assert json.loads(get(wp, "/readyz")[1]) == {"status": "ready"}
+    assert json.loads(get(wp, "/readyz", token="wrong")[1]) == {"status": "ready"}
+    assert "reasons" in json.loads(get(wp, "/readyz", token="s3cret-token")[1])
     assert "s3cret-token" not in wp.read_log()
 
 

@@ -132,6 +132,22 @@ Test(admin, draining_and_closed_listeners_are_not_ready)
 	free(body);
 }
 
+Test(admin, the_brief_readiness_gives_the_verdict_without_reasons)
+{
+	bool ready;
+	stats_backend_set_health(backend_of(0), BACKEND_DOWN, "Access denied for user", 200);
+	char *body = render(admin_render_ready_brief, &ready);
+	cr_expect_not(ready);
+	cr_expect(strstr(body, "\"not ready\""), "%s", body);
+	cr_expect_null(strstr(body, "Access denied"), "%s", body);
+	cr_expect_null(strstr(body, "reasons"), "%s", body);
+	free(body);
+	stats_backend_set_health(backend_of(0), BACKEND_UP, NULL, 300);
+	body = render(admin_render_ready_brief, &ready);
+	cr_expect(ready, "%s", body);
+	free(body);
+}
+
 Test(admin, metrics_sum_workers_and_write_cumulative_histograms)
 {
 	workers[0].published.stats.queries_total = 4;

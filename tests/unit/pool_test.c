@@ -1,4 +1,4 @@
-/* pool_test: acquire/release, the FIFO wait queue, connect wants and backoff. */
+/* pool_test: acquire/release, the FIFO wait queue, connect wants, backoff, idle timeout and max age. */
 #include <criterion/criterion.h>
 #include <signal.h>
 
@@ -7,10 +7,12 @@
 static struct pool p;
 static struct pool_conn conns[4];
 static struct pool_waiter waiters[4];
+static uint64_t now;
 
 static void setup(void)
 {
-	pool_init(&p, 1, 2, 42);
+	now = 0;
+	pool_init(&p, &now, 1, 2, 42);
 	memset(conns, 0, sizeof(conns));
 	memset(waiters, 0, sizeof(waiters));
 }
@@ -90,7 +92,7 @@ Test(pool, impossible_transition_aborts, .signal = SIGABRT)
 Test(pool, backoff_grows_with_jitter_and_probes_one_at_a_time)
 {
 	cr_expect_null(pool_acquire(&p, &waiters[0], 10000));
-	uint64_t now = 1000;
+	now = 1000;
 	uint64_t last_delay = 0;
 	for (int i = 1; i <= 8; i++) {
 		pool_connect_failed(&p, now, "refused");
@@ -110,4 +112,116 @@ Test(pool, backoff_grows_with_jitter_and_probes_one_at_a_time)
 	pool_connect_succeeded(&p);
 	cr_expect_str_eq(p.last_error, "");
 	cr_expect_eq(pool_connects_wanted(&p, now), 2);
+}
+
+/* idle_pool: |n| connections opened at |now|, then made idle in order. */
+static void idle_pool(size_t min_idle, size_t n)
+{
+	p.min_idle = min_idle;
+	p.max_conns = 4;
+	for (size_t i = 0; i < n; i++)
+		pool_conn_add(&p, &conns[i]);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_null(pool_conn_ready(&p, &conns[i]));
+}
+
+Test(pool, the_most_recently_used_idle_connection_goes_first)
+{
+	idle_pool(1, 3);
+	struct pool_conn *a = pool_acquire(&p, &waiters[0], 100);
+	cr_expect_eq(a, &conns[2], "the last to become idle");
+	cr_expect_null(pool_conn_release(&p, a));
+	cr_expect_eq(pool_acquire(&p, &waiters[0], 100), a, "light load reuses the same one");
+}
+
+Test(pool, idle_connections_above_min_idle_close_after_the_timeout)
+{
+	enum pool_close_reason why;
+	p.idle_timeout_ms = 1000;
+	idle_pool(1, 4);
+	now = 999;
+	cr_expect_null(pool_next_to_close(&p, &why), "not idle long enough");
+	now = 1000;
+	for (int i = 0; i < 3; i++) {
+		struct pool_conn *pc = pool_next_to_close(&p, &why);
+		cr_assert_eq(pc, &conns[i], "least recently used first (%d)", i);
+		cr_expect_eq(why, POOL_CLOSE_IDLE_TIMEOUT);
+		pool_conn_remove(&p, pc);
+	}
+	cr_expect_null(pool_next_to_close(&p, &why), "min_idle stays");
+	cr_expect_eq(p.counts[POOL_CONN_IDLE], 1);
+}
+
+Test(pool, use_resets_the_idle_clock_and_lent_connections_never_close)
+{
+	enum pool_close_reason why;
+	p.idle_timeout_ms = 1000;
+	idle_pool(0, 2);
+	now = 900;
+	struct pool_conn *a = pool_acquire(&p, &waiters[0], 5000); /* conns[1] */
+	cr_expect_null(pool_conn_release(&p, a));
+	now = 1000;
+	cr_expect_eq(pool_next_to_close(&p, &why), &conns[0]);
+	pool_conn_remove(&p, &conns[0]);
+	cr_expect_null(pool_next_to_close(&p, &why), "used at 900: idle since then");
+	pool_acquire(&p, &waiters[0], 5000);
+	now = 100000;
+	cr_expect_null(pool_next_to_close(&p, &why), "lent to a client");
+}
+
+Test(pool, zero_turns_both_off)
+{
+	enum pool_close_reason why;
+	idle_pool(0, 2);
+	now = UINT64_C(1) << 40;
+	cr_expect_null(pool_next_to_close(&p, &why));
+	cr_expect_not(pool_conn_too_old(&p, &conns[0]));
+}
+
+Test(pool, max_age_limits_are_spread_over_the_last_quarter)
+{
+	struct pool_conn many[64] = {0};
+	p.max_conns = 64;
+	p.max_age_ms = 100000;
+	for (int i = 0; i < 64; i++)
+		pool_conn_add(&p, &many[i]);
+	now = 75000 - 1;
+	for (int i = 0; i < 64; i++)
+		cr_expect_not(pool_conn_too_old(&p, &many[i]), "%d too old before 3/4", i);
+	now = 100000;
+	for (int i = 0; i < 64; i++)
+		cr_expect(pool_conn_too_old(&p, &many[i]), "%d not too old at max_age_ms", i);
+	/* Spread: halfway through the quarter, some are due and some are not. */
+	now = 87500;
+	int due = 0;
+	for (int i = 0; i < 64; i++)
+		due += pool_conn_too_old(&p, &many[i]);
+	cr_expect(due > 8 && due < 56, "%d of 64 due halfway", due);
+}
+
+Test(pool, renewals_go_one_at_a_time_and_never_while_connects_fail)
+{
+	enum pool_close_reason why;
+	p.max_age_ms = 1000;
+	idle_pool(2, 2);
+	now = 1000;
+	struct pool_conn *old = pool_next_to_close(&p, &why);
+	cr_assert_not_null(old);
+	cr_expect_eq(why, POOL_CLOSE_MAX_AGE);
+	pool_conn_remove(&p, old);
+	pool_conn_add(&p, &conns[2]); /* its replacement, opening */
+	cr_expect_null(pool_next_to_close(&p, &why), "one renewal at a time");
+	cr_expect_not(pool_conn_renewal_due(&p, &conns[old == &conns[0] ? 1 : 0]));
+	pool_conn_remove(&p, &conns[2]);
+	pool_connect_failed(&p, now, "refused");
+	cr_expect_null(pool_next_to_close(&p, &why), "nothing would replace it");
+	pool_connect_succeeded(&p);
+	cr_expect_not_null(pool_next_to_close(&p, &why));
+	cr_expect_eq(why, POOL_CLOSE_MAX_AGE);
+}
+
+Test(pool, close_reasons_have_names)
+{
+	for (int r = 0; r < POOL_CLOSE_REASON_COUNT; r++)
+		cr_expect_str_neq(pool_close_reason_str((enum pool_close_reason)r), "unknown");
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-60}; shift || true
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(protocol config session)
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(protocol config session stmt)
 
 if ! command -v clang-14 >/dev/null || [ ! -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

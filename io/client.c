@@ -808,6 +808,35 @@ static enum my_kill_kind kill_target_of(const struct client *c, uint8_t command,
 	return my_kill_parse((const char *)payload.ptr + 1, len - 1, out_id);
 }
 
+/* client_kill_answer tells the client what its KILL came to. */
+static void client_kill_answer(struct client *c, enum my_kill_kind kind,
+			       enum kill_outcome outcome, uint32_t id)
+{
+	char msg[96];
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	if (kind == MY_KILL_UNSUPPORTED) {
+		my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
+			     "warmpool interprets KILL [CONNECTION | QUERY] <id> only");
+	} else if (outcome == KILL_SENT) {
+		struct my_ok ok = {.status = c->server ? c->server->track.status
+						       : SERVER_STATUS_AUTOCOMMIT};
+		my_ok_build(&b, 1, &ok);
+	} else if (outcome == KILL_SELF) {
+		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100", "Connection was killed");
+	} else if (outcome == KILL_NOT_OWNER) {
+		snprintf(msg, sizeof(msg), "You are not owner of thread %u", id);
+		my_err_build(&b, 1, ER_KILL_DENIED_ERROR, "HY000", msg);
+	} else if (outcome == KILL_UNKNOWN) {
+		snprintf(msg, sizeof(msg), "Unknown thread id: %u", id);
+		my_err_build(&b, 1, ER_NO_SUCH_THREAD, "HY000", msg);
+	} else {
+		my_err_build(&b, 1, ER_OUT_OF_RESOURCES, "HY000", "warmpool: out of memory");
+	}
+	if (conn_bld_send(&c->conn, &b) && outcome == KILL_SELF && kind != MY_KILL_UNSUPPORTED)
+		conn_close_after_flush(&c->conn); /* its own connection: the ERR, then the end */
+}
+
 /* client_kill: KILL [CONNECTION|QUERY] n and COM_PROCESS_KILL are never
  * sent to a backend, where n would name another session (the id a client
  * has is warmpool's). warmpool finds the client n names, on any worker; a
@@ -835,32 +864,10 @@ static enum client_kill_step client_kill(struct client *c, uint8_t command, uint
 	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
 	enum kill_outcome outcome = kind == MY_KILL_UNSUPPORTED ? KILL_UNKNOWN
 								: kill_request_from(c, kind, id);
-	char msg[96];
-	struct my_bld b;
-	conn_bld_begin(&c->conn, &b);
-	if (kind == MY_KILL_UNSUPPORTED) {
-		my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
-			     "warmpool interprets KILL [CONNECTION | QUERY] <id> only");
-	} else if (outcome == KILL_SENT) {
-		struct my_ok ok = {.status = c->server ? c->server->track.status
-						       : SERVER_STATUS_AUTOCOMMIT};
-		my_ok_build(&b, 1, &ok);
-	} else if (outcome == KILL_SELF) {
-		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100", "Connection was killed");
-		conn_close_after_flush(&c->conn);
-	} else if (outcome == KILL_NOT_OWNER) {
-		snprintf(msg, sizeof(msg), "You are not owner of thread %u", id);
-		my_err_build(&b, 1, ER_KILL_DENIED_ERROR, "HY000", msg);
-	} else if (outcome == KILL_UNKNOWN) {
-		snprintf(msg, sizeof(msg), "Unknown thread id: %u", id);
-		my_err_build(&b, 1, ER_NO_SUCH_THREAD, "HY000", msg);
-	} else {
-		my_err_build(&b, 1, ER_OUT_OF_RESOURCES, "HY000", "warmpool: out of memory");
-	}
 	log_info("client KILL", "conn=c%llu kind=%s target=%u outcome=%s",
 		 (unsigned long long)c->conn.id, my_kill_kind_str(kind), id,
 		 kill_outcome_str(outcome));
-	conn_bld_send(&c->conn, &b);
+	client_kill_answer(c, kind, outcome, id);
 	return CLIENT_KILL_DONE;
 }
 

@@ -142,3 +142,14 @@ def test_kill_of_another_users_client_is_refused(warmpool_factory, mariadb):
     assert one(app, "SELECT 4") == 4
     app.close()
     bob.close()
+
+
+def test_kill_of_its_own_connection(wp):
+    c = connect(wp)
+    with c.cursor() as cur:
+        cur.execute(f"KILL QUERY {c.server_thread_id[0]}")  # nothing of its own runs
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute(f"KILL {c.server_thread_id[0]}")
+    assert e.value.args[0] == 1927, "the ERR arrives before the close"
+    with pytest.raises(pymysql.err.OperationalError):
+        one(c, "SELECT 1")

@@ -19,10 +19,12 @@
 #include "stmt_relay.h"
 #include "worker.h"
 
-/* What warmpool asks of backends; masked with what the server offers. */
+/* What warmpool asks of backends; masked with what the server offers.
+ * Not CLIENT_MULTI_STATEMENTS: it is a session option, set per client
+ * (build_setup), so a client that did not ask gets ERR 1064 for "a; b". */
 #define SERVER_WANTED_CAPS                                                                      \
 	(CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_LOCAL_FILES | CLIENT_PROTOCOL_41 |  \
-	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS |           \
+	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |                                     \
 	 CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                \
 	 CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
 
@@ -458,7 +460,18 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		s->insert_id = c->insert_id;
 		n++;
 	}
+	if (client_multi_statements(c) != s->multi_statements) {
+		/* COM_SET_OPTION: 0 turns multi-statements on, 1 off; EOF answers. */
+		my_bld_packet_begin(b, 0);
+		my_bld_u8(b, COM_SET_OPTION);
+		my_bld_u8(b, client_multi_statements(c) ? 0 : 1);
+		my_bld_u8(b, 0);
+		my_bld_packet_end(b);
+		s->multi_statements = client_multi_statements(c);
+		n++;
+	}
 	if (!my_vars_equal(&s->vars, &c->vars)) {
+		s->track.status_known = false; /* sql_mode may change: its flags with it */
 		my_bld_packet_begin(b, 0);
 		my_bld_u8(b, COM_QUERY);
 		my_vars_write_restore(&s->vars, &c->vars, b);
@@ -526,12 +539,16 @@ static void server_on_setup_reply(struct server *s)
 			break;
 		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
 		enum my_reply_kind kind = my_reply_classify_command(p);
-		if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-			s->seq = (uint8_t)(seq + 1); /* the change-user of a setup */
+		if (st == MY_PACKET_COMPLETE && s->setup_after_reset &&
+		    my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
+			/* The change-user of a setup (otherwise 0xfe is the EOF
+			 * that answers COM_SET_OPTION). */
+			s->seq = (uint8_t)(seq + 1);
 			server_on_auth_switch(s, p);
 			continue;
 		}
-		if (st != MY_PACKET_COMPLETE || (kind != MY_REPLY_OK && kind != MY_REPLY_ERR)) {
+		if (st != MY_PACKET_COMPLETE ||
+		    (kind != MY_REPLY_OK && kind != MY_REPLY_ERR && kind != MY_REPLY_EOF)) {
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}

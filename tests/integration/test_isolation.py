@@ -209,6 +209,48 @@ def test_leak_matrix(one_conn_pool, state, way):
     b.close()
 
 
+@pytest.mark.parametrize("mode,text", [
+    ("NO_BACKSLASH_ESCAPES", "SELECT '\\', @lexed := 1 -- '"),
+    ("ANSI_QUOTES", 'SELECT 1 AS "\\", @lexed := 1 -- "'),
+], ids=["no_backslash_escapes", "ansi_quotes"])
+def test_lexing_follows_sql_mode(one_conn_pool, mode, text):
+    """Defect 7: after A sets an sql_mode that changes how strings end, a text that
+    sets a user variable outside what the default lexing sees as a string still pins."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, f"SET SESSION sql_mode = '{mode}'")
+    query(a, text)
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert value(b, "SELECT @lexed") is None, "B sees A's user variable"
+        b.close()
+    assert value(a, "SELECT @lexed") == 1  # the server did read it that way
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @lexed") is None
+    assert value(b, "SELECT @@session.sql_mode = @@global.sql_mode") == 1
+    b.close()
+
+
+@pytest.mark.parametrize("a_multi", [False, True], ids=["login_without", "login_with"])
+def test_multi_statement_option_survives_reset(one_conn_pool, a_multi):
+    """COM_SET_OPTION, then a pin, then A leaves: warmpool resets the connection with
+    COM_CHANGE_USER, which does not reset the option; each next client still gets
+    exactly the option it logged in with."""
+    a = connect(one_conn_pool.port, multi=a_multi)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    set_option(a, not a_multi)
+    query(a, "SET @pinned = 1")
+    a.close()
+    for b_multi in (a_multi, not a_multi, a_multi):
+        b = connect(one_conn_pool.port, multi=b_multi)
+        assert value(b, "SELECT CONNECTION_ID()") == a_id
+        assert (error_code(b, "DO 1; DO 2") == 0) == b_multi
+        assert value(b, "SELECT @pinned") is None
+        b.close()
+
 
 @pytest.mark.parametrize("a_multi", [False, True], ids=["login_without", "login_with"])
 def test_multi_statement_option_follows_each_client(one_conn_pool, a_multi):

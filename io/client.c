@@ -998,6 +998,12 @@ void client_backend_lost(struct client *c, const struct server *s)
 {
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
+	/* A tracked change whose answer never came: it may or may not have
+	 * run, on a session that is gone. Its response count means nothing on
+	 * the next connection. */
+	c->pending_response = 0;
+	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;
+	my_session_change_cleanup(&c->pending);
 	stmt_client_prepares_lost(c);
 	if (c->state == CLIENT_SETUP) {
 		/* Only warmpool's own setup (SET NAMES, USE) reached the server;

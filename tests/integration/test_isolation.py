@@ -15,7 +15,8 @@ WAIT_MS = 1000  # how long B waits for the one connection while A holds it (a pi
 def iso_db(mariadb):
     mariadb.root_sql(
         "CREATE DATABASE IF NOT EXISTS wp_iso; CREATE DATABASE IF NOT EXISTS wp_iso2; "
-        "CREATE TABLE IF NOT EXISTS wp_iso.t (a INT); CREATE TABLE IF NOT EXISTS wp_iso.t2 (a INT); "
+        "CREATE TABLE IF NOT EXISTS wp_iso.t (a INT); "
+        "CREATE TABLE IF NOT EXISTS wp_iso.t2 (a INT); "
         "DROP PROCEDURE IF EXISTS wp_iso.leave_state")
     mariadb.root_sql(
         "DELIMITER //\nCREATE PROCEDURE wp_iso.leave_state() BEGIN SET @proc_var = 7; "
@@ -95,10 +96,11 @@ def set_option(conn, on):
 
 
 def pipelined(conn, first, second):
-    """Two COM_QUERYs in one write, before either is answered."""
+    """Two commands in one write, before either is answered: each a COM_QUERY's
+    text, or bytes (a whole command payload)."""
     packets = b""
-    for sql in (first, second):
-        payload = bytes([0x03]) + sql.encode()
+    for command in (first, second):
+        payload = command if isinstance(command, bytes) else b"\x03" + command.encode()
         packets += struct.pack("<I", len(payload))[:3] + b"\x00" + payload
     conn._write_bytes(packets)
     for _ in range(2):
@@ -298,3 +300,20 @@ def test_multi_query_in_transaction_mode(one_conn_pool):
     set_option(a, False)
     assert error_code(a, "DO 1; DO 2") == 1064
     a.close()
+
+
+def test_pipelined_reset_connection(one_conn_pool):
+    """Defect 7: COM_RESET_CONNECTION sent behind another command resets the session
+    without warmpool attributing it; A must not get its old variables back later."""
+    a = connect(one_conn_pool.port)
+    query(a, "SET SESSION time_zone = '+05:00'")
+    pipelined(a, "SELECT 1", b"\x1f")  # COM_RESET_CONNECTION
+    assert value(a, "SELECT @@session.time_zone = @@global.time_zone") == 1
+    b, _ = backend_of(one_conn_pool.port)  # takes the connection if A let it go
+    if b is not None:
+        assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+        b.close()
+    assert value(a, "SELECT @@session.time_zone = @@global.time_zone") == 1, \
+        "warmpool restored a variable the client had reset"
+    a.close()
+

@@ -528,12 +528,13 @@ static void client_apply_pending(struct client *c, struct server *s)
 
 /* client_pending_ended: the response that carries the tracked change
  * ended. A multi-statement stops at its first error: which statements ran
- * is unknown, so the session is the connection's alone. */
+ * is unknown, so the session is the connection's alone (unless the option
+ * is off: then the server refused the whole text before running any). */
 static void client_pending_ended(struct client *c, struct server *s)
 {
 	if (!s->track.last_error)
 		client_apply_pending(c, s);
-	else if (c->pending.statements > 1)
+	else if (c->pending.statements > 1 && client_multi_statements(c))
 		client_pin(c, MY_PIN_SET);
 	c->pending_response = 0;
 	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;

@@ -317,3 +317,24 @@ def test_pipelined_reset_connection(one_conn_pool):
         "warmpool restored a variable the client had reset"
     a.close()
 
+
+
+def test_multi_statement_failing_part_way(one_conn_pool):
+    """A tracked statement ran, a later one failed: which ones ran is not known from
+    the reply, so A keeps its connection and B never sees the variable."""
+    a = connect(one_conn_pool.port, multi=True)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    assert error_code(a, "SELECT 1; SET SESSION time_zone = '+05:00'; "
+                         "SELECT no_such_column FROM wp_iso.t; SET autocommit = 0") == 1054
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+    assert value(b, "SELECT @@autocommit") == 1
+    b.close()

@@ -30,6 +30,7 @@ struct lexer {
 	bool executable_comment;    /* the statement went through one */
 	bool ambiguous_comment;	    /* its reading depends on whether the server runs one */
 	bool ambiguous_mode;	    /* its reading depends on an unknown sql_mode bit */
+	bool statement_done;	    /* its ";" (or the end of the text) was read */
 };
 
 static bool is_word_byte(uint8_t c)
@@ -209,6 +210,18 @@ static bool is_end(const struct token *t)
 	return t->n == 0 && t->punct == ';' && !t->quoted;
 }
 
+/* next_in_statement reads the next token of the current statement; false
+ * once its ";" or the end of the text is read. */
+static bool next_in_statement(struct lexer *l, struct token *t)
+{
+	if (l->statement_done)
+		return false;
+	if (next_token(l, t) && !is_end(t))
+		return true;
+	l->statement_done = true;
+	return false;
+}
+
 /* at_statement_end: only the end of the text or ";" follows. */
 static bool at_statement_end(const struct lexer *l)
 {
@@ -281,28 +294,65 @@ static bool is_pure_name(const struct token *t)
 		       sizeof(pure_names[0]), cmp_name) != NULL;
 }
 
-/* scan_word looks at one word of a statement body (|l| just after it). */
-static void scan_word(struct lexer *l, const struct token *t, bool qualified, struct scan *s)
+/* Words of a statement body that matter: some leave session state, some
+ * make a SELECT write, lock, wait or advance something. */
+struct body_word {
+	const char *word;
+	uint8_t len;
+	enum my_pin_reason reason; /* NONE: only |writes| */
+	bool writes;
+};
+static const struct body_word body_words[] = {
+	{"GET_LOCK", 8, MY_PIN_NAMED_LOCK, true},
+	{"RELEASE_LOCK", 12, MY_PIN_NAMED_LOCK, true},
+	{"RELEASE_ALL_LOCKS", 17, MY_PIN_NAMED_LOCK, true},
+	{"IS_USED_LOCK", 12, MY_PIN_NAMED_LOCK, false},
+	{"IS_FREE_LOCK", 12, MY_PIN_NAMED_LOCK, false},
+	{"SQL_CALC_FOUND_ROWS", 19, MY_PIN_FOUND_ROWS, false},
+	{"FOUND_ROWS", 10, MY_PIN_FOUND_ROWS, false},
+	{"TEMPORARY", 9, MY_PIN_TEMPORARY_TABLE, true},
+	{"FOR", 3, MY_PIN_NONE, true},
+	{"LOCK", 4, MY_PIN_NONE, true},
+	{"INTO", 4, MY_PIN_NONE, true},
+	{"NEXTVAL", 7, MY_PIN_NONE, true},
+	{"SETVAL", 6, MY_PIN_NONE, true},
+	{"LASTVAL", 7, MY_PIN_NONE, true},
+	{"SLEEP", 5, MY_PIN_NONE, true},
+	{"BENCHMARK", 9, MY_PIN_NONE, true},
+};
+
+/* followed_by_paren: "(" comes next, after spaces or comments (IGNORE_SPACE
+ * and stored functions allow them). */
+static bool followed_by_paren(const struct lexer *l)
 {
-	static const struct {
-		const char *word;
-		enum my_pin_reason reason;
-	} state_words[] = {
-		{"GET_LOCK", MY_PIN_NAMED_LOCK},	{"RELEASE_LOCK", MY_PIN_NAMED_LOCK},
-		{"RELEASE_ALL_LOCKS", MY_PIN_NAMED_LOCK}, {"IS_USED_LOCK", MY_PIN_NAMED_LOCK},
-		{"IS_FREE_LOCK", MY_PIN_NAMED_LOCK},	{"SQL_CALC_FOUND_ROWS", MY_PIN_FOUND_ROWS},
-		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
-	};
-	/* Words that make a SELECT write, lock, wait or advance something. */
-	static const char *const writes[] = {"FOR", "LOCK", "INTO", "NEXTVAL", "SETVAL",
-					     "LASTVAL", "SLEEP", "BENCHMARK"};
-	struct token next;
-	bool call = peek_token(l, &next) && next.punct == '(' && !next.quoted;
-	for (size_t i = 0; s->pin == MY_PIN_NONE && i < sizeof(state_words) / sizeof(state_words[0]); i++) {
-		if (word_is(t, state_words[i].word))
-			s->pin = state_words[i].reason;
+	const uint8_t *p = l->p;
+	while (p < l->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p < l->end && (*p == '/' || *p == '#' || *p == '-')) {
+		struct token next; /* a comment, maybe: the slow way */
+		return peek_token(l, &next) && next.punct == '(' && !next.quoted;
 	}
-	if (s->pin == MY_PIN_NONE && word_is(t, "LAST_INSERT_ID") && call) {
+	return p < l->end && *p == '(' && (!l->comment_end || p < l->comment_end);
+}
+
+/* scan_word looks at one word of a statement body (|l| just after it);
+ * function calls are looked for only when |reads| (a SELECT or SHOW). */
+static void scan_word(struct lexer *l, const struct token *t, bool qualified, bool reads,
+		      struct scan *s)
+{
+	uint8_t first = (uint8_t)toupper(t->w[0]);
+	for (size_t i = 0; i < sizeof(body_words) / sizeof(body_words[0]); i++) {
+		const struct body_word *b = &body_words[i];
+		if ((uint8_t)b->word[0] != first || b->len != t->n ||
+		    strncasecmp((const char *)t->w, b->word, t->n) != 0)
+			continue;
+		if (s->pin == MY_PIN_NONE)
+			s->pin = b->reason;
+		s->writes = s->writes || b->writes;
+		return;
+	}
+	if (first == 'L' && s->pin == MY_PIN_NONE && word_is(t, "LAST_INSERT_ID") &&
+	    followed_by_paren(l)) {
 		/* With an argument it sets the session's value, which no OK
 		 * packet reports; LAST_INSERT_ID() alone is tracked. */
 		struct lexer ahead = *l;
@@ -310,32 +360,32 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, st
 		if (next_token(&ahead, &open) && (!next_token(&ahead, &close) || close.punct != ')'))
 			s->pin = MY_PIN_LAST_INSERT_ID;
 	}
-	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
-		s->writes = s->writes || word_is(t, writes[i]);
-	if (call && (qualified || !is_pure_name(t)))
+	if (reads && !s->calls && followed_by_paren(l) && (qualified || !is_pure_name(t)))
 		s->calls = true;
 }
 
-/* scan_to_end reads the rest of a statement (up to ";" or the end) and
+/* scan_to_end reads the rest of a statement, its ";" included, and
  * reports the first token that leaves state behind. */
-static void scan_to_end(struct lexer *l, struct scan *s)
+static void scan_to_end(struct lexer *l, bool reads, struct scan *s)
 {
 	struct token t;
 	bool after_dot = false;
-	while (!at_statement_end(l) && next_token(l, &t)) {
+	while (next_in_statement(l, &t)) {
 		if (t.user_variable && s->pin == MY_PIN_NONE)
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
-			scan_word(l, &t, after_dot, s);
+			scan_word(l, &t, after_dot, reads, s);
 		after_dot = t.punct == '.' && !t.quoted;
 	}
 }
 
-/* skip_statement passes the rest of a statement whose effect is decided. */
+/* skip_statement passes the rest of a statement whose effect is decided,
+ * its ";" included. */
 static void skip_statement(struct lexer *l)
 {
-	struct scan ignored = {0};
-	scan_to_end(l, &ignored);
+	struct token t;
+	while (next_in_statement(l, &t))
+		;
 }
 
 /* ---- SET, SET NAMES and USE ----------------------------------------- */
@@ -699,7 +749,7 @@ static enum my_pin_reason classify_compound(struct lexer *l)
 				s.pin = words[i].reason;
 		}
 		if (t.n)
-			scan_word(l, &t, after_dot, &s);
+			scan_word(l, &t, after_dot, false, &s);
 		after_dot = t.punct == '.' && !t.quoted;
 	}
 	return s.pin;
@@ -711,7 +761,7 @@ static enum my_pin_reason classify_flush(struct lexer *l)
 {
 	struct token t;
 	enum my_pin_reason r = MY_PIN_NONE;
-	while (!at_statement_end(l) && next_token(l, &t)) {
+	while (next_in_statement(l, &t)) {
 		if (word_is(&t, "LOCK") || word_is(&t, "EXPORT"))
 			r = MY_PIN_GLOBAL_LOCK;
 	}
@@ -745,12 +795,26 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 	}
 	if (starts_compound(l, first))
 		return classify_compound(l);
+	bool reads = word_is(first, "SELECT") || word_is(first, "SHOW");
 	if (first->n)
-		scan_word(l, first, false, s);
+		scan_word(l, first, false, reads, s);
 	else if (first->user_variable)
 		s->pin = MY_PIN_USER_VARIABLE;
-	scan_to_end(l, s);
+	scan_to_end(l, reads, s);
 	return s->pin;
+}
+
+/* change_init empties |ch| without touching its schema buffer (it is read
+ * only when |use| is set): the classifier runs for every query. */
+static void change_init(struct my_session_change *ch)
+{
+	ch->pin = MY_PIN_NONE;
+	ch->use = false;
+	ch->db[0] = '\0';
+	ch->collation = 0;
+	ch->vars = (struct my_vars){0};
+	ch->statements = 0;
+	ch->read = false;
 }
 
 /* classify_statement reads one statement (up to ";" or the end) into
@@ -759,17 +823,18 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 {
 	struct token first;
 	l->executable_comment = l->ambiguous_comment = l->ambiguous_mode = false;
+	l->statement_done = false;
 	if (!next_token(l, &first))
 		return false;
 	*out_read = false;
 	if (is_end(&first))
 		return true; /* an empty statement */
 	out->statements++;
-	struct my_session_change tracked = {0};
+	struct my_session_change tracked;
 	struct scan s = {0};
+	change_init(&tracked);
 	enum my_pin_reason r = classify_by_first_word(l, &first, &tracked, &s);
-	skip_statement(l); /* whatever a decided statement has left */
-	(void)skip_space_and_comments(l); /* and its trailing comments, up to ";" */
+	skip_statement(l); /* whatever a decided statement has left, to its ";" */
 	if (r == MY_PIN_NONE && l->ambiguous_mode)
 		r = MY_PIN_SQL_MODE;
 	if (r == MY_PIN_NONE && (l->ambiguous_comment ||
@@ -797,7 +862,7 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 void my_classify(struct my_session_change *out, struct my_sql_mode mode, enum my_text_kind kind,
 		 const uint8_t *sql, size_t len)
 {
-	*out = (struct my_session_change){0};
+	change_init(out);
 	struct lexer l = {.p = sql, .end = sql + len, .mode = mode};
 	bool read = false, statement_read;
 	while (classify_statement(&l, out, &statement_read)) {

@@ -685,11 +685,15 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 
 /* client_track_set_option: COM_SET_OPTION turns multi-statements on (0) or
  * off (1) for the session; tracked like a SET, restored on every
- * connection. Anything else pins. */
+ * connection. One that cannot be attributed (pipelined, malformed) pins,
+ * and the connection's option is unknown until a setup sets it again. */
 static void client_track_set_option(struct client *c, struct my_cur args)
 {
+	struct server *s = c->server;
 	uint16_t option;
-	if (args.len != 2 || !my_cur_u16le(&args, &option) || option > 1) {
+	if (args.len != 2 || !my_cur_u16le(&args, &option) || option > 1 ||
+	    !my_track_idle(&s->track) || c->pending_response) {
+		s->multi_statements_unknown = true;
 		client_pin(c, MY_PIN_OTHER_COMMAND);
 		return;
 	}

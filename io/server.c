@@ -460,7 +460,7 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		s->insert_id = c->insert_id;
 		n++;
 	}
-	if (client_multi_statements(c) != s->multi_statements) {
+	if (client_multi_statements(c) != s->multi_statements || s->multi_statements_unknown) {
 		/* COM_SET_OPTION: 0 turns multi-statements on, 1 off; EOF answers. */
 		my_bld_packet_begin(b, 0);
 		my_bld_u8(b, COM_SET_OPTION);
@@ -468,6 +468,7 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		my_bld_u8(b, 0);
 		my_bld_packet_end(b);
 		s->multi_statements = client_multi_statements(c);
+		s->multi_statements_unknown = false;
 		n++;
 	}
 	if (!my_vars_equal(&s->vars, &c->vars)) {

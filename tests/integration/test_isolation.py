@@ -338,3 +338,30 @@ def test_multi_statement_failing_part_way(one_conn_pool):
     assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
     assert value(b, "SELECT @@autocommit") == 1
     b.close()
+
+
+def test_pipelined_set_option(one_conn_pool):
+    """COM_SET_OPTION behind another command cannot be attributed: A keeps its
+    connection, and after A left (warmpool's COM_CHANGE_USER keeps the option) B
+    still gets the option it logged in with."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    packets = b""
+    for payload in (b"\x03SELECT 1", struct.pack("<BH", COM_SET_OPTION, 0)):
+        packets += struct.pack("<I", len(payload))[:3] + b"\x00" + payload
+    a._write_bytes(packets)
+    a._next_seq_id = 1
+    pymysql.connections.MySQLResult(a).read()
+    a._next_seq_id = 1
+    assert a._read_packet().is_eof_packet()  # COM_SET_OPTION's answer
+    assert error_code(a, "DO 1; DO 2") == 0  # A asked for it
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert error_code(b, "DO 1; DO 2") == 1064, "B got A's multi-statement option"
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert error_code(b, "DO 1; DO 2") == 1064, "B got A's multi-statement option"
+    b.close()

@@ -542,6 +542,10 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
+		for (size_t i = 0; i < n; i++) {
+			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
 				m.ansi_quotes = MY_MODE_ON;

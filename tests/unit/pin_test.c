@@ -164,7 +164,11 @@ Test(pin, sql_mode_lexing)
 	my_vars_clear(&vs);
 	m = my_sql_mode_of(&vs);
 	cr_expect_eq(m.ansi_quotes, MY_MODE_UNKNOWN);
-	m = my_sql_mode_merge(plain, nbe);
+	cr_assert(my_vars_put(&vs, "sql_mode", 8, "'ANSI, NO_BACKSLASH_ESCAPES'", 28));
+	m = my_sql_mode_of(&vs); /* a space: not read here */
+	cr_expect_eq(m.no_backslash_escapes, MY_MODE_UNKNOWN);
+	my_vars_clear(&vs);
+		m = my_sql_mode_merge(plain, nbe);
 	cr_expect_eq(m.no_backslash_escapes, MY_MODE_UNKNOWN);
 	cr_expect_eq(m.ansi_quotes, MY_MODE_OFF);
 }

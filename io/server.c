@@ -529,6 +529,24 @@ void server_link_client(struct server *s, struct client *c)
 	conn_bld_send(&s->conn, &b);
 }
 
+/* note_status keeps the status flags of an OK or EOF warmpool's own
+ * commands got: the classifier reads NO_BACKSLASH_ESCAPES from them
+ * (client_sql_mode), the tracker sees only the clients' replies. */
+static void note_status(struct server *s, struct my_cur reply, enum my_reply_kind kind)
+{
+	struct my_ok ok;
+	uint16_t warnings, status;
+	struct my_cur eof = reply;
+	if (kind == MY_REPLY_OK && my_ok_parse(reply, &ok)) {
+		s->track.status = ok.status;
+		s->track.status_known = true;
+	} else if (kind == MY_REPLY_EOF && my_cur_skip(&eof, 1) && my_cur_u16le(&eof, &warnings) &&
+		   my_cur_u16le(&eof, &status)) {
+		s->track.status = status;
+		s->track.status_known = true;
+	}
+}
+
 static void server_on_setup_reply(struct server *s)
 {
 	struct buf payload = {0};
@@ -558,6 +576,7 @@ static void server_on_setup_reply(struct server *s)
 			conn_close(&s->conn, LOG_ERROR, "out of memory");
 			break;
 		}
+		note_status(s, p, kind);
 		s->setup_replies--;
 	}
 	buf_cleanup(&payload);
@@ -652,12 +671,15 @@ static void server_on_reset_reply(struct server *s)
 	}
 	bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
 		  buf_avail(&s->conn.in) == 0;
+	if (ok) {
+		server_fresh_session(s);
+		note_status(s, p, MY_REPLY_OK);
+	}
 	buf_cleanup(&payload);
 	if (!ok) {
 		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
 		return;
 	}
-	server_fresh_session(s);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(s->bp, &s->pc);
 }

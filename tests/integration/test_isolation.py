@@ -1,7 +1,10 @@
 """Leak matrix (issue #14): with one backend connection, client B always gets client A's
 connection; whatever state A leaves, in whatever way it sent it, B must find a pristine
 session, as the server itself reports it; A must find the state warmpool restores."""
+import json
 import struct
+import time
+import urllib.request
 
 import pymysql
 import pytest
@@ -364,4 +367,28 @@ def test_pipelined_set_option(one_conn_pool):
     b = connect(one_conn_pool.port)
     assert value(b, "SELECT CONNECTION_ID()") == a_id
     assert error_code(b, "DO 1; DO 2") == 1064, "B got A's multi-statement option"
+    b.close()
+
+
+def admin_status(wp):
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+        return json.load(r)
+
+
+def test_backslash_escapes_after_a_setup_do_not_pin(one_conn_pool):
+    """The server's NO_BACKSLASH_ESCAPES status flag, read from the OK of warmpool's
+    own setup, tells how 'O\\'Brien' ends: a client that escapes with backslashes
+    (mysqlclient, PHP) is not pinned on a connection another client's variables
+    were just taken off."""
+    a = connect(one_conn_pool.port)
+    query(a, "SET SESSION time_zone = '+05:00'")  # tracked: B's setup takes it back
+    b = connect(one_conn_pool.port)
+    before = admin_status(one_conn_pool)["queries"]
+    assert value(b, "SELECT 'O\\'Brien'") == "O'Brien"
+    deadline = time.monotonic() + 30
+    while (status := admin_status(one_conn_pool))["queries"] <= before:
+        assert time.monotonic() < deadline, "/status never counted the query"
+        time.sleep(0.1)
+    assert status["pins"].get("sql_mode", 0) == 0, status["pins"]
+    a.close()
     b.close()

@@ -1,10 +1,13 @@
-/* my_pin: a small lexer over SQL text, enough to find session-state statements. */
+/* my_pin: a lexer that follows the server's reading of SQL text (sql_mode, executable comments) and the one classifier of session effects built on it. */
 #include "my_pin.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "my_charset.h"
 
 const char *my_pin_reason_str(enum my_pin_reason r)
 {
@@ -12,37 +15,86 @@ const char *my_pin_reason_str(enum my_pin_reason r)
 		"none",		 "set",		    "user_variable", "temporary_table",
 		"prepared_statement", "lock_tables", "named_lock", "found_rows",
 		"last_insert_id", "change_user",    "executable_comment", "handler",
-		"other_command",
+		"other_command",  "call",	    "global_lock",   "sql_mode",
 	};
 	return (unsigned)r < MY_PIN_REASON_COUNT ? names[r] : "unknown";
 }
 
+/* ---- lexer ---------------------------------------------------------- */
+
 struct lexer {
 	const uint8_t *p, *end;
-	bool executable_comment;
+	const uint8_t *comment_end; /* inside an executable comment: its closing star */
+	struct my_sql_mode mode;
+	/* Per statement: */
+	bool executable_comment;    /* the statement went through one */
+	bool ambiguous_comment;	    /* its reading depends on whether the server runs one */
+	bool ambiguous_mode;	    /* its reading depends on an unknown sql_mode bit */
+	bool statement_done;	    /* its ";" (or the end of the text) was read */
 };
+
+static bool is_word_byte(uint8_t c)
+{
+	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+}
+
+/* comment_close finds the star of the closing delimiter from |from| (the
+ * end of the text when there is none). */
+static const uint8_t *comment_close(const uint8_t *from, const uint8_t *end)
+{
+	for (const uint8_t *q = from; q + 1 < end; q++) {
+		if (q[0] == '*' && q[1] == '/')
+			return q;
+	}
+	return end;
+}
+
+/* enter_comment passes the opening of a comment at l->p. An executable one
+ * (slash-star-bang, or MariaDB's slash-star-M-bang) is read as SQL up to
+ * its end: the server runs it unless its version number is above its own,
+ * so whatever it holds is classified as if it ran; it cannot make a
+ * statement tracked (see classify_statement). */
+static void enter_comment(struct lexer *l)
+{
+	const uint8_t *p = l->p + 2;
+	bool exec = (p < l->end && *p == '!') || (l->end - p >= 2 && p[0] == 'M' && p[1] == '!');
+	if (l->comment_end) {
+		l->ambiguous_comment = true; /* nested: readings differ between servers */
+	}
+	if (!exec) {
+		const uint8_t *close = comment_close(p, l->end);
+		l->p = close < l->end ? close + 2 : l->end;
+		return;
+	}
+	p += *p == 'M' ? 2 : 1;
+	for (int digits = 0; digits < 6 && p < l->end && isdigit(*p); digits++)
+		p++; /* the version */
+	l->executable_comment = true;
+	if (!l->comment_end)
+		l->comment_end = comment_close(p, l->end);
+	l->p = p;
+}
 
 /* skip_space_and_comments; returns false at the end. */
 static bool skip_space_and_comments(struct lexer *l)
 {
 	while (l->p < l->end) {
-		if (isspace(*l->p)) {
+		if (l->comment_end && l->p >= l->comment_end) {
+			l->p = l->p == l->comment_end && l->comment_end < l->end ? l->p + 2 : l->p;
+			l->comment_end = NULL;
+			continue;
+		}
+		uint8_t c = *l->p;
+		if (isspace(c)) {
 			l->p++;
-		} else if (*l->p == '#' || (l->end - l->p >= 3 && l->p[0] == '-' && l->p[1] == '-' &&
-					     (isspace(l->p[2])))) {
+		} else if (c == '#' || (l->end - l->p >= 3 && c == '-' && l->p[1] == '-' &&
+					 (isspace(l->p[2]) || iscntrl(l->p[2])))) {
+			if (l->comment_end)
+				l->ambiguous_comment = true; /* it would run past the comment's end */
 			while (l->p < l->end && *l->p != '\n')
 				l->p++;
-		} else if (l->end - l->p >= 2 && l->p[0] == '/' && l->p[1] == '*') {
-			if (l->end - l->p >= 3 && (l->p[2] == '!' || l->p[2] == 'M'))
-				l->executable_comment = true; /* executable comments carry SQL */
-			const uint8_t *close = NULL;
-			for (const uint8_t *q = l->p + 2; q + 1 < l->end; q++) {
-				if (q[0] == '*' && q[1] == '/') {
-					close = q;
-					break;
-				}
-			}
-			l->p = close ? close + 2 : l->end;
+		} else if (l->end - l->p >= 2 && c == '/' && l->p[1] == '*') {
+			enter_comment(l);
 		} else {
 			return true;
 		}
@@ -50,253 +102,293 @@ static bool skip_space_and_comments(struct lexer *l)
 	return false;
 }
 
-/* next_word reads an identifier-like word (letters, digits, _ and $). */
-static size_t next_word(struct lexer *l, const uint8_t **out)
+/* quoted_end: where the token opened by the quote at |p| ends, with or
+ * without backslash escapes. A doubled quote is always an escape. */
+static const uint8_t *quoted_end(const uint8_t *p, const uint8_t *end, bool backslash)
 {
-	if (!skip_space_and_comments(l))
-		return 0;
-	*out = l->p;
-	while (l->p < l->end && (isalnum(*l->p) || *l->p == '_' || *l->p == '$'))
-		l->p++;
-	return (size_t)(l->p - *out);
-}
-
-/* word_is compares with an upper-case keyword; the first letter decides
- * most comparisons before any length is taken (every query is lexed). */
-static bool word_is(const uint8_t *w, size_t n, const char *kw)
-{
-	return n > 0 && toupper(w[0]) == kw[0] && strlen(kw) == n &&
-	       strncasecmp((const char *)w, kw, n) == 0;
-}
-
-/* skip_quoted passes a quoted string or identifier at l->p; doubled quotes
- * and (for strings) backslashes escape. */
-static void skip_quoted(struct lexer *l)
-{
-	uint8_t c = *l->p++;
-	while (l->p < l->end) {
-		if (*l->p == '\\' && c != '`' && l->p + 1 < l->end) {
-			l->p += 2;
-		} else if (*l->p == c) {
-			l->p++;
-			if (l->p < l->end && *l->p == c)
-				l->p++;
+	uint8_t q = *p++;
+	while (p < end) {
+		if (backslash && *p == '\\' && p + 1 < end) {
+			p += 2;
+		} else if (*p == q) {
+			if (p + 1 < end && p[1] == q)
+				p += 2;
 			else
-				return;
+				return p + 1;
 		} else {
-			l->p++;
+			p++;
 		}
 	}
+	return end;
 }
 
-/* A token outside literals: a word, or one punctuation byte (|n| = 0). */
+/* skip_quoted passes a string or quoted identifier at l->p, read every way
+ * the session's sql_mode allows; readings that end apart make the
+ * statement ambiguous (the first reading is kept). */
+static void skip_quoted(struct lexer *l)
+{
+	uint8_t q = *l->p;
+	const uint8_t *ends[3];
+	size_t n = 0;
+	enum my_mode_bit nbe = l->mode.no_backslash_escapes;
+	bool string_reading = q == '\'' || (q == '"' && l->mode.ansi_quotes != MY_MODE_ON);
+	bool ident_reading = q == '`' || (q == '"' && l->mode.ansi_quotes != MY_MODE_OFF);
+	if (string_reading && nbe != MY_MODE_ON)
+		ends[n++] = quoted_end(l->p, l->end, true);
+	if (string_reading && nbe != MY_MODE_OFF)
+		ends[n++] = quoted_end(l->p, l->end, false);
+	if (ident_reading)
+		ends[n++] = quoted_end(l->p, l->end, false);
+	for (size_t i = 1; i < n; i++) {
+		if (ends[i] != ends[0])
+			l->ambiguous_mode = true;
+	}
+	if (l->comment_end && ends[0] > l->comment_end)
+		l->ambiguous_comment = true; /* the comment ends inside it, unless it runs */
+	l->p = ends[0];
+}
+
+/* A token outside literals and comments: a word, or one punctuation byte
+ * (|n| = 0). */
 struct token {
 	const uint8_t *w;
 	size_t n;
 	uint8_t punct;
-	bool user_variable; /* @name (not @@system_variable) */
+	bool user_variable; /* @name, @'name' (not @@system_variable) */
+	bool quoted;	    /* a string or quoted identifier (skipped) */
 };
 
-/* next_token skips comments and literals; false at the end. */
+/* next_token reads the next token; false at the end of the text. */
 static bool next_token(struct lexer *l, struct token *t)
-{
-	while (skip_space_and_comments(l)) {
-		uint8_t c = *l->p;
-		*t = (struct token){0};
-		if (c == '\'' || c == '"' || c == '`') {
-			skip_quoted(l);
-			continue;
-		}
-		if (c == '@') {
-			bool system = l->p + 1 < l->end && l->p[1] == '@';
-			l->p += system ? 2 : 1;
-			t->user_variable = !system;
-			if (system)
-				continue; /* @@system_variable: read only, unless SET */
-			return true;
-		}
-		t->n = next_word(l, &t->w);
-		if (t->n == 0)
-			t->punct = *l->p++;
-		return true;
-	}
-	return false;
-}
-
-/* sets_insert_id: after the word LAST_INSERT_ID, an argument follows: the
- * call sets the session's value, which no OK packet reports. Reading it,
- * LAST_INSERT_ID(), is tracked and restored instead (see server.c). */
-static bool sets_insert_id(struct lexer *l)
-{
-	struct lexer ahead = *l;
-	struct token open, close;
-	if (!next_token(&ahead, &open) || open.punct != '(')
-		return false;
-	return !next_token(&ahead, &close) || close.punct != ')';
-}
-
-/* scan_body looks through the whole statement, outside literals, for the
- * tokens that leave state behind. */
-static enum my_pin_reason scan_body(struct lexer *l)
-{
-	static const struct {
-		const char *word;
-		enum my_pin_reason reason;
-	} words[] = {
-		{"GET_LOCK", MY_PIN_NAMED_LOCK},	{"RELEASE_LOCK", MY_PIN_NAMED_LOCK},
-		{"RELEASE_ALL_LOCKS", MY_PIN_NAMED_LOCK}, {"IS_USED_LOCK", MY_PIN_NAMED_LOCK},
-		{"IS_FREE_LOCK", MY_PIN_NAMED_LOCK},	{"SQL_CALC_FOUND_ROWS", MY_PIN_FOUND_ROWS},
-		{"FOUND_ROWS", MY_PIN_FOUND_ROWS},	{"TEMPORARY", MY_PIN_TEMPORARY_TABLE},
-	};
-	struct token t;
-	while (next_token(l, &t)) {
-		if (t.user_variable)
-			return MY_PIN_USER_VARIABLE;
-		if (t.n && word_is(t.w, t.n, "LAST_INSERT_ID") && sets_insert_id(l))
-			return MY_PIN_LAST_INSERT_ID;
-		for (size_t i = 0; t.n && i < sizeof(words) / sizeof(words[0]); i++) {
-			if (word_is(t.w, t.n, words[i].word))
-				return words[i].reason;
-		}
-	}
-	return MY_PIN_NONE;
-}
-
-bool my_query_is_read(const uint8_t *sql, size_t len)
-{
-	/* Words that make a SELECT write, lock or advance something. */
-	static const char *const writes[] = {"FOR", "LOCK", "INTO", "NEXTVAL", "SETVAL",
-					     "LASTVAL", "SLEEP", "BENCHMARK"};
-	struct lexer l = {.p = sql, .end = sql + len};
-	const uint8_t *w;
-	size_t n = next_word(&l, &w);
-	if (n == 0 || l.executable_comment || (!word_is(w, n, "SELECT") && !word_is(w, n, "SHOW")))
-		return false;
-	struct lexer body = l;
-	if (scan_body(&body) != MY_PIN_NONE || body.executable_comment)
-		return false;
-	struct token t;
-	while (next_token(&l, &t)) {
-		if (t.punct == ';')
-			return false; /* a second statement could be anything */
-		for (size_t i = 0; t.n && i < sizeof(writes) / sizeof(writes[0]); i++) {
-			if (word_is(t.w, t.n, writes[i]))
-				return false;
-		}
-	}
-	return !l.executable_comment;
-}
-
-enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len)
-{
-	struct lexer l = {.p = sql, .end = sql + len};
-	const uint8_t *w;
-	size_t n = next_word(&l, &w);
-	if (l.executable_comment)
-		return MY_PIN_EXECUTABLE_COMMENT;
-	if (n == 0)
-		return MY_PIN_NONE; /* empty: the server answers with an error */
-	if (word_is(w, n, "SET"))
-		return MY_PIN_SET;
-	if (word_is(w, n, "PREPARE") || word_is(w, n, "EXECUTE") || word_is(w, n, "DEALLOCATE"))
-		return MY_PIN_PREPARED_STATEMENT;
-	if (word_is(w, n, "LOCK"))
-		return MY_PIN_LOCK_TABLES;
-	if (word_is(w, n, "HANDLER") || word_is(w, n, "DECLARE"))
-		return MY_PIN_HANDLER;
-	enum my_pin_reason r = scan_body(&l);
-	return l.executable_comment ? MY_PIN_EXECUTABLE_COMMENT : r;
-}
-
-int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_len)
-{
-	struct lexer l = {.p = sql, .end = sql + len};
-	const uint8_t *w;
-	size_t n = next_word(&l, &w);
-	if (!word_is(w, n, "USE"))
-		return 0;
-	if (l.executable_comment || !skip_space_and_comments(&l))
-		return -1;
-	size_t o = 0;
-	if (*l.p == '`') {
-		for (l.p++; l.p < l.end; l.p++) {
-			if (*l.p == '`') {
-				if (l.p + 1 < l.end && l.p[1] == '`')
-					l.p++; /* `` is a literal backtick */
-				else
-					break;
-			}
-			if (o + 1 >= out_len)
-				return -1;
-			out[o++] = (char)*l.p;
-		}
-		if (l.p >= l.end)
-			return -1;
-		l.p++;
-	} else {
-		n = next_word(&l, &w);
-		if (n == 0 || n + 1 > out_len)
-			return -1;
-		memcpy(out, w, n);
-		o = n;
-	}
-	out[o] = '\0';
-	/* Only ";" and space may follow. */
-	while (l.p < l.end && (isspace(*l.p) || *l.p == ';'))
-		l.p++;
-	return l.p == l.end && o > 0 ? 1 : -1;
-}
-
-/* read_name reads a bare word or a quoted name into |out|. */
-static bool read_name(struct lexer *l, char *out, size_t out_len)
 {
 	if (!skip_space_and_comments(l))
 		return false;
-	const uint8_t *w;
-	size_t n;
-	uint8_t q = *l->p;
-	if (q == '\'' || q == '"' || q == '`') {
-		w = ++l->p;
-		while (l->p < l->end && *l->p != q)
-			l->p++;
-		if (l->p >= l->end)
-			return false;
-		n = (size_t)(l->p++ - w);
-	} else {
-		n = next_word(l, &w);
+	*t = (struct token){0};
+	uint8_t c = *l->p;
+	if (c == '\'' || c == '"' || c == '`') {
+		skip_quoted(l);
+		t->quoted = true;
+		return true;
 	}
-	if (n == 0 || n >= out_len)
-		return false;
-	memcpy(out, w, n);
-	out[n] = '\0';
+	if (c == '@') {
+		bool system = l->p + 1 < l->end && l->p[1] == '@';
+		l->p += system ? 2 : 1;
+		t->user_variable = !system;
+		t->punct = '@';
+		if (!system && l->p < l->end && (*l->p == '\'' || *l->p == '"' || *l->p == '`'))
+			skip_quoted(l);
+		else
+			while (l->p < l->end && (is_word_byte(*l->p) || *l->p == '.'))
+				l->p++;
+		return true;
+	}
+	t->w = l->p;
+	while (l->p < l->end && is_word_byte(*l->p))
+		l->p++;
+	t->n = (size_t)(l->p - t->w);
+	if (t->n == 0)
+		t->punct = *l->p++;
 	return true;
 }
 
-int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t charset_len,
-		       char *out_collation, size_t collation_len)
+/* peek_token reads the next token without moving. */
+static bool peek_token(const struct lexer *l, struct token *t)
 {
-	struct lexer l = {.p = sql, .end = sql + len};
-	const uint8_t *w;
-	size_t n = next_word(&l, &w);
-	if (!word_is(w, n, "SET"))
-		return 0;
-	n = next_word(&l, &w);
-	if (!word_is(w, n, "NAMES"))
-		return 0;
-	if (l.executable_comment || !read_name(&l, out_charset, charset_len))
-		return -1;
-	out_collation[0] = '\0';
-	struct lexer after = l;
-	n = next_word(&after, &w);
-	if (word_is(w, n, "COLLATE")) {
-		l = after;
-		if (!read_name(&l, out_collation, collation_len))
-			return -1;
-	}
-	while (l.p < l.end && (isspace(*l.p) || *l.p == ';'))
-		l.p++;
-	return l.p == l.end && !l.executable_comment ? 1 : -1;
+	struct lexer ahead = *l;
+	return next_token(&ahead, t);
 }
+
+/* word_is compares with an upper-case keyword. */
+static bool word_is(const struct token *t, const char *kw)
+{
+	return t->n > 0 && toupper(t->w[0]) == kw[0] && strlen(kw) == t->n &&
+	       strncasecmp((const char *)t->w, kw, t->n) == 0;
+}
+
+static bool is_end(const struct token *t)
+{
+	return t->n == 0 && t->punct == ';' && !t->quoted;
+}
+
+/* next_in_statement reads the next token of the current statement; false
+ * once its ";" or the end of the text is read. */
+static bool next_in_statement(struct lexer *l, struct token *t)
+{
+	if (l->statement_done)
+		return false;
+	if (next_token(l, t) && !is_end(t))
+		return true;
+	l->statement_done = true;
+	return false;
+}
+
+/* at_statement_end: only the end of the text or ";" follows. */
+static bool at_statement_end(const struct lexer *l)
+{
+	struct token t;
+	return !peek_token(l, &t) || is_end(&t);
+}
+
+/* ---- statement bodies ------------------------------------------------ */
+
+/* What scanning a statement's tokens found. */
+struct scan {
+	enum my_pin_reason pin;
+	bool writes; /* a word that makes a SELECT write, lock or wait */
+	bool calls;  /* a call of a function that is not a known builtin */
+};
+
+/* Builtin functions without side effects, and the keywords that may stand
+ * before "(" in a query, in strcmp order. A name missing here only costs
+ * a retry (the statement is not a read). */
+static const char *const pure_names[] = {
+	"ABS", "ACOS", "ADDDATE", "ADDTIME", "AGAINST", "ALL", "AND", "ANY", "AS", "ASCII", "ASIN",
+	"ATAN", "ATAN2", "AVG", "BETWEEN", "BIN", "BINARY", "BIT_AND", "BIT_COUNT", "BIT_LENGTH",
+	"BIT_OR", "BIT_XOR", "BY", "CASE", "CAST", "CEIL", "CEILING", "CHAR", "CHARACTER_LENGTH",
+	"CHARSET", "CHAR_LENGTH", "COALESCE", "COERCIBILITY", "COLLATION", "CONCAT", "CONCAT_WS",
+	"CONNECTION_ID", "CONV", "CONVERT", "CONVERT_TZ", "COS", "COT", "COUNT", "CRC32", "CROSS",
+	"CUME_DIST", "CURDATE", "CURRENT_DATE", "CURRENT_ROLE", "CURRENT_TIME", "CURRENT_TIMESTAMP",
+	"CURRENT_USER", "CURTIME", "DATABASE", "DATE", "DATEDIFF", "DATETIME", "DATE_ADD",
+	"DATE_FORMAT", "DATE_SUB", "DAY", "DAYNAME", "DAYOFMONTH", "DAYOFWEEK", "DAYOFYEAR",
+	"DECIMAL", "DEGREES", "DENSE_RANK", "DISTINCT", "DOUBLE", "ELSE", "ELT", "EXISTS", "EXP",
+	"EXPORT_SET", "EXTRACT", "FIELD", "FIND_IN_SET", "FIRST_VALUE", "FLOAT", "FLOOR", "FORCE",
+	"FORMAT", "FROM", "FROM_BASE64", "FROM_DAYS", "FROM_UNIXTIME", "GREATEST", "GROUP_CONCAT",
+	"HAVING", "HEX", "HOUR", "IF", "IFNULL", "IN", "INDEX", "INET6_ATON", "INET6_NTOA",
+	"INET_ATON", "INET_NTOA", "INSERT", "INSTR", "INT", "INTEGER", "INTERVAL", "IS", "ISNULL",
+	"JOIN", "JSON", "JSON_ARRAY", "JSON_ARRAYAGG", "JSON_CONTAINS", "JSON_CONTAINS_PATH",
+	"JSON_EXTRACT", "JSON_KEYS", "JSON_LENGTH", "JSON_OBJECT", "JSON_OBJECTAGG", "JSON_QUOTE",
+	"JSON_SEARCH", "JSON_TABLE", "JSON_TYPE", "JSON_UNQUOTE", "JSON_VALID", "JSON_VALUE", "KEY",
+	"LAG", "LAST_DAY", "LAST_VALUE", "LATERAL", "LCASE", "LEAD", "LEAST", "LEFT", "LENGTH",
+	"LIKE", "LN", "LOCATE", "LOG", "LOG10", "LOG2", "LOWER", "LPAD", "LTRIM", "MAKEDATE",
+	"MAKETIME", "MATCH", "MAX", "MD5", "MICROSECOND", "MID", "MIN", "MINUTE", "MOD", "MONTH",
+	"MONTHNAME", "NCHAR", "NOT", "NOW", "NTH_VALUE", "NTILE", "NULLIF", "OCT", "OCTET_LENGTH",
+	"ON", "OR", "ORD", "OVER", "PARTITION", "PERCENT_RANK", "PERIOD_ADD", "PERIOD_DIFF", "PI",
+	"POSITION", "POW", "POWER", "QUARTER", "QUOTE", "RADIANS", "RAND", "RANK", "REGEXP",
+	"REGEXP_INSTR", "REGEXP_REPLACE", "REGEXP_SUBSTR", "REPEAT", "REPLACE", "REVERSE", "RIGHT",
+	"RLIKE", "ROUND", "ROW", "ROW_NUMBER", "RPAD", "RTRIM", "SCHEMA", "SECOND", "SEC_TO_TIME",
+	"SELECT", "SESSION_USER", "SHA", "SHA1", "SHA2", "SIGN", "SIGNED", "SIN", "SOME", "SOUNDEX",
+	"SPACE", "SQRT", "STD", "STDDEV", "STDDEV_POP", "STDDEV_SAMP", "STRCMP", "STR_TO_DATE",
+	"SUBDATE", "SUBSTR", "SUBSTRING", "SUBSTRING_INDEX", "SUBTIME", "SUM", "SYSDATE",
+	"SYSTEM_USER", "TAN", "THEN", "TIME", "TIMEDIFF", "TIMESTAMP", "TIMESTAMPADD",
+	"TIMESTAMPDIFF", "TIME_FORMAT", "TIME_TO_SEC", "TO_BASE64", "TO_DAYS", "TO_SECONDS", "TRIM",
+	"TRUNCATE", "UCASE", "UNHEX", "UNION", "UNIX_TIMESTAMP", "UNSIGNED", "UPPER", "USER",
+	"USING", "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP", "UUID", "UUID_SHORT", "VALUES",
+	"VARCHAR", "VARIANCE", "VAR_POP", "VAR_SAMP", "VERSION", "WEEK", "WEEKDAY", "WEEKOFYEAR",
+	"WHEN", "WHERE", "WINDOW", "WITH", "XOR", "YEAR", "YEARWEEK",
+};
+
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, *(const char *const *)elem);
+}
+
+static bool is_pure_name(const struct token *t)
+{
+	char up[32];
+	if (t->n >= sizeof(up))
+		return false;
+	for (size_t i = 0; i < t->n; i++)
+		up[i] = (char)toupper(t->w[i]);
+	up[t->n] = '\0';
+	return bsearch(up, pure_names, sizeof(pure_names) / sizeof(pure_names[0]),
+		       sizeof(pure_names[0]), cmp_name) != NULL;
+}
+
+/* Words of a statement body that matter: some leave session state, some
+ * make a SELECT write, lock, wait or advance something. */
+struct body_word {
+	const char *word;
+	uint8_t len;
+	enum my_pin_reason reason; /* NONE: only |writes| */
+	bool writes;
+};
+static const struct body_word body_words[] = {
+	{"GET_LOCK", 8, MY_PIN_NAMED_LOCK, true},
+	{"RELEASE_LOCK", 12, MY_PIN_NAMED_LOCK, true},
+	{"RELEASE_ALL_LOCKS", 17, MY_PIN_NAMED_LOCK, true},
+	{"IS_USED_LOCK", 12, MY_PIN_NAMED_LOCK, false},
+	{"IS_FREE_LOCK", 12, MY_PIN_NAMED_LOCK, false},
+	{"SQL_CALC_FOUND_ROWS", 19, MY_PIN_FOUND_ROWS, false},
+	{"FOUND_ROWS", 10, MY_PIN_FOUND_ROWS, false},
+	{"TEMPORARY", 9, MY_PIN_TEMPORARY_TABLE, true},
+	{"FOR", 3, MY_PIN_NONE, true},
+	{"LOCK", 4, MY_PIN_NONE, true},
+	{"INTO", 4, MY_PIN_NONE, true},
+	{"NEXTVAL", 7, MY_PIN_NONE, true},
+	{"SETVAL", 6, MY_PIN_NONE, true},
+	{"LASTVAL", 7, MY_PIN_NONE, true},
+	{"SLEEP", 5, MY_PIN_NONE, true},
+	{"BENCHMARK", 9, MY_PIN_NONE, true},
+};
+
+/* followed_by_paren: "(" comes next, after spaces or comments (IGNORE_SPACE
+ * and stored functions allow them). */
+static bool followed_by_paren(const struct lexer *l)
+{
+	const uint8_t *p = l->p;
+	while (p < l->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p < l->end && (*p == '/' || *p == '#' || *p == '-')) {
+		struct token next; /* a comment, maybe: the slow way */
+		return peek_token(l, &next) && next.punct == '(' && !next.quoted;
+	}
+	return p < l->end && *p == '(' && (!l->comment_end || p < l->comment_end);
+}
+
+/* scan_word looks at one word of a statement body (|l| just after it);
+ * function calls are looked for only when |reads| (a SELECT or SHOW). */
+static void scan_word(struct lexer *l, const struct token *t, bool qualified, bool reads,
+		      struct scan *s)
+{
+	uint8_t first = (uint8_t)toupper(t->w[0]);
+	for (size_t i = 0; i < sizeof(body_words) / sizeof(body_words[0]); i++) {
+		const struct body_word *b = &body_words[i];
+		if ((uint8_t)b->word[0] != first || b->len != t->n ||
+		    strncasecmp((const char *)t->w, b->word, t->n) != 0)
+			continue;
+		if (s->pin == MY_PIN_NONE)
+			s->pin = b->reason;
+		s->writes = s->writes || b->writes;
+		return;
+	}
+	if (first == 'L' && s->pin == MY_PIN_NONE && word_is(t, "LAST_INSERT_ID") &&
+	    followed_by_paren(l)) {
+		/* With an argument it sets the session's value, which no OK
+		 * packet reports; LAST_INSERT_ID() alone is tracked. */
+		struct lexer ahead = *l;
+		struct token open, close;
+		if (next_token(&ahead, &open) && (!next_token(&ahead, &close) || close.punct != ')'))
+			s->pin = MY_PIN_LAST_INSERT_ID;
+	}
+	if (reads && !s->calls && followed_by_paren(l) && (qualified || !is_pure_name(t)))
+		s->calls = true;
+}
+
+/* scan_to_end reads the rest of a statement, its ";" included, and
+ * reports the first token that leaves state behind. */
+static void scan_to_end(struct lexer *l, bool reads, struct scan *s)
+{
+	struct token t;
+	bool after_dot = false;
+	while (next_in_statement(l, &t)) {
+		if (t.user_variable && s->pin == MY_PIN_NONE)
+			s->pin = MY_PIN_USER_VARIABLE;
+		if (t.n)
+			scan_word(l, &t, after_dot, reads, s);
+		after_dot = t.punct == '.' && !t.quoted;
+	}
+}
+
+/* skip_statement passes the rest of a statement whose effect is decided,
+ * its ";" included. */
+static void skip_statement(struct lexer *l)
+{
+	struct token t;
+	while (next_in_statement(l, &t))
+		;
+}
+
+/* ---- SET, SET NAMES and USE ----------------------------------------- */
 
 /* var_is_trackable: a session variable whose value can be set again on
  * another connection without changing what the client sees. autocommit is
@@ -323,8 +415,24 @@ static bool var_is_trackable(const char *name)
 	return true;
 }
 
+/* copy_lower copies a word in lower case; false when it does not fit or is
+ * not a plain name. */
+static bool copy_lower(const struct token *t, char *out, size_t out_len)
+{
+	if (t->n == 0 || t->n >= out_len)
+		return false;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->w[i] == '$' || t->w[i] >= 0x80)
+			return false;
+		out[i] = (char)tolower(t->w[i]);
+	}
+	out[t->n] = '\0';
+	return true;
+}
+
 /* read_var_name reads "[SESSION|LOCAL] name" or "@@[session.|local.]name"
- * into |out| in lower case; false for GLOBAL and anything else. */
+ * into |out| in lower case; false for GLOBAL, user variables and anything
+ * else. */
 static bool read_var_name(struct lexer *l, char *out, size_t out_len)
 {
 	if (!skip_space_and_comments(l))
@@ -332,43 +440,33 @@ static bool read_var_name(struct lexer *l, char *out, size_t out_len)
 	bool at_at = l->end - l->p >= 2 && l->p[0] == '@' && l->p[1] == '@';
 	if (at_at)
 		l->p += 2;
-	const uint8_t *w;
-	size_t n = next_word(l, &w);
-	bool scope = word_is(w, n, "SESSION") || word_is(w, n, "LOCAL");
-	if (word_is(w, n, "GLOBAL"))
+	struct token t;
+	if (!next_token(l, &t) || t.n == 0 || word_is(&t, "GLOBAL"))
 		return false;
+	bool scope = word_is(&t, "SESSION") || word_is(&t, "LOCAL");
 	if (scope && at_at) {
 		if (l->p >= l->end || *l->p != '.')
 			return false;
 		l->p++;
-		n = next_word(l, &w);
-	} else if (scope) {
-		struct lexer ahead = *l;
-		if (skip_space_and_comments(&ahead) && *ahead.p != '=' && *ahead.p != ':')
-			n = next_word(l, &w); /* SESSION was the scope, not a name */
-	}
-	if (n == 0 || n >= out_len)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (w[i] == '$')
+		if (!next_token(l, &t))
 			return false;
-		out[i] = (char)tolower(w[i]);
+	} else if (scope) {
+		struct token next;
+		if (peek_token(l, &next) && next.n > 0 && !next_token(l, &t))
+			return false; /* SESSION was the scope, not a name */
 	}
-	out[n] = '\0';
-	return true;
+	return copy_lower(&t, out, out_len);
 }
 
 /* read_assign reads "=" or ":=". */
 static bool read_assign(struct lexer *l)
 {
-	if (!skip_space_and_comments(l))
+	struct token t;
+	if (!next_token(l, &t) || t.quoted || t.n)
 		return false;
-	if (*l->p == ':' && l->end - l->p >= 2 && l->p[1] == '=')
-		l->p++;
-	if (*l->p != '=')
+	if (t.punct == ':' && (l->p >= l->end || *l->p++ != '='))
 		return false;
-	l->p++;
-	return true;
+	return t.punct == '=' || t.punct == ':';
 }
 
 static bool read_number(struct lexer *l)
@@ -386,7 +484,7 @@ static bool read_number(struct lexer *l)
 		while (l->p < l->end && isdigit(*l->p))
 			l->p++;
 	}
-	bool glued = l->p < l->end && (isalnum(*l->p) || *l->p == '_' || *l->p == '$');
+	bool glued = l->p < l->end && is_word_byte(*l->p);
 	return digits > 0 && l->p > start && !glued;
 }
 
@@ -401,24 +499,81 @@ static bool read_literal(struct lexer *l, const uint8_t **value, size_t *value_l
 	*value = l->p;
 	bool ok = false;
 	if (*l->p == '\'') {
-		for (l->p++; l->p < l->end && *l->p != '\'' && *l->p != '\\'; l->p++)
-			;
-		ok = l->p < l->end && *l->p == '\'';
-		l->p += ok;
-		ok = ok && (l->p == l->end || *l->p != '\''); /* '' inside: an escape */
+		const uint8_t *q = l->p + 1;
+		while (q < l->end && *q != '\'' && *q != '\\')
+			q++;
+		ok = q < l->end && *q == '\'' && (q + 1 == l->end || q[1] != '\'');
+		l->p = ok ? q + 1 : l->end;
 	} else if (isdigit(*l->p) || *l->p == '-' || *l->p == '+' || *l->p == '.') {
 		ok = read_number(l);
 	} else {
-		const uint8_t *w;
-		size_t n = next_word(l, &w);
-		for (size_t i = 0; n && i < sizeof(constants) / sizeof(constants[0]); i++)
-			ok = ok || word_is(w, n, constants[i]);
+		struct token t;
+		if (next_token(l, &t) && t.n) {
+			for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++)
+				ok = ok || word_is(&t, constants[i]);
+		}
 		ok = ok && (l->p == l->end || (*l->p != '(' && *l->p != '.'));
 	}
 	*value_len = (size_t)(l->p - *value);
 	return ok;
 }
 
+/* vars_merge puts each of |from| into |into| as written (DEFAULT too:
+ * the client applies the whole change with my_vars_apply). */
+static bool vars_merge(struct my_vars *into, const struct my_vars *from)
+{
+	for (uint8_t i = 0; i < from->n; i++) {
+		const struct my_var *v = &from->v[i];
+		const char *value = v->text + v->name_len + 1;
+		if (!my_vars_put(into, v->text, v->name_len, value, strlen(value)))
+			return false;
+	}
+	return true;
+}
+
+/* sql_mode_of_literal: the lexing rules of "sql_mode=<literal>". */
+static struct my_sql_mode sql_mode_of_literal(const char *v)
+{
+	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
+						   "MSSQL", "ORACLE", "POSTGRESQL"};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+	if (*v != '\'')
+		return m; /* DEFAULT, a number (a bit mask): not read here */
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF};
+	for (const char *p = v + 1; *p && *p != '\'';) {
+		size_t n = strcspn(p, ",'");
+		for (size_t i = 0; i < n; i++) {
+			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+		}
+		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
+			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
+				m.ansi_quotes = MY_MODE_ON;
+		}
+		if (n == 20 && strncasecmp(p, "NO_BACKSLASH_ESCAPES", 20) == 0)
+			m.no_backslash_escapes = MY_MODE_ON;
+		p += n + (p[n] == ',');
+	}
+	return m;
+}
+
+struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
+{
+	const char *v = my_vars_get(vars, "sql_mode");
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+}
+
+struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
+{
+	return (struct my_sql_mode){
+		a.no_backslash_escapes == b.no_backslash_escapes ? a.no_backslash_escapes
+								 : MY_MODE_UNKNOWN,
+		a.ansi_quotes == b.ansi_quotes ? a.ansi_quotes : MY_MODE_UNKNOWN,
+	};
+}
+
+/* parse_set_vars reads "name = literal [, ...]" to the statement's end
+ * into |out|; false for anything else. */
 static bool parse_set_vars(struct lexer *l, struct my_vars *out)
 {
 	for (;;) {
@@ -429,27 +584,318 @@ static bool parse_set_vars(struct lexer *l, struct my_vars *out)
 		    !read_assign(l) || !read_literal(l, &value, &value_len) ||
 		    !my_vars_put(out, name, strlen(name), (const char *)value, value_len))
 			return false;
-		if (!skip_space_and_comments(l))
+		struct token t;
+		if (!peek_token(l, &t) || is_end(&t))
 			return true;
-		if (*l->p != ',')
-			break;
-		l->p++;
+		if (t.punct != ',' || t.quoted)
+			return false;
+		next_token(l, &t);
 	}
-	while (l->p < l->end && (isspace(*l->p) || *l->p == ';'))
-		l->p++;
-	return l->p == l->end;
 }
 
-int my_query_set_vars(const uint8_t *sql, size_t len, struct my_vars *out)
+/* read_name reads a bare word or a quoted name into |out|. */
+static bool read_name(struct lexer *l, char *out, size_t out_len, bool backtick_only)
 {
-	struct lexer l = {.p = sql, .end = sql + len};
-	const uint8_t *w;
-	size_t n = next_word(&l, &w);
-	my_vars_clear(out);
-	if (!word_is(w, n, "SET"))
-		return 0;
-	if (parse_set_vars(&l, out) && !l.executable_comment && out->n > 0)
-		return 1;
-	my_vars_clear(out);
-	return 0;
+	if (!skip_space_and_comments(l))
+		return false;
+	const uint8_t *w = l->p;
+	size_t n;
+	uint8_t q = *l->p;
+	if (q == '`' || (!backtick_only && (q == '\'' || q == '"'))) {
+		w = ++l->p;
+		while (l->p < l->end && *l->p != q)
+			l->p++;
+		if (l->p >= l->end)
+			return false;
+		n = (size_t)(l->p++ - w);
+		if (l->p < l->end && *l->p == q)
+			return false; /* a doubled quote: not read here */
+	} else {
+		while (l->p < l->end && is_word_byte(*l->p))
+			l->p++;
+		n = (size_t)(l->p - w);
+	}
+	if (n == 0 || n >= out_len || memchr(w, '\\', n))
+		return false;
+	memcpy(out, w, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* classify_set_names: after "SET NAMES": "cs [COLLATE coll]" to the end. */
+static bool classify_set_names(struct lexer *l, struct my_session_change *out)
+{
+	char charset[64], collation[64] = "";
+	if (!read_name(l, charset, sizeof(charset), false))
+		return false;
+	struct token t;
+	if (peek_token(l, &t) && word_is(&t, "COLLATE")) {
+		next_token(l, &t);
+		if (!read_name(l, collation, sizeof(collation), false))
+			return false;
+	}
+	const struct my_collation *coll = my_collation_by_name(charset, collation);
+	if (!coll || !at_statement_end(l))
+		return false;
+	out->collation = coll->id;
+	return true;
+}
+
+/* classify_set: SET NAMES and a SET of literals are tracked; every other
+ * SET pins. A literal sql_mode changes how the rest of the text reads. */
+static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change *out)
+{
+	struct token t;
+	if (peek_token(l, &t) && word_is(&t, "NAMES")) {
+		next_token(l, &t);
+		return classify_set_names(l, out) ? MY_PIN_NONE : MY_PIN_SET;
+	}
+	struct my_vars set = {0};
+	enum my_pin_reason r = MY_PIN_SET;
+	if (parse_set_vars(l, &set) && vars_merge(&out->vars, &set)) {
+		r = MY_PIN_NONE;
+		const char *mode = my_vars_get(&set, "sql_mode");
+		if (mode)
+			l->mode = sql_mode_of_literal(mode);
+	} else {
+		/* sql_mode = expression: what follows reads in an unknown mode. */
+		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+	}
+	my_vars_clear(&set);
+	return r;
+}
+
+/* classify_use: "USE db" to the end is tracked; any other USE pins. */
+static enum my_pin_reason classify_use(struct lexer *l, struct my_session_change *out)
+{
+	char db[MY_NAME_MAX];
+	if (!skip_space_and_comments(l))
+		return MY_PIN_OTHER_COMMAND;
+	bool ok;
+	if (*l->p == '`') {
+		size_t o = 0;
+		ok = true;
+		for (l->p++; ok && l->p < l->end; l->p++) {
+			if (*l->p == '`') {
+				if (l->p + 1 < l->end && l->p[1] == '`')
+					l->p++; /* `` is a literal backtick */
+				else
+					break;
+			}
+			ok = o + 1 < sizeof(db);
+			if (ok)
+				db[o++] = (char)*l->p;
+		}
+		ok = ok && l->p < l->end && o > 0;
+		l->p += ok;
+		if (ok)
+			db[o] = '\0';
+	} else {
+		ok = read_name(l, db, sizeof(db), true);
+	}
+	if (!ok || !at_statement_end(l))
+		return MY_PIN_OTHER_COMMAND;
+	out->use = true;
+	memcpy(out->db, db, sizeof(db));
+	return MY_PIN_NONE;
+}
+
+/* ---- statements ----------------------------------------------------- */
+
+/* starts_compound: the statement may hold other statements (a routine's
+ * body, BEGIN NOT ATOMIC, IF, a label): its ";" do not end it. */
+static bool starts_compound(const struct lexer *l, const struct token *first)
+{
+	static const char *const routine[] = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT",
+					      "PACKAGE"};
+	struct lexer ahead = *l;
+	struct token t;
+	if (word_is(first, "IF") || word_is(first, "CASE") || word_is(first, "WHILE") ||
+	    word_is(first, "LOOP") || word_is(first, "REPEAT") || word_is(first, "FOR"))
+		return true;
+	if (word_is(first, "BEGIN"))
+		return next_token(&ahead, &t) && word_is(&t, "NOT");
+	if (first->n && peek_token(l, &t) && t.punct == ':' && !t.quoted)
+		return true; /* label: */
+	if (!word_is(first, "CREATE"))
+		return false;
+	for (int i = 0; i < 12 && next_token(&ahead, &t) && !is_end(&t) && t.punct != '('; i++) {
+		for (size_t k = 0; k < sizeof(routine) / sizeof(routine[0]); k++) {
+			if (word_is(&t, routine[k]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* classify_compound reads the rest of the text as one statement: any word
+ * that would pin as a statement of its own, or in a body, pins. */
+static enum my_pin_reason classify_compound(struct lexer *l)
+{
+	static const struct {
+		const char *word;
+		enum my_pin_reason reason;
+	} words[] = {
+		{"SET", MY_PIN_SET},	    {"USE", MY_PIN_OTHER_COMMAND},
+		{"PREPARE", MY_PIN_PREPARED_STATEMENT}, {"EXECUTE", MY_PIN_PREPARED_STATEMENT},
+		{"LOCK", MY_PIN_LOCK_TABLES}, {"HANDLER", MY_PIN_HANDLER},
+		{"CALL", MY_PIN_CALL},	    {"FLUSH", MY_PIN_GLOBAL_LOCK},
+		{"XA", MY_PIN_OTHER_COMMAND}, {"BACKUP", MY_PIN_GLOBAL_LOCK},
+	};
+	struct scan s = {0};
+	struct token t;
+	bool after_dot = false;
+	while (next_token(l, &t)) {
+		if (t.user_variable && s.pin == MY_PIN_NONE)
+			s.pin = MY_PIN_USER_VARIABLE;
+		for (size_t i = 0; t.n && s.pin == MY_PIN_NONE && i < sizeof(words) / sizeof(words[0]); i++) {
+			if (word_is(&t, words[i].word))
+				s.pin = words[i].reason;
+		}
+		if (t.n)
+			scan_word(l, &t, after_dot, false, &s);
+		after_dot = t.punct == '.' && !t.quoted;
+	}
+	return s.pin;
+}
+
+/* classify_flush: FLUSH TABLES ... WITH READ LOCK and ... FOR EXPORT take
+ * locks that stay with the session. */
+static enum my_pin_reason classify_flush(struct lexer *l)
+{
+	struct token t;
+	enum my_pin_reason r = MY_PIN_NONE;
+	while (next_in_statement(l, &t)) {
+		if (word_is(&t, "LOCK") || word_is(&t, "EXPORT"))
+			r = MY_PIN_GLOBAL_LOCK;
+	}
+	return r;
+}
+
+/* classify_by_first_word decides a statement from its first word; |s|
+ * gets what the body scan found. */
+static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct token *first,
+						 struct my_session_change *out, struct scan *s)
+{
+	static const struct {
+		const char *word;
+		enum my_pin_reason reason;
+	} pins[] = {
+		{"PREPARE", MY_PIN_PREPARED_STATEMENT}, {"EXECUTE", MY_PIN_PREPARED_STATEMENT},
+		{"DEALLOCATE", MY_PIN_PREPARED_STATEMENT}, {"LOCK", MY_PIN_LOCK_TABLES},
+		{"HANDLER", MY_PIN_HANDLER},	    {"DECLARE", MY_PIN_HANDLER},
+		{"CALL", MY_PIN_CALL},		    {"BACKUP", MY_PIN_GLOBAL_LOCK},
+		{"XA", MY_PIN_OTHER_COMMAND},
+	};
+	if (word_is(first, "SET"))
+		return classify_set(l, out);
+	if (word_is(first, "USE"))
+		return classify_use(l, out);
+	if (word_is(first, "FLUSH"))
+		return classify_flush(l);
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		if (word_is(first, pins[i].word))
+			return pins[i].reason;
+	}
+	if (starts_compound(l, first))
+		return classify_compound(l);
+	bool reads = word_is(first, "SELECT") || word_is(first, "SHOW");
+	if (first->n)
+		scan_word(l, first, false, reads, s);
+	else if (first->user_variable)
+		s->pin = MY_PIN_USER_VARIABLE;
+	scan_to_end(l, reads, s);
+	return s->pin;
+}
+
+/* change_init empties |ch| without touching its schema buffer (it is read
+ * only when |use| is set): the classifier runs for every query. */
+static void change_init(struct my_session_change *ch)
+{
+	ch->pin = MY_PIN_NONE;
+	ch->use = false;
+	ch->db[0] = '\0';
+	ch->collation = 0;
+	ch->vars = (struct my_vars){0};
+	ch->statements = 0;
+	ch->read = false;
+	ch->kill = false;
+}
+
+/* classify_statement reads one statement (up to ";" or the end) into
+ * |out|; false when no statement is left. */
+static bool classify_statement(struct lexer *l, struct my_session_change *out, bool *out_read)
+{
+	struct token first;
+	l->executable_comment = l->ambiguous_comment = l->ambiguous_mode = false;
+	l->statement_done = false;
+	if (!next_token(l, &first))
+		return false;
+	*out_read = false;
+	if (is_end(&first))
+		return true; /* an empty statement */
+	out->statements++;
+	if (word_is(&first, "KILL"))
+		out->kill = true;
+	struct my_session_change tracked;
+	struct scan s = {0};
+	change_init(&tracked);
+	enum my_pin_reason r = classify_by_first_word(l, &first, &tracked, &s);
+	skip_statement(l); /* whatever a decided statement has left, to its ";" */
+	if (r == MY_PIN_NONE && l->ambiguous_mode)
+		r = MY_PIN_SQL_MODE;
+	if (r == MY_PIN_NONE && (l->ambiguous_comment ||
+				 (l->executable_comment && my_session_change_tracks(&tracked))))
+		r = MY_PIN_EXECUTABLE_COMMENT; /* its effect depends on the server's version */
+	if (out->pin == MY_PIN_NONE)
+		out->pin = r;
+	if (r == MY_PIN_NONE && my_session_change_tracks(&tracked)) {
+		if (tracked.use) {
+			out->use = true;
+			memcpy(out->db, tracked.db, sizeof(out->db));
+		}
+		if (tracked.collation)
+			out->collation = tracked.collation;
+		if (!vars_merge(&out->vars, &tracked.vars) && out->pin == MY_PIN_NONE)
+			out->pin = MY_PIN_SET; /* out of memory or too many */
+	}
+	*out_read = r == MY_PIN_NONE && !my_session_change_tracks(&tracked) && !s.writes &&
+		    !s.calls && !l->executable_comment &&
+		    (word_is(&first, "SELECT") || word_is(&first, "SHOW"));
+	my_session_change_cleanup(&tracked);
+	return true;
+}
+
+void my_classify(struct my_session_change *out, struct my_sql_mode mode, enum my_text_kind kind,
+		 const uint8_t *sql, size_t len)
+{
+	change_init(out);
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode};
+	bool read = false, statement_read;
+	while (classify_statement(&l, out, &statement_read)) {
+		if (statement_read && out->statements == 1)
+			read = true;
+	}
+	out->read = read && out->statements == 1;
+	if (kind == MY_TEXT_PREPARE && out->pin == MY_PIN_NONE && my_session_change_tracks(out))
+		out->pin = out->use ? MY_PIN_OTHER_COMMAND : MY_PIN_SET; /* runs at each execute */
+	if (kind == MY_TEXT_PREPARE) {
+		out->use = false;
+		out->collation = 0;
+		my_vars_clear(&out->vars);
+	}
+}
+
+void my_session_change_cleanup(struct my_session_change *ch)
+{
+	my_vars_clear(&ch->vars);
+}
+
+bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	struct my_session_change ch;
+	my_classify(&ch, mode, MY_TEXT_QUERY, sql, len);
+	bool read = ch.read && ch.pin == MY_PIN_NONE;
+	my_session_change_cleanup(&ch);
+	return read;
 }

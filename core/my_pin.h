@@ -1,4 +1,4 @@
-/* my_pin: which client commands leave session state that pins a client to its backend connection. */
+/* my_pin: one pass over the SQL text of a COM_QUERY or COM_STMT_PREPARE says what it does to the session. */
 #ifndef WP_MY_PIN_H
 #define WP_MY_PIN_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "my_handshake.h"
 #include "my_vars.h"
 
 /* Why a client in transaction mode keeps its backend connection. */
@@ -20,44 +21,80 @@ enum my_pin_reason {
 	MY_PIN_FOUND_ROWS = 7,	   /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
 	MY_PIN_LAST_INSERT_ID = 8, /* LAST_INSERT_ID() read by a later statement */
 	MY_PIN_CHANGE_USER = 9,
-	MY_PIN_EXECUTABLE_COMMENT = 10, /* executable comments: SQL warmpool does not parse */
+	MY_PIN_EXECUTABLE_COMMENT = 10, /* an executable comment whose reading depends on the server version */
 	MY_PIN_HANDLER = 11,	   /* HANDLER ... OPEN and cursors */
 	MY_PIN_OTHER_COMMAND = 12, /* a protocol command with per-connection effects */
-	MY_PIN_REASON_COUNT = 13,
+	MY_PIN_CALL = 13,	   /* CALL, compound statements: a routine can set anything */
+	MY_PIN_GLOBAL_LOCK = 14,   /* FLUSH TABLES ... WITH READ LOCK / FOR EXPORT, BACKUP STAGE|LOCK */
+	MY_PIN_SQL_MODE = 15,	   /* the text reads differently under sql_modes warmpool cannot tell apart */
+	MY_PIN_REASON_COUNT = 16,
 };
 const char *my_pin_reason_str(enum my_pin_reason r);
 
-/* my_pin_query classifies the text of a COM_QUERY. It is conservative: when
- * in doubt it pins; it never reports MY_PIN_NONE for a statement that
- * leaves session state behind. Strings and quoted identifiers are skipped,
- * comments too (except executable ones). */
-enum my_pin_reason my_pin_query(const uint8_t *sql, size_t len);
+/* One lexing rule of the session's sql_mode: off, on, or not known. */
+enum my_mode_bit {
+	MY_MODE_OFF = 0,
+	MY_MODE_ON = 1,
+	MY_MODE_UNKNOWN = 2,
+};
+
+/* The sql_mode flags that change how text is cut into tokens. With a bit
+ * unknown, the lexer reads each quoted token both ways; when the readings
+ * end in different places the text pins (MY_PIN_SQL_MODE). */
+struct my_sql_mode {
+	enum my_mode_bit no_backslash_escapes;
+	enum my_mode_bit ansi_quotes; /* "..." is an identifier (ANSI, ORACLE, ... imply it) */
+};
+
+/* my_sql_mode_of: the lexing rules of a session whose tracked variables are
+ * |vars|: exact when they hold an sql_mode literal, unknown otherwise (the
+ * session then has the server's global sql_mode). */
+struct my_sql_mode my_sql_mode_of(const struct my_vars *vars);
+
+/* my_sql_mode_merge: each bit where |a| and |b| agree, unknown where not. */
+struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b);
+
+/* What the text was sent as: a COM_QUERY runs now (several statements when
+ * multi-statements are on); a COM_STMT_PREPARE runs at every execute. */
+enum my_text_kind {
+	MY_TEXT_QUERY = 0,
+	MY_TEXT_PREPARE = 1,
+};
+
+/* What a text does to the session when every statement in it succeeds. */
+struct my_session_change {
+	enum my_pin_reason pin; /* the first statement that pins (NONE: none) */
+	/* Tracked changes, restored on every connection the client gets: */
+	bool use;		/* USE db: the schema is |db| */
+	char db[MY_NAME_MAX];
+	uint8_t collation;	/* SET NAMES: this collation id (0: none) */
+	struct my_vars vars;	/* SET of session variables to literals, in order */
+	unsigned statements;	/* non-empty statements in the text */
+	bool read;		/* one SELECT or SHOW that may run twice (retry_reads) */
+	bool kill;		/* a KILL statement: never for a backend (warmpool interprets
+				   one standing alone, and refuses the text otherwise) */
+};
+
+/* my_classify reads |sql| once, statement by statement, with the lexing
+ * rules |mode| (a literal SET sql_mode in the text changes them for the
+ * statements after it), and fills |out| (call my_session_change_cleanup).
+ * Conservative: it never reports a clean or tracked text that leaves other
+ * state behind. A COM_STMT_PREPARE text with any effect pins at prepare
+ * time (nothing of it is tracked). Out of memory pins. */
+void my_classify(struct my_session_change *out, struct my_sql_mode mode, enum my_text_kind kind,
+		 const uint8_t *sql, size_t len);
+void my_session_change_cleanup(struct my_session_change *ch);
+
+/* my_session_change_tracks: |ch| holds a tracked change. */
+static inline bool my_session_change_tracks(const struct my_session_change *ch)
+{
+	return ch->use || ch->collation || ch->vars.n > 0;
+}
 
 /* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,
- * advances a sequence nor touches session state (conservative: a word such
- * as FOR, LOCK or INTO anywhere outside literals says no). Running it twice
- * is harmless, so a lost one may be re-sent (retry_reads). */
-bool my_query_is_read(const uint8_t *sql, size_t len);
-
-/* my_query_use_schema: for "USE db" returns 1 and copies the unquoted name
- * into |out| (which must hold |out_len| bytes); 0 for anything else, -1 for
- * a USE warmpool cannot parse. */
-int my_query_use_schema(const uint8_t *sql, size_t len, char *out, size_t out_len);
-
-/* my_query_set_names: for exactly "SET NAMES cs [COLLATE coll]" returns 1
- * and the unquoted names (|out_collation| is "" without COLLATE); 0 for
- * anything else; -1 for a SET NAMES warmpool cannot parse. */
-int my_query_set_names(const uint8_t *sql, size_t len, char *out_charset, size_t charset_len,
-		       char *out_collation, size_t collation_len);
-
-/* my_query_set_vars: for a SET whose every assignment gives a session
- * system variable warmpool may track a plain literal (a number, a
- * single-quoted string without escapes, ON, OFF, TRUE, FALSE, NULL or
- * DEFAULT), returns 1 with the assignments added to |out| in order; 0 for
- * anything else (|out| is then left empty), which my_pin_query classifies.
- * Not tracked: the SET TRANSACTION forms, the character set
- * variables (SET NAMES is tracked on its own), values used once
- * (insert_id, timestamp, rand_seed*), session_track_* and GLOBAL. */
-int my_query_set_vars(const uint8_t *sql, size_t len, struct my_vars *out);
+ * advances a sequence, calls a function that is not a known builtin nor
+ * touches session state. Running it twice is harmless, so a lost one may be
+ * re-sent (retry_reads). */
+bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
 #endif

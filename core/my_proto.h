@@ -38,6 +38,7 @@
 #define SERVER_STATUS_IN_TRANS 0x0001u
 #define SERVER_STATUS_AUTOCOMMIT 0x0002u
 #define SERVER_MORE_RESULTS_EXISTS 0x0008u
+#define SERVER_STATUS_NO_BACKSLASH_ESCAPES 0x0200u
 
 /* Commands (first payload byte of a client packet with sequence id 0). */
 enum my_command {
@@ -53,6 +54,7 @@ enum my_command {
 	COM_STMT_SEND_LONG_DATA = 0x18,
 	COM_STMT_CLOSE = 0x19,
 	COM_STMT_RESET = 0x1a,
+	COM_SET_OPTION = 0x1b,
 	COM_STMT_FETCH = 0x1c,
 	COM_RESET_CONNECTION = 0x1f,
 	COM_STMT_BULK_EXECUTE = 0xfa, /* MariaDB */

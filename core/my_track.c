@@ -7,7 +7,6 @@
 
 #define COM_FIELD_LIST 0x04
 #define COM_STATISTICS 0x09
-#define COM_SET_OPTION 0x1b
 #define SERVER_STATUS_CURSOR_EXISTS 0x0040
 #define LOCAL_INFILE_HEADER 0xfb
 
@@ -101,13 +100,16 @@ static bool read_status(struct my_track *t, struct my_cur p, uint8_t h)
 {
 	uint64_t affected, insert_id;
 	uint16_t warnings;
-	if (h == MY_EOF_HEADER)
-		return my_cur_skip(&p, 1) && my_cur_u16le(&p, &warnings) && my_cur_u16le(&p, &t->status);
+	if (h == MY_EOF_HEADER) {
+		t->status_known = my_cur_skip(&p, 1) && my_cur_u16le(&p, &warnings) &&
+				  my_cur_u16le(&p, &t->status);
+		return t->status_known;
+	}
 	if (!my_cur_skip(&p, 1) || !my_cur_lenenc(&p, &affected) || !my_cur_lenenc(&p, &insert_id) ||
 	    !my_cur_u16le(&p, &t->status))
-		return false;
+		return t->status_known = false;
 	t->last_insert_id = insert_id;
-	return true;
+	return t->status_known = true;
 }
 
 /* end_of_result: an OK or EOF closed one result; more may follow. */
@@ -215,6 +217,8 @@ bool my_track_server_packet(struct my_track *t, struct my_cur head, size_t len)
 			return read_status(t, head, h) ? end_of_result(t) : fail(t);
 		return false;
 	case MY_TRACK_SINGLE:
+		if (h == MY_ERR_HEADER && len > 0)
+			return finish_error(t); /* COM_SET_OPTION refused */
 		if (h == MY_EOF_HEADER && len < 9)
 			(void)read_status(t, head, h);
 		return finish(t);

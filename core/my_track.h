@@ -41,6 +41,7 @@ struct my_track {
 	uint64_t remaining;
 	uint16_t columns_after_params; /* COM_STMT_PREPARE */
 	uint16_t status;	       /* status flags of the last OK or EOF */
+	bool status_known;	       /* |status| came from the server (not my_track_init) */
 	bool failed;		       /* the protocol was not followed: stop trusting it */
 	/* Commands sent and not yet answered (clients may pipeline). */
 	uint8_t queue[MY_TRACK_QUEUE];

@@ -22,6 +22,12 @@ static int find(const struct my_vars *vs, const char *name, size_t name_len)
 	return -1;
 }
 
+const char *my_vars_get(const struct my_vars *vs, const char *name)
+{
+	int i = find(vs, name, strlen(name));
+	return i >= 0 ? vs->v[i].text + vs->v[i].name_len + 1 : NULL;
+}
+
 static void remove_at(struct my_vars *vs, int i)
 {
 	xfree(vs->v[i].text);

@@ -29,6 +29,9 @@ struct my_vars {
 
 void my_vars_clear(struct my_vars *vs);
 
+/* my_vars_get: the value of |name| as written, or NULL. */
+const char *my_vars_get(const struct my_vars *vs, const char *name);
+
 /* my_vars_put records name = value as written (DEFAULT included),
  * replacing an earlier value of the same name. False when out of memory,
  * over a bound, or over MY_VARS_MAX names. */

@@ -610,6 +610,12 @@ void client_pin(struct client *c, enum my_pin_reason reason)
  * its connection now hold it. */
 static void client_apply_pending(struct client *c, struct server *s)
 {
+	const struct my_session_change *ch = &c->pending;
+	if (c->pending_multi_statements != CLIENT_OPTION_AS_LOGIN) {
+		c->multi_statements = c->pending_multi_statements;
+		s->multi_statements = c->pending_multi_statements == CLIENT_OPTION_ON;
+		return;
+	}
 	if (s->stmts.n > 0) {
 		/* Statements cached there were prepared for the session before. */
 		struct my_bld b;
@@ -617,19 +623,34 @@ static void client_apply_pending(struct client *c, struct server *s)
 		stmt_server_invalidate(s, &b);
 		conn_bld_send(&s->conn, &b);
 	}
-	if (c->pending_vars.n > 0) {
-		if (!my_vars_apply(&c->vars, &c->pending_vars) ||
-		    !my_vars_apply(&s->vars, &c->pending_vars)) {
-			/* Out of memory: the connection alone knows the session now. */
-			client_pin(c, MY_PIN_SET);
-			s->stale = true;
-		}
-	} else if (c->pending_collation) {
-		c->collation = s->collation = c->pending_collation;
-	} else {
-		snprintf(c->db, sizeof(c->db), "%s", c->pending_db);
-		snprintf(s->db, sizeof(s->db), "%s", c->pending_db);
+	if (ch->vars.n > 0 &&
+	    (!my_vars_apply(&c->vars, &ch->vars) || !my_vars_apply(&s->vars, &ch->vars))) {
+		/* Out of memory: the connection alone knows the session now. */
+		client_pin(c, MY_PIN_SET);
+		s->stale = true;
 	}
+	if (ch->collation)
+		c->collation = s->collation = ch->collation;
+	if (ch->use) {
+		snprintf(c->db, sizeof(c->db), "%s", ch->db);
+		snprintf(s->db, sizeof(s->db), "%s", ch->db);
+	}
+}
+
+/* client_pending_ended: the response that carries the tracked change
+ * ended. A multi-statement stops at its first error: which statements ran
+ * is unknown, so the session is the connection's alone (unless the option
+ * is off: then the server refused the whole text before running any). */
+static void client_pending_ended(struct client *c, struct server *s)
+{
+	if (!s->track.last_error)
+		client_apply_pending(c, s);
+	else if (c->pending.statements > 1 && client_multi_statements(c))
+		client_pin(c, MY_PIN_SET);
+	c->pending_response = 0;
+	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;
+	my_session_change_cleanup(&c->pending);
+	c->pending = (struct my_session_change){0};
 }
 
 void client_response_ended(struct client *c)
@@ -639,13 +660,8 @@ void client_response_ended(struct client *c)
 		c->insert_id = s->insert_id = s->track.last_insert_id;
 		s->track.last_insert_id = 0; /* the next response's own, or none */
 	}
-	if (c->pending_response && s->track.responses >= c->pending_response) {
-		if (!s->track.last_error)
-			client_apply_pending(c, s);
-		c->pending_response = 0;
-		c->pending_collation = 0;
-		my_vars_clear(&c->pending_vars);
-	}
+	if (c->pending_response && s->track.responses >= c->pending_response)
+		client_pending_ended(c, s);
 	if (c->reset_response && s->track.responses >= c->reset_response) {
 		bool done = !s->track.last_error && s->track.responses == c->reset_response;
 		c->reset_response = 0;
@@ -721,9 +737,9 @@ static void client_forget_session(struct client *c, const struct my_login *l)
 	c->insert_id = 0;
 	c->transaction_lost = false;
 	c->pending_response = c->reset_response = 0;
-	c->pending_collation = 0;
-	my_vars_clear(&c->vars);
-	my_vars_clear(&c->pending_vars);
+	my_session_change_cleanup(&c->pending);
+	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;
+	my_vars_clear(&c->vars); /* the multi-statement option stays, as on the server */
 	stmt_client_forget(c);
 	stmt_client_prepares_lost(c);
 	buf_cleanup(&c->retry);
@@ -837,6 +853,20 @@ static void client_kill_answer(struct client *c, enum my_kill_kind kind,
 		conn_close_after_flush(&c->conn); /* its own connection: the ERR, then the end */
 }
 
+/* client_refuse_text answers a query that holds a KILL among other
+ * statements (whole in c->in: a query is classified whole) with ERR 1235. */
+static void client_refuse_text(struct client *c, uint32_t len)
+{
+	c->refuse_text = false;
+	buf_consume(&c->conn.in, MY_FRAME_HEADER_LEN + (size_t)len);
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
+		     "warmpool interprets KILL [CONNECTION | QUERY] <id> only as a statement of "
+		     "its own");
+	conn_bld_send(&c->conn, &b);
+}
+
 /* client_kill: KILL [CONNECTION|QUERY] n and COM_PROCESS_KILL are never
  * sent to a backend, where n would name another session (the id a client
  * has is warmpool's). warmpool finds the client n names, on any worker; a
@@ -871,41 +901,94 @@ static enum client_kill_step client_kill(struct client *c, uint8_t command, uint
 	return CLIENT_KILL_DONE;
 }
 
-/* client_track_session_change: USE, COM_INIT_DB, SET NAMES and a SET of
- * session variables to literals are tracked (applied when they succeed,
- * restored on the next connection); any other statement is classified and
- * may pin. A tracked change sent behind another command (pipelined) pins:
- * its response would be hard to attribute. */
-static void client_track_session_change(struct client *c, uint8_t cmd, struct my_cur body)
+bool client_multi_statements(const struct client *c)
+{
+	if (c->multi_statements == CLIENT_OPTION_AS_LOGIN)
+		return (c->caps & CLIENT_MULTI_STATEMENTS) != 0;
+	return c->multi_statements == CLIENT_OPTION_ON;
+}
+
+struct my_sql_mode client_sql_mode(const struct client *c)
+{
+	struct my_sql_mode m = my_sql_mode_of(&c->vars);
+	if (c->pending_response && my_vars_get(&c->pending.vars, "sql_mode")) {
+		/* A SET sql_mode in flight: it may or may not succeed. */
+		return my_sql_mode_merge(m, my_sql_mode_of(&c->pending.vars));
+	}
+	const struct server *s = c->server;
+	if (m.no_backslash_escapes == MY_MODE_UNKNOWN && s && s->track.status_known &&
+	    my_track_idle(&s->track)) {
+		/* The server says it in every OK and EOF. */
+		m.no_backslash_escapes = (s->track.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
+						 ? MY_MODE_ON
+						 : MY_MODE_OFF;
+	}
+	return m;
+}
+
+/* client_expect_change records a tracked change for the next response, or
+ * pins when another command is outstanding (pipelined): its response would
+ * be hard to attribute. Takes |ch|'s contents. */
+static void client_expect_change(struct client *c, struct my_session_change *ch,
+				 enum client_option multi_statements)
 {
 	struct server *s = c->server;
-	char db[MY_NAME_MAX], charset[64], collation[64];
-	int use = cmd == COM_INIT_DB ? (my_cur_copy_str(&body, db, sizeof(db)) ? 1 : -1)
-				     : my_query_use_schema(body.ptr, body.len, db, sizeof(db));
-	int names = cmd == COM_QUERY ? my_query_set_names(body.ptr, body.len, charset,
-							    sizeof(charset), collation,
-							    sizeof(collation))
-				     : 0;
-	const struct my_collation *coll = names == 1 ? my_collation_by_name(charset, collation)
-						     : NULL;
-	struct my_vars set = {0};
-	int vars = cmd == COM_QUERY && use == 0 && names == 0
-			   ? my_query_set_vars(body.ptr, body.len, &set)
-			   : 0;
-	bool tracked = (use == 1 || coll || vars == 1) && my_track_idle(&s->track);
-	if (tracked) {
-		snprintf(c->pending_db, sizeof(c->pending_db), "%s", use == 1 ? db : c->db);
-		c->pending_collation = coll ? coll->id : 0;
-		my_vars_clear(&c->pending_vars);
-		c->pending_vars = set;
-		set = (struct my_vars){0};
-		c->pending_response = s->track.responses + 1;
-	} else if (use != 0 || names != 0 || vars != 0) {
-		client_pin(c, use != 0 ? MY_PIN_OTHER_COMMAND : MY_PIN_SET);
-	} else {
-		client_pin(c, my_pin_query(body.ptr, body.len));
+	if (!my_track_idle(&s->track) || c->pending_response) {
+		client_pin(c, ch->use ? MY_PIN_OTHER_COMMAND : MY_PIN_SET);
+		my_session_change_cleanup(ch);
+		return;
 	}
-	my_vars_clear(&set);
+	my_session_change_cleanup(&c->pending);
+	c->pending = *ch;
+	*ch = (struct my_session_change){0};
+	c->pending_multi_statements = multi_statements;
+	c->pending_response = s->track.responses + 1;
+}
+
+/* client_track_session_change classifies a COM_QUERY or COM_INIT_DB: its
+ * tracked changes (USE, SET NAMES, SET of literals, in every statement)
+ * are applied when it succeeds and restored on the next connection; any
+ * other effect pins. */
+static void client_track_session_change(struct client *c, uint8_t cmd, struct my_cur body)
+{
+	struct my_session_change ch = {0};
+	if (cmd == COM_INIT_DB) {
+		ch.use = my_cur_copy_str(&body, ch.db, sizeof(ch.db));
+		ch.statements = 1;
+		if (!ch.use)
+			ch.pin = MY_PIN_OTHER_COMMAND;
+	} else {
+		my_classify(&ch, client_sql_mode(c), MY_TEXT_QUERY, body.ptr, body.len);
+	}
+	if (ch.kill) {
+		/* A KILL standing alone was answered by client_kill; one among
+		 * other statements would reach the backend by number. */
+		c->refuse_text = true;
+		my_session_change_cleanup(&ch);
+		return;
+	}
+	client_pin(c, ch.pin);
+	if (my_session_change_tracks(&ch))
+		client_expect_change(c, &ch, CLIENT_OPTION_AS_LOGIN);
+	my_session_change_cleanup(&ch);
+}
+
+/* client_track_set_option: COM_SET_OPTION turns multi-statements on (0) or
+ * off (1) for the session; tracked like a SET, restored on every
+ * connection. One that cannot be attributed (pipelined, malformed) pins,
+ * and the connection's option is unknown until a setup sets it again. */
+static void client_track_set_option(struct client *c, struct my_cur args)
+{
+	struct server *s = c->server;
+	uint16_t option;
+	if (args.len != 2 || !my_cur_u16le(&args, &option) || option > 1 ||
+	    !my_track_idle(&s->track) || c->pending_response) {
+		s->multi_statements_unknown = true;
+		client_pin(c, MY_PIN_OTHER_COMMAND);
+		return;
+	}
+	struct my_session_change none = {0};
+	client_expect_change(c, &none, option == 0 ? CLIENT_OPTION_ON : CLIENT_OPTION_OFF);
 }
 
 /* Session setups lost with their backend connection before a client gets
@@ -942,14 +1025,24 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
 			(void)ok;
 			client_track_session_change(c, cmd, body);
-		} else if (cmd == COM_RESET_CONNECTION && my_track_idle(&s->track)) {
-			c->reset_response = s->track.responses + 1;
+		} else if (cmd == COM_SET_OPTION) {
+			if (!whole)
+				return false;
+			client_track_set_option(c, p);
+		} else if (cmd == COM_RESET_CONNECTION) {
+			/* Behind another command, what it resets is hard to tell. */
+			if (my_track_idle(&s->track))
+				c->reset_response = s->track.responses + 1;
+			else
+				client_pin(c, MY_PIN_OTHER_COMMAND);
 		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
 			   cmd != COM_RESET_CONNECTION && cmd != COM_STMT_EXECUTE &&
 			   cmd != COM_STMT_RESET) {
 			client_pin(c, MY_PIN_OTHER_COMMAND);
 		}
 	}
+	if (c->refuse_text)
+		return true; /* answered here: the backend never sees it */
 	if (!my_track_command(&s->track, cmd))
 		client_pin(c, MY_PIN_OTHER_COMMAND); /* 16 commands pipelined: stop guessing */
 	return true;
@@ -975,7 +1068,7 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	    buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
 	    frame[MY_FRAME_HEADER_LEN] != COM_QUERY || c->pin != MY_PIN_NONE ||
 	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS) ||
-	    !my_query_is_read(frame + MY_FRAME_HEADER_LEN + 1, len - 1))
+	    !my_query_is_read(client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1, len - 1))
 		return;
 	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8))
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
@@ -1042,6 +1135,15 @@ static void client_relay(struct client *c)
 				}
 				if (!client_track_command(c, my_cur_make(buf_head(in), buf_avail(in)), len))
 					return; /* the rest of the query is on its way */
+				if (c->refuse_text) {
+					client_refuse_text(c, len);
+					client_maybe_release(c);
+					if (c->state != CLIENT_LINKED) {
+						client_between_transactions(c);
+						return;
+					}
+					continue;
+				}
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
 		}
@@ -1263,6 +1365,12 @@ void client_backend_lost(struct client *c, const struct server *s)
 {
 	c->server = NULL;
 	c->conn.relay_peer = NULL;
+	/* A tracked change whose answer never came: it may or may not have
+	 * run, on a session that is gone. Its response count means nothing on
+	 * the next connection. */
+	c->pending_response = 0;
+	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;
+	my_session_change_cleanup(&c->pending);
 	stmt_client_prepares_lost(c);
 	if (c->state == CLIENT_SETUP) {
 		/* Only warmpool's own setup (SET NAMES, USE) reached the server;
@@ -1341,7 +1449,7 @@ static void client_on_free(struct conn *conn)
 	struct client *c = client_of(conn);
 	buf_cleanup(&c->retry);
 	my_vars_clear(&c->vars);
-	my_vars_clear(&c->pending_vars);
+	my_session_change_cleanup(&c->pending);
 	stmt_client_forget(c);
 	stmt_client_prepares_lost(c);
 	xfree(c);

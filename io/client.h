@@ -32,6 +32,13 @@ enum client_state {
 };
 const char *client_state_str(enum client_state state);
 
+/* A session option a client can turn on and off (COM_SET_OPTION). */
+enum client_option {
+	CLIENT_OPTION_AS_LOGIN = 0, /* as its login's capabilities say */
+	CLIENT_OPTION_ON = 1,
+	CLIENT_OPTION_OFF = 2,
+};
+
 /* COM_STMT_PREPAREs sent and not answered yet: their texts, oldest first. */
 #define STMT_PENDING_MAX 16
 struct stmt_pending {
@@ -80,14 +87,16 @@ struct client {
 	bool transaction_lost; /* its backend died inside a transaction: tell it */
 	size_t discard_left;   /* bytes of a refused command still to drop */
 	enum my_pin_reason pin; /* why it keeps its backend connection; NONE: it does not */
-	/* A tracked change in flight: the schema of a USE / COM_INIT_DB, the
-	 * collation of a SET NAMES, or the variables of a SET, applied when
-	 * response |pending_response| (a tracker count; 0: none) succeeds. */
-	char pending_db[MY_NAME_MAX];
-	uint8_t pending_collation;
-	struct my_vars pending_vars;
+	/* A tracked change in flight: what a COM_QUERY's statements (USE, SET
+	 * NAMES, SET of literals), a COM_INIT_DB or a COM_SET_OPTION change,
+	 * applied when response |pending_response| (a tracker count; 0: none)
+	 * succeeds. */
+	struct my_session_change pending;
+	enum client_option pending_multi_statements; /* COM_SET_OPTION (AS_LOGIN: none) */
 	uint64_t pending_response;
+	enum client_option multi_statements; /* the multi-statement option of its session */
 	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
+	bool refuse_text; /* the query at the head of c->in holds a KILL among others */
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */
@@ -107,6 +116,11 @@ void client_reroute(struct client *c);
 /* client_after_local_answer: warmpool answered the client's command itself
  * (stmt_relay.c); a boundary like any response's end. */
 void client_after_local_answer(struct client *c);
+/* client_multi_statements: its session runs several statements per
+ * COM_QUERY (its login asked for it, or COM_SET_OPTION since). */
+bool client_multi_statements(const struct client *c);
+/* client_sql_mode: the lexing rules its next statement is read with. */
+struct my_sql_mode client_sql_mode(const struct client *c);
 /* client_pin keeps the client on its backend connection for |reason|. */
 void client_pin(struct client *c, enum my_pin_reason reason);
 /* client_fail sends an ERR and closes; used for waits that time out. */

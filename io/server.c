@@ -19,10 +19,12 @@
 #include "stmt_relay.h"
 #include "worker.h"
 
-/* What warmpool asks of backends; masked with what the server offers. */
+/* What warmpool asks of backends; masked with what the server offers.
+ * Not CLIENT_MULTI_STATEMENTS: it is a session option, set per client
+ * (build_setup), so a client that did not ask gets ERR 1064 for "a; b". */
 #define SERVER_WANTED_CAPS                                                                      \
 	(CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_LOCAL_FILES | CLIENT_PROTOCOL_41 |  \
-	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS |           \
+	 CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |                                     \
 	 CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                \
 	 CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
 
@@ -513,7 +515,19 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		s->insert_id = c->insert_id;
 		n++;
 	}
+	if (client_multi_statements(c) != s->multi_statements || s->multi_statements_unknown) {
+		/* COM_SET_OPTION: 0 turns multi-statements on, 1 off; EOF answers. */
+		my_bld_packet_begin(b, 0);
+		my_bld_u8(b, COM_SET_OPTION);
+		my_bld_u8(b, client_multi_statements(c) ? 0 : 1);
+		my_bld_u8(b, 0);
+		my_bld_packet_end(b);
+		s->multi_statements = client_multi_statements(c);
+		s->multi_statements_unknown = false;
+		n++;
+	}
 	if (!my_vars_equal(&s->vars, &c->vars)) {
+		s->track.status_known = false; /* sql_mode may change: its flags with it */
 		my_bld_packet_begin(b, 0);
 		my_bld_u8(b, COM_QUERY);
 		my_vars_write_restore(&s->vars, &c->vars, b);
@@ -570,6 +584,24 @@ void server_link_client(struct server *s, struct client *c)
 	conn_bld_send(&s->conn, &b);
 }
 
+/* note_status keeps the status flags of an OK or EOF warmpool's own
+ * commands got: the classifier reads NO_BACKSLASH_ESCAPES from them
+ * (client_sql_mode), the tracker sees only the clients' replies. */
+static void note_status(struct server *s, struct my_cur reply, enum my_reply_kind kind)
+{
+	struct my_ok ok;
+	uint16_t warnings, status;
+	struct my_cur eof = reply;
+	if (kind == MY_REPLY_OK && my_ok_parse(reply, &ok)) {
+		s->track.status = ok.status;
+		s->track.status_known = true;
+	} else if (kind == MY_REPLY_EOF && my_cur_skip(&eof, 1) && my_cur_u16le(&eof, &warnings) &&
+		   my_cur_u16le(&eof, &status)) {
+		s->track.status = status;
+		s->track.status_known = true;
+	}
+}
+
 static void server_on_setup_reply(struct server *s)
 {
 	struct buf payload = {0};
@@ -581,12 +613,16 @@ static void server_on_setup_reply(struct server *s)
 			break;
 		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
 		enum my_reply_kind kind = my_reply_classify_command(p);
-		if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-			s->seq = (uint8_t)(seq + 1); /* the change-user of a setup */
+		if (st == MY_PACKET_COMPLETE && s->setup_after_reset &&
+		    my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
+			/* The change-user of a setup (otherwise 0xfe is the EOF
+			 * that answers COM_SET_OPTION). */
+			s->seq = (uint8_t)(seq + 1);
 			server_on_auth_switch(s, p);
 			continue;
 		}
-		if (st != MY_PACKET_COMPLETE || (kind != MY_REPLY_OK && kind != MY_REPLY_ERR)) {
+		if (st != MY_PACKET_COMPLETE ||
+		    (kind != MY_REPLY_OK && kind != MY_REPLY_ERR && kind != MY_REPLY_EOF)) {
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}
@@ -595,6 +631,7 @@ static void server_on_setup_reply(struct server *s)
 			conn_close(&s->conn, LOG_ERROR, "out of memory");
 			break;
 		}
+		note_status(s, p, kind);
 		s->setup_replies--;
 	}
 	buf_cleanup(&payload);
@@ -689,12 +726,15 @@ static void server_on_reset_reply(struct server *s)
 	}
 	bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
 		  buf_avail(&s->conn.in) == 0;
+	if (ok) {
+		server_fresh_session(s);
+		note_status(s, p, MY_REPLY_OK);
+	}
 	buf_cleanup(&payload);
 	if (!ok) {
 		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
 		return;
 	}
-	server_fresh_session(s);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(s->bp, &s->pc);
 }

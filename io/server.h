@@ -45,6 +45,9 @@ struct server {
 	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
 	uint64_t insert_id;  /* LAST_INSERT_ID() of the session right now */
 	struct my_vars vars; /* session variables set on it (SET) right now */
+	bool multi_statements; /* the session's multi-statement option right now: off at
+				  login; COM_SET_OPTION changes it; COM_CHANGE_USER keeps it */
+	bool multi_statements_unknown; /* a client's COM_SET_OPTION went by untracked */
 	struct my_stmt_cache stmts; /* statements prepared on it (stmt_relay.c) */
 	bool repreparing;	    /* warmpool's own COM_STMT_PREPARE is being answered */
 	uint32_t reprepare_for;	    /* the client's statement it prepares */

@@ -129,6 +129,17 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 				      "warmpool: out of memory");
 	memcpy(sql, head_frame(c) + MY_FRAME_HEADER_LEN + 1, text_len);
 	sql[text_len] = '\0';
+	/* A statement with session effects (SET, GET_LOCK, CREATE TEMPORARY,
+	 * CALL...) pins now: it may run at any execute, and is never tracked. */
+	struct my_session_change ch;
+	my_classify(&ch, client_sql_mode(c), MY_TEXT_PREPARE, (const uint8_t *)sql, text_len);
+	my_session_change_cleanup(&ch);
+	if (ch.kill) {
+		xfree(sql); /* its id would name a backend session at each execute */
+		return answer_locally(c, len, ER_NOT_SUPPORTED_YET,
+				      "warmpool interprets KILL only as a statement of its own");
+	}
+	client_pin(c, ch.pin);
 	size_t at = (q->head + q->n++) % STMT_PENDING_MAX;
 	q->sql[at] = sql;
 	q->len[at] = text_len;

@@ -1,6 +1,7 @@
 /* fuzz_session: the response tracker and the session-state classifier on arbitrary input. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "my_frame.h"
 #include "my_pin.h"
@@ -9,25 +10,31 @@
 
 static volatile int sink;
 
-/* Byte 0 picks: even, the input is SQL for the classifier; odd, it is a
- * command byte followed by a stream of server frames for the tracker. */
+/* Byte 0 picks: even, the input is SQL for the classifier (byte 1 the
+ * sql_mode bits it is read with and the kind of text: a COM_QUERY with any
+ * number of statements, or a COM_STMT_PREPARE); odd, it is a command byte
+ * followed by a stream of server frames for the tracker. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	if (data[0] % 2 == 0) {
-		char db[64];
-		sink += my_pin_query(data + 1, size - 1);
-		sink += my_query_is_read(data + 1, size - 1);
-		sink += my_query_use_schema(data + 1, size - 1, db, sizeof(db));
+		struct my_sql_mode mode = {(enum my_mode_bit)(data[1] % 3),
+					   (enum my_mode_bit)(data[1] / 3 % 3)};
+		enum my_text_kind kind = data[1] & 0x80 ? MY_TEXT_PREPARE : MY_TEXT_QUERY;
+		struct my_session_change ch;
+		my_classify(&ch, mode, kind, data + 2, size - 2);
+		sink += ch.pin + ch.statements + ch.read + ch.collation + ch.vars.n;
+		if (ch.use)
+			sink += (int)strlen(ch.db);
+		sink += my_sql_mode_of(&ch.vars).ansi_quotes;
+		my_session_change_cleanup(&ch);
+		sink += my_query_is_read(mode, data + 2, size - 2);
 		struct my_execute ex;
 		uint32_t id;
 		uint16_t cols, params;
 		sink += my_execute_parse(my_cur_make(data + 1, size - 1), data[1], &ex);
 		sink += my_prepare_ok_parse(my_cur_make(data + 1, size - 1), &id, &cols, &params);
-		struct my_vars vars = {0};
-		sink += my_query_set_vars(data + 1, size - 1, &vars);
-		my_vars_clear(&vars);
 		return 0;
 	}
 	struct my_track t;

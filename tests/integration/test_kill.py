@@ -153,3 +153,26 @@ def test_kill_of_its_own_connection(wp):
     assert e.value.args[0] == 1927, "the ERR arrives before the close"
     with pytest.raises(pymysql.err.OperationalError):
         one(c, "SELECT 1")
+
+
+def test_kill_among_other_statements_or_prepared_is_refused(wp, mariadb):
+    """A KILL in the tail of a multi-statement, or prepared, would reach the
+    backend by number: refused (ERR 1235), and the named session lives on."""
+    from pymysql.constants import CLIENT
+    target = connect(wp)
+    t, r = run_in_thread(target, "SELECT SLEEP(3)")
+    wait_sleeping(mariadb, 1)
+    backend_id = mariadb.root_sql("SELECT id FROM information_schema.processlist "
+                                  "WHERE info LIKE 'SELECT SLEEP%'").split()[0]
+    multi = connect(wp, client_flag=CLIENT.MULTI_STATEMENTS)
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        with multi.cursor() as cur:
+            cur.execute(f"SELECT 1; KILL {backend_id}")
+    assert e.value.args[0] == 1235
+    raw = RawClient(wp.port).login()
+    assert err_of(raw.command(b"\x16" + f"KILL {backend_id}".encode()))[0] == 1235
+    t.join(30)
+    assert r == [0], "the statement ran to its end"
+    assert one(multi, "SELECT 5") == 5
+    for c in (target, multi, raw):
+        c.close()

@@ -1,105 +1,223 @@
-/* pin_test: which statements pin a client to its backend connection in transaction mode. */
+/* pin_test: what each text does to the session: tracked, pinned, or nothing, statement by statement. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "my_charset.h"
 #include "my_pin.h"
 
+static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF};
+static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF};
+static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON};
+static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+
 struct pin_case {
 	const char *sql;
 	enum my_pin_reason want;
+	const char *tracked; /* what is tracked, rendered by render(); "" none */
+	struct my_sql_mode mode;
+	enum my_text_kind kind;
 };
 
-static enum my_pin_reason pin(const char *sql)
+/* render writes "db=x;coll=N;a=1;" for what |ch| tracks. */
+static void render(const struct my_session_change *ch, char *out, size_t out_len)
 {
-	return my_pin_query((const uint8_t *)sql, strlen(sql));
+	size_t o = 0;
+	out[0] = '\0';
+	if (ch->use)
+		o += (size_t)snprintf(out + o, out_len - o, "db=%s;", ch->db);
+	if (ch->collation)
+		o += (size_t)snprintf(out + o, out_len - o, "coll=%u;", ch->collation);
+	for (uint8_t i = 0; i < ch->vars.n && o < out_len; i++)
+		o += (size_t)snprintf(out + o, out_len - o, "%s;", ch->vars.v[i].text);
 }
 
-Test(pin, statements)
+static void check(const struct pin_case *c)
+{
+	struct my_session_change ch;
+	char got[512];
+	my_classify(&ch, c->mode, c->kind, (const uint8_t *)c->sql, strlen(c->sql));
+	render(&ch, got, sizeof(got));
+	cr_expect_eq(ch.pin, c->want, "%s: pin %s, want %s", c->sql, my_pin_reason_str(ch.pin),
+		     my_pin_reason_str(c->want));
+	cr_expect_str_eq(got, c->tracked, "%s: tracked \"%s\", want \"%s\"", c->sql, got,
+			 c->tracked);
+	my_session_change_cleanup(&ch);
+}
+
+#define Q(sql, pin, tracked) {sql, pin, tracked, plain, MY_TEXT_QUERY}
+
+Test(pin, single_statements)
 {
 	const struct pin_case cases[] = {
-		{"SELECT 1", MY_PIN_NONE},
-		{"  select * from t where a = 1", MY_PIN_NONE},
-		{"INSERT INTO t VALUES (1, 'a@b.c')", MY_PIN_NONE},
-		{"UPDATE t SET v = 2 WHERE id = 3", MY_PIN_NONE},
-		{"BEGIN", MY_PIN_NONE},
-		{"START TRANSACTION READ ONLY", MY_PIN_NONE},
-		{"COMMIT", MY_PIN_NONE},
-		{"SELECT @@version_comment LIMIT 1", MY_PIN_NONE},
-		{"SELECT `@odd``name` FROM t", MY_PIN_NONE},
-		{"SELECT 'GET_LOCK(1)' AS s", MY_PIN_NONE},
-		{"SELECT \"it\\\"s @x\"", MY_PIN_NONE},
-		{"/* app=api */ SELECT 1", MY_PIN_NONE},
-		{"-- note\nSELECT 1", MY_PIN_NONE},
-		{"SET autocommit = 0", MY_PIN_SET},
-		{"set names utf8mb4", MY_PIN_SET},
-		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", MY_PIN_SET},
-		{"SET @x = 1", MY_PIN_SET},
-		{"SELECT @x := 1", MY_PIN_USER_VARIABLE},
-		{"SELECT * FROM t WHERE id = @id", MY_PIN_USER_VARIABLE},
-		{"CREATE TEMPORARY TABLE tmp (a INT)", MY_PIN_TEMPORARY_TABLE},
-		{"create temporary table if not exists t2 select 1", MY_PIN_TEMPORARY_TABLE},
-		{"DROP TEMPORARY TABLE tmp", MY_PIN_TEMPORARY_TABLE},
-		{"PREPARE s FROM 'SELECT 1'", MY_PIN_PREPARED_STATEMENT},
-		{"EXECUTE s", MY_PIN_PREPARED_STATEMENT},
-		{"LOCK TABLES t WRITE", MY_PIN_LOCK_TABLES},
-		{"SELECT GET_LOCK('job', 10)", MY_PIN_NAMED_LOCK},
-		{"SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 1", MY_PIN_FOUND_ROWS},
-		{"SELECT FOUND_ROWS()", MY_PIN_FOUND_ROWS},
-		{"SELECT LAST_INSERT_ID()", MY_PIN_NONE}, /* tracked and restored */
-		{"select last_insert_id ( ) as id", MY_PIN_NONE},
-		{"SELECT LAST_INSERT_ID(42)", MY_PIN_LAST_INSERT_ID},
-		{"UPDATE seq SET id = LAST_INSERT_ID(id + 1)", MY_PIN_LAST_INSERT_ID},
-		{"/*!40101 SET NAMES utf8 */", MY_PIN_EXECUTABLE_COMMENT},
-		{"SELECT 1 /*!50000 , @x := 2 */", MY_PIN_EXECUTABLE_COMMENT},
-		{"HANDLER t OPEN", MY_PIN_HANDLER},
+		Q("SELECT 1", MY_PIN_NONE, ""),
+		Q("  select * from t where a = 1", MY_PIN_NONE, ""),
+		Q("INSERT INTO t VALUES (1, 'a@b.c')", MY_PIN_NONE, ""),
+		Q("UPDATE t SET v = 2 WHERE id = 3", MY_PIN_NONE, ""),
+		Q("BEGIN", MY_PIN_NONE, ""),
+		Q("START TRANSACTION READ ONLY", MY_PIN_NONE, ""),
+		Q("COMMIT", MY_PIN_NONE, ""),
+		Q("SELECT @@version_comment LIMIT 1", MY_PIN_NONE, ""),
+		Q("SELECT `@odd``name` FROM t", MY_PIN_NONE, ""),
+		Q("SELECT 'GET_LOCK(1)' AS s", MY_PIN_NONE, ""),
+		Q("SELECT \"it\\\"s @x\"", MY_PIN_NONE, ""),
+		Q("/* app=api */ SELECT 1", MY_PIN_NONE, ""),
+		Q("-- note\nSELECT 1", MY_PIN_NONE, ""),
+		Q("SET autocommit = 0", MY_PIN_NONE, "autocommit=0;"),
+		Q("set names utf8mb4", MY_PIN_NONE, "coll=45;"),
+		Q("SET NAMES klingon", MY_PIN_SET, ""),
+		Q("USE sbtest", MY_PIN_NONE, "db=sbtest;"),
+		Q("use `odd``name`;", MY_PIN_NONE, "db=odd`name;"),
+		Q("USE a b", MY_PIN_OTHER_COMMAND, ""),
+		Q("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", MY_PIN_SET, ""),
+		Q("SET @x = 1", MY_PIN_SET, ""),
+		Q("SET sql_mode = CONCAT(@@sql_mode, ',ANSI')", MY_PIN_SET, ""),
+		Q("SELECT @x := 1", MY_PIN_USER_VARIABLE, ""),
+		Q("SELECT @'quoted'", MY_PIN_USER_VARIABLE, ""),
+		Q("SELECT * FROM t WHERE id = @id", MY_PIN_USER_VARIABLE, ""),
+		Q("CREATE TEMPORARY TABLE tmp (a INT)", MY_PIN_TEMPORARY_TABLE, ""),
+		Q("create temporary table if not exists t2 select 1", MY_PIN_TEMPORARY_TABLE, ""),
+		Q("DROP TEMPORARY TABLE tmp", MY_PIN_TEMPORARY_TABLE, ""),
+		Q("PREPARE s FROM 'SELECT 1'", MY_PIN_PREPARED_STATEMENT, ""),
+		Q("EXECUTE s", MY_PIN_PREPARED_STATEMENT, ""),
+		Q("LOCK TABLES t WRITE", MY_PIN_LOCK_TABLES, ""),
+		Q("SELECT GET_LOCK('job', 10)", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 1", MY_PIN_FOUND_ROWS, ""),
+		Q("SELECT FOUND_ROWS()", MY_PIN_FOUND_ROWS, ""),
+		Q("SELECT LAST_INSERT_ID()", MY_PIN_NONE, ""), /* tracked and restored */
+		Q("select last_insert_id ( ) as id", MY_PIN_NONE, ""),
+		Q("SELECT LAST_INSERT_ID(42)", MY_PIN_LAST_INSERT_ID, ""),
+		Q("UPDATE seq SET id = LAST_INSERT_ID(id + 1)", MY_PIN_LAST_INSERT_ID, ""),
+		Q("HANDLER t OPEN", MY_PIN_HANDLER, ""),
+		Q("CALL p()", MY_PIN_CALL, ""),
+		Q("call db.proc(1, @out)", MY_PIN_CALL, ""),
+		Q("FLUSH TABLES WITH READ LOCK", MY_PIN_GLOBAL_LOCK, ""),
+		Q("flush tables t1, t2 for export", MY_PIN_GLOBAL_LOCK, ""),
+		Q("FLUSH TABLES", MY_PIN_NONE, ""),
+		Q("BACKUP STAGE START", MY_PIN_GLOBAL_LOCK, ""),
+		Q("XA START 'x'", MY_PIN_OTHER_COMMAND, ""),
+		Q("BEGIN NOT ATOMIC SET @a = 1; END", MY_PIN_SET, ""),
+		Q("IF 1 THEN DO 1; END IF", MY_PIN_NONE, ""),
+		Q("CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", MY_PIN_NONE, ""),
+		/* conservative: the body is read as if it ran */
+		Q("CREATE PROCEDURE p() BEGIN SET x = 1; END", MY_PIN_SET, ""),
+		Q("CREATE TABLE t (a INT); SELECT 1", MY_PIN_NONE, ""),
+		Q("", MY_PIN_NONE, ""),
+		Q(";;", MY_PIN_NONE, ""),
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_expect_eq(pin(cases[i].sql), cases[i].want, "%s: got %s, want %s", cases[i].sql,
-			     my_pin_reason_str(pin(cases[i].sql)), my_pin_reason_str(cases[i].want));
+		check(&cases[i]);
 }
 
-Test(pin, use_schema)
+/* Every statement of a multi-statement is read (issue #14, defect 3). */
+Test(pin, multi_statements)
 {
-	char db[64];
-	const char *q = "USE sbtest";
-	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), 1);
-	cr_expect_str_eq(db, "sbtest");
-	q = "use `odd``name`;";
-	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), 1);
-	cr_expect_str_eq(db, "odd`name");
-	q = "SELECT 1";
-	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), 0);
-	q = "USE a b";
-	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), -1);
-	q = "USE `unterminated";
-	cr_expect_eq(my_query_use_schema((const uint8_t *)q, strlen(q), db, sizeof(db)), -1);
+	const struct pin_case cases[] = {
+		Q("SELECT 1; SET SESSION sql_mode='ANSI_QUOTES'; SET autocommit=0; USE otherdb",
+		  MY_PIN_NONE, "db=otherdb;sql_mode='ANSI_QUOTES';autocommit=0;"),
+		Q("SELECT 1; SET NAMES latin1", MY_PIN_NONE, "coll=8;"),
+		Q("SELECT 1; PREPARE s FROM 'SELECT 1'", MY_PIN_PREPARED_STATEMENT, ""),
+		Q("SELECT 1; LOCK TABLES t READ", MY_PIN_LOCK_TABLES, ""),
+		Q("DO 1; CREATE TEMPORARY TABLE t (a INT)", MY_PIN_TEMPORARY_TABLE, ""),
+		Q("SELECT 1;SELECT @x", MY_PIN_USER_VARIABLE, ""),
+		Q("SET wait_timeout = 10; SELECT 1", MY_PIN_NONE, "wait_timeout=10;"),
+		Q("SET a = 1; SET a = DEFAULT; SET b = 2", MY_PIN_NONE, "a=DEFAULT;b=2;"),
+		/* a pin does not hide a later USE: COM_RESET_CONNECTION keeps it */
+		Q("SET @x = 1; USE other", MY_PIN_SET, "db=other;"),
+		Q("SELECT ';'; SELECT \";\"; SELECT `;`", MY_PIN_NONE, ""),
+		Q("SELECT 1 -- ; SET @x=1\n; SELECT 2", MY_PIN_NONE, ""),
+		Q("SELECT 1 /* ; SET @x=1 */; SELECT 2", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
 }
 
-Test(pin, set_names)
+/* A literal SET sql_mode changes how the rest of the text reads; an
+ * unknown mode pins only where the readings differ (defect 7). */
+Test(pin, sql_mode_lexing)
 {
-	char cs[32], coll[64];
-	const char *q = "SET NAMES utf8mb4";
-	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 1);
-	cr_expect_str_eq(cs, "utf8mb4");
-	cr_expect_str_eq(coll, "");
-	q = "set names 'latin1' collate 'latin1_bin';";
-	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 1);
-	cr_expect_str_eq(cs, "latin1");
-	cr_expect_str_eq(coll, "latin1_bin");
-	q = "SET NAMES utf8, @x = 1";
-	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), -1);
-	q = "SET autocommit = 1";
-	cr_expect_eq(my_query_set_names((const uint8_t *)q, strlen(q), cs, sizeof(cs), coll, sizeof(coll)), 0);
-	cr_expect_eq(my_collation_by_name("utf8mb4", "")->id, 45);
-	cr_expect_eq(my_collation_by_name("utf8", NULL)->id, 33);
-	cr_expect_eq(my_collation_by_name("latin1", "latin1_bin")->id, 47);
-	cr_expect_null(my_collation_by_name("klingon", NULL));
+	const struct pin_case cases[] = {
+		{"SELECT '\\', @x:=1 -- '", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
+		{"SELECT '\\', @x:=1 -- '", MY_PIN_USER_VARIABLE, "", nbe, MY_TEXT_QUERY},
+		{"SELECT '\\', @x:=1 -- '", MY_PIN_SQL_MODE, "", unknown, MY_TEXT_QUERY},
+		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
+		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_USER_VARIABLE, "", ansi, MY_TEXT_QUERY},
+		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_SQL_MODE, "",
+		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN}, MY_TEXT_QUERY},
+		{"SELECT 'a\\\\b', \"c\", 'it''s'", MY_PIN_NONE, "", unknown, MY_TEXT_QUERY},
+		{"SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\\', @x:=1 -- '",
+		 MY_PIN_USER_VARIABLE, "sql_mode='NO_BACKSLASH_ESCAPES';", plain, MY_TEXT_QUERY},
+		{"SET sql_mode='ANSI'; SELECT \"\\\", @x:=1 -- \"", MY_PIN_USER_VARIABLE,
+		 "sql_mode='ANSI';", plain, MY_TEXT_QUERY},
+		{"SET sql_mode=''; SELECT '\\', @x:=1 -- '", MY_PIN_NONE, "sql_mode='';", nbe,
+		 MY_TEXT_QUERY},
+		{"SET sql_mode=DEFAULT; SELECT 'a\\'b'", MY_PIN_SQL_MODE, "sql_mode=DEFAULT;", plain,
+		 MY_TEXT_QUERY},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+	struct my_vars vs = {0};
+	cr_assert(my_vars_put(&vs, "sql_mode", 8, "'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'", 34));
+	struct my_sql_mode m = my_sql_mode_of(&vs);
+	cr_expect_eq(m.ansi_quotes, MY_MODE_ON);
+	cr_expect_eq(m.no_backslash_escapes, MY_MODE_ON);
+	my_vars_clear(&vs);
+	m = my_sql_mode_of(&vs);
+	cr_expect_eq(m.ansi_quotes, MY_MODE_UNKNOWN);
+	cr_assert(my_vars_put(&vs, "sql_mode", 8, "'ANSI, NO_BACKSLASH_ESCAPES'", 28));
+	m = my_sql_mode_of(&vs); /* a space: not read here */
+	cr_expect_eq(m.no_backslash_escapes, MY_MODE_UNKNOWN);
+	my_vars_clear(&vs);
+		m = my_sql_mode_merge(plain, nbe);
+	cr_expect_eq(m.no_backslash_escapes, MY_MODE_UNKNOWN);
+	cr_expect_eq(m.ansi_quotes, MY_MODE_OFF);
+}
+
+/* Executable comments are read as SQL; a tracked statement inside one, or
+ * a comment whose end depends on whether it runs, pins. */
+Test(pin, executable_comments)
+{
+	const struct pin_case cases[] = {
+		Q("/*!40101 SET NAMES utf8 */", MY_PIN_EXECUTABLE_COMMENT, ""),
+		Q("SET /*!50000 wait_timeout = 10 */", MY_PIN_EXECUTABLE_COMMENT, ""),
+		Q("SELECT 1 /*!50000 , @x := 2 */", MY_PIN_USER_VARIABLE, ""),
+		Q("SELECT 1 /*M!100100 , GET_LOCK('a', 1) */", MY_PIN_NAMED_LOCK, ""),
+		Q("/*!50000 LOCK */ TABLES t READ", MY_PIN_LOCK_TABLES, ""),
+		Q("/*!40000 SELECT */ 1", MY_PIN_NONE, ""),
+		Q("SELECT 1 /*!99999 ' */, @x := 1 -- '", MY_PIN_EXECUTABLE_COMMENT, ""),
+		Q("SELECT 1 /*!99999 # */", MY_PIN_EXECUTABLE_COMMENT, ""),
+		Q("SELECT 1 /*! 2 */; SET @y = 1", MY_PIN_SET, ""),
+		Q("SELECT 1 /*+ hint(@x) */", MY_PIN_NONE, ""),
+		Q("SELECT 1 /*! unterminated", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+}
+
+/* A prepared text with any effect pins at prepare time (defect 4). */
+Test(pin, prepared_texts)
+{
+	const struct pin_case cases[] = {
+		{"SET SESSION time_zone='+05:00'", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"SET autocommit=0", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"SET @secret = ?", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"SET NAMES latin1", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"USE db2", MY_PIN_OTHER_COMMAND, "", plain, MY_TEXT_PREPARE},
+		{"CREATE TEMPORARY TABLE t (a INT)", MY_PIN_TEMPORARY_TABLE, "", plain, MY_TEXT_PREPARE},
+		{"SELECT GET_LOCK(?, 10)", MY_PIN_NAMED_LOCK, "", plain, MY_TEXT_PREPARE},
+		{"PREPARE s FROM 'SELECT 1'", MY_PIN_PREPARED_STATEMENT, "", plain, MY_TEXT_PREPARE},
+		{"LOCK TABLES t READ", MY_PIN_LOCK_TABLES, "", plain, MY_TEXT_PREPARE},
+		{"CALL p(?)", MY_PIN_CALL, "", plain, MY_TEXT_PREPARE},
+		{"SELECT * FROM t WHERE id = ?", MY_PIN_NONE, "", plain, MY_TEXT_PREPARE},
+		{"INSERT INTO t VALUES (?, ?)", MY_PIN_NONE, "", plain, MY_TEXT_PREPARE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
 }
 
 static bool is_read(const char *sql)
 {
-	return my_query_is_read((const uint8_t *)sql, strlen(sql));
+	return my_query_is_read(plain, (const uint8_t *)sql, strlen(sql));
 }
 
 Test(pin, reads_that_may_be_sent_twice)
@@ -109,6 +227,11 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect(is_read("SHOW TABLES"));
 	cr_expect(is_read("SELECT 'for update; into @x' AS s FROM t"));
 	cr_expect(is_read("SELECT @@version"));
+	cr_expect(is_read("SELECT COUNT(*), MAX(a) FROM t WHERE b IN (1, 2) AND c = NOW()"));
+	cr_expect(is_read("SELECT 1;"));
+	/* the ends of the builtin table, and names either side of "_" */
+	cr_expect(is_read("SELECT ABS(1), YEARWEEK(NOW()), UUID_SHORT(), CONCAT_WS(',', 'a')"));
+	cr_expect(is_read("SELECT CHARSET(a), CHAR_LENGTH(a), TIMESTAMPDIFF(DAY, a, b) FROM t"));
 	cr_expect_not(is_read("SELECT * FROM t WHERE id = 1 FOR UPDATE"));
 	cr_expect_not(is_read("SELECT * FROM t LOCK IN SHARE MODE"));
 	cr_expect_not(is_read("SELECT 1 INTO @x"));
@@ -117,9 +240,14 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect_not(is_read("SELECT GET_LOCK('x', 1)"));
 	cr_expect_not(is_read("SELECT @x := 1"));
 	cr_expect_not(is_read("SELECT 1; DELETE FROM t"));
+	cr_expect_not(is_read("SELECT 1; SELECT 2"));
 	cr_expect_not(is_read("/*!50000 SELECT */ 1"));
 	cr_expect_not(is_read("SELECT /*! SLEEP(1) */ 1"));
 	cr_expect_not(is_read("INSERT INTO t SELECT * FROM u"));
 	cr_expect_not(is_read("UPDATE t SET a = 1"));
+	cr_expect_not(is_read("SELECT f()"));
+	cr_expect_not(is_read("SELECT app.bump(1)"));
+	cr_expect_not(is_read("SELECT a FROM t WHERE b = side_effect (a)"));
 	cr_expect_not(is_read(""));
+	cr_expect_not(my_query_is_read(unknown, (const uint8_t *)"SELECT 'a\\'b'", 13));
 }

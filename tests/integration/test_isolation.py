@@ -1,0 +1,394 @@
+"""Leak matrix (issue #14): with one backend connection, client B always gets client A's
+connection; whatever state A leaves, in whatever way it sent it, B must find a pristine
+session, as the server itself reports it; A must find the state warmpool restores."""
+import json
+import struct
+import time
+import urllib.request
+
+import pymysql
+import pytest
+from pymysql.constants import CLIENT
+
+COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE, COM_SET_OPTION = 0x16, 0x17, 0x19, 0x1B
+WAIT_MS = 1000  # how long B waits for the one connection while A holds it (a pin)
+
+
+@pytest.fixture(scope="module")
+def iso_db(mariadb):
+    mariadb.root_sql(
+        "CREATE DATABASE IF NOT EXISTS wp_iso; CREATE DATABASE IF NOT EXISTS wp_iso2; "
+        "CREATE TABLE IF NOT EXISTS wp_iso.t (a INT); "
+        "CREATE TABLE IF NOT EXISTS wp_iso.t2 (a INT); "
+        "DROP PROCEDURE IF EXISTS wp_iso.leave_state")
+    mariadb.root_sql(
+        "DELIMITER //\nCREATE PROCEDURE wp_iso.leave_state() BEGIN SET @proc_var = 7; "
+        "SET SESSION sql_mode = 'ANSI_QUOTES'; CREATE TEMPORARY TABLE wp_iso.proc_tmp (a INT); "
+        "END //")
+    return mariadb
+
+
+@pytest.fixture
+def one_conn_pool(warmpool_factory, iso_db):
+    return warmpool_factory(db=iso_db,
+                            warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
+                            listener_main={"pool_mode": "transaction"},
+                            backend_main={"min_idle": "1", "max_connections": "1"})
+
+
+def connect(port, multi=False, db=None):
+    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+                           database=db, autocommit=True, connect_timeout=30,
+                           client_flag=CLIENT.MULTI_STATEMENTS if multi else 0)
+
+
+def query(conn, sql):
+    """Runs a (multi-)statement text; returns the rows of its first result."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+        while cur.nextset():
+            pass
+        return rows
+
+
+def value(conn, sql):
+    return query(conn, sql)[0][0]
+
+
+def error_code(conn, sql):
+    try:
+        query(conn, sql)
+    except pymysql.MySQLError as e:
+        return e.args[0]
+    return 0
+
+
+# --- raw protocol: what PyMySQL cannot send -------------------------------
+
+def read_response(conn):
+    """Reads one response to a command (OK, ERR, or a result set in either
+    protocol); raises on ERR."""
+    first = conn._read_packet()
+    if first.is_ok_packet():
+        return
+    columns = first.read_length_encoded_integer()
+    for _ in range(columns):
+        conn._read_packet()
+    conn._read_packet()  # EOF after the definitions
+    while not conn._read_packet().is_eof_packet():
+        pass
+
+
+def prepare_and_execute(conn, sql):
+    """COM_STMT_PREPARE then COM_STMT_EXECUTE (no parameters), as Go and JDBC send SQL."""
+    conn._execute_command(COM_STMT_PREPARE, sql)
+    ok = conn._read_packet()
+    stmt_id, columns, params = struct.unpack("<IHH", ok._data[1:9])
+    for _ in range(params + (1 if params else 0) + columns + (1 if columns else 0)):
+        conn._read_packet()
+    conn._execute_command(COM_STMT_EXECUTE, struct.pack("<IBI", stmt_id, 0, 1))
+    read_response(conn)
+    conn._execute_command(COM_STMT_CLOSE, struct.pack("<I", stmt_id))
+
+
+def set_option(conn, on):
+    """COM_SET_OPTION: multi-statements on or off for the session (mysqlnd's multi_query)."""
+    conn._execute_command(COM_SET_OPTION, struct.pack("<H", 0 if on else 1))
+    assert conn._read_packet().is_eof_packet()
+
+
+def pipelined(conn, first, second):
+    """Two commands in one write, before either is answered: each a COM_QUERY's
+    text, or bytes (a whole command payload)."""
+    packets = b""
+    for command in (first, second):
+        payload = command if isinstance(command, bytes) else b"\x03" + command.encode()
+        packets += struct.pack("<I", len(payload))[:3] + b"\x00" + payload
+    conn._write_bytes(packets)
+    for _ in range(2):
+        conn._next_seq_id = 1
+        result = pymysql.connections.MySQLResult(conn)
+        result.read()
+
+
+# --- state kinds -----------------------------------------------------------
+# Each: the statement that leaves it, the check that B's session is pristine
+# (asked of the server), and, when the README promises to restore it, the
+# check that A still sees it.
+
+def global_equal(var):
+    return lambda b: value(b, f"SELECT @@session.{var} = @@global.{var}") == 1
+
+
+STATES = {
+    "variable_literal": ("SET SESSION time_zone = '+05:00'", global_equal("time_zone"),
+                         lambda a: value(a, "SELECT @@session.time_zone") == "+05:00"),
+    "variable_expression": ("SET SESSION wait_timeout = 100 + 23", global_equal("wait_timeout"),
+                            None),
+    "sql_mode": ("SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'",
+                 global_equal("sql_mode"),
+                 lambda a: value(a, "SELECT @@session.sql_mode") ==
+                 "ANSI_QUOTES,NO_BACKSLASH_ESCAPES"),
+    "autocommit": ("SET autocommit = 0", lambda b: value(b, "SELECT @@autocommit") == 1,
+                   lambda a: value(a, "SELECT @@autocommit") == 0),
+    "isolation": ("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                  global_equal("tx_isolation"), None),
+    "charset": ("SET NAMES latin1",
+                lambda b: query(b, "SELECT @@character_set_client, @@character_set_results, "
+                                   "@@character_set_connection")[0] == ("utf8mb4",) * 3,
+                lambda a: value(a, "SELECT @@character_set_client") == "latin1"),
+    "schema": ("USE wp_iso2", lambda b: value(b, "SELECT DATABASE()") is None,
+               lambda a: value(a, "SELECT DATABASE()") == "wp_iso2"),
+    "user_variable": ("SET @secret = 42", lambda b: value(b, "SELECT @secret") is None, None),
+    "temporary_table": ("CREATE TEMPORARY TABLE wp_iso.tmp_x (a INT)",
+                        lambda b: error_code(b, "SELECT * FROM wp_iso.tmp_x") == 1146, None),
+    "sql_prepare": ("PREPARE wp_stmt FROM 'SELECT 1'",
+                    lambda b: error_code(b, "EXECUTE wp_stmt") == 1243, None),
+    "named_lock": ("SELECT GET_LOCK('wp_iso_lock', 0)",
+                   lambda b: value(b, "SELECT IS_USED_LOCK('wp_iso_lock')") is None, None),
+    "lock_tables": ("LOCK TABLES wp_iso.t READ",
+                    lambda b: error_code(b, "SELECT COUNT(*) FROM wp_iso.t2") == 0, None),
+    "global_read_lock": ("FLUSH TABLES WITH READ LOCK",
+                         lambda b: error_code(b, "INSERT INTO wp_iso.t VALUES (1)") == 0, None),
+    "procedure": ("CALL wp_iso.leave_state()",
+                  lambda b: value(b, "SELECT @proc_var") is None and global_equal("sql_mode")(b)
+                  and error_code(b, "SELECT * FROM wp_iso.proc_tmp") == 1146, None),
+}
+
+# How A sends the statement.
+WAYS = {
+    "plain": lambda a, sql: query(a, sql),
+    "multi_statement_tail": lambda a, sql: query(a, "SELECT 1; " + sql),
+    "prepared": prepare_and_execute,
+    "executable_comment": lambda a, sql: query(a, "/*!40000 " + sql + " */"),
+    "pipelined": lambda a, sql: pipelined(a, "SELECT 1", sql),
+}
+# Statements the server does not take in some ways.
+NOT_SENDABLE = {("sql_prepare", "prepared"), ("lock_tables", "prepared"),
+                ("schema", "prepared")}
+# What warmpool tracks and restores (README, "Transaction pooling"): sent
+# plainly or in a multi-statement, these must not keep A's connection.
+RESTORED = {"variable_literal", "sql_mode", "autocommit", "charset", "schema"}
+
+CELLS = [pytest.param(state, way, id=f"{state}-{way}")
+         for state in STATES for way in WAYS if (state, way) not in NOT_SENDABLE]
+
+
+def backend_of(port):
+    """A client B; its CONNECTION_ID(), or None when the one connection is held by A."""
+    try:
+        b = connect(port)
+        return b, value(b, "SELECT CONNECTION_ID()")
+    except pymysql.MySQLError:
+        return None, None
+
+
+@pytest.mark.parametrize("state,way", CELLS)
+def test_leak_matrix(one_conn_pool, state, way):
+    sql, pristine, a_sees = STATES[state]
+    a = connect(one_conn_pool.port, multi=way == "multi_statement_tail")
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    WAYS[way](a, sql)
+    if a_sees:
+        assert a_sees(a), "A does not see its own state"
+
+    # A idle between statements: if warmpool lets B have the connection, B
+    # must not see A's state, and A must get its state back afterwards.
+    b, b_id = backend_of(one_conn_pool.port)
+    if state in RESTORED and way in ("plain", "multi_statement_tail"):
+        assert b is not None, "a restored state kept A's connection (pinned)"
+    if b is not None:
+        assert b_id == a_id, "B did not get A's backend connection"
+        assert pristine(b), f"B sees A's {state} ({way}) while A is idle"
+        if a_sees:
+            assert a_sees(a), "A lost its state to B"
+            assert pristine(b), f"B sees A's {state} ({way}) after A came back"
+        b.close()
+
+    # A leaves: the next client gets the same connection, reset.
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id, "B did not get A's backend connection"
+    assert pristine(b), f"B sees A's {state} ({way}) after A left"
+    b.close()
+
+
+@pytest.mark.parametrize("mode,text", [
+    ("NO_BACKSLASH_ESCAPES", "SELECT '\\', @lexed := 1 -- '"),
+    ("ANSI_QUOTES", 'SELECT 1 AS "\\", @lexed := 1 -- "'),
+], ids=["no_backslash_escapes", "ansi_quotes"])
+def test_lexing_follows_sql_mode(one_conn_pool, mode, text):
+    """Defect 7: after A sets an sql_mode that changes how strings end, a text that
+    sets a user variable outside what the default lexing sees as a string still pins."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, f"SET SESSION sql_mode = '{mode}'")
+    query(a, text)
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert value(b, "SELECT @lexed") is None, "B sees A's user variable"
+        b.close()
+    assert value(a, "SELECT @lexed") == 1  # the server did read it that way
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @lexed") is None
+    assert value(b, "SELECT @@session.sql_mode = @@global.sql_mode") == 1
+    b.close()
+
+
+@pytest.mark.parametrize("a_multi", [False, True], ids=["login_without", "login_with"])
+def test_multi_statement_option_survives_reset(one_conn_pool, a_multi):
+    """COM_SET_OPTION, then a pin, then A leaves: warmpool resets the connection with
+    COM_CHANGE_USER, which does not reset the option; each next client still gets
+    exactly the option it logged in with."""
+    a = connect(one_conn_pool.port, multi=a_multi)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    set_option(a, not a_multi)
+    query(a, "SET @pinned = 1")
+    a.close()
+    for b_multi in (a_multi, not a_multi, a_multi):
+        b = connect(one_conn_pool.port, multi=b_multi)
+        assert value(b, "SELECT CONNECTION_ID()") == a_id
+        assert (error_code(b, "DO 1; DO 2") == 0) == b_multi
+        assert value(b, "SELECT @pinned") is None
+        b.close()
+
+
+@pytest.mark.parametrize("a_multi", [False, True], ids=["login_without", "login_with"])
+def test_multi_statement_option_follows_each_client(one_conn_pool, a_multi):
+    """A flips the multi-statement option with COM_SET_OPTION; B (who logged in the
+    other way) gets what it asked for, on A's connection, while A is idle and after
+    it left; A keeps its option."""
+    a = connect(one_conn_pool.port, multi=a_multi)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    set_option(a, not a_multi)
+    assert (error_code(a, "DO 1; DO 2") == 0) == (not a_multi)
+    for leave in (False, True):
+        if leave:
+            a.close()
+        b = connect(one_conn_pool.port, multi=a_multi)
+        assert value(b, "SELECT CONNECTION_ID()") == a_id
+        assert (error_code(b, "DO 1; DO 2") == 0) == a_multi, "B got A's multi-statement option"
+        b.close()
+        if not leave:
+            assert (error_code(a, "DO 1; DO 2") == 0) == (not a_multi), "A lost its option"
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_stacked_queries_refused_without_multi_statements(warmpool_factory, iso_db, mode):
+    """Defect 1: a client that did not ask for multi-statements gets ERR 1064 for
+    "DO 1; CREATE TABLE ..." and the second statement never runs."""
+    wp = warmpool_factory(db=iso_db, listener_main={"pool_mode": mode},
+                          warmpool={"workers": "1"},
+                          backend_main={"min_idle": "1", "max_connections": "4"})
+    iso_db.root_sql("DROP TABLE IF EXISTS wp_iso.stacked")
+    c = connect(wp.port)
+    assert error_code(c, "DO 1; CREATE TABLE wp_iso.stacked (x INT)") == 1064
+    assert iso_db.root_sql("SHOW TABLES FROM wp_iso LIKE 'stacked'").strip() == ""
+    m = connect(wp.port, multi=True)
+    assert error_code(m, "DO 1; DO 2") == 0
+    assert error_code(c, "DO 1; DO 2") == 1064, "the other client's option leaked"
+    c.close()
+    m.close()
+
+
+def test_multi_query_in_transaction_mode(one_conn_pool):
+    """mysqlnd's multi_query: option ON, the query, option OFF, in transaction mode."""
+    a = connect(one_conn_pool.port)
+    set_option(a, True)
+    assert query(a, "SELECT 1; SELECT 2") == ((1,),)
+    set_option(a, False)
+    assert error_code(a, "DO 1; DO 2") == 1064
+    a.close()
+
+
+def test_pipelined_reset_connection(one_conn_pool):
+    """Defect 7: COM_RESET_CONNECTION sent behind another command resets the session
+    without warmpool attributing it; A must not get its old variables back later."""
+    a = connect(one_conn_pool.port)
+    query(a, "SET SESSION time_zone = '+05:00'")
+    pipelined(a, "SELECT 1", b"\x1f")  # COM_RESET_CONNECTION
+    assert value(a, "SELECT @@session.time_zone = @@global.time_zone") == 1
+    b, _ = backend_of(one_conn_pool.port)  # takes the connection if A let it go
+    if b is not None:
+        assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+        b.close()
+    assert value(a, "SELECT @@session.time_zone = @@global.time_zone") == 1, \
+        "warmpool restored a variable the client had reset"
+    a.close()
+
+
+
+def test_multi_statement_failing_part_way(one_conn_pool):
+    """A tracked statement ran, a later one failed: which ones ran is not known from
+    the reply, so A keeps its connection and B never sees the variable."""
+    a = connect(one_conn_pool.port, multi=True)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    assert error_code(a, "SELECT 1; SET SESSION time_zone = '+05:00'; "
+                         "SELECT no_such_column FROM wp_iso.t; SET autocommit = 0") == 1054
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+    assert value(b, "SELECT @@autocommit") == 1
+    b.close()
+
+
+def test_pipelined_set_option(one_conn_pool):
+    """COM_SET_OPTION behind another command cannot be attributed: A keeps its
+    connection, and after A left (warmpool's COM_CHANGE_USER keeps the option) B
+    still gets the option it logged in with."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    packets = b""
+    for payload in (b"\x03SELECT 1", struct.pack("<BH", COM_SET_OPTION, 0)):
+        packets += struct.pack("<I", len(payload))[:3] + b"\x00" + payload
+    a._write_bytes(packets)
+    a._next_seq_id = 1
+    pymysql.connections.MySQLResult(a).read()
+    a._next_seq_id = 1
+    assert a._read_packet().is_eof_packet()  # COM_SET_OPTION's answer
+    assert error_code(a, "DO 1; DO 2") == 0  # A asked for it
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert b_id == a_id
+        assert error_code(b, "DO 1; DO 2") == 1064, "B got A's multi-statement option"
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert error_code(b, "DO 1; DO 2") == 1064, "B got A's multi-statement option"
+    b.close()
+
+
+def admin_status(wp):
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+        return json.load(r)
+
+
+def test_backslash_escapes_after_a_setup_do_not_pin(one_conn_pool):
+    """The server's NO_BACKSLASH_ESCAPES status flag, read from the OK of warmpool's
+    own setup, tells how 'O\\'Brien' ends: a client that escapes with backslashes
+    (mysqlclient, PHP) is not pinned on a connection another client's variables
+    were just taken off."""
+    a = connect(one_conn_pool.port)
+    query(a, "SET SESSION time_zone = '+05:00'")  # tracked: B's setup takes it back
+    b = connect(one_conn_pool.port)
+    before = admin_status(one_conn_pool)["queries"]
+    assert value(b, "SELECT 'O\\'Brien'") == "O'Brien"
+    deadline = time.monotonic() + 30
+    while (status := admin_status(one_conn_pool))["queries"] <= before:
+        assert time.monotonic() < deadline, "/status never counted the query"
+        time.sleep(0.1)
+    assert status["pins"].get("sql_mode", 0) == 0, status["pins"]
+    a.close()
+    b.close()

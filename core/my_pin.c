@@ -820,6 +820,7 @@ static void change_init(struct my_session_change *ch)
 	ch->statements = 0;
 	ch->read = false;
 	ch->kill = false;
+	ch->xa = false;
 }
 
 /* classify_statement reads one statement (up to ";" or the end) into
@@ -837,6 +838,8 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 	out->statements++;
 	if (word_is(&first, "KILL"))
 		out->kill = true;
+	if (word_is(&first, "XA"))
+		out->xa = true;
 	struct my_session_change tracked;
 	struct scan s = {0};
 	change_init(&tracked);

@@ -73,6 +73,8 @@ struct my_session_change {
 	bool read;		/* one SELECT or SHOW that may run twice (retry_reads) */
 	bool kill;		/* a KILL statement: never for a backend (warmpool interprets
 				   one standing alone, and refuses the text otherwise) */
+	bool xa;		/* an XA statement: a prepared XA branch survives every
+				   reset, so its connection is closed, never reused */
 };
 
 /* my_classify reads |sql| once, statement by statement, with the lexing

@@ -967,6 +967,8 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 		my_session_change_cleanup(&ch);
 		return;
 	}
+	if (ch.xa)
+		c->server->poisoned = true;
 	client_pin(c, ch.pin);
 	if (my_session_change_tracks(&ch))
 		client_expect_change(c, &ch, CLIENT_OPTION_AS_LOGIN);

@@ -97,6 +97,11 @@ struct client {
 	enum client_option multi_statements; /* the multi-statement option of its session */
 	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
 	bool refuse_text; /* the query at the head of c->in holds a KILL among others */
+	/* Its last COM_STMT_PREPARE: on which backend connection (conn id), as
+	 * that connection's how-manyth prepare. MariaDB's statement id -1 ("the
+	 * last prepared") is its own only while both still match. */
+	uint64_t own_prepare_server;
+	uint64_t own_prepare_seq;
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */

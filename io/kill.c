@@ -173,13 +173,25 @@ static void deliver(struct worker *w, const struct kill_request *req)
 		return;
 	struct server *s = c->server;
 	bool whole = req->kind == MY_KILL_CONNECTION;
-	if (s && s->state == SERVER_LINKED && !my_track_idle(&s->track))
-		server_open_killer(s->bp, s->thread_id, whole);
+	if (s && s->state == SERVER_LINKED && !my_track_idle(&s->track)) {
+		struct kill_target target = {.client_id = req->id,
+					     .server_conn_id = s->conn.id,
+					     .responses = s->track.responses};
+		server_open_killer(s->bp, s->thread_id, whole, &target);
+	}
 	log_info("client KILL delivered", "conn=c%llu kind=%s running=%s",
 		 (unsigned long long)c->conn.id, my_kill_kind_str(req->kind),
 		 s && !my_track_idle(&s->track) ? "yes" : "no");
 	if (whole)
 		conn_close(&c->conn, LOG_INFO, "killed by KILL CONNECTION");
+}
+
+bool kill_target_running(struct worker *w, const struct kill_target *t)
+{
+	struct client *c = find_client(w, t->client_id);
+	const struct server *s = c ? c->server : NULL;
+	return s && s->conn.id == t->server_conn_id && s->state == SERVER_LINKED &&
+	       !my_track_idle(&s->track) && s->track.responses == t->responses;
 }
 
 void kill_take_requests(struct worker *w)

@@ -69,6 +69,20 @@ const char *kill_outcome_str(enum kill_outcome outcome);
 /* kill_request_from runs client |c|'s KILL of |id|. */
 enum kill_outcome kill_request_from(struct client *c, enum my_kill_kind kind, uint32_t id);
 
+/* What a side connection's KILL QUERY is for: the statement a client's
+ * backend connection was running when the KILL was delivered. */
+struct kill_target {
+	uint32_t client_id;
+	uint64_t server_conn_id;   /* that backend connection */
+	uint64_t responses;	   /* its tracker's count of finished responses then */
+};
+
+/* kill_target_running: the statement is still the one running there (not
+ * finished, and its connection not handed to another client since), so a
+ * KILL QUERY of that backend thread stops it and nothing else. In the
+ * target's worker. */
+bool kill_target_running(struct worker *w, const struct kill_target *t);
+
 /* kill_take_requests acts on the requests posted to |w|: in its own thread. */
 void kill_take_requests(struct worker *w);
 

@@ -135,13 +135,15 @@ struct server *server_open(struct backend_pool *bp)
 	return s;
 }
 
-void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection)
+void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection,
+			const struct kill_target *target)
 {
 	struct server *s = server_open(bp);
 	if (!s)
 		return;
 	s->kill_thread_id = thread_id;
 	s->kill_connection = whole_connection;
+	s->kill_for = *target;
 	s->retired = true; /* never pooled: its close is not a lost connection */
 }
 
@@ -149,6 +151,13 @@ void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_
  * and waits in IDLE, outside the pool, for the one answer. */
 static void server_send_kill(struct server *s)
 {
+	if (!s->kill_connection && !kill_target_running(s->conn.w, &s->kill_for)) {
+		/* Its statement ended while this connection logged in; the thread
+		 * may now run another client's. A KILL CONNECTION still goes: that
+		 * backend connection is being closed with its client anyway. */
+		conn_close(&s->conn, LOG_INFO, "KILL QUERY dropped: the statement had ended");
+		return;
+	}
 	char sql[64];
 	int len = snprintf(sql, sizeof(sql), "KILL %s %u", s->kill_connection ? "CONNECTION" : "QUERY",
 			   s->kill_thread_id);
@@ -681,8 +690,24 @@ static void server_send_change_user(struct server *s)
 	conn_bld_send(&s->conn, &b);
 }
 
+/* retire_if_poisoned closes a connection an XA statement ran on instead of
+ * giving it back: a prepared XA branch survives both COM_CHANGE_USER and
+ * COM_RESET_CONNECTION, and would hold locks and refuse the next client's
+ * writes (ERR 1399/1031). */
+static bool retire_if_poisoned(struct server *s)
+{
+	if (!s->poisoned)
+		return false;
+	s->client = NULL;
+	s->conn.relay_peer = NULL;
+	server_retire(s, "an XA transaction ran on it: no reset clears that state");
+	return true;
+}
+
 void server_release(struct server *s)
 {
+	if (retire_if_poisoned(s))
+		return;
 	s->client = NULL;
 	s->conn.relay_peer = NULL;
 	server_set_state(s, SERVER_RESETTING);
@@ -700,6 +725,8 @@ bool server_clean(const struct server *s)
 
 void server_unlink(struct server *s)
 {
+	if (retire_if_poisoned(s))
+		return;
 	s->client = NULL;
 	s->conn.relay_peer = NULL;
 	server_set_state(s, SERVER_IDLE);

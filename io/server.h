@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "kill.h"
 #include "my_auth.h"
 #include "my_handshake.h"
 #include "my_track.h"
@@ -63,6 +64,9 @@ struct server {
 	uint32_t thread_id;	/* the backend's id of this connection (its greeting's) */
 	uint32_t kill_thread_id; /* nonzero: a side connection that only sends KILL */
 	bool kill_connection;	 /* ... KILL CONNECTION (else KILL QUERY) of that id */
+	struct kill_target kill_for; /* ... for that client's statement */
+	bool poisoned; /* an XA statement ran on it: closed when its client lets go */
+	uint64_t prepares_sent; /* COM_STMT_PREPAREs sent on it, the client's and warmpool's */
 	bool retired; /* closed on purpose by warmpool, not lost */
 	bool stale;   /* opened with settings a reload replaced: retire when free */
 };
@@ -73,8 +77,11 @@ struct server *server_open(struct backend_pool *bp);
 /* server_open_killer opens a side connection of |bp|'s user that sends
  * KILL QUERY (or KILL CONNECTION) |thread_id| once logged in, logs the
  * answer and closes: how a client's KILL QUERY reaches the backend thread
- * running its statement while that connection is busy. */
-void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection);
+ * running its statement while that connection is busy. A KILL QUERY is
+ * sent only if |target|'s statement still runs there by then (the login
+ * takes a while: the thread may be running another client's statement). */
+void server_open_killer(struct backend_pool *bp, uint32_t thread_id, bool whole_connection,
+			const struct kill_target *target);
 
 /* server_link_client runs the client's session setup (charset, schema) if
  * any is needed, then links both ends; the client is told through

@@ -140,6 +140,8 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 				      "warmpool interprets KILL only as a statement of its own");
 	}
 	client_pin(c, ch.pin);
+	c->own_prepare_server = c->server->conn.id;
+	c->own_prepare_seq = ++c->server->prepares_sent;
 	size_t at = (q->head + q->n++) % STMT_PENDING_MAX;
 	q->sql[at] = sql;
 	q->len[at] = text_len;
@@ -157,6 +159,7 @@ static enum stmt_step reprepare(struct client *c, const struct my_stmt *st)
 	if (!conn_bld_send(&s->conn, &b))
 		return STMT_WAIT; /* the connection is closing: the client hears of it */
 	(void)my_track_command(&s->track, COM_STMT_PREPARE); /* idle: always fits */
+	s->prepares_sent++; /* the server's "last prepared" is warmpool's now */
 	s->repreparing = true;
 	s->reprepare_for = st->id;
 	buf_reset(&s->reprepare_error);
@@ -235,7 +238,12 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 	uint32_t id = get_le32(idp);
 	if (id == MY_STMT_LAST_PREPARED) {
 		/* MariaDB's "the statement just prepared on this connection",
-		 * pipelined behind its COM_STMT_PREPARE: it stays where it is. */
+		 * pipelined behind its COM_STMT_PREPARE: it stays where it is, and
+		 * only when that prepare was the client's own, on this connection,
+		 * and the last one there; otherwise it would run whatever another
+		 * client (or warmpool) prepared last. */
+		if (c->own_prepare_server != s->conn.id || c->own_prepare_seq != s->prepares_sent)
+			return unknown_statement(c, len, id);
 		client_pin(c, MY_PIN_PREPARED_STATEMENT);
 		return STMT_RELAY;
 	}

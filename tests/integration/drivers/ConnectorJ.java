@@ -87,10 +87,14 @@ public class ConnectorJ {
     public static void main(String[] argv) throws Exception {
         url = "jdbc:mariadb://127.0.0.1:" + argv[0] + "/";
         String mode = argv.length > 1 ? argv[1] : "all";
-        if (mode.equals("connections")) { // argv[2] connections, one ordinary query each
+        if (mode.equals("connections")) { // argv[2] connections, each used the ordinary way
             for (int i = 0; i < Integer.parseInt(argv[2]); i++) {
                 try (Connection c = connect()) {
                     scalar(c, "SELECT ? + 1", i);
+                    c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+                    c.setAutoCommit(false);
+                    scalar(c, "SELECT COUNT(*) FROM mux.t WHERE id = ?", 1);
+                    c.commit();
                 }
             }
         } else if (mode.equals("qps")) { // argv[2] threads, argv[3] seconds
@@ -112,10 +116,16 @@ public class ConnectorJ {
                     return n;
                 }));
             }
-            long total = 0;
-            for (Future<Long> f : done) total += f.get();
+            long total = 0, failed = 0;
+            for (Future<Long> f : done) {
+                try {
+                    total += f.get();
+                } catch (ExecutionException e) {
+                    failed++; // could not connect in time (every backend connection pinned)
+                }
+            }
             pool.shutdown();
-            System.out.println("queries " + total);
+            System.out.println("queries " + total + " failed_threads " + failed);
         } else {
             try (Connection c = connect(); Connection probe = connect(); Connection other = connect()) {
                 ordinary(c, probe);

@@ -69,10 +69,18 @@ func main() {
 	defer db.Close()
 	if len(os.Args) > 3 && os.Args[2] == "connections" {
 		count, _ := strconv.Atoi(os.Args[3])
-		db.SetMaxIdleConns(0) // one connection per query
+		db.SetMaxIdleConns(0) // a new connection each time
+		ctx := context.Background()
 		for i := 0; i < count; i++ {
 			var n int
-			must(db.QueryRow("SELECT ? + 1", i).Scan(&n), "query")
+			c, err := db.Conn(ctx)
+			must(err, "conn")
+			must(c.QueryRowContext(ctx, "SELECT ? + 1", i).Scan(&n), "query")
+			tx, err := c.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+			must(err, "begin")
+			must(tx.QueryRow("SELECT COUNT(*) FROM mux.t WHERE id = ?", 1).Scan(&n), "select in tx")
+			must(tx.Commit(), "commit")
+			c.Close()
 		}
 	} else {
 		ordinary(db)

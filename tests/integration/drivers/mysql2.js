@@ -42,6 +42,10 @@ async function main() {
     for (let i = 0; i < Number(process.argv[4]); i++) {
       const c = await connect();
       await c.execute('SELECT ? + 1', [i]);
+      await c.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await c.beginTransaction();
+      await c.execute('SELECT COUNT(*) FROM mux.t WHERE id = ?', [1]);
+      await c.commit();
       await c.end();
     }
   } else {

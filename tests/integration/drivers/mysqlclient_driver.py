@@ -47,6 +47,9 @@ def main():
             cur = c.cursor()
             cur.execute("SELECT %s + 1", (i,))
             c.commit()
+            cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cur.execute("SELECT COUNT(*) FROM mux.t WHERE id = %s", (1,))
+            c.commit()
             c.close()
     else:
         ordinary(port)

@@ -100,10 +100,24 @@ if (($argv[2] ?? "") === "connections") {
         $st->bind_param("i", $i);
         $st->execute();
         $st->close();
+        $st = $m->prepare("UPDATE mux.t SET b = ? WHERE id = 2");
+        $null = null;
+        $st->bind_param("b", $null);
+        $st->send_long_data(0, "abc");
+        $st->execute();
+        $st->close();
+        $m->query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+        $m->begin_transaction();
+        $m->query("SELECT COUNT(*) FROM mux.t")->fetch_row();
+        $m->commit();
         $m->close();
         $p = new PDO("mysql:host=127.0.0.1;port=$port", "app", "app-secret");
         $st = $p->prepare("SELECT ? + 1");
         $st->execute([$i]);
+        $p->exec("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+        $p->beginTransaction();
+        $p->query("SELECT COUNT(*) FROM mux.t")->fetchColumn();
+        $p->commit();
         $p = null;
     }
 } else {

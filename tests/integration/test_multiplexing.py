@@ -90,16 +90,18 @@ def test_set_session_transaction_is_tracked_as_the_variable(wp):
     assert pins(wp) == {}
 
 
-def wait_for_waiting_clients(wp, n):
-    """Until /status says |n| clients wait for a backend connection."""
+def wait_for_waiting_clients(wp, n, must=True):
+    """Until /status says |n| clients wait for a backend connection (false
+    after 10 s when not |must|)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status",
                                     timeout=5) as r:
             if json.load(r)["clients"]["waiting"] >= n:
-                return
+                return True
         time.sleep(0.05)
-    raise AssertionError("no client is waiting")
+    assert not must, "no client is waiting"
+    return False
 
 
 def read_only_now(conn):
@@ -180,3 +182,42 @@ def test_long_data_holds_until_the_execute(wp):
     assert one(b, "SELECT b FROM mux.t WHERE id = 1")[0] == b"abcdef"
     assert pins(wp) == {}
     raw.close()
+
+
+def execute_text(raw, stmt, text):
+    """Executes a one-parameter statement with |text| inline (VAR_STRING)."""
+    return raw.command(bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", stmt, 0, 1) +
+                       b"\x00" + b"\x01" + struct.pack("<H", 0xfd) + bytes([len(text)]) + text)
+
+
+def test_long_data_is_not_given_to_another_client(wp):
+    """A's long data waits on the backend's statement, which B shares when it
+    prepares the same text on that connection: B must not get the connection
+    (and A's data in its execute) before A's execute has taken it, even when A
+    runs another statement in between."""
+    a, b = RawClient(wp.port).login(), RawClient(wp.port).login()
+    sql = "UPDATE mux.t SET b = ? WHERE id = 1"
+    a_stmt = a.prepare(sql)
+    a.send(bytes([COM_STMT_SEND_LONG_DATA]) + struct.pack("<IH", a_stmt, 0) + b"from A")
+    assert a.command(b"\x03DO 1")[0] == 0  # a response ends: A is at a boundary
+    seen_by_b = []
+
+    def b_execute():
+        b_stmt = b.prepare(sql)
+        assert execute_text(b, b_stmt, b"from B")[0] == 0
+        assert b.command(b"\x03SELECT b FROM mux.t WHERE id = 1") == b"\x01"  # one column
+        b.read_packet(), b.read_packet()  # its definition, EOF
+        seen_by_b.append(b.read_packet()[1])  # the row
+        b.read_packet()  # EOF
+
+    t = threading.Thread(target=b_execute)
+    t.start()
+    waited = wait_for_waiting_clients(wp, 1, must=False)
+    t.join(timeout=0 if waited else 10)
+    assert execute_blob(a, a_stmt)[0] == 0
+    t.join()
+    assert seen_by_b == [b"\x06from B"]  # not A's long data
+    assert waited
+    a.close()
+    b.close()
+    assert pins(wp) == {}

@@ -221,3 +221,22 @@ def test_long_data_is_not_given_to_another_client(wp):
     a.close()
     b.close()
     assert pins(wp) == {}
+
+
+def test_callproc_pins(wp, mariadb):
+    """Python's callproc (SET @_p_0=..., CALL p(@_p_0), SELECT @_p_0) pins:
+    the CALL must (a procedure can leave anything in the session), so the
+    user variables around it are not worth tracking. B never sees them."""
+    mariadb.root_sql("CREATE OR REPLACE PROCEDURE mux.bump(INOUT x INT) SET x = x + 1; "
+                     "GRANT EXECUTE ON PROCEDURE mux.bump TO 'app'@'%'")
+    a = connect(wp)
+    with a.cursor() as cur:
+        cur.callproc("mux.bump", (41,))
+        cur.execute("SELECT @_mux.bump_0")
+        assert cur.fetchone()[0] == 42
+    a_id = one(a, "SELECT CONNECTION_ID()")[0]
+    a.close()
+    b = connect(wp)
+    assert one(b, "SELECT CONNECTION_ID(), @`_mux.bump_0`") == (a_id, None)
+    b.close()
+    assert pins(wp) == {"set": 1, "user_variable": 1}  # A's SET @_p_0, B's read of @x

@@ -572,24 +572,107 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 	};
 }
 
-/* parse_set_vars reads "name = literal [, ...]" to the statement's end
- * into |out|; false for anything else. */
-static bool parse_set_vars(struct lexer *l, struct my_vars *out)
+/* read_expression passes a value that is not a literal, up to the "," that
+ * ends it or the statement's end: true when it reads the session without
+ * changing anything (no user variable, no lock, no write, no call of a
+ * function that is not a known builtin), so that its result may be read
+ * back from the server (@@system variables, CONCAT, IF...). */
+static bool read_expression(struct lexer *l)
+{
+	struct scan s = {0};
+	struct token t;
+	int depth = 0;
+	bool after_dot = false, any = false;
+	for (;;) {
+		struct lexer before = *l;
+		if (!next_token(l, &t) || is_end(&t) || (depth == 0 && t.punct == ',' && !t.quoted)) {
+			*l = before; /* the separator or the end is the caller's */
+			return any && depth == 0 && s.pin == MY_PIN_NONE && !s.writes && !s.calls;
+		}
+		any = true;
+		if (t.user_variable)
+			return false;
+		if (!t.quoted && t.punct == '(')
+			depth++;
+		if (!t.quoted && t.punct == ')' && --depth < 0)
+			return false;
+		if (t.n)
+			scan_word(l, &t, after_dot, true, &s);
+		after_dot = t.punct == '.' && !t.quoted;
+	}
+}
+
+/* parse_set_vars reads "name = value [, ...]" to the statement's end:
+ * literal values into |out|, the names of variables set to expressions
+ * (read_expression) into |readback|; false for anything else. */
+static bool parse_set_vars(struct lexer *l, struct my_vars *out, struct my_vars *readback)
 {
 	for (;;) {
 		char name[MY_VAR_NAME_MAX + 1];
 		const uint8_t *value;
 		size_t value_len;
 		if (!read_var_name(l, name, sizeof(name)) || !var_is_trackable(name) ||
-		    !read_assign(l) || !read_literal(l, &value, &value_len) ||
-		    !my_vars_put(out, name, strlen(name), (const char *)value, value_len))
+		    !read_assign(l))
 			return false;
+		struct lexer before = *l;
 		struct token t;
+		bool literal = read_literal(l, &value, &value_len) &&
+			       (!peek_token(l, &t) || is_end(&t) || (t.punct == ',' && !t.quoted));
+		if (literal) {
+			if (!my_vars_put(out, name, strlen(name), (const char *)value, value_len))
+				return false;
+		} else {
+			*l = before;
+			if (!read_expression(l) || !my_vars_put(readback, name, strlen(name), "", 0))
+				return false;
+		}
 		if (!peek_token(l, &t) || is_end(&t))
 			return true;
 		if (t.punct != ',' || t.quoted)
 			return false;
 		next_token(l, &t);
+	}
+}
+
+/* read_characteristics reads "ISOLATION LEVEL level | READ ONLY | READ
+ * WRITE [, ...]" to the statement's end into |out| as the session
+ * variables they set (transaction_isolation, transaction_read_only; the
+ * client renames them for servers that know only tx_*). */
+static bool read_characteristics(struct lexer *l, struct my_vars *out)
+{
+	static const char *const levels[][3] = {
+		{"READ", "UNCOMMITTED", "'READ-UNCOMMITTED'"},
+		{"READ", "COMMITTED", "'READ-COMMITTED'"},
+		{"REPEATABLE", "READ", "'REPEATABLE-READ'"},
+		{"SERIALIZABLE", NULL, "'SERIALIZABLE'"},
+	};
+	struct token a, b, c;
+	for (;;) {
+		if (!next_token(l, &a) || !next_token(l, &b))
+			return false;
+		const char *name = NULL, *value = NULL;
+		if (word_is(&a, "READ") && (word_is(&b, "ONLY") || word_is(&b, "WRITE"))) {
+			name = "transaction_read_only";
+			value = word_is(&b, "ONLY") ? "ON" : "OFF";
+		} else if (word_is(&a, "ISOLATION") && word_is(&b, "LEVEL") && next_token(l, &c)) {
+			for (size_t i = 0; !value && i < sizeof(levels) / sizeof(levels[0]); i++) {
+				struct lexer before = *l;
+				struct token d;
+				if (!word_is(&c, levels[i][0]))
+					continue;
+				if (!levels[i][1] || (next_token(l, &d) && word_is(&d, levels[i][1])))
+					value = levels[i][2];
+				else
+					*l = before;
+			}
+			name = "transaction_isolation";
+		}
+		if (!value || !my_vars_put(out, name, strlen(name), value, strlen(value)))
+			return false;
+		if (!peek_token(l, &a) || is_end(&a))
+			return true;
+		if (a.punct != ',' || a.quoted || !next_token(l, &a))
+			return false;
 	}
 }
 
@@ -641,8 +724,31 @@ static bool classify_set_names(struct lexer *l, struct my_session_change *out)
 	return true;
 }
 
-/* classify_set: SET NAMES and a SET of literals are tracked; every other
- * SET pins. A literal sql_mode changes how the rest of the text reads. */
+/* classify_transaction: after "SET [SESSION|LOCAL]": "TRANSACTION ..." of
+ * the session is tracked as the variables it sets; without a scope it
+ * configures the next transaction only (|next_transaction|). */
+static bool classify_transaction(struct lexer *l, struct my_session_change *out)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	if (!next_token(&ahead, &t))
+		return false;
+	bool scope = word_is(&t, "SESSION") || word_is(&t, "LOCAL");
+	if (scope && !next_token(&ahead, &t))
+		return false;
+	if (!word_is(&t, "TRANSACTION"))
+		return false;
+	*l = ahead;
+	struct my_vars set = {0};
+	bool ok = read_characteristics(l, &set) && (!scope || vars_merge(&out->vars, &set));
+	out->next_transaction = ok && !scope;
+	my_vars_clear(&set);
+	return ok;
+}
+
+/* classify_set: SET NAMES, SET TRANSACTION and a SET of literals or of
+ * expressions to read back are tracked; every other SET pins. A literal
+ * sql_mode changes how the rest of the text reads. */
 static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change *out)
 {
 	struct token t;
@@ -650,18 +756,25 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 		next_token(l, &t);
 		return classify_set_names(l, out) ? MY_PIN_NONE : MY_PIN_SET;
 	}
-	struct my_vars set = {0};
+	struct lexer start = *l;
+	if (classify_transaction(l, out))
+		return MY_PIN_NONE;
+	*l = start;
+	struct my_vars set = {0}, readback = {0};
 	enum my_pin_reason r = MY_PIN_SET;
-	if (parse_set_vars(l, &set) && vars_merge(&out->vars, &set)) {
+	if (parse_set_vars(l, &set, &readback) && vars_merge(&out->vars, &set) &&
+	    vars_merge(&out->readback, &readback)) {
 		r = MY_PIN_NONE;
 		const char *mode = my_vars_get(&set, "sql_mode");
 		if (mode)
 			l->mode = sql_mode_of_literal(mode);
-	} else {
+	}
+	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
 		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
 	}
 	my_vars_clear(&set);
+	my_vars_clear(&readback);
 	return r;
 }
 
@@ -817,6 +930,8 @@ static void change_init(struct my_session_change *ch)
 	ch->db[0] = '\0';
 	ch->collation = 0;
 	ch->vars = (struct my_vars){0};
+	ch->readback = (struct my_vars){0};
+	ch->next_transaction = false;
 	ch->statements = 0;
 	ch->read = false;
 	ch->kill = false;
@@ -847,8 +962,9 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 	skip_statement(l); /* whatever a decided statement has left, to its ";" */
 	if (r == MY_PIN_NONE && l->ambiguous_mode)
 		r = MY_PIN_SQL_MODE;
-	if (r == MY_PIN_NONE && (l->ambiguous_comment ||
-				 (l->executable_comment && my_session_change_tracks(&tracked))))
+	if (r == MY_PIN_NONE &&
+	    (l->ambiguous_comment || (l->executable_comment && (my_session_change_tracks(&tracked) ||
+								 tracked.next_transaction))))
 		r = MY_PIN_EXECUTABLE_COMMENT; /* its effect depends on the server's version */
 	if (out->pin == MY_PIN_NONE)
 		out->pin = r;
@@ -859,10 +975,15 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 		}
 		if (tracked.collation)
 			out->collation = tracked.collation;
-		if (!vars_merge(&out->vars, &tracked.vars) && out->pin == MY_PIN_NONE)
+		if ((!vars_merge(&out->vars, &tracked.vars) ||
+		     !vars_merge(&out->readback, &tracked.readback)) &&
+		    out->pin == MY_PIN_NONE)
 			out->pin = MY_PIN_SET; /* out of memory or too many */
 	}
-	*out_read = r == MY_PIN_NONE && !my_session_change_tracks(&tracked) && !s.writes &&
+	if (r == MY_PIN_NONE && tracked.next_transaction)
+		out->next_transaction = true;
+	*out_read = r == MY_PIN_NONE && !my_session_change_tracks(&tracked) &&
+		    !tracked.next_transaction && !s.writes &&
 		    !s.calls && !l->executable_comment &&
 		    (word_is(&first, "SELECT") || word_is(&first, "SHOW"));
 	my_session_change_cleanup(&tracked);
@@ -880,18 +1001,22 @@ void my_classify(struct my_session_change *out, struct my_sql_mode mode, enum my
 			read = true;
 	}
 	out->read = read && out->statements == 1;
-	if (kind == MY_TEXT_PREPARE && out->pin == MY_PIN_NONE && my_session_change_tracks(out))
+	if (kind == MY_TEXT_PREPARE && out->pin == MY_PIN_NONE &&
+	    (my_session_change_tracks(out) || out->next_transaction))
 		out->pin = out->use ? MY_PIN_OTHER_COMMAND : MY_PIN_SET; /* runs at each execute */
 	if (kind == MY_TEXT_PREPARE) {
 		out->use = false;
 		out->collation = 0;
+		out->next_transaction = false;
 		my_vars_clear(&out->vars);
+		my_vars_clear(&out->readback);
 	}
 }
 
 void my_session_change_cleanup(struct my_session_change *ch)
 {
 	my_vars_clear(&ch->vars);
+	my_vars_clear(&ch->readback);
 }
 
 bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len)

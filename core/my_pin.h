@@ -69,6 +69,11 @@ struct my_session_change {
 	char db[MY_NAME_MAX];
 	uint8_t collation;	/* SET NAMES: this collation id (0: none) */
 	struct my_vars vars;	/* SET of session variables to literals, in order */
+	struct my_vars readback; /* SET of session variables to expressions without side
+				    effects: the names (values empty), to be read back from
+				    the server once it succeeds and tracked as literals */
+	bool next_transaction;	/* SET TRANSACTION: the next transaction's characteristics,
+				   held by the session until that transaction ends */
 	unsigned statements;	/* non-empty statements in the text */
 	bool read;		/* one SELECT or SHOW that may run twice (retry_reads) */
 	bool kill;		/* a KILL statement: never for a backend (warmpool interprets
@@ -90,7 +95,7 @@ void my_session_change_cleanup(struct my_session_change *ch);
 /* my_session_change_tracks: |ch| holds a tracked change. */
 static inline bool my_session_change_tracks(const struct my_session_change *ch)
 {
-	return ch->use || ch->collation || ch->vars.n > 0;
+	return ch->use || ch->collation || ch->vars.n > 0 || ch->readback.n > 0;
 }
 
 /* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,

@@ -1,6 +1,7 @@
 /* my_vars: the session system variables a client set with SET, kept as text to be set again on another backend connection. */
 #include "my_vars.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,6 +68,39 @@ bool my_vars_put(struct my_vars *vs, const char *name, size_t name_len, const ch
 static const char *value_of(const struct my_var *var)
 {
 	return var->text + var->name_len + 1;
+}
+
+bool my_vars_rename(struct my_vars *vs, const char *from, const char *to)
+{
+	int i = find(vs, from, strlen(from));
+	if (i < 0)
+		return true;
+	const char *value = value_of(&vs->v[i]);
+	if (!my_vars_put(vs, to, strlen(to), value, strlen(value)))
+		return false;
+	remove_at(vs, find(vs, from, strlen(from)));
+	return true;
+}
+
+/* version_at reads "major.minor" at |p|. */
+static bool version_at(const char *p, unsigned *major, unsigned *minor, unsigned *patch)
+{
+	*patch = 0;
+	return sscanf(p, "%u.%u.%u", major, minor, patch) >= 2;
+}
+
+bool my_vars_tx_names_old(const char *server_version)
+{
+	unsigned major, minor, patch;
+	const char *v = server_version;
+	if (strstr(v, "MariaDB")) {
+		if (strncmp(v, "5.5.5-", 6) == 0)
+			v += 6; /* the prefix MariaDB puts before its version for old clients */
+		return !version_at(v, &major, &minor, &patch) || major < 11 ||
+		       (major == 11 && minor < 1);
+	}
+	return !version_at(v, &major, &minor, &patch) || major < 5 ||
+	       (major == 5 && (minor < 7 || (minor == 7 && patch < 20)));
 }
 
 bool my_vars_apply(struct my_vars *vs, const struct my_vars *changes)

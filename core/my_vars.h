@@ -38,6 +38,16 @@ const char *my_vars_get(const struct my_vars *vs, const char *name);
 WP_MUST_CHECK bool my_vars_put(struct my_vars *vs, const char *name, size_t name_len,
 			       const char *value, size_t value_len);
 
+/* my_vars_rename gives variable |from| (if set) the name |to|. False when
+ * out of memory (|vs| unchanged). */
+WP_MUST_CHECK bool my_vars_rename(struct my_vars *vs, const char *from, const char *to);
+
+/* my_vars_tx_names_old: a server of version |server_version| (its
+ * greeting's) calls the transaction characteristics tx_isolation and
+ * tx_read_only, and has no transaction_isolation (MariaDB before 11.1,
+ * MySQL before 5.7.20). */
+bool my_vars_tx_names_old(const char *server_version);
+
 /* my_vars_apply sets each of |changes| in |vs|, in order; a change to
  * DEFAULT removes the name (the session is back to the global value). */
 WP_MUST_CHECK bool my_vars_apply(struct my_vars *vs, const struct my_vars *changes);

@@ -13,6 +13,7 @@
 #include "my_frame.h"
 #include "my_charset.h"
 #include "my_result.h"
+#include "readback.h"
 #include "server.h"
 #include "stmt_relay.h"
 #include "worker.h"
@@ -523,13 +524,40 @@ void client_begin_setup(struct client *c)
 	client_set_state(c, CLIENT_SETUP);
 }
 
+/* client_keeps_session: its backend connection holds state of the client
+ * that warmpool does not restore elsewhere: a pin (until it leaves or
+ * resets), or a hold (a read-back in flight, the next transaction's
+ * characteristics, long data: until they are used). */
+static bool client_keeps_session(const struct client *c)
+{
+	return c->pin != MY_PIN_NONE || c->readback.n > 0 || c->hold_transaction ||
+	       c->long_data_n > 0;
+}
+
+/* client_readback_blocks: a SET of expressions is in flight or its values
+ * are being read back: the client's next commands wait in c->in, so that
+ * the read-back runs right after the SET (drivers such as Connector/J
+ * pipeline their first queries behind it). */
+static bool client_readback_blocks(const struct client *c)
+{
+	return c->readback.n > 0 || (c->pending_response && c->pending.readback.n > 0);
+}
+
+/* client_drop_holds: the session's holds are gone with it (a reset). */
+static void client_drop_holds(struct client *c)
+{
+	c->hold_transaction = c->hold_transaction_began = false;
+	c->long_data_n = 0;
+	c->long_data_consumer = 0;
+}
+
 /* client_maybe_release gives the backend connection back at a transaction
- * boundary: transaction mode, no pin, no response outstanding, no open
- * transaction. */
+ * boundary: transaction mode, nothing kept (client_keeps_session), no
+ * response outstanding, no open transaction. */
 static void client_maybe_release(struct client *c)
 {
 	struct server *s = c->server;
-	if (!c->transaction_mode || c->pin != MY_PIN_NONE || !s || c->state != CLIENT_LINKED ||
+	if (!c->transaction_mode || client_keeps_session(c) || !s || c->state != CLIENT_LINKED ||
 	    !server_clean(s) || c->frame_left > 0)
 		return;
 	c->server = NULL;
@@ -582,6 +610,7 @@ static void client_after_reset(struct client *c, struct server *s)
 	log_debug("client reset its session; unpinned", "conn=c%llu pin=%s",
 		  (unsigned long long)c->conn.id, my_pin_reason_str(c->pin));
 	c->pin = MY_PIN_NONE;
+	client_drop_holds(c); /* the next transaction's characteristics, long data */
 	c->insert_id = s->insert_id = 0;
 	my_vars_clear(&c->vars); /* the server took its variables back to the globals */
 	my_vars_clear(&s->vars);
@@ -643,19 +672,76 @@ static void client_apply_pending(struct client *c, struct server *s)
  * is off: then the server refused the whole text before running any). */
 static void client_pending_ended(struct client *c, struct server *s)
 {
-	if (!s->track.last_error)
+	if (!s->track.last_error) {
 		client_apply_pending(c, s);
-	else if (c->pending.statements > 1 && client_multi_statements(c))
+		/* Variables set by expression: their values are read on this
+		 * connection before anything else runs there. */
+		if (c->pending.readback.n > 0 && !readback_start(c, &c->pending.readback))
+			client_pin(c, MY_PIN_SET); /* something is pipelined behind it */
+	} else if (c->pending.statements > 1 && client_multi_statements(c)) {
 		client_pin(c, MY_PIN_SET);
+	}
 	c->pending_response = 0;
 	c->pending_multi_statements = CLIENT_OPTION_AS_LOGIN;
 	my_session_change_cleanup(&c->pending);
 	c->pending = (struct my_session_change){0};
 }
 
+/* long_data_remove forgets the long data of statement |id|. */
+static void long_data_remove(struct client *c, uint32_t id)
+{
+	for (uint8_t i = 0; i < c->long_data_n; i++) {
+		if (c->long_data[i] == id) {
+			c->long_data[i] = c->long_data[--c->long_data_n];
+			return;
+		}
+	}
+}
+
+void client_long_data(struct client *c, uint8_t command, uint32_t id)
+{
+	bool has = false;
+	for (uint8_t i = 0; i < c->long_data_n; i++)
+		has = has || c->long_data[i] == id;
+	if (command == COM_STMT_SEND_LONG_DATA && !has) {
+		if (c->long_data_n < CLIENT_LONG_DATA_MAX)
+			c->long_data[c->long_data_n++] = id;
+		else
+			client_pin(c, MY_PIN_PREPARED_STATEMENT);
+	} else if (has && command == COM_STMT_CLOSE) {
+		client_pin(c, MY_PIN_PREPARED_STATEMENT);
+		long_data_remove(c, id);
+	} else if (has && (command == COM_STMT_EXECUTE || command == COM_STMT_RESET)) {
+		/* It answers alone (stmt_client_command waits for an idle
+		 * tracker), so its response is the next one. */
+		c->long_data_consumer_id = id;
+		c->long_data_consumer = c->server->track.responses + 1;
+	}
+}
+
+/* client_update_holds: a response ended. Long data goes with the execute
+ * or reset that took it; the next transaction's characteristics go when
+ * the transaction they configure has begun and ended (SET TRANSACTION
+ * survives statements run in autocommit mode, on MariaDB at least). */
+static void client_update_holds(struct client *c, const struct server *s)
+{
+	if (c->long_data_consumer && s->track.responses >= c->long_data_consumer) {
+		if (!s->track.last_error && s->track.responses == c->long_data_consumer)
+			long_data_remove(c, c->long_data_consumer_id);
+		c->long_data_consumer = 0;
+	}
+	if (!c->hold_transaction || !my_track_idle(&s->track))
+		return;
+	if (s->track.status & SERVER_STATUS_IN_TRANS)
+		c->hold_transaction_began = true;
+	else if (c->hold_transaction_began)
+		c->hold_transaction = c->hold_transaction_began = false;
+}
+
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
+	bool blocked = client_readback_blocks(c);
 	if (s->track.last_insert_id) { /* an insert that generated a value */
 		c->insert_id = s->insert_id = s->track.last_insert_id;
 		s->track.last_insert_id = 0; /* the next response's own, or none */
@@ -668,6 +754,7 @@ void client_response_ended(struct client *c)
 		if (done)
 			client_after_reset(c, s);
 	}
+	client_update_holds(c, s);
 	buf_cleanup(&c->retry); /* answered: nothing to re-send */
 	client_maybe_release(c);
 	if (c->stmt_blocked && c->state == CLIENT_LINKED && !c->conn.closing &&
@@ -678,7 +765,9 @@ void client_response_ended(struct client *c)
 	}
 	if (c->conn.w->draining)
 		client_drain(c);
-	if (!c->conn.closing && c->state == CLIENT_IDLE && buf_avail(&c->conn.in) > 0)
+	bool unblocked = blocked && !client_readback_blocks(c); /* the SET failed */
+	if (!c->conn.closing && (c->state == CLIENT_IDLE || unblocked) &&
+	    buf_avail(&c->conn.in) > 0)
 		c->conn.ops->on_input(&c->conn);
 }
 
@@ -715,7 +804,7 @@ static void client_give_back(struct client *c)
 		/* Mid-response or mid-setup: its state is unknown. */
 		s->retired = true;
 		conn_close(&s->conn, LOG_DEBUG, "its client left mid-response");
-	} else if (c->transaction_mode && c->pin == MY_PIN_NONE && server_clean(s)) {
+	} else if (c->transaction_mode && !client_keeps_session(c) && server_clean(s)) {
 		server_unlink(s);
 	} else {
 		server_release(s);
@@ -734,6 +823,7 @@ static void client_quit(struct client *c)
 static void client_forget_session(struct client *c, const struct my_login *l)
 {
 	c->pin = MY_PIN_NONE;
+	client_drop_holds(c);
 	c->insert_id = 0;
 	c->transaction_lost = false;
 	c->pending_response = c->reset_response = 0;
@@ -945,6 +1035,21 @@ static void client_expect_change(struct client *c, struct my_session_change *ch,
 	c->pending_response = s->track.responses + 1;
 }
 
+/* client_rename_tx_variables: servers without transaction_isolation and
+ * transaction_read_only (MariaDB before 11.1, MySQL before 5.7.20) call
+ * them tx_isolation and tx_read_only; the classifier reads SET SESSION
+ * TRANSACTION as the new names. Out of memory leaves the new names (the
+ * restore then fails and the client gets the error). */
+static void client_rename_tx_variables(struct my_vars *vars)
+{
+	static const char *const names[][2] = {{"transaction_isolation", "tx_isolation"},
+					       {"transaction_read_only", "tx_read_only"}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!my_vars_rename(vars, names[i][0], names[i][1]))
+			return;
+	}
+}
+
 /* client_track_session_change classifies a COM_QUERY or COM_INIT_DB: its
  * tracked changes (USE, SET NAMES, SET of literals, in every statement)
  * are applied when it succeeds and restored on the next connection; any
@@ -969,7 +1074,15 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 	}
 	if (ch.xa)
 		c->server->poisoned = true;
+	if (ch.pin == MY_PIN_NONE && ch.readback.n > 0 && ch.statements > 1)
+		ch.pin = MY_PIN_SET; /* read back after which statement? */
+	if (ch.next_transaction) {
+		c->hold_transaction = true; /* set before the reply: conservative */
+		c->hold_transaction_began = false;
+	}
 	client_pin(c, ch.pin);
+	if (c->server->tx_variables_old)
+		client_rename_tx_variables(&ch.vars);
 	if (my_session_change_tracks(&ch))
 		client_expect_change(c, &ch, CLIENT_OPTION_AS_LOGIN);
 	my_session_change_cleanup(&ch);
@@ -1089,6 +1202,8 @@ static void client_relay(struct client *c)
 			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 			uint32_t len;
 			uint8_t seq, command;
+			if (client_readback_blocks(c))
+				return; /* after warmpool's read-back (readback_ended) */
 			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
 				return; /* wait for the whole header */
 			c->last_seq = seq;
@@ -1355,8 +1470,8 @@ static void answer_lost_command(struct client *c, const struct server *s)
 		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
 	log_info("backend connection lost under a statement; client told and kept",
 		 "conn=c%llu in_transaction=%s pinned=%s", (unsigned long long)c->conn.id,
-		 in_transaction ? "yes" : "no", c->pin != MY_PIN_NONE ? "yes" : "no");
-	if (c->pin != MY_PIN_NONE) {
+		 in_transaction ? "yes" : "no", client_keeps_session(c) ? "yes" : "no");
+	if (client_keeps_session(c)) {
 		conn_close_after_flush(&c->conn); /* its session state is gone */
 		return;
 	}
@@ -1390,6 +1505,13 @@ void client_backend_lost(struct client *c, const struct server *s)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
+	if (c->readback.n > 0) {
+		/* The client's SET succeeded on a session that is gone, and its
+		 * values were never read: nothing can set them again. */
+		conn_close(&c->conn, LOG_INFO,
+			   "backend connection lost while reading back session variables");
+		return;
+	}
 	/* warmpool's own prepare (stmt_relay.c) runs between client commands:
 	 * the client's command waits in c->in. */
 	bool between_commands = s->repreparing ||
@@ -1400,7 +1522,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 		answer_lost_command(c, s);
 		return;
 	}
-	if (!between_commands || c->pin != MY_PIN_NONE) {
+	if (!between_commands || client_keeps_session(c)) {
 		/* A response was cut, or state warmpool cannot rebuild went with
 		 * the connection: the client must learn its session is gone. */
 		conn_close(&c->conn, LOG_INFO, between_commands
@@ -1451,6 +1573,7 @@ static void client_on_free(struct conn *conn)
 	struct client *c = client_of(conn);
 	buf_cleanup(&c->retry);
 	my_vars_clear(&c->vars);
+	my_vars_clear(&c->readback);
 	my_session_change_cleanup(&c->pending);
 	stmt_client_forget(c);
 	stmt_client_prepares_lost(c);

@@ -47,6 +47,9 @@ struct stmt_pending {
 	uint8_t head, n;
 };
 
+/* Statements of one client with long data waiting on the backend. */
+#define CLIENT_LONG_DATA_MAX 8
+
 struct client {
 	struct conn conn;
 	struct pool_waiter waiter;
@@ -96,6 +99,15 @@ struct client {
 	uint64_t pending_response;
 	enum client_option multi_statements; /* the multi-statement option of its session */
 	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
+	/* Holds: state that lives on the backend connection for a while, so
+	 * the client keeps it without a pin (see client_keeps_session). */
+	struct my_vars readback; /* variables set by expression being read back (readback.c) */
+	bool hold_transaction;	 /* a SET TRANSACTION: until the transaction it configures ends */
+	bool hold_transaction_began; /* ... which has begun (SERVER_STATUS_IN_TRANS seen) */
+	uint32_t long_data[CLIENT_LONG_DATA_MAX]; /* its statements with long data sent */
+	uint8_t long_data_n;
+	uint32_t long_data_consumer_id; /* the execute or reset that takes one's long data */
+	uint64_t long_data_consumer;	/* ... and its response (0: none) */
 	bool refuse_text; /* the query at the head of c->in holds a KILL among others */
 	/* Its last COM_STMT_PREPARE: on which backend connection (conn id), as
 	 * that connection's how-manyth prepare. MariaDB's statement id -1 ("the
@@ -126,6 +138,12 @@ void client_after_local_answer(struct client *c);
 bool client_multi_statements(const struct client *c);
 /* client_sql_mode: the lexing rules its next statement is read with. */
 struct my_sql_mode client_sql_mode(const struct client *c);
+/* client_long_data: a statement command for the client's statement |id|
+ * goes to the backend: COM_STMT_SEND_LONG_DATA holds the connection until
+ * an execute or reset of that statement succeeds (the server keeps the
+ * data with the statement); a close of it pins (the backend's statement,
+ * which other clients may share, keeps the data). */
+void client_long_data(struct client *c, uint8_t command, uint32_t id);
 /* client_pin keeps the client on its backend connection for |reason|. */
 void client_pin(struct client *c, enum my_pin_reason reason);
 /* client_fail sends an ERR and closes; used for waits that time out. */

@@ -15,6 +15,7 @@
 #include "my_frame.h"
 #include "my_handshake.h"
 #include "my_result.h"
+#include "readback.h"
 #include "ring.h"
 #include "stmt_relay.h"
 #include "worker.h"
@@ -286,6 +287,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	snprintf(st->server_version, sizeof(st->server_version), "%.127s", g.server_version);
 	memcpy(s->scramble, g.scramble, sizeof(s->scramble));
 	s->thread_id = g.connection_id;
+	s->tx_variables_old = my_vars_tx_names_old(g.server_version);
 	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
 	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
 	s->seq = (uint8_t)(seq + 1);
@@ -484,6 +486,8 @@ static void server_fresh_session(struct server *s)
 	my_vars_clear(&s->vars);
 	stmt_server_forget(s);
 	s->repreparing = false;
+	s->reading_back = false;
+	buf_reset(&s->readback_reply);
 	my_track_init(&s->track);
 }
 
@@ -860,6 +864,14 @@ static void server_relay(struct server *s)
 				stmt_server_reprepared(s);
 			continue;
 		}
+		if (s->reading_back) {
+			/* The answer to warmpool's own read-back: not the client's. */
+			bool kept = readback_reply(s, buf_head(in), span);
+			buf_consume(in, span);
+			if (kept && ended)
+				readback_ended(s);
+			continue;
+		}
 		struct client *c = s->client;
 		if (!client_forward(c, buf_head(in), span))
 			return;
@@ -950,6 +962,7 @@ static void server_on_free(struct conn *conn)
 	struct server *s = server_of(conn);
 	buf_cleanup(&s->setup_error);
 	buf_cleanup(&s->reprepare_error);
+	buf_cleanup(&s->readback_reply);
 	my_vars_clear(&s->vars);
 	stmt_server_forget(s);
 	xfree(s);

@@ -53,6 +53,8 @@ struct server {
 	bool repreparing;	    /* warmpool's own COM_STMT_PREPARE is being answered */
 	uint32_t reprepare_for;	    /* the client's statement it prepares */
 	struct buf reprepare_error; /* its ERR, when it failed */
+	bool reading_back;	    /* warmpool's own SELECT @@session.x is being answered */
+	struct buf readback_reply;  /* ... and what has come of its answer (readback.c) */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */
@@ -62,6 +64,7 @@ struct server {
 	struct buf setup_error; /* first ERR payload seen in SETUP */
 	struct __kernel_timespec connect_timeout;
 	uint32_t thread_id;	/* the backend's id of this connection (its greeting's) */
+	bool tx_variables_old;	/* it says tx_isolation, not transaction_isolation */
 	uint32_t kill_thread_id; /* nonzero: a side connection that only sends KILL */
 	bool kill_connection;	 /* ... KILL CONNECTION (else KILL QUERY) of that id */
 	struct kill_target kill_for; /* ... for that client's statement */

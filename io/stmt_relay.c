@@ -249,6 +249,7 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 	}
 	struct my_stmt *st = my_stmts_find(&c->stmts, id);
 	if (cmd == COM_STMT_CLOSE) {
+		client_long_data(c, cmd, id);
 		my_stmts_remove(&c->stmts, id); /* the backend's may serve others */
 		return answer_locally(c, len, 0, NULL); /* no reply: dropped */
 	}
@@ -275,8 +276,10 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 				      "warmpool: the backend prepared the statement differently "
 				      "on another connection");
 	put_le32(idp, cs->backend_id);
-	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_BULK_EXECUTE)
+	if (cmd == COM_STMT_BULK_EXECUTE)
 		client_pin(c, MY_PIN_PREPARED_STATEMENT); /* state kept on the backend */
+	else
+		client_long_data(c, cmd, id); /* long data holds its connection until used */
 	if (cmd == COM_STMT_EXECUTE)
 		return execute_types(c, len, st, cs);
 	return STMT_RELAY;

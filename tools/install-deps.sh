@@ -18,6 +18,14 @@ PACKAGES=(
   mariadb-server mariadb-client   # real backend, mariadb CLI, mysqlslap
   sysbench python3 python3-pymysql python3-pytest
   python3-cryptography      # RSA in the fake caching_sha2 backend
+  # real drivers of tests/integration/test_drivers.py (about 30 s to install
+  # all of them here). node's mysql2 comes from npm into a cache dir at test
+  # time; node and npm themselves are not installed here (the test skips
+  # without them; Debian's npm conflicts with NodeSource's nodejs).
+  php-cli php-mysql          # PHP mysqlnd: mysqli and PDO
+  golang-go golang-github-go-sql-driver-mysql-dev   # Go database/sql + go-sql-driver
+  libmariadb-java default-jdk-headless               # MariaDB Connector/J on Java 17
+  python3-mysqldb            # Python mysqlclient
   procps iproute2
   curl prometheus            # admin endpoint tests: curl, promtool check metrics
 )

@@ -5,6 +5,7 @@
 
 #include "my_frame.h"
 #include "my_pin.h"
+#include "my_readback.h"
 #include "my_stmt.h"
 #include "my_track.h"
 
@@ -13,7 +14,8 @@ static volatile int sink;
 /* Byte 0 picks: even, the input is SQL for the classifier (byte 1 the
  * sql_mode bits it is read with and the kind of text: a COM_QUERY with any
  * number of statements, or a COM_STMT_PREPARE); odd, it is a command byte
- * followed by a stream of server frames for the tracker. */
+ * followed by a stream of server frames for the tracker, and the same
+ * frames are read as the answer to a read-back of 1 to 4 variables. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -24,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum my_text_kind kind = data[1] & 0x80 ? MY_TEXT_PREPARE : MY_TEXT_QUERY;
 		struct my_session_change ch;
 		my_classify(&ch, mode, kind, data + 2, size - 2);
-		sink += ch.pin + ch.statements + ch.read + ch.collation + ch.vars.n;
+		sink += ch.pin + ch.statements + ch.read + ch.collation + ch.vars.n + ch.readback.n +
+			ch.next_transaction;
 		if (ch.use)
 			sink += (int)strlen(ch.db);
 		sink += my_sql_mode_of(&ch.vars).ansi_quotes;
@@ -37,6 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink += my_prepare_ok_parse(my_cur_make(data + 1, size - 1), &id, &cols, &params);
 		return 0;
 	}
+	static const char *const names[] = {"sql_mode", "wait_timeout", "autocommit", "time_zone"};
+	struct my_vars want = {0}, got = {0};
+	for (uint8_t i = 0; i <= data[1] % 4; i++) {
+		if (!my_vars_put(&want, names[i], strlen(names[i]), "", 0))
+			break;
+	}
+	sink += my_readback_parse(&got, &want, my_cur_make(data + 2, size - 2));
+	sink += got.n;
+	my_vars_clear(&got);
+	my_vars_clear(&want);
 	struct my_track t;
 	my_track_init(&t);
 	sink += my_track_command(&t, data[1]);

@@ -19,7 +19,8 @@ struct pin_case {
 	enum my_text_kind kind;
 };
 
-/* render writes "db=x;coll=N;a=1;" for what |ch| tracks. */
+/* render writes "db=x;coll=N;a=1;b=?;next;" for what |ch| tracks (b: read
+ * back; next: the next transaction's characteristics). */
 static void render(const struct my_session_change *ch, char *out, size_t out_len)
 {
 	size_t o = 0;
@@ -30,6 +31,10 @@ static void render(const struct my_session_change *ch, char *out, size_t out_len
 		o += (size_t)snprintf(out + o, out_len - o, "coll=%u;", ch->collation);
 	for (uint8_t i = 0; i < ch->vars.n && o < out_len; i++)
 		o += (size_t)snprintf(out + o, out_len - o, "%s;", ch->vars.v[i].text);
+	for (uint8_t i = 0; i < ch->readback.n && o < out_len; i++)
+		o += (size_t)snprintf(out + o, out_len - o, "%s?;", ch->readback.v[i].text);
+	if (ch->next_transaction && o < out_len)
+		o += (size_t)snprintf(out + o, out_len - o, "next;");
 }
 
 static void check(const struct pin_case *c)
@@ -69,9 +74,27 @@ Test(pin, single_statements)
 		Q("USE sbtest", MY_PIN_NONE, "db=sbtest;"),
 		Q("use `odd``name`;", MY_PIN_NONE, "db=odd`name;"),
 		Q("USE a b", MY_PIN_OTHER_COMMAND, ""),
-		Q("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", MY_PIN_SET, ""),
+		Q("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", MY_PIN_NONE, "next;"),
+		Q("SET TRANSACTION READ ONLY, ISOLATION LEVEL READ COMMITTED", MY_PIN_NONE, "next;"),
+		Q("SET TRANSACTION ISOLATION LEVEL READ SOMETIMES", MY_PIN_SET, ""),
+		Q("SET GLOBAL TRANSACTION ISOLATION LEVEL SERIALIZABLE", MY_PIN_SET, ""),
+		Q("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", MY_PIN_NONE,
+		  "transaction_isolation='READ-COMMITTED';"),
+		Q("set local transaction read write, isolation level repeatable read", MY_PIN_NONE,
+		  "transaction_read_only=OFF;transaction_isolation='REPEATABLE-READ';"),
 		Q("SET @x = 1", MY_PIN_SET, ""),
-		Q("SET sql_mode = CONCAT(@@sql_mode, ',ANSI')", MY_PIN_SET, ""),
+		Q("SET sql_mode = CONCAT(@@sql_mode, ',ANSI')", MY_PIN_NONE, "sql_mode=?;"),
+		Q("set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')",
+		  MY_PIN_NONE, "autocommit=1;sql_mode=?;"),
+		Q("SET wait_timeout = @@global.wait_timeout + 1, time_zone = 'SYSTEM'", MY_PIN_NONE,
+		  "time_zone='SYSTEM';wait_timeout=?;"),
+		Q("SET sql_mode = CONCAT(@x, 'ANSI')", MY_PIN_SET, ""),
+		Q("SET wait_timeout = f(1)", MY_PIN_SET, ""),
+		Q("SET wait_timeout = db.f(1)", MY_PIN_SET, ""),
+		Q("SET wait_timeout = (SELECT GET_LOCK('a', 1))", MY_PIN_SET, ""),
+		Q("SET wait_timeout = (SELECT 1 INTO @y)", MY_PIN_SET, ""),
+		Q("SET wait_timeout = (1", MY_PIN_SET, ""),
+		Q("SET wait_timeout = 1), sql_mode = ''", MY_PIN_SET, ""),
 		Q("SELECT @x := 1", MY_PIN_USER_VARIABLE, ""),
 		Q("SELECT @'quoted'", MY_PIN_USER_VARIABLE, ""),
 		Q("SELECT * FROM t WHERE id = @id", MY_PIN_USER_VARIABLE, ""),
@@ -200,6 +223,8 @@ Test(pin, prepared_texts)
 	const struct pin_case cases[] = {
 		{"SET SESSION time_zone='+05:00'", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
 		{"SET autocommit=0", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"SET TRANSACTION READ ONLY", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
+		{"SET sql_mode = CONCAT(@@sql_mode, 'ANSI')", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
 		{"SET @secret = ?", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
 		{"SET NAMES latin1", MY_PIN_SET, "", plain, MY_TEXT_PREPARE},
 		{"USE db2", MY_PIN_OTHER_COMMAND, "", plain, MY_TEXT_PREPARE},

@@ -39,6 +39,7 @@ Test(vars, tracked_sets)
 		{"SET tx_isolation = 'READ-COMMITTED'", "tx_isolation='READ-COMMITTED';"},
 		{"SET sql_mode='', sql_mode='TRADITIONAL'", "sql_mode='TRADITIONAL';"},
 		{"set autocommit=0", "autocommit=0;"},
+		{"SET SESSION TRANSACTION READ ONLY", "transaction_read_only=ON;"},
 	};
 	char got[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -54,7 +55,6 @@ Test(vars, sets_that_pin)
 		"SET character_set_results = NULL",
 		"SET collation_connection = 'utf8mb4_bin'",
 		"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-		"SET SESSION TRANSACTION READ ONLY",
 		"SET GLOBAL wait_timeout = 10",
 		"SET @@global.wait_timeout = 10",
 		"SET @x = 1",

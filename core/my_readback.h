@@ -1,0 +1,25 @@
+/* my_readback: warmpool's "SELECT @@session.a, ..." after a SET of expressions, and its one-row answer read into literals that set the same values again. */
+#ifndef WP_MY_READBACK_H
+#define WP_MY_READBACK_H
+
+#include <stdbool.h>
+
+#include "my_cursor.h"
+#include "my_vars.h"
+
+/* my_readback_query appends the text of the query that reads the session
+ * values of the names in |names| (their values are ignored) to |b|:
+ * "SELECT @@session.a,@@session.b". */
+void my_readback_query(struct my_bld *b, const struct my_vars *names);
+
+/* my_readback_parse reads the whole text-protocol response |reply| (frames
+ * with their headers, result sets ending in EOF) to that query: one column
+ * per name, one row. |out| (empty) gets "name=literal" for each: a number
+ * as the server wrote it for a numeric column, 'text' for a string, NULL.
+ * False (|out| left empty) for an ERR, any other shape, leftover bytes, or a
+ * value no plain literal sets exactly (a quote, backslash or control byte
+ * inside a string). */
+WP_MUST_CHECK bool my_readback_parse(struct my_vars *out, const struct my_vars *names,
+				     struct my_cur reply);
+
+#endif

@@ -1,0 +1,71 @@
+/* readback: values of session variables a client set to expressions, read back on the same backend connection (SELECT @@session.x) and tracked as literals. */
+#include "readback.h"
+
+#include "client.h"
+#include "log.h"
+#include "my_frame.h"
+#include "my_readback.h"
+#include "server.h"
+
+/* An answer for at most MY_VARS_MAX variables of MY_VAR_VALUE_MAX bytes,
+ * with their column definitions, fits well within this. */
+#define READBACK_REPLY_MAX (256u << 10)
+
+bool readback_start(struct client *c, struct my_vars *names)
+{
+	struct server *s = c->server;
+	if (!my_track_idle(&s->track) || !my_track_command(&s->track, COM_QUERY))
+		return false;
+	struct my_bld b;
+	conn_bld_begin(&s->conn, &b);
+	my_bld_packet_begin(&b, 0);
+	my_bld_u8(&b, COM_QUERY);
+	my_readback_query(&b, names);
+	my_bld_packet_end(&b);
+	s->reading_back = true;
+	buf_reset(&s->readback_reply);
+	my_vars_clear(&c->readback);
+	c->readback = *names;
+	*names = (struct my_vars){0};
+	/* A failed send closes the connection: client_backend_lost follows. */
+	conn_bld_send(&s->conn, &b);
+	return true;
+}
+
+/* readback_apply tracks the values read, or pins when they are not exact. */
+static void readback_apply(struct client *c, struct server *s)
+{
+	struct my_vars got = {0};
+	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
+	if (!my_readback_parse(&got, &c->readback, reply) || !my_vars_apply(&c->vars, &got) ||
+	    !my_vars_apply(&s->vars, &got)) {
+		/* An ERR, a value with no exact literal, or out of memory: the
+		 * connection alone knows the session now. */
+		client_pin(c, MY_PIN_SET);
+	} else {
+		log_debug("session variables set by expression read back and tracked",
+			  "conn=c%llu server=s%llu vars=%u", (unsigned long long)c->conn.id,
+			  (unsigned long long)s->conn.id, (unsigned)got.n);
+	}
+	my_vars_clear(&got);
+	my_vars_clear(&c->readback);
+}
+
+bool readback_reply(struct server *s, const uint8_t *data, size_t len)
+{
+	if (buf_append(&s->readback_reply, data, len, READBACK_REPLY_MAX))
+		return true;
+	conn_close(&s->conn, LOG_WARN, "oversized answer to warmpool's read-back");
+	return false;
+}
+
+void readback_ended(struct server *s)
+{
+	s->reading_back = false;
+	struct client *c = s->client;
+	if (c)
+		readback_apply(c, s);
+	buf_reset(&s->readback_reply);
+	if (c)
+		client_after_local_answer(c);
+}

@@ -1,0 +1,31 @@
+/* readback: a client's SET of session variables to expressions is read back from its backend connection and tracked as literals from then on. */
+#ifndef WP_READBACK_H
+#define WP_READBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "my_vars.h"
+
+struct client;
+struct server;
+
+/* readback_start sends warmpool's own "SELECT @@session.a, ..." for the
+ * names in |names| on the client's backend connection, right after the
+ * SET's OK and before any other command (the client's next commands wait
+ * in c->in until the answer is in: see client_relay). Takes |names|'s
+ * contents. False when it could not be sent (the caller pins). */
+bool readback_start(struct client *c, struct my_vars *names);
+
+/* readback_reply keeps |len| bytes of the answer (server_relay swallows
+ * them, like the setup's replies); false when it is oversized (the
+ * connection is closed). */
+bool readback_reply(struct server *s, const uint8_t *data, size_t len);
+
+/* readback_ended: the whole answer is in. The values are tracked for the
+ * client and its connection (or, if one has no exact literal, the client
+ * is pinned), and the client's commands go on. */
+void readback_ended(struct server *s);
+
+#endif

@@ -19,6 +19,8 @@ PACKAGES=(
   sysbench python3 python3-pymysql python3-pytest
   python3-cryptography      # RSA in the fake caching_sha2 backend
   procps iproute2
+  debootstrap                # the Debian sid root MySQL 9.7 runs in (tools/mariadb-fixture.sh --server mysql)
+  util-linux                 # unshare and flock for that root
   curl prometheus            # admin endpoint tests: curl, promtool check metrics
 )
 

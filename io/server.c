@@ -259,53 +259,112 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
 }
 
+/* server_auth_fail ends a connection whose (re)authentication cannot go on:
+ * quietly while opening (the pool logs the failed connect and marks the
+ * backend down with |reason|), with a warning for a pooled connection. */
+static void server_auth_fail(struct server *s, const char *reason)
+{
+	conn_close(&s->conn, s->pc.state == POOL_CONN_CONNECTING ? LOG_DEBUG : LOG_WARN, reason);
+}
+
+/* server_tls_verified: TLS whose certificate chain was checked against
+ * ssl_ca (every ssl_mode but disabled verifies when ssl_ca is set). */
+static bool server_tls_verified(const struct server *s)
+{
+	const struct cfg_backend *b = server_cfg(s);
+	return s->conn.tls && b->ssl_ca && b->ssl_mode != CFG_SSL_DISABLED;
+}
+
+/* send_rsa_password sends the password encrypted to |pem|, the RSA key of
+ * caching_sha2_password full authentication without TLS. */
+static void send_rsa_password(struct server *s, const uint8_t *pem, size_t pem_len)
+{
+	struct buf enc = {0};
+	if (my_sha2_rsa_encrypt(&enc, pem, pem_len, s->bp->user.password, s->scramble))
+		server_send_packet(s, buf_head(&enc), buf_avail(&enc));
+	else
+		server_auth_fail(s, "cannot encrypt the password with the server's RSA key");
+	buf_cleanup(&enc);
+}
+
+/* server_full_auth answers caching_sha2_password's "perform full
+ * authentication". Over TLS the password travels as it is, as MySQL's
+ * clients send it. Without TLS it is encrypted to the configured key; the
+ * server's own key is asked for only when allow_public_key_retrieval says
+ * so, since whoever strips TLS can answer with a key of its own. */
+static void server_full_auth(struct server *s)
+{
+	const struct cfg_backend *b = server_cfg(s);
+	const char *password = s->bp->user.password;
+	if (s->conn.tls) {
+		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
+	} else if (b->server_public_key_pem) {
+		send_rsa_password(s, b->server_public_key_pem, b->server_public_key_pem_len);
+	} else if (b->allow_public_key_retrieval) {
+		uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
+		s->key_requested = true;
+		server_send_packet(s, &req, 1);
+	} else {
+		server_auth_fail(s, "caching_sha2_password full authentication without TLS needs "
+				    "server_public_key (or allow_public_key_retrieval = true)");
+	}
+}
+
 /* server_on_auth_more handles caching_sha2_password's AuthMoreData. */
 static void server_on_auth_more(struct server *s, struct my_cur data)
 {
-	const char *password = s->bp->user.password;
 	uint8_t status;
 	struct my_cur probe = data;
 	if (s->plugin != MY_AUTH_SHA2 || !my_cur_u8(&probe, &status)) {
-		server_fail_open(s, "unexpected AuthMoreData");
+		server_auth_fail(s, "unexpected AuthMoreData");
 		return;
 	}
 	if (data.len == 1 && status == MY_SHA2_FAST_AUTH_OK)
 		return; /* OK follows */
 	if (data.len == 1 && status == MY_SHA2_PERFORM_FULL_AUTH) {
-		if (s->conn.tls) {
-			/* Over TLS the password itself may travel, with its NUL. */
-			server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
-		} else {
-			uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
-			server_send_packet(s, &req, 1);
-		}
+		server_full_auth(s);
 		return;
 	}
-	/* Anything else is the server's PEM public key. */
-	if (s->conn.tls) {
-		server_fail_open(s, "unexpected public key over TLS");
+	/* Anything else is the server's PEM public key, and only if asked for. */
+	if (!s->key_requested || s->conn.tls) {
+		server_auth_fail(s, "server sent a public key warmpool did not ask for");
 		return;
 	}
-	struct buf enc = {0};
-	if (my_sha2_rsa_encrypt(&enc, data.ptr, data.len, password, s->scramble))
-		server_send_packet(s, buf_head(&enc), buf_avail(&enc));
-	else
-		server_fail_open(s, "cannot encrypt the password with the server's RSA key");
-	buf_cleanup(&enc);
+	s->key_requested = false;
+	send_rsa_password(s, data.ptr, data.len);
+}
+
+/* server_clear_allowed: mysql_clear_password hands the password itself to
+ * the peer: only over TLS, and over TLS whose certificate was verified
+ * unless enable_cleartext_plugin says otherwise. */
+static bool server_clear_allowed(const struct server *s, const char **out_why)
+{
+	if (!s->conn.tls) {
+		*out_why = "server asks for mysql_clear_password without TLS";
+		return false;
+	}
+	if (!server_tls_verified(s) && !server_cfg(s)->enable_cleartext_plugin) {
+		*out_why = "server asks for mysql_clear_password over TLS without a verified "
+			   "certificate (set ssl_ca, or enable_cleartext_plugin = true)";
+		return false;
+	}
+	return true;
 }
 
 static void server_on_auth_switch(struct server *s, struct my_cur p)
 {
 	struct my_auth_switch sw;
 	if (!my_auth_switch_parse(p, &sw)) {
-		server_fail_open(s, "malformed auth switch request");
+		server_auth_fail(s, "malformed auth switch request");
 		return;
 	}
 	s->plugin = my_auth_plugin_from_name(sw.plugin);
+	s->key_requested = false;
 	const char *password = s->bp->user.password;
 	if (s->plugin == MY_AUTH_CLEAR) {
-		if (!s->conn.tls) {
-			server_fail_open(s, "server asks for mysql_clear_password without TLS");
+		const char *why;
+		if (!server_clear_allowed(s, &why)) {
+			server_auth_fail(s, why);
 			return;
 		}
 		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
@@ -314,7 +373,7 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 	if (sw.data_len < MY_SCRAMBLE_LEN || (s->plugin != MY_AUTH_NATIVE && s->plugin != MY_AUTH_SHA2)) {
 		char why[128];
 		snprintf(why, sizeof(why), "unsupported auth plugin '%s'", sw.plugin);
-		server_fail_open(s, why);
+		server_auth_fail(s, why);
 		return;
 	}
 	memcpy(s->scramble, sw.data, MY_SCRAMBLE_LEN);
@@ -324,6 +383,30 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 	(void)ok;
 	server_send_packet(s, token, token_len);
 	explicit_bzero(token, sizeof(token));
+}
+
+/* server_on_auth_step handles a packet of an authentication exchange that
+ * is not its end: an auth switch or AuthMoreData (for the login, and for a
+ * COM_CHANGE_USER in a reset or a setup). Returns false, consuming nothing,
+ * for anything else (OK, ERR, or what the caller must reject). */
+static bool server_on_auth_step(struct server *s, struct my_cur p, uint8_t seq)
+{
+	struct my_cur data = p;
+	switch (my_reply_classify_auth(p)) {
+	case MY_REPLY_AUTH_SWITCH:
+		s->seq = (uint8_t)(seq + 1);
+		server_on_auth_switch(s, p);
+		return true;
+	case MY_REPLY_AUTH_MORE:
+		s->seq = (uint8_t)(seq + 1);
+		if (!my_cur_skip(&data, 1))
+			server_auth_fail(s, "unexpected AuthMoreData");
+		else
+			server_on_auth_more(s, data);
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void server_on_authenticated(struct server *s)
@@ -348,7 +431,6 @@ static void server_on_auth_reply(struct server *s, const struct buf *payload, ui
 {
 	struct my_cur p = my_cur_make(buf_head(payload), buf_avail(payload));
 	struct my_err err;
-	struct my_cur data;
 	s->seq = (uint8_t)(seq + 1);
 	switch (my_reply_classify_auth(p)) {
 	case MY_REPLY_OK:
@@ -367,16 +449,9 @@ static void server_on_auth_reply(struct server *s, const struct buf *payload, ui
 			backend_pool_fail_waiters(s->bp, err.code, "28000", msg);
 		}
 		return;
-	case MY_REPLY_AUTH_SWITCH:
-		server_on_auth_switch(s, p);
-		return;
-	case MY_REPLY_AUTH_MORE:
-		data = p;
-		if (my_cur_skip(&data, 1))
-			server_on_auth_more(s, data);
-		return;
 	default:
-		server_fail_open(s, "unexpected packet during authentication");
+		if (!server_on_auth_step(s, p, seq))
+			server_fail_open(s, "unexpected packet during authentication");
 	}
 }
 
@@ -526,11 +601,10 @@ static void server_on_setup_reply(struct server *s)
 			break;
 		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
 		enum my_reply_kind kind = my_reply_classify_command(p);
-		if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-			s->seq = (uint8_t)(seq + 1); /* the change-user of a setup */
-			server_on_auth_switch(s, p);
+		/* The change-user of a setup may take more than one round trip. */
+		if (st == MY_PACKET_COMPLETE && s->changing_user && server_on_auth_step(s, p, seq))
 			continue;
-		}
+		s->changing_user = false;
 		if (st != MY_PACKET_COMPLETE || (kind != MY_REPLY_OK && kind != MY_REPLY_ERR)) {
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
@@ -586,6 +660,8 @@ static void server_send_change_user(struct server *s)
 	my_change_user_build(&b, u->name, token, token_len, "", MY_DEFAULT_COLLATION,
 			     my_auth_plugin_str(plugin));
 	explicit_bzero(token, sizeof(token));
+	s->changing_user = true;
+	s->key_requested = false;
 	conn_bld_send(&s->conn, &b);
 }
 
@@ -616,32 +692,37 @@ void server_unlink(struct server *s)
 	backend_pool_connection_released(s->bp, &s->pc);
 }
 
+/* server_on_reset_reply reads the answer to the reset's COM_CHANGE_USER:
+ * its auth steps (caching_sha2_password answers with AuthMoreData, fast
+ * authentication, before its OK), then an OK and nothing after it. */
 static void server_on_reset_reply(struct server *s)
 {
 	struct buf payload = {0};
 	uint8_t seq;
-	enum my_packet_status st = read_packet(s, &payload, &seq);
-	if (st == MY_PACKET_NEED_MORE) {
-		buf_cleanup(&payload);
-		return;
+	for (;;) {
+		buf_reset(&payload);
+		enum my_packet_status st = read_packet(s, &payload, &seq);
+		if (st == MY_PACKET_NEED_MORE)
+			break;
+		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
+		if (st == MY_PACKET_COMPLETE && server_on_auth_step(s, p, seq)) {
+			if (s->conn.closing)
+				break;
+			continue;
+		}
+		s->changing_user = false;
+		bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
+			  buf_avail(&s->conn.in) == 0;
+		if (!ok) {
+			conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
+			break;
+		}
+		server_fresh_session(s);
+		server_set_state(s, SERVER_IDLE);
+		backend_pool_connection_ready(s->bp, &s->pc);
+		break;
 	}
-	struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
-	if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-		s->seq = (uint8_t)(seq + 1);
-		server_on_auth_switch(s, p);
-		buf_cleanup(&payload);
-		return;
-	}
-	bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
-		  buf_avail(&s->conn.in) == 0;
 	buf_cleanup(&payload);
-	if (!ok) {
-		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
-		return;
-	}
-	server_fresh_session(s);
-	server_set_state(s, SERVER_IDLE);
-	backend_pool_connection_ready(s->bp, &s->pc);
 }
 
 bool server_forward(struct server *s, const uint8_t *data, size_t len)

@@ -50,6 +50,8 @@ struct server {
 	uint32_t reprepare_for;	    /* the client's statement it prepares */
 	struct buf reprepare_error; /* its ERR, when it failed */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
+	bool changing_user; /* a COM_CHANGE_USER is answered: AuthMoreData or a switch may come */
+	bool key_requested; /* caching_sha2_password: warmpool asked for the server's RSA key */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */
 	bool frame_continues; /* the previous frame was full: this one continues it */

@@ -206,13 +206,16 @@ FAKE = Path(__file__).with_name("fake_mysql.py")
 @pytest.fixture
 def fake_backend(mariadb):
     """Starts fake_mysql.py backends (fault injection, caching_sha2 paths):
-    start(auth, tls, password, port, cert, key) returns (port, process)."""
+    start(auth, tls, password, port, cert, key, record) returns (port, process)."""
     procs = []
 
-    def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None):
+    def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None,
+              record=None):
         port = port or free_port()
         args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
                 "--password", password]
+        if record:
+            args += ["--record", str(record)]
         if tls:
             args += ["--cert", cert or mariadb.env["server_cert"],
                      "--key", key or mariadb.env["server_key"]]

@@ -6,9 +6,16 @@ authentication (fast path, or full authentication in clear over TLS or with
 the RSA public key without TLS), then OK for pings, resets and schema changes,
 and a one-row result naming the path taken for any query. A query naming a
 fault misbehaves on purpose (see FAULTS). Fault injection only: the real
-backend of the tests is MariaDB.
+backends of the tests are MariaDB and MySQL.
 
-    fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW
+Hostile authentication (a man in the middle that stripped TLS, or a server
+asking for more than it should): --auth clear switches to mysql_clear_password;
+--auth pushkey asks for full authentication and sends its own RSA key unasked.
+--record FILE appends one line per authentication answer received, saying
+whether it held the password (in clear, or encrypted to this fake's key).
+
+    fake_mysql.py --port P --auth fast|full|clear|pushkey [--cert C --key K] --password PW
+                  [--record FILE]
 """
 import argparse
 import hashlib
@@ -119,6 +126,9 @@ FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
           b"fault:oversized": fault_oversized}
 
 
+RECORD_LOCK = threading.Lock()
+
+
 def sha2_token(password, scramble):
     s1 = hashlib.sha256(password).digest()
     s2 = hashlib.sha256(s1).digest()
@@ -153,8 +163,48 @@ class Session:
         token = rest[1:1 + rest[0]]
         return seq, user, token
 
+    def record(self, kind, answer):
+        """Notes what warmpool answered: did the password reach this peer?"""
+        if not self.args.record:
+            return
+        password = self.args.password.encode()
+        with RECORD_LOCK, open(self.args.record, "a") as f:
+            f.write(f"{kind} tls={self.tls} len={len(answer)} "
+                    f"password={'yes' if password in answer else 'no'}\n")
+
+    def decrypt(self, encrypted):
+        """The password, if it was encrypted to this fake's key; else None."""
+        try:
+            plain = self.key.decrypt(encrypted, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
+                                                             algorithm=hashes.SHA1(), label=None))
+        except ValueError:
+            self.record("rsa-undecryptable", encrypted)
+            return None
+        clear = bytes(b ^ self.scramble[i % 20] for i, b in enumerate(plain))
+        self.record("rsa-decrypted", clear)
+        return clear
+
+    def pem(self):
+        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+
     def authenticate(self, seq, token):
         password = self.args.password.encode()
+        if self.args.auth == "clear":
+            self.sock.sendall(frame(seq + 1, b"\xfe" + b"mysql_clear_password\x00"))
+            seq, answer = read_packet(self.sock)
+            self.record("clear", answer)
+            return seq, answer == password + b"\x00", "clear"
+        if self.args.auth == "pushkey":
+            # Full authentication, and a key warmpool never asked for.
+            self.sock.sendall(frame(seq + 1, b"\x01\x04") + frame(seq + 2, b"\x01" + self.pem()))
+            seq, answer = read_packet(self.sock)
+            self.record("full-answer", answer)
+            if len(answer) > 1:
+                self.decrypt(answer)
+            seq, answer = read_packet(self.sock)  # an answer to the pushed key, if any
+            self.record("pushed-key-answer", answer)
+            return seq, self.decrypt(answer) == password + b"\x00", "pushkey"
         if self.args.auth == "fast":
             if token != sha2_token(password, self.scramble):
                 return seq, False, "fast"
@@ -162,18 +212,14 @@ class Session:
             return seq + 1, True, "fast"
         self.sock.sendall(frame(seq + 1, b"\x01\x04"))  # perform full authentication
         seq, answer = read_packet(self.sock)
+        self.record("full-answer", answer)
         if self.tls:
             return seq, answer == password + b"\x00", "full-tls"
-        if answer != b"\x02":
-            return seq, False, "full-rsa"
-        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.sock.sendall(frame(seq + 1, b"\x01" + pem))
+        if answer != b"\x02":  # encrypted to a key warmpool was configured with
+            return seq, self.decrypt(answer) == password + b"\x00", "full-rsa-configured"
+        self.sock.sendall(frame(seq + 1, b"\x01" + self.pem()))
         seq, encrypted = read_packet(self.sock)
-        plain = self.key.decrypt(encrypted, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
-                                                         algorithm=hashes.SHA1(), label=None))
-        clear = bytes(b ^ self.scramble[i % 20] for i, b in enumerate(plain))
-        return seq, clear == password + b"\x00", "full-rsa"
+        return seq, self.decrypt(encrypted) == password + b"\x00", "full-rsa"
 
     def serve(self):
         self.greet()
@@ -204,12 +250,17 @@ class Session:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--auth", choices=["fast", "full"], required=True)
+    ap.add_argument("--auth", choices=["fast", "full", "clear", "pushkey"], required=True)
+    ap.add_argument("--record")
     ap.add_argument("--password", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
     args = ap.parse_args()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if args.record:  # the key's public half, for tests that configure it in warmpool
+        with open(args.record + ".pub", "wb") as f:
+            f.write(key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", args.port))

@@ -183,6 +183,7 @@ static void server_send_login(struct server *s)
 	if (s->plugin != MY_AUTH_SHA2)
 		s->plugin = MY_AUTH_NATIVE;
 	snprintf(l.auth_plugin, sizeof(l.auth_plugin), "%s", my_auth_plugin_str(s->plugin));
+	s->auth_path = "scramble"; /* native, or caching_sha2's fast path */
 	bool ok = my_auth_token(s->plugin, u->password, s->scramble, l.auth, &l.auth_len);
 	(void)ok; /* native and sha2 always produce a token */
 	struct my_bld b;
@@ -297,10 +298,13 @@ static void server_full_auth(struct server *s)
 	const struct cfg_backend *b = server_cfg(s);
 	const char *password = s->bp->user.password;
 	if (s->conn.tls) {
+		s->auth_path = "full-tls";
 		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
 	} else if (b->server_public_key_pem) {
+		s->auth_path = "full-rsa-configured-key";
 		send_rsa_password(s, b->server_public_key_pem, b->server_public_key_pem_len);
 	} else if (b->allow_public_key_retrieval) {
+		s->auth_path = "full-rsa-retrieved-key";
 		uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
 		s->key_requested = true;
 		server_send_packet(s, &req, 1);
@@ -360,6 +364,7 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 	}
 	s->plugin = my_auth_plugin_from_name(sw.plugin);
 	s->key_requested = false;
+	s->auth_path = s->plugin == MY_AUTH_CLEAR ? "clear" : "switched-scramble";
 	const char *password = s->bp->user.password;
 	if (s->plugin == MY_AUTH_CLEAR) {
 		const char *why;
@@ -417,11 +422,12 @@ static void server_on_authenticated(struct server *s)
 	server_fresh_session(s);
 	struct tls_conn *t = s->conn.tls;
 	log_info("backend connection ready",
-		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
+		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f "
+		 "auth=%s",
 		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user.name,
 		 t ? tls_conn_version(t) : "off", t && tls_conn_resumed(t) ? "yes" : "no",
 		 t ? (unsigned long long)tls_conn_offered_ticket(t) : 0ULL,
-		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0);
+		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0, s->auth_path);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(bp, &s->pc);
 	backend_pool_fill(bp); /* a handshake slot is free: the next may start */

@@ -94,3 +94,131 @@ def test_transaction_mode_with_and_without_a_schema(warmpool_factory, mysql):
     log = wp.read_log()
     for bad in ("unexpected reply to session setup", "reset failed", "retrying"):
         assert bad not in log, log[-3000:]
+
+
+def sysbench(port, test, command, threads, seconds=10, extra=()):
+    args = ["sysbench", test, "--mysql-host=127.0.0.1", f"--mysql-port={port}",
+            "--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=sbtest",
+            "--mysql-ssl=off", f"--threads={threads}", f"--time={seconds}",
+            "--report-interval=0", *extra, command]
+    return subprocess.run(args, capture_output=True, text=True, timeout=seconds + 180)
+
+
+def stat(output, name):
+    m = re.search(rf"{name}:\s+(\d+)\s+\(([\d.]+) per sec", output)
+    assert m, output
+    return int(m.group(1))
+
+
+def test_prepared_statements_move_between_backend_connections(warmpool_factory, mysql):
+    """sysbench's server-side prepared statements (binary protocol), 8 clients
+    on 3 backend connections in transaction mode: nothing pins."""
+    mysql.root_sql("DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest")
+    wp = through(warmpool_factory, mysql, "transaction", pool=3)
+    table = ["--tables=1", "--table-size=1000"]
+    prep = sysbench(wp.port, "oltp_point_select", "prepare", 1, extra=table)
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    prepared_before = server_status(mysql, "Com_stmt_prepare")
+    run = sysbench(wp.port, "oltp_point_select", "run", 8, seconds=5,
+                   extra=table + ["--db-ps-mode=auto"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert stat(run.stdout, "queries") > 1000 and stat(run.stdout, "ignored errors") == 0
+    # The server itself prepared them (binary protocol, not client-side emulation).
+    assert server_status(mysql, "Com_stmt_prepare") - prepared_before >= 8
+    assert backend_connects(wp) == 3
+    assert metric(wp, "warmpool_pins_total", 'reason="prepared_statement"') == 0
+
+
+def test_backend_tls_sessions_resume(warmpool_factory, mysql):
+    """Each replacement of a killed backend connection resumes a TLS session
+    of MySQL's OpenSSL: counted full vs resumed in /metrics, and confirmed by
+    the server (Ssl_sessions_reused of the connection a client lands on)."""
+    wp = through(warmpool_factory, mysql, "session", pool=1, warmpool={"workers": "1"})
+    wait_pool(wp, 1)
+    backend = 'side="backend",peer="main",kind="%s"'
+    reused = []
+    for _ in range(5):
+        c = connect(wp.port)
+        conn_id, = one(c, "SELECT CONNECTION_ID()")
+        reused.append(one(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
+        c.close()
+        connects = backend_connects(wp)
+        mysql.root_sql(f"KILL {conn_id}")
+        wait_pool(wp, connects + 1)
+    c = connect(wp.port)
+    reused.append(one(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
+    c.close()
+    assert metric(wp, "warmpool_tls_handshakes_total", backend % "full") == 1
+    assert metric(wp, "warmpool_tls_handshakes_total", backend % "resumed") == 5
+    assert reused == ["0", "1", "1", "1", "1", "1"], reused
+
+
+def test_restarts_with_tls_toggled_and_full_authentication(warmpool_factory, private_mysql,
+                                                          tmp_path):
+    """on -> off -> on: an idle client notices nothing. After the SSL-off
+    restart the server's caching_sha2_password cache is empty, so the first
+    login takes full authentication in plaintext, encrypted to the configured
+    public key. A second warmpool, for another account and without the key,
+    shows that the server did ask for it: that one is refused, with why."""
+    db = private_mysql
+    db.root_sql("CREATE DATABASE wp_r; CREATE USER 'nokey'@'%' IDENTIFIED WITH "
+                "caching_sha2_password BY 'nokey-secret'; GRANT ALL ON *.* TO 'nokey'@'%'")
+    wp = through(warmpool_factory, db, "transaction", pool=1,
+                 warmpool={"workers": "1"},
+                 backend={"ssl_mode": "preferred",
+                          "server_public_key": db.env["rsa_public_key"]})
+    users = tmp_path / "nokey.txt"
+    users.write_text("nokey:nokey-secret\n")
+    users.chmod(0o600)
+    control = through(warmpool_factory, db, "transaction", pool=1,
+                      warmpool={"workers": "1", "users_file": str(users),
+                                "client_wait_timeout_ms": "2000"},
+                      backend={"ssl_mode": "preferred"})
+    c = connect(wp.port, database="wp_r")
+    assert one(c, "SELECT DATABASE()") == ("wp_r",)
+    for ssl in ("off", "on"):
+        db.restart(ssl=ssl)
+        assert one(c, "SELECT DATABASE(), 1") == ("wp_r", 1)
+        tls = one(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1]
+        assert (tls != "") == (ssl == "on"), f"ssl={ssl} but Ssl_version={tls!r}"
+        if ssl == "off":
+            assert "auth=full-rsa-configured-key" in wp.read_log(), wp.read_log()
+            assert control.wait_for_log("needs server_public_key"), control.read_log()
+    c.close()
+    assert "reset failed" not in wp.read_log()
+    assert "needs server_public_key" not in wp.read_log()
+
+
+def test_mysql_client_verifies_warmpool_identity(warmpool_factory, mysql):
+    """MySQL's own client, as managed services tell their users to connect:
+    --ssl-ca and --ssl-mode=VERIFY_IDENTITY, to warmpool's frontend TLS."""
+    wp = through(warmpool_factory, mysql, "session", pool=1)
+    r = mysql.mysql_client("-h", "127.0.0.1", "-P", str(wp.port), "-uapp", "-papp-secret",
+                           "--ssl-ca=/srv/instance/certs/ca.pem", "--ssl-mode=VERIFY_IDENTITY",
+                           "-N", "-B", "-e", "SELECT CURRENT_USER(), @@version; "
+                           "SHOW SESSION STATUS LIKE 'Ssl_version'")
+    assert r.returncode == 0, r.stderr + wp.read_log()
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("app@%\t9.7"), r.stdout
+    assert lines[1].startswith("Ssl_version\tTLSv1."), r.stdout  # warmpool -> MySQL, verified
+    # The same client refuses a CA that did not sign warmpool's certificate.
+    bad = mysql.mysql_client("-h", "127.0.0.1", "-P", str(wp.port), "-uapp", "-papp-secret",
+                             "--ssl-ca=/srv/instance/data/ca.pem", "--ssl-mode=VERIFY_IDENTITY",
+                             "-e", "SELECT 1")
+    assert bad.returncode != 0, bad.stdout
+
+
+def test_sysbench_read_write_64_threads_on_8_connections(warmpool_factory, mysql):
+    mysql.root_sql("DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest")
+    wp = through(warmpool_factory, mysql, "transaction", pool=8)
+    tables = ["--tables=4", "--table-size=100000"]
+    prep = sysbench(wp.port, "oltp_read_write", "prepare", 4, extra=tables)
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    run = sysbench(wp.port, "oltp_read_write", "run", 64, seconds=10, extra=tables)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert stat(run.stdout, "transactions") > 0
+    assert stat(run.stdout, "ignored errors") == 0, run.stdout
+    assert stat(run.stdout, "reconnects") == 0
+    assert backend_connects(wp) == 8
+    log = wp.read_log()
+    assert "reset failed" not in log and "unexpected reply" not in log, log[-3000:]

@@ -206,16 +206,19 @@ FAKE = Path(__file__).with_name("fake_mysql.py")
 @pytest.fixture
 def fake_backend(mariadb):
     """Starts fake_mysql.py backends (fault injection, caching_sha2 paths):
-    start(auth, tls, password, port, cert, key, record) returns (port, process)."""
+    start(auth, tls, password, port, cert, key, record, change_user) returns
+    (port, process)."""
     procs = []
 
     def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None,
-              record=None):
+              record=None, change_user=None):
         port = port or free_port()
         args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
                 "--password", password]
         if record:
             args += ["--record", str(record)]
+        if change_user:
+            args += ["--change-user", change_user]
         if tls:
             args += ["--cert", cert or mariadb.env["server_cert"],
                      "--key", key or mariadb.env["server_key"]]

@@ -13,6 +13,9 @@ asking for more than it should): --auth clear switches to mysql_clear_password;
 --auth pushkey asks for full authentication and sends its own RSA key unasked.
 --record FILE appends one line per authentication answer received, saying
 whether it held the password (in clear, or encrypted to this fake's key).
+--change-user switch|full answers COM_CHANGE_USER (warmpool's reset) with an
+auth switch to caching_sha2_password (new scramble, then fast auth), or with
+"perform full authentication"; by default with a plain OK.
 
     fake_mysql.py --port P --auth fast|full|clear|pushkey [--cert C --key K] --password PW
                   [--record FILE]
@@ -221,6 +224,31 @@ class Session:
         seq, encrypted = read_packet(self.sock)
         return seq, self.decrypt(encrypted) == password + b"\x00", "full-rsa"
 
+    def change_user(self, payload):
+        password = self.args.password.encode()
+        if self.args.change_user == "switch":
+            self.scramble = bytes(0x30 + (b % 0x40) for b in os.urandom(20))
+            self.sock.sendall(frame(1, b"\xfe" + b"caching_sha2_password\x00" + self.scramble
+                                    + b"\x00"))
+            seq, token = read_packet(self.sock)
+            good = token == sha2_token(password, self.scramble)
+            self.record("change-user-switch", token)
+            self.sock.sendall(frame(seq + 1, b"\x01\x03") + ok(seq + 2) if good
+                              else err(seq + 1, 1045, "Access denied"))
+            return
+        self.sock.sendall(frame(1, b"\x01\x04"))  # full
+        seq, answer = read_packet(self.sock)
+        self.record("change-user-full", answer)
+        if self.tls:
+            good = answer == password + b"\x00"
+        elif answer == b"\x02":
+            self.sock.sendall(frame(seq + 1, b"\x01" + self.pem()))
+            seq, answer = read_packet(self.sock)
+            good = self.decrypt(answer) == password + b"\x00"
+        else:
+            good = self.decrypt(answer) == password + b"\x00"
+        self.sock.sendall(ok(seq + 1) if good else err(seq + 1, 1045, "Access denied"))
+
     def serve(self):
         self.greet()
         seq, user, token = self.login()
@@ -243,6 +271,8 @@ class Session:
                     fault(self.sock)
                 else:
                     self.sock.sendall(result_set(f"{path}:{'tls' if self.tls else 'plain'}"))
+            elif command == 0x11 and self.args.change_user:  # COM_CHANGE_USER
+                self.change_user(payload)
             else:  # COM_PING, COM_INIT_DB, COM_RESET_CONNECTION, ...
                 self.sock.sendall(ok(1))
 
@@ -252,6 +282,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--auth", choices=["fast", "full", "clear", "pushkey"], required=True)
     ap.add_argument("--record")
+    ap.add_argument("--change-user", choices=["switch", "full"])
     ap.add_argument("--password", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")

@@ -129,3 +129,33 @@ def test_clear_password_only_over_verified_tls(warmpool_factory, fake_backend, t
         return
     wait_down_because(wp, "mysql_clear_password")
     assert answers(record) == [], answers(record)
+
+
+@pytest.mark.parametrize("change_user,tls,ssl_mode,key,kept", [
+    ("switch", True, "verify_identity", False, True),
+    ("full", True, "verify_identity", False, True),
+    ("full", False, "preferred", True, True),
+    ("full", False, "preferred", False, False),
+])
+def test_reset_answered_with_more_authentication(warmpool_factory, fake_backend, tmp_path,
+                                                 change_user, tls, ssl_mode, key, kept):
+    """The reset's COM_CHANGE_USER answered with an auth switch, or with "perform
+    full authentication" (as MySQL does when its cache was flushed): the same
+    rules as a login, and the connection stays in the pool when they allow it."""
+    record = tmp_path / "answers"
+    port, _ = fake_backend("fast", tls=tls, record=record, change_user=change_user)
+    backend = {"server_public_key": f"{record}.pub"} if key else {}
+    wp = through_fake(warmpool_factory, port, ssl_mode, backend=backend, workers="1")
+    for _ in range(3):  # each client's leaving resets the connection
+        r = cli(wp.port, "SELECT 1")
+        assert r.returncode == 0 and r.stdout.strip().startswith("fast:"), r.stderr + wp.read_log()
+    lines = [line for line in answers(record) if line.startswith("change-user")]
+    if kept:
+        assert wp.read_log().count("backend connection ready") == 1, wp.read_log()
+        assert "reset failed" not in wp.read_log()
+        assert len(lines) == 3, lines
+        if change_user == "full" and not tls:
+            assert all("len=256 password=no" in line for line in lines), lines
+    else:
+        assert wp.wait_for_log("needs server_public_key"), wp.read_log()
+        assert lines == [], lines  # neither the password nor a request for a key

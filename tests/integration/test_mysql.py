@@ -222,3 +222,38 @@ def test_sysbench_read_write_64_threads_on_8_connections(warmpool_factory, mysql
     assert backend_connects(wp) == 8
     log = wp.read_log()
     assert "reset failed" not in log and "unexpected reply" not in log, log[-3000:]
+
+
+def test_reset_after_a_cache_flush_takes_full_authentication(warmpool_factory, tmp_path):
+    """FLUSH PRIVILEGES empties MySQL's caching_sha2_password cache: the next
+    COM_CHANGE_USER (the reset of a session connection) must authenticate in
+    full. Without TLS, warmpool A (with server_public_key) encrypts to the key
+    and keeps its connection; warmpool B (without) refuses to go on, and says
+    why, rather than sending the password or asking for a key."""
+    from conftest import MariaDB
+    db = MariaDB(tmp_path / "mysql", server="mysql")
+    db.start(ssl="off")
+    try:
+        plain = {"ssl_mode": "preferred", "ssl_ca": None}
+        a = through(warmpool_factory, db, "session", pool=1, warmpool={"workers": "1"},
+                    backend={**plain, "server_public_key": db.env["rsa_public_key"]})
+        wait_pool(a, 1)  # a full authentication: fills the server's cache
+        b = through(warmpool_factory, db, "session", pool=1, warmpool={"workers": "1"},
+                    backend=plain)
+        wait_pool(b, 1)
+        assert "auth=scramble" in b.read_log()  # the fast path: A filled the cache
+        db.root_sql("FLUSH PRIVILEGES")
+        c = connect(b.port)
+        assert one(c, "SELECT 1") == (1,)
+        c.close()  # B's reset: the server asks for full authentication
+        assert b.wait_for_log("needs server_public_key"), b.read_log()
+        c = connect(a.port)
+        a_id, = one(c, "SELECT CONNECTION_ID()")
+        c.close()  # A's reset: full authentication to the configured key
+        c = connect(a.port)
+        assert one(c, "SELECT CONNECTION_ID()") == (a_id,)  # the same connection, kept
+        c.close()
+        assert backend_connects(a) == 1
+        assert "reset failed" not in a.read_log() and "needs server_public_key" not in a.read_log()
+    finally:
+        db.stop()

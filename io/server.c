@@ -879,9 +879,13 @@ static void server_on_close(struct conn *conn)
 	pool_conn_remove(&bp->pool, &s->pc);
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
-		log_warn("backend connect failed", "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
-			 (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
-			 server_state_str(s->state), reason);
+		/* Retries that fail for the same reason (a refused login, a server
+		 * still down) say it once, not once per backoff step. */
+		enum log_level level = strcmp(bp->pool.last_error, reason) == 0 ? LOG_DEBUG : LOG_WARN;
+		log_at(level, "backend connect failed",
+		       "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
+		       (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
+		       server_state_str(s->state), reason);
 		pool_connect_failed(&bp->pool, conn->w->now_ms, reason);
 		backend_connect_failed(bp, reason);
 	} else if (!s->retired && !conn->w->stopping) {

@@ -81,6 +81,10 @@ def test_plaintext_full_auth_without_a_key_is_refused(warmpool_factory, fake_bac
     r = cli(wp.port, "SELECT 1", timeout=20)
     assert r.returncode != 0 and "needs server_public_key" in r.stderr, (r.stderr, reasons)
     assert answers(record) == []
+    # Said once per worker, not once per retry (there were retries meanwhile).
+    warned = [line for line in wp.read_log().splitlines()
+              if "level=warn" in line and "backend connect failed" in line]
+    assert 1 <= len(warned) <= 2, warned
 
 
 def test_plaintext_full_auth_uses_the_configured_key(warmpool_factory, fake_backend, tmp_path):
@@ -144,7 +148,8 @@ def test_reset_answered_with_more_authentication(warmpool_factory, fake_backend,
     rules as a login, and the connection stays in the pool when they allow it."""
     record = tmp_path / "answers"
     port, _ = fake_backend("fast", tls=tls, record=record, change_user=change_user)
-    backend = {"server_public_key": f"{record}.pub"} if key else {}
+    # One connection: the next client waits for the reset instead of opening another.
+    backend = {"max_connections": "1", **({"server_public_key": f"{record}.pub"} if key else {})}
     wp = through_fake(warmpool_factory, port, ssl_mode, backend=backend, workers="1")
     for _ in range(3):  # each client's leaving resets the connection
         r = cli(wp.port, "SELECT 1")

@@ -93,7 +93,8 @@ const struct cfg_key cfg_keys[] = {
 	 "disabled, preferred, required, verify_ca or verify_identity, as in MySQL. With "
 	 "ssl_ca set, preferred and required verify the chain too."},
 	{CFG_SECTION_BACKEND, "ssl_ca", CFG_STR, offsetof(struct cfg_backend, ssl_ca), NULL, 0, 0,
-	 NULL, "PEM CA bundle used to verify the backend's certificate."},
+	 NULL, "CA file used to verify the backend's certificate: PEM, PKCS#7 (.p7b) or Java "
+	       "KeyStore (.jks), detected by content."},
 	{CFG_SECTION_BACKEND, "ssl_cert", CFG_STR, offsetof(struct cfg_backend, ssl_cert), NULL, 0,
 	 0, NULL, "Optional PEM client certificate presented to the backend."},
 	{CFG_SECTION_BACKEND, "ssl_key", CFG_STR, offsetof(struct cfg_backend, ssl_key), NULL, 0, 0,

@@ -21,6 +21,7 @@ PACKAGES=(
   procps iproute2
   debootstrap                # the Debian sid root MySQL 9.7 runs in (tools/mariadb-fixture.sh --server mysql)
   util-linux                 # unshare and flock for that root
+  default-jdk-headless       # keytool: the .jks CA files of the ssl_ca tests
   curl prometheus            # admin endpoint tests: curl, promtool check metrics
 )
 

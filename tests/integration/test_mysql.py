@@ -257,3 +257,41 @@ def test_reset_after_a_cache_flush_takes_full_authentication(warmpool_factory, t
         assert "reset failed" not in a.read_log() and "needs server_public_key" not in a.read_log()
     finally:
         db.stop()
+
+
+def ca_file(tmp_path, ca_pem, kind):
+    """The fixture's CA as managed MySQL services also ship it, made by the
+    tools their users have: keytool (.jks) and openssl (.p7b)."""
+    out = tmp_path / f"ca.{kind}"
+    commands = {
+        "jks": ["keytool", "-importcert", "-noprompt", "-alias", "mysql-ca", "-file", ca_pem,
+                "-keystore", str(out), "-storepass", "changeit", "-storetype", "JKS"],
+        "p7b": ["openssl", "crl2pkcs7", "-nocrl", "-certfile", ca_pem, "-out", str(out)],
+        "der.p7b": ["openssl", "crl2pkcs7", "-nocrl", "-certfile", ca_pem, "-outform", "DER",
+                    "-out", str(out)],
+        "p12": ["keytool", "-importcert", "-noprompt", "-alias", "mysql-ca", "-file", ca_pem,
+                "-keystore", str(out), "-storepass", "changeit", "-storetype", "PKCS12"],
+    }
+    subprocess.run(commands[kind], check=True, capture_output=True, timeout=60)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["jks", "p7b", "der.p7b"])
+def test_ssl_ca_as_jks_or_p7b_verifies_the_server(warmpool_factory, mysql, tmp_path, kind):
+    ca = ca_file(tmp_path, mysql.env["ca"], kind)
+    wp = through(warmpool_factory, mysql, "session", pool=1,
+                 backend={"ssl_mode": "verify_identity", "ssl_ca": str(ca)})
+    c = connect(wp.port)
+    assert one(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1].startswith("TLSv1.")
+    c.close()
+
+
+def test_ssl_ca_that_cannot_be_read_is_named(tmp_path, mysql):
+    """A PKCS#12 store (keytool's default type) needs a password: refused at
+    start, naming the file; so is a file with no certificate at all."""
+    from conftest import WARMPOOL, Warmpool
+    for bad in (ca_file(tmp_path, mysql.env["ca"], "p12"), mysql.env["rsa_public_key"]):
+        wp = Warmpool(tmp_path, mysql, backend_main={"ssl_ca": str(bad)})
+        r = subprocess.run([str(WARMPOOL), "--check-config", "--config", str(wp.config)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and str(bad) in r.stdout + r.stderr, r.stdout + r.stderr

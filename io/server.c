@@ -596,6 +596,30 @@ void server_link_client(struct server *s, struct client *c)
 	conn_bld_send(&s->conn, &b);
 }
 
+/* server_going_away closes the connection when |p| is an ERR that ends it
+ * rather than refuses a command: the server is shutting down (MySQL answers
+ * what arrives during its shutdown with ERR 1053) or killed the session.
+ * The client of a setup then gets another connection (client_backend_lost),
+ * instead of this ERR as if its schema or character set were refused. */
+static bool server_going_away(struct server *s, struct my_cur p)
+{
+	struct my_err err;
+	if (!my_err_parse(p, &err) ||
+	    (err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
+		return false;
+	char why[MY_ERR_MESSAGE_MAX + 32];
+	snprintf(why, sizeof(why), "backend going away: %s", err.message);
+	/* The idle ones talk to the same server: they go first, so that the
+	 * client this setup was for is not handed one of them next. */
+	struct list *idle = &s->bp->pool.conns[POOL_CONN_IDLE];
+	while (!list_empty(idle))
+		server_retire(container_of(container_of(idle->next, struct pool_conn, node),
+					   struct server, pc),
+			      "backend going away (another connection was told so)");
+	conn_close(&s->conn, LOG_INFO, why);
+	return true;
+}
+
 static void server_on_setup_reply(struct server *s)
 {
 	struct buf payload = {0};
@@ -615,6 +639,8 @@ static void server_on_setup_reply(struct server *s)
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}
+		if (kind == MY_REPLY_ERR && server_going_away(s, p))
+			break;
 		if (kind == MY_REPLY_ERR && buf_avail(&s->setup_error) == 0 &&
 		    !buf_append(&s->setup_error, p.ptr, p.len, BUF_NO_LIMIT)) {
 			conn_close(&s->conn, LOG_ERROR, "out of memory");
@@ -717,6 +743,9 @@ static void server_on_reset_reply(struct server *s)
 			continue;
 		}
 		s->changing_user = false;
+		if (st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_ERR &&
+		    server_going_away(s, p))
+			break; /* not a failed reset: the server is leaving */
 		bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
 			  buf_avail(&s->conn.in) == 0;
 		if (!ok) {
@@ -802,6 +831,33 @@ static bool killed_before_answering(const struct server *s)
 	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
 }
 
+/* spoke_unasked: a packet starts while no command awaits an answer. A server
+ * going away says why before it closes (MySQL sends ERR 1053 to the
+ * connections it shuts down, between a transaction's statements too):
+ * relayed, the client would read it as the answer to its next command, and
+ * every answer after that would be one off. */
+static bool spoke_unasked(const struct server *s)
+{
+	return my_track_idle(&s->track) && s->frame_left == 0 && !s->frame_continues &&
+	       buf_avail(&s->conn.in) > 0;
+}
+
+/* close_unasked ends a connection that spoke unasked, with the server's
+ * reason when it is an ERR; the client, between commands, is kept (and told
+ * at its next command if its transaction went with the connection). */
+static void close_unasked(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	struct my_err err = {0};
+	char why[MY_ERR_MESSAGE_MAX + 48] = "backend spoke between commands";
+	if (read_packet(s, &payload, &seq) == MY_PACKET_COMPLETE &&
+	    my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
+		snprintf(why, sizeof(why), "backend spoke between commands: %s", err.message);
+	buf_cleanup(&payload);
+	conn_close(&s->conn, LOG_INFO, why);
+}
+
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
@@ -811,6 +867,10 @@ static void server_relay(struct server *s)
 	}
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
+		if (spoke_unasked(s)) {
+			close_unasked(s);
+			return;
+		}
 		size_t span = relay_span(s, &ended);
 		if (span == 0)
 			return;

@@ -206,12 +206,13 @@ FAKE = Path(__file__).with_name("fake_mysql.py")
 @pytest.fixture
 def fake_backend(mariadb):
     """Starts fake_mysql.py backends (fault injection, caching_sha2 paths):
-    start(auth, tls, password, port, cert, key, record, change_user) returns
+    start(auth, tls, password, port, cert, key, record, change_user, shutdown,
+    unasked) returns
     (port, process)."""
     procs = []
 
     def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None,
-              record=None, change_user=None):
+              record=None, change_user=None, shutdown=None, unasked=False):
         port = port or free_port()
         args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
                 "--password", password]
@@ -219,6 +220,8 @@ def fake_backend(mariadb):
             args += ["--record", str(record)]
         if change_user:
             args += ["--change-user", change_user]
+        if shutdown:
+            args += ["--shutdown", str(shutdown)] + (["--unasked"] if unasked else [])
         if tls:
             args += ["--cert", cert or mariadb.env["server_cert"],
                      "--key", key or mariadb.env["server_key"]]

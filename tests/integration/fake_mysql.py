@@ -13,6 +13,11 @@ asking for more than it should): --auth clear switches to mysql_clear_password;
 --auth pushkey asks for full authentication and sends its own RSA key unasked.
 --record FILE appends one line per authentication answer received, saying
 whether it held the password (in clear, or encrypted to this fake's key).
+--shutdown FILE plays a server shutting down once FILE exists: connections
+opened before it answer their next command with ERR 1053 and close, as MySQL
+does; connections opened after it are served (the server that came back).
+With --unasked, they do not wait for a command: they send the ERR 1053 as soon
+as FILE appears, between statements, and close.
 --change-user switch|full answers COM_CHANGE_USER (warmpool's reset) with an
 auth switch to caching_sha2_password (new scramble, then fast auth), or with
 "perform full authentication"; by default with a plain OK.
@@ -23,11 +28,13 @@ auth switch to caching_sha2_password (new scramble, then fast auth), or with
 import argparse
 import hashlib
 import os
+import select
 import socket
 import ssl
 import struct
 import sys
 import threading
+import time
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -144,6 +151,32 @@ class Session:
         self.sock, self.args, self.key = sock, args, key
         self.scramble = bytes(0x30 + (b % 0x40) for b in os.urandom(20))
         self.tls = False
+        self.born = time.time()
+
+    def wait_command(self):
+        """With --unasked: returns False (having sent ERR 1053 unasked and
+        closed) when the shutdown begins before the next command arrives."""
+        if not (self.args.shutdown and self.args.unasked):
+            return True
+        while True:
+            pending = getattr(self.sock, "pending", lambda: 0)()
+            if pending or select.select([self.sock], [], [], 0.02)[0]:
+                return True
+            path = self.args.shutdown
+            if os.path.exists(path) and os.path.getmtime(path) >= self.born:
+                self.sock.sendall(err(0, 1053, "Server shutdown in progress"))
+                self.sock.close()
+                return False
+
+    def shut_down(self):
+        """True (having answered ERR 1053 and closed) if the shutdown began
+        after this connection was opened."""
+        path = self.args.shutdown
+        if not path or not os.path.exists(path) or os.path.getmtime(path) < self.born:
+            return False
+        self.sock.sendall(err(1, 1053, "Server shutdown in progress"))
+        self.sock.close()
+        return True
 
     def greet(self):
         caps = CAPS | (CLIENT_SSL if self.args.cert else 0)
@@ -259,9 +292,13 @@ class Session:
             return
         self.sock.sendall(ok(seq + 1))
         while True:
+            if not self.wait_command():
+                return
             seq, payload = read_packet(self.sock)
             command = payload[0]
             if command == 0x01:  # COM_QUIT
+                return
+            if self.shut_down():
                 return
             if command == 0x03 and payload[1:4].upper() == b"SET":
                 self.sock.sendall(ok(1))  # warmpool's SET NAMES
@@ -283,6 +320,8 @@ def main():
     ap.add_argument("--auth", choices=["fast", "full", "clear", "pushkey"], required=True)
     ap.add_argument("--record")
     ap.add_argument("--change-user", choices=["switch", "full"])
+    ap.add_argument("--shutdown")
+    ap.add_argument("--unasked", action="store_true")
     ap.add_argument("--password", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")

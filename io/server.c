@@ -596,6 +596,18 @@ void server_link_client(struct server *s, struct client *c)
 	conn_bld_send(&s->conn, &b);
 }
 
+/* retire_idle_peers drops the pool's idle connections when |s| learnt that
+ * its server is leaving: they talk to the same one. They go before |s|, so
+ * that its client is not handed one of them next. */
+static void retire_idle_peers(struct server *s)
+{
+	struct list *idle = &s->bp->pool.conns[POOL_CONN_IDLE];
+	while (!list_empty(idle))
+		server_retire(container_of(container_of(idle->next, struct pool_conn, node),
+					   struct server, pc),
+			      "backend going away (another connection was told so)");
+}
+
 /* server_going_away closes the connection when |p| is an ERR that ends it
  * rather than refuses a command: the server is shutting down (MySQL answers
  * what arrives during its shutdown with ERR 1053) or killed the session.
@@ -609,13 +621,7 @@ static bool server_going_away(struct server *s, struct my_cur p)
 		return false;
 	char why[MY_ERR_MESSAGE_MAX + 32];
 	snprintf(why, sizeof(why), "backend going away: %s", err.message);
-	/* The idle ones talk to the same server: they go first, so that the
-	 * client this setup was for is not handed one of them next. */
-	struct list *idle = &s->bp->pool.conns[POOL_CONN_IDLE];
-	while (!list_empty(idle))
-		server_retire(container_of(container_of(idle->next, struct pool_conn, node),
-					   struct server, pc),
-			      "backend going away (another connection was told so)");
+	retire_idle_peers(s);
 	conn_close(&s->conn, LOG_INFO, why);
 	return true;
 }
@@ -814,8 +820,9 @@ static size_t relay_span(struct server *s, bool *out_ended)
 /* killed_before_answering: the first packet of the answer is the server
  * killing the statement as it shuts down (ERR 1053) or killing the session
  * (ERR 1927), and the client keeps the statement for a retry: that is a
- * connection dying unanswered (see client_backend_lost), not an answer. */
-static bool killed_before_answering(const struct server *s)
+ * connection dying unanswered (see client_backend_lost), not an answer.
+ * |*out_code| is the error's code. */
+static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 {
 	const struct client *c = s->client;
 	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
@@ -828,6 +835,7 @@ static bool killed_before_answering(const struct server *s)
 	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &marker) ||
 	    marker != 0xff || !my_cur_u16le(&h, &code))
 		return false;
+	*out_code = code;
 	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
 }
 
@@ -861,7 +869,10 @@ static void close_unasked(struct server *s)
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
-	if (killed_before_answering(s)) {
+	uint16_t code;
+	if (killed_before_answering(s, &code)) {
+		if (code == ER_SERVER_SHUTDOWN)
+			retire_idle_peers(s); /* the same server: the retry must not meet one */
 		conn_close(&s->conn, LOG_INFO, "the backend killed the statement before answering");
 		return;
 	}

@@ -5,6 +5,7 @@ skip, when it cannot. Each check asks the server (its status counters, its
 sessions) rather than warmpool where the server can tell."""
 import re
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -49,7 +50,8 @@ def through(factory, db, mode="session", pool=4, **sections):
     """warmpool on `db` with exactly `pool` backend connections (2 workers)."""
     backend = {"min_idle": str(pool), "max_connections": str(pool), **sections.pop("backend", {})}
     return factory(db=db, warmpool={"client_wait_timeout_ms": "20000", **sections.pop("warmpool", {})},
-                   listener_main={"pool_mode": mode}, backend_main=backend, **sections)
+                   listener_main={"pool_mode": mode, **sections.pop("listener", {})},
+                   backend_main=backend, **sections)
 
 
 def wait_pool(wp, n):
@@ -190,6 +192,56 @@ def test_restarts_with_tls_toggled_and_full_authentication(warmpool_factory, pri
     c.close()
     assert "reset failed" not in wp.read_log()
     assert "needs server_public_key" not in wp.read_log()
+
+
+def test_restarts_under_load(warmpool_factory, private_mysql):
+    """Two SSL-toggle restarts (off, then on) under sysbench read-write in
+    transaction mode and autocommit readers. MySQL answers what arrives during
+    its shutdown with ERR 1053 and sends it unasked between statements:
+    sysbench (which counts 1927 and 1053 as the errors of transactions cut by a
+    restart) must neither lose its connection nor read an answer out of step,
+    and the readers (retry_reads) see no error at all."""
+    db = private_mysql  # the fixture made its sbtest database
+    wp = through(warmpool_factory, db, "transaction", pool=4,
+                 warmpool={"client_wait_timeout_ms": "30000"}, listener={"retry_reads": "true"},
+                 backend={"ssl_mode": "preferred", "server_public_key": db.env["rsa_public_key"],
+                          "max_connections": "32"})  # idle ones to meet the shutdown
+    tables = ["--tables=2", "--table-size=10000", "--db-ps-mode=disable"]
+    prep = sysbench(wp.port, "oltp_read_write", "prepare", 2, extra=tables)
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    bench = subprocess.Popen(
+        ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", f"--mysql-port={wp.port}",
+         "--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=sbtest",
+         "--mysql-ssl=off", "--threads=8", "--time=20", "--report-interval=0",
+         "--mysql-ignore-errors=1927,1053,1213,1205", *tables, "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    errors, stop = [], threading.Event()
+
+    def reader():
+        c = connect(wp.port)
+        while not stop.is_set():
+            try:
+                one(c, "SELECT 1")
+            except pymysql.MySQLError as e:
+                errors.append(repr(e))
+            time.sleep(0.05)
+        c.close()
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    time.sleep(3)
+    for ssl in ("off", "on"):
+        db.restart(ssl=ssl)
+        time.sleep(2)
+    output = bench.communicate(timeout=120)[0]
+    stop.set()
+    for t in readers:
+        t.join()
+    assert bench.returncode == 0, output[-3000:]
+    assert "FATAL" not in output, output[-3000:]
+    assert stat(output, "transactions") > 0 and stat(output, "reconnects") == 0, output
+    assert errors == [], errors
 
 
 def test_mysql_client_verifies_warmpool_identity(warmpool_factory, mysql):

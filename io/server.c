@@ -817,10 +817,14 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * TLS records) as possible, one span per response at most. When a response
  * ends, the client decides (client_response_ended) whether the connection
  * goes back to the pool. */
-/* killed_before_answering: the first packet of the answer is the server
- * killing the statement as it shuts down (ERR 1053) or killing the session
- * (ERR 1927), and the client keeps the statement for a retry: that is a
- * connection dying unanswered (see client_backend_lost), not an answer.
+/* killed_before_answering: the server killed the statement before its answer
+ * was complete, as it shuts down (ERR 1053) or kills the session (ERR 1927),
+ * nothing of the answer has been relayed yet, and the client keeps the
+ * statement for a retry: that is a connection dying unanswered (see
+ * client_backend_lost), not an answer. The ERR may come first, or (MySQL)
+ * after a result set's header and some rows, in the same read: everything up
+ * to it is checked to be there, and no result to have ended before it (no
+ * second EOF: backend connections never negotiate CLIENT_DEPRECATE_EOF).
  * |*out_code| is the error's code. */
 static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 {
@@ -828,15 +832,27 @@ static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
 	    s->frame_continues)
 		return false;
-	struct my_cur h = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
-	uint32_t len;
-	uint8_t seq, marker;
-	uint16_t code;
-	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &marker) ||
-	    marker != 0xff || !my_cur_u16le(&h, &code))
-		return false;
-	*out_code = code;
-	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	unsigned eofs = 0;
+	for (unsigned i = 0;; i++) {
+		uint32_t len;
+		uint8_t seq, marker;
+		struct my_cur payload;
+		if (!my_cur_u24le(&all, &len) || !my_cur_u8(&all, &seq) ||
+		    !my_cur_bytes(&all, &payload, len) || !my_cur_u8(&payload, &marker))
+			return false; /* not all here: what came may be relayed */
+		if (marker == 0xff) {
+			uint16_t code;
+			if (!my_cur_u16le(&payload, &code))
+				return false;
+			*out_code = code;
+			return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+		}
+		if ((i == 0 && (marker == 0x00 || marker == 0xfb)) || len == MY_MAX_FRAME_PAYLOAD)
+			return false; /* an OK, LOCAL INFILE, or a packet too big to look through */
+		if (marker == 0xfe && len < 9 && ++eofs == 2)
+			return false; /* the result ended: an ERR after it is not this answer */
+	}
 }
 
 /* spoke_unasked: a packet starts while no command awaits an answer. A server

@@ -8,7 +8,8 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
-    tools/restart-drill.py [--server mariadb|mysql] [--restarts 5] [--build build] [--json out.json]
+    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--restarts 5] [--build build]
+                           [--json out.json]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -56,7 +57,7 @@ def accepting(port):
 
 
 class Warmpool:
-    def __init__(self, binary, workdir, db_port, public_key=None):
+    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False):
         self.port, self.admin = free_port(), free_port()
         users = workdir / "users.txt"
         users.write_text("app:app-secret\n")
@@ -72,6 +73,7 @@ drain_timeout_ms = 5000
 [listener main]
 port = {self.port}
 pool_mode = transaction
+retry_reads = {"true" if retry_reads else "false"}
 
 [backend main]
 port = {db_port}
@@ -183,6 +185,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", choices=["mariadb", "mysql"], default="mariadb")
     ap.add_argument("--restarts", type=int, default=5)
+    ap.add_argument("--retry-reads", action="store_true",
+                    help="retry_reads = true: MySQL answers statements that arrive during "
+                         "its shutdown with ERR 1053; reads are then re-sent")
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
@@ -194,7 +199,7 @@ def main():
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
                     "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
     wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
-                  env.get("rsa_public_key"))
+                  env.get("rsa_public_key"), args.retry_reads)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -248,6 +253,7 @@ def main():
         st = wp.status()
         result = {
             "server": args.server,
+            "retry_reads": args.retry_reads,
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},

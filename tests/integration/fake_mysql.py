@@ -131,7 +131,25 @@ def fault_oversized(sock):
     sock.sendall(frame(seq, b"\xfe\x00\x00\x02\x00"))
 
 
-FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
+KILLED_ONCE = set()
+
+
+def fault_killmid(sock):
+    """Once per server: the statement killed by a shutdown after its result
+    header went out, in the same write (as MySQL does): header, ERR 1053, close.
+    Asked again (on a new connection), it is answered."""
+    if "killmid" in KILLED_ONCE:
+        sock.sendall(result_set("fast:tls"))
+        return
+    KILLED_ONCE.add("killmid")
+    whole = result_set("x")
+    header = whole[:len(whole) - 9 - 6]  # column count, definition, EOF
+    sock.sendall(header + err(4, 1053, "Server shutdown in progress"))
+    sock.close()
+    raise EOFError
+
+
+FAULTS = {b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 

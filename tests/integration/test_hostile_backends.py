@@ -193,3 +193,19 @@ def test_an_error_sent_between_statements_is_not_taken_for_the_next_answer(
     assert query(c, "SELECT 3") == (("fast:tls",),)
     assert "backend spoke between commands: Server shutdown in progress" in wp.read_log()
     c.close()
+
+
+def test_a_read_killed_after_its_result_header_is_re_sent(warmpool_factory, fake_backend):
+    """MySQL shutting down kills a SELECT after its result header went out: the
+    header and ERR 1053 arrive together. Nothing of it has reached the client
+    yet, so with retry_reads the read is re-sent on a new connection instead
+    of answering ERR 1053."""
+    port, _ = fake_backend()
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+                          listener_main={"pool_mode": "transaction", "retry_reads": "true"},
+                          backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                        "ssl_server_name": "localhost", "min_idle": "1"})
+    c = connect(wp)
+    assert query(c, "SELECT 'fault:killmid'") == (("fast:tls",),)
+    assert "read statement re-sent on a new backend connection" in wp.read_log()
+    c.close()

@@ -305,6 +305,34 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 	return 1;
 }
 
+/* PUBLIC_KEY_MAX bounds server_public_key: an RSA-16384 key's PEM is ~3 KiB. */
+#define PUBLIC_KEY_MAX 16384
+
+/* load_public_key reads server_public_key into the snapshot, so that a login
+ * never reads a file, and checks now that it is an RSA public key. */
+static bool load_public_key(struct cfg_parse *p, struct cfg_backend *b)
+{
+	FILE *f = fopen(b->server_public_key, "r");
+	if (!f) {
+		parse_fail(p, "[backend %s]: cannot open server_public_key %s: %s", b->name,
+			   b->server_public_key, strerror(errno));
+		return false;
+	}
+	uint8_t *pem = xmalloc(PUBLIC_KEY_MAX);
+	size_t len = fread(pem, 1, PUBLIC_KEY_MAX, f);
+	bool whole = feof(f) && !ferror(f);
+	fclose(f);
+	if (!whole || !my_rsa_public_key_valid(pem, len)) {
+		xfree(pem);
+		parse_fail(p, "[backend %s]: server_public_key %s is not a PEM RSA public key", b->name,
+			   b->server_public_key);
+		return false;
+	}
+	b->server_public_key_pem = pem;
+	b->server_public_key_pem_len = len;
+	return true;
+}
+
 static bool validate_backend(struct cfg_parse *p, struct cfg_backend *b)
 {
 	if (b->ssl_mode >= CFG_SSL_VERIFY_CA && !b->ssl_ca) {
@@ -323,7 +351,7 @@ static bool validate_backend(struct cfg_parse *p, struct cfg_backend *b)
 	}
 	if (!b->ssl_server_name)
 		b->ssl_server_name = xstrdup(b->host);
-	return true;
+	return !b->server_public_key || load_public_key(p, b);
 }
 
 static bool find_backend(const struct cfg *cfg, const char *name, size_t *out)
@@ -594,6 +622,7 @@ void cfg_free(struct cfg *cfg)
 	for (size_t i = 0; i < cfg->n_backends; i++) {
 		free_strings(CFG_SECTION_BACKEND, &cfg->backends[i]);
 		xfree(cfg->backends[i].name);
+		xfree(cfg->backends[i].server_public_key_pem);
 	}
 	for (size_t i = 0; i < cfg->n_users; i++) {
 		if (cfg->users[i].password)

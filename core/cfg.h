@@ -51,6 +51,12 @@ struct cfg_backend {
 	int tls_ticket_max_age_ms; /* 0: as long as the server says */
 	int tls_max_version; /* enum cfg_tls_version */
 	int weight;	     /* share of a group's traffic */
+	/* How far the backend password may travel (issue #15): see README. */
+	char *server_public_key; /* PEM file of the server's RSA key */
+	bool allow_public_key_retrieval; /* else never ask the server for it */
+	bool enable_cleartext_plugin; /* mysql_clear_password over unverified TLS */
+	uint8_t *server_public_key_pem; /* its contents, read at load; owned */
+	size_t server_public_key_pem_len;
 };
 
 enum cfg_balance {

@@ -106,7 +106,8 @@ const struct cfg_key cfg_keys[] = {
 	 "disabled, preferred, required, verify_ca or verify_identity, as in MySQL. With "
 	 "ssl_ca set, preferred and required verify the chain too."},
 	{CFG_SECTION_BACKEND, "ssl_ca", CFG_STR, offsetof(struct cfg_backend, ssl_ca), NULL, 0, 0,
-	 NULL, "PEM CA bundle used to verify the backend's certificate."},
+	 NULL, "CA file used to verify the backend's certificate: PEM, PKCS#7 (.p7b) or Java "
+	       "KeyStore (.jks), detected by content."},
 	{CFG_SECTION_BACKEND, "ssl_cert", CFG_STR, offsetof(struct cfg_backend, ssl_cert), NULL, 0,
 	 0, NULL, "Optional PEM client certificate presented to the backend."},
 	{CFG_SECTION_BACKEND, "ssl_key", CFG_STR, offsetof(struct cfg_backend, ssl_key), NULL, 0, 0,
@@ -153,6 +154,20 @@ const struct cfg_key cfg_keys[] = {
 	{CFG_SECTION_BACKEND, "tls_max_version", CFG_ENUM,
 	 offsetof(struct cfg_backend, tls_max_version), "1.3", 0, 0, tls_versions,
 	 "Highest TLS version offered to the backend: 1.2 or 1.3 (1.2 is the minimum)."},
+	{CFG_SECTION_BACKEND, "server_public_key", CFG_STR,
+	 offsetof(struct cfg_backend, server_public_key), NULL, 0, 0, NULL,
+	 "PEM file of the backend's RSA public key (MySQL: public_key.pem in its datadir). "
+	 "caching_sha2_password full authentication without TLS encrypts the password to this "
+	 "key, as MySQL's --server-public-key-path."},
+	{CFG_SECTION_BACKEND, "allow_public_key_retrieval", CFG_BOOL,
+	 offsetof(struct cfg_backend, allow_public_key_retrieval), "false", 0, 0, NULL,
+	 "Without TLS and without server_public_key, ask the backend for its RSA key for "
+	 "caching_sha2_password full authentication (MySQL's --get-server-public-key). A man "
+	 "in the middle can answer with a key of its own: otherwise such a login is refused."},
+	{CFG_SECTION_BACKEND, "enable_cleartext_plugin", CFG_BOOL,
+	 offsetof(struct cfg_backend, enable_cleartext_plugin), "false", 0, 0, NULL,
+	 "Send the password for mysql_clear_password over TLS whose certificate is not "
+	 "verified (no ssl_ca). Never without TLS; by default only over verified TLS."},
 	{CFG_SECTION_BACKEND, "weight", CFG_INT, offsetof(struct cfg_backend, weight), "100", 1,
 	 1000, NULL, "Share of a group's traffic this backend takes, relative to the others."},
 

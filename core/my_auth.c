@@ -131,6 +131,16 @@ done:
 	return ok;
 }
 
+bool my_rsa_public_key_valid(const uint8_t *pem, size_t pem_len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+	RSA *rsa = bio ? PEM_read_bio_RSA_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	bool ok = rsa != NULL;
+	RSA_free(rsa);
+	BIO_free(bio);
+	return ok;
+}
+
 void my_random_scramble(uint8_t out[MY_SCRAMBLE_LEN])
 {
 	RAND_bytes(out, MY_SCRAMBLE_LEN);

@@ -48,6 +48,10 @@ WP_MUST_CHECK bool my_sha2_rsa_encrypt(struct buf *out, const uint8_t *pem, size
 				       const char *password,
 				       const uint8_t scramble[MY_SCRAMBLE_LEN]);
 
+/* my_rsa_public_key_valid: |pem| holds an RSA public key (SubjectPublicKeyInfo
+ * PEM, as MySQL's public_key.pem) that my_sha2_rsa_encrypt can use. */
+bool my_rsa_public_key_valid(const uint8_t *pem, size_t pem_len);
+
 /* my_random_scramble fills a scramble with printable non-NUL bytes, as
  * MySQL servers do (some clients treat the scramble as a C string). */
 void my_random_scramble(uint8_t out[MY_SCRAMBLE_LEN]);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tls_ca.h"
 #include "tls_cache.h"
 
 const char *tls_ctx_error_str(char *buf, size_t buf_len)
@@ -111,9 +112,10 @@ SSL_CTX *tls_ctx_new_backend(const struct cfg_backend *b, char *why, size_t why_
 	if (b->tls_resumption)
 		tls_cache_install(ctx);
 	if (b->ssl_ca) {
-		if (!SSL_CTX_load_verify_locations(ctx, b->ssl_ca, NULL)) {
-			snprintf(why, why_len, "[backend %s]: cannot load ssl_ca %s: %s", b->name,
-				 b->ssl_ca, tls_ctx_error_str(err, sizeof(err)));
+		/* .pem, .p7b or .jks, as managed MySQL services hand them out. */
+		char ca_why[768];
+		if (!tls_ca_load(ctx, b->ssl_ca, ca_why, sizeof(ca_why))) {
+			snprintf(why, why_len, "[backend %s]: %s", b->name, ca_why);
 			goto fail;
 		}
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

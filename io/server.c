@@ -245,6 +245,7 @@ static void server_send_login(struct server *s)
 	if (s->plugin != MY_AUTH_SHA2)
 		s->plugin = MY_AUTH_NATIVE;
 	snprintf(l.auth_plugin, sizeof(l.auth_plugin), "%s", my_auth_plugin_str(s->plugin));
+	s->auth_path = "scramble"; /* native, or caching_sha2's fast path */
 	bool ok = my_auth_token(s->plugin, u->password, s->scramble, l.auth, &l.auth_len);
 	(void)ok; /* native and sha2 always produce a token */
 	struct my_bld b;
@@ -323,53 +324,116 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
 }
 
+/* server_auth_fail ends a connection whose (re)authentication cannot go on:
+ * quietly while opening (the pool logs the failed connect and marks the
+ * backend down with |reason|), with a warning for a pooled connection. */
+static void server_auth_fail(struct server *s, const char *reason)
+{
+	conn_close(&s->conn, s->pc.state == POOL_CONN_CONNECTING ? LOG_DEBUG : LOG_WARN, reason);
+}
+
+/* server_tls_verified: TLS whose certificate chain was checked against
+ * ssl_ca (every ssl_mode but disabled verifies when ssl_ca is set). */
+static bool server_tls_verified(const struct server *s)
+{
+	const struct cfg_backend *b = server_cfg(s);
+	return s->conn.tls && b->ssl_ca && b->ssl_mode != CFG_SSL_DISABLED;
+}
+
+/* send_rsa_password sends the password encrypted to |pem|, the RSA key of
+ * caching_sha2_password full authentication without TLS. */
+static void send_rsa_password(struct server *s, const uint8_t *pem, size_t pem_len)
+{
+	struct buf enc = {0};
+	if (my_sha2_rsa_encrypt(&enc, pem, pem_len, s->bp->user.password, s->scramble))
+		server_send_packet(s, buf_head(&enc), buf_avail(&enc));
+	else
+		server_auth_fail(s, "cannot encrypt the password with the server's RSA key");
+	buf_cleanup(&enc);
+}
+
+/* server_full_auth answers caching_sha2_password's "perform full
+ * authentication". Over TLS the password travels as it is, as MySQL's
+ * clients send it. Without TLS it is encrypted to the configured key; the
+ * server's own key is asked for only when allow_public_key_retrieval says
+ * so, since whoever strips TLS can answer with a key of its own. */
+static void server_full_auth(struct server *s)
+{
+	const struct cfg_backend *b = server_cfg(s);
+	const char *password = s->bp->user.password;
+	if (s->conn.tls) {
+		s->auth_path = "full-tls";
+		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
+	} else if (b->server_public_key_pem) {
+		s->auth_path = "full-rsa-configured-key";
+		send_rsa_password(s, b->server_public_key_pem, b->server_public_key_pem_len);
+	} else if (b->allow_public_key_retrieval) {
+		s->auth_path = "full-rsa-retrieved-key";
+		uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
+		s->key_requested = true;
+		server_send_packet(s, &req, 1);
+	} else {
+		server_auth_fail(s, "caching_sha2_password full authentication without TLS needs "
+				    "server_public_key (or allow_public_key_retrieval = true)");
+	}
+}
+
 /* server_on_auth_more handles caching_sha2_password's AuthMoreData. */
 static void server_on_auth_more(struct server *s, struct my_cur data)
 {
-	const char *password = s->bp->user.password;
 	uint8_t status;
 	struct my_cur probe = data;
 	if (s->plugin != MY_AUTH_SHA2 || !my_cur_u8(&probe, &status)) {
-		server_fail_open(s, "unexpected AuthMoreData");
+		server_auth_fail(s, "unexpected AuthMoreData");
 		return;
 	}
 	if (data.len == 1 && status == MY_SHA2_FAST_AUTH_OK)
 		return; /* OK follows */
 	if (data.len == 1 && status == MY_SHA2_PERFORM_FULL_AUTH) {
-		if (s->conn.tls) {
-			/* Over TLS the password itself may travel, with its NUL. */
-			server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
-		} else {
-			uint8_t req = MY_SHA2_REQUEST_PUBLIC_KEY;
-			server_send_packet(s, &req, 1);
-		}
+		server_full_auth(s);
 		return;
 	}
-	/* Anything else is the server's PEM public key. */
-	if (s->conn.tls) {
-		server_fail_open(s, "unexpected public key over TLS");
+	/* Anything else is the server's PEM public key, and only if asked for. */
+	if (!s->key_requested || s->conn.tls) {
+		server_auth_fail(s, "server sent a public key warmpool did not ask for");
 		return;
 	}
-	struct buf enc = {0};
-	if (my_sha2_rsa_encrypt(&enc, data.ptr, data.len, password, s->scramble))
-		server_send_packet(s, buf_head(&enc), buf_avail(&enc));
-	else
-		server_fail_open(s, "cannot encrypt the password with the server's RSA key");
-	buf_cleanup(&enc);
+	s->key_requested = false;
+	send_rsa_password(s, data.ptr, data.len);
+}
+
+/* server_clear_allowed: mysql_clear_password hands the password itself to
+ * the peer: only over TLS, and over TLS whose certificate was verified
+ * unless enable_cleartext_plugin says otherwise. */
+static bool server_clear_allowed(const struct server *s, const char **out_why)
+{
+	if (!s->conn.tls) {
+		*out_why = "server asks for mysql_clear_password without TLS";
+		return false;
+	}
+	if (!server_tls_verified(s) && !server_cfg(s)->enable_cleartext_plugin) {
+		*out_why = "server asks for mysql_clear_password over TLS without a verified "
+			   "certificate (set ssl_ca, or enable_cleartext_plugin = true)";
+		return false;
+	}
+	return true;
 }
 
 static void server_on_auth_switch(struct server *s, struct my_cur p)
 {
 	struct my_auth_switch sw;
 	if (!my_auth_switch_parse(p, &sw)) {
-		server_fail_open(s, "malformed auth switch request");
+		server_auth_fail(s, "malformed auth switch request");
 		return;
 	}
 	s->plugin = my_auth_plugin_from_name(sw.plugin);
+	s->key_requested = false;
+	s->auth_path = s->plugin == MY_AUTH_CLEAR ? "clear" : "switched-scramble";
 	const char *password = s->bp->user.password;
 	if (s->plugin == MY_AUTH_CLEAR) {
-		if (!s->conn.tls) {
-			server_fail_open(s, "server asks for mysql_clear_password without TLS");
+		const char *why;
+		if (!server_clear_allowed(s, &why)) {
+			server_auth_fail(s, why);
 			return;
 		}
 		server_send_packet(s, (const uint8_t *)password, strlen(password) + 1);
@@ -378,7 +442,7 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 	if (sw.data_len < MY_SCRAMBLE_LEN || (s->plugin != MY_AUTH_NATIVE && s->plugin != MY_AUTH_SHA2)) {
 		char why[128];
 		snprintf(why, sizeof(why), "unsupported auth plugin '%s'", sw.plugin);
-		server_fail_open(s, why);
+		server_auth_fail(s, why);
 		return;
 	}
 	memcpy(s->scramble, sw.data, MY_SCRAMBLE_LEN);
@@ -388,6 +452,30 @@ static void server_on_auth_switch(struct server *s, struct my_cur p)
 	(void)ok;
 	server_send_packet(s, token, token_len);
 	explicit_bzero(token, sizeof(token));
+}
+
+/* server_on_auth_step handles a packet of an authentication exchange that
+ * is not its end: an auth switch or AuthMoreData (for the login, and for a
+ * COM_CHANGE_USER in a reset or a setup). Returns false, consuming nothing,
+ * for anything else (OK, ERR, or what the caller must reject). */
+static bool server_on_auth_step(struct server *s, struct my_cur p, uint8_t seq)
+{
+	struct my_cur data = p;
+	switch (my_reply_classify_auth(p)) {
+	case MY_REPLY_AUTH_SWITCH:
+		s->seq = (uint8_t)(seq + 1);
+		server_on_auth_switch(s, p);
+		return true;
+	case MY_REPLY_AUTH_MORE:
+		s->seq = (uint8_t)(seq + 1);
+		if (!my_cur_skip(&data, 1))
+			server_auth_fail(s, "unexpected AuthMoreData");
+		else
+			server_on_auth_more(s, data);
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void server_on_authenticated(struct server *s)
@@ -402,11 +490,12 @@ static void server_on_authenticated(struct server *s)
 	server_fresh_session(s);
 	struct tls_conn *t = s->conn.tls;
 	log_info("backend connection ready",
-		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f",
+		 "conn=s%llu backend=%s user=\"%s\" tls=%s resumed=%s ticket=%016llx handshake_ms=%.3f "
+		 "auth=%s",
 		 (unsigned long long)s->conn.id, server_cfg(s)->name, bp->user.name,
 		 t ? tls_conn_version(t) : "off", t && tls_conn_resumed(t) ? "yes" : "no",
 		 t ? (unsigned long long)tls_conn_offered_ticket(t) : 0ULL,
-		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0);
+		 t ? tls_conn_handshake_seconds(t) * 1000 : 0.0, s->auth_path);
 	server_set_state(s, SERVER_IDLE);
 	backend_pool_connection_ready(bp, &s->pc);
 	backend_pool_fill(bp); /* a handshake slot is free: the next may start */
@@ -416,7 +505,6 @@ static void server_on_auth_reply(struct server *s, const struct buf *payload, ui
 {
 	struct my_cur p = my_cur_make(buf_head(payload), buf_avail(payload));
 	struct my_err err;
-	struct my_cur data;
 	s->seq = (uint8_t)(seq + 1);
 	switch (my_reply_classify_auth(p)) {
 	case MY_REPLY_OK:
@@ -435,16 +523,9 @@ static void server_on_auth_reply(struct server *s, const struct buf *payload, ui
 			backend_pool_fail_waiters(s->bp, err.code, "28000", msg);
 		}
 		return;
-	case MY_REPLY_AUTH_SWITCH:
-		server_on_auth_switch(s, p);
-		return;
-	case MY_REPLY_AUTH_MORE:
-		data = p;
-		if (my_cur_skip(&data, 1))
-			server_on_auth_more(s, data);
-		return;
 	default:
-		server_fail_open(s, "unexpected packet during authentication");
+		if (!server_on_auth_step(s, p, seq))
+			server_fail_open(s, "unexpected packet during authentication");
 	}
 }
 
@@ -615,6 +696,36 @@ static void note_status(struct server *s, struct my_cur reply, enum my_reply_kin
 	}
 }
 
+/* retire_idle_peers drops the pool's idle connections when |s| learnt that
+ * its server is leaving: they talk to the same one. They go before |s|, so
+ * that its client is not handed one of them next. */
+static void retire_idle_peers(struct server *s)
+{
+	struct list *idle = &s->bp->pool.conns[POOL_CONN_IDLE];
+	while (!list_empty(idle))
+		server_retire(container_of(container_of(idle->next, struct pool_conn, node),
+					   struct server, pc),
+			      "backend going away (another connection was told so)");
+}
+
+/* server_going_away closes the connection when |p| is an ERR that ends it
+ * rather than refuses a command: the server is shutting down (MySQL answers
+ * what arrives during its shutdown with ERR 1053) or killed the session.
+ * The client of a setup then gets another connection (client_backend_lost),
+ * instead of this ERR as if its schema or character set were refused. */
+static bool server_going_away(struct server *s, struct my_cur p)
+{
+	struct my_err err;
+	if (!my_err_parse(p, &err) ||
+	    (err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
+		return false;
+	char why[MY_ERR_MESSAGE_MAX + 32];
+	snprintf(why, sizeof(why), "backend going away: %s", err.message);
+	retire_idle_peers(s);
+	conn_close(&s->conn, LOG_INFO, why);
+	return true;
+}
+
 static void server_on_setup_reply(struct server *s)
 {
 	struct buf payload = {0};
@@ -626,19 +737,18 @@ static void server_on_setup_reply(struct server *s)
 			break;
 		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
 		enum my_reply_kind kind = my_reply_classify_command(p);
-		if (st == MY_PACKET_COMPLETE && s->setup_after_reset &&
-		    my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-			/* The change-user of a setup (otherwise 0xfe is the EOF
-			 * that answers COM_SET_OPTION). */
-			s->seq = (uint8_t)(seq + 1);
-			server_on_auth_switch(s, p);
+		/* The change-user of a setup may take more than one round trip
+		 * (otherwise 0xfe is the EOF that answers COM_SET_OPTION). */
+		if (st == MY_PACKET_COMPLETE && s->changing_user && server_on_auth_step(s, p, seq))
 			continue;
-		}
+		s->changing_user = false;
 		if (st != MY_PACKET_COMPLETE ||
 		    (kind != MY_REPLY_OK && kind != MY_REPLY_ERR && kind != MY_REPLY_EOF)) {
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}
+		if (kind == MY_REPLY_ERR && server_going_away(s, p))
+			break;
 		if (kind == MY_REPLY_ERR && buf_avail(&s->setup_error) == 0 &&
 		    !buf_append(&s->setup_error, p.ptr, p.len, BUF_NO_LIMIT)) {
 			conn_close(&s->conn, LOG_ERROR, "out of memory");
@@ -691,6 +801,8 @@ static void server_send_change_user(struct server *s)
 	my_change_user_build(&b, u->name, token, token_len, "", MY_DEFAULT_COLLATION,
 			     my_auth_plugin_str(plugin));
 	explicit_bzero(token, sizeof(token));
+	s->changing_user = true;
+	s->key_requested = false;
 	conn_bld_send(&s->conn, &b);
 }
 
@@ -739,35 +851,41 @@ void server_unlink(struct server *s)
 	backend_pool_connection_released(s->bp, &s->pc);
 }
 
+/* server_on_reset_reply reads the answer to the reset's COM_CHANGE_USER:
+ * its auth steps (caching_sha2_password answers with AuthMoreData, fast
+ * authentication, before its OK), then an OK and nothing after it. */
 static void server_on_reset_reply(struct server *s)
 {
 	struct buf payload = {0};
 	uint8_t seq;
-	enum my_packet_status st = read_packet(s, &payload, &seq);
-	if (st == MY_PACKET_NEED_MORE) {
-		buf_cleanup(&payload);
-		return;
-	}
-	struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
-	if (st == MY_PACKET_COMPLETE && my_reply_classify_auth(p) == MY_REPLY_AUTH_SWITCH) {
-		s->seq = (uint8_t)(seq + 1);
-		server_on_auth_switch(s, p);
-		buf_cleanup(&payload);
-		return;
-	}
-	bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
-		  buf_avail(&s->conn.in) == 0;
-	if (ok) {
+	for (;;) {
+		buf_reset(&payload);
+		enum my_packet_status st = read_packet(s, &payload, &seq);
+		if (st == MY_PACKET_NEED_MORE)
+			break;
+		struct my_cur p = my_cur_make(buf_head(&payload), buf_avail(&payload));
+		if (st == MY_PACKET_COMPLETE && server_on_auth_step(s, p, seq)) {
+			if (s->conn.closing)
+				break;
+			continue;
+		}
+		s->changing_user = false;
+		if (st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_ERR &&
+		    server_going_away(s, p))
+			break; /* not a failed reset: the server is leaving */
+		bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
+			  buf_avail(&s->conn.in) == 0;
+		if (!ok) {
+			conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
+			break;
+		}
 		server_fresh_session(s);
 		note_status(s, p, MY_REPLY_OK);
+		server_set_state(s, SERVER_IDLE);
+		backend_pool_connection_ready(s->bp, &s->pc);
+		break;
 	}
 	buf_cleanup(&payload);
-	if (!ok) {
-		conn_close(&s->conn, LOG_WARN, "COM_CHANGE_USER reset failed; connection dropped");
-		return;
-	}
-	server_set_state(s, SERVER_IDLE);
-	backend_pool_connection_ready(s->bp, &s->pc);
 }
 
 bool server_forward(struct server *s, const uint8_t *data, size_t len)
@@ -825,35 +943,87 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * TLS records) as possible, one span per response at most. When a response
  * ends, the client decides (client_response_ended) whether the connection
  * goes back to the pool. */
-/* killed_before_answering: the first packet of the answer is the server
- * killing the statement as it shuts down (ERR 1053) or killing the session
- * (ERR 1927), and the client keeps the statement for a retry: that is a
- * connection dying unanswered (see client_backend_lost), not an answer. */
-static bool killed_before_answering(const struct server *s)
+/* killed_before_answering: the server killed the statement before its answer
+ * was complete, as it shuts down (ERR 1053) or kills the session (ERR 1927),
+ * nothing of the answer has been relayed yet, and the client keeps the
+ * statement for a retry: that is a connection dying unanswered (see
+ * client_backend_lost), not an answer. The ERR may come first, or (MySQL)
+ * after a result set's header and some rows, in the same read: everything up
+ * to it is checked to be there, and no result to have ended before it (no
+ * second EOF: backend connections never negotiate CLIENT_DEPRECATE_EOF).
+ * |*out_code| is the error's code. */
+static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 {
 	const struct client *c = s->client;
 	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
 	    s->frame_continues)
 		return false;
-	struct my_cur h = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
-	uint32_t len;
-	uint8_t seq, marker;
-	uint16_t code;
-	if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq) || !my_cur_u8(&h, &marker) ||
-	    marker != 0xff || !my_cur_u16le(&h, &code))
-		return false;
-	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	unsigned eofs = 0;
+	for (unsigned i = 0;; i++) {
+		uint32_t len;
+		uint8_t seq, marker;
+		struct my_cur payload;
+		if (!my_cur_u24le(&all, &len) || !my_cur_u8(&all, &seq) ||
+		    !my_cur_bytes(&all, &payload, len) || !my_cur_u8(&payload, &marker))
+			return false; /* not all here: what came may be relayed */
+		if (marker == 0xff) {
+			uint16_t code;
+			if (!my_cur_u16le(&payload, &code))
+				return false;
+			*out_code = code;
+			return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+		}
+		if ((i == 0 && (marker == 0x00 || marker == 0xfb)) || len == MY_MAX_FRAME_PAYLOAD)
+			return false; /* an OK, LOCAL INFILE, or a packet too big to look through */
+		if (marker == 0xfe && len < 9 && ++eofs == 2)
+			return false; /* the result ended: an ERR after it is not this answer */
+	}
+}
+
+/* spoke_unasked: a packet starts while no command awaits an answer. A server
+ * going away says why before it closes (MySQL sends ERR 1053 to the
+ * connections it shuts down, between a transaction's statements too):
+ * relayed, the client would read it as the answer to its next command, and
+ * every answer after that would be one off. */
+static bool spoke_unasked(const struct server *s)
+{
+	return my_track_idle(&s->track) && s->frame_left == 0 && !s->frame_continues &&
+	       buf_avail(&s->conn.in) > 0;
+}
+
+/* close_unasked ends a connection that spoke unasked, with the server's
+ * reason when it is an ERR; the client, between commands, is kept (and told
+ * at its next command if its transaction went with the connection). */
+static void close_unasked(struct server *s)
+{
+	struct buf payload = {0};
+	uint8_t seq;
+	struct my_err err = {0};
+	char why[MY_ERR_MESSAGE_MAX + 48] = "backend spoke between commands";
+	if (read_packet(s, &payload, &seq) == MY_PACKET_COMPLETE &&
+	    my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
+		snprintf(why, sizeof(why), "backend spoke between commands: %s", err.message);
+	buf_cleanup(&payload);
+	conn_close(&s->conn, LOG_INFO, why);
 }
 
 static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
-	if (killed_before_answering(s)) {
+	uint16_t code;
+	if (killed_before_answering(s, &code)) {
+		if (code == ER_SERVER_SHUTDOWN)
+			retire_idle_peers(s); /* the same server: the retry must not meet one */
 		conn_close(&s->conn, LOG_INFO, "the backend killed the statement before answering");
 		return;
 	}
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
+		if (spoke_unasked(s)) {
+			close_unasked(s);
+			return;
+		}
 		size_t span = relay_span(s, &ended);
 		if (span == 0)
 			return;
@@ -934,9 +1104,13 @@ static void server_on_close(struct conn *conn)
 	pool_conn_remove(&bp->pool, &s->pc);
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
-		log_warn("backend connect failed", "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
-			 (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
-			 server_state_str(s->state), reason);
+		/* Retries that fail for the same reason (a refused login, a server
+		 * still down) say it once, not once per backoff step. */
+		enum log_level level = strcmp(bp->pool.last_error, reason) == 0 ? LOG_DEBUG : LOG_WARN;
+		log_at(level, "backend connect failed",
+		       "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
+		       (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
+		       server_state_str(s->state), reason);
 		pool_connect_failed(&bp->pool, conn->w->now_ms, reason);
 		backend_connect_failed(bp, reason);
 	} else if (!s->retired && !conn->w->stopping) {

@@ -56,6 +56,9 @@ struct server {
 	bool reading_back;	    /* warmpool's own SELECT @@session.x is being answered */
 	struct buf readback_reply;  /* ... and what has come of its answer (readback.c) */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
+	bool changing_user; /* a COM_CHANGE_USER is answered: AuthMoreData or a switch may come */
+	bool key_requested; /* caching_sha2_password: warmpool asked for the server's RSA key */
+	const char *auth_path; /* how the last login went, for its log line (static string) */
 	struct my_track track; /* the responses to the commands relayed */
 	size_t frame_left;   /* bytes of the current server frame still to relay */
 	bool frame_continues; /* the previous frame was full: this one continues it */

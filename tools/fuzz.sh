@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-60}; shift || true
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(protocol config session stmt)
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(protocol config session stmt ca)
 
 if ! command -v clang-14 >/dev/null || [ ! -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -17,7 +17,7 @@ OUT=build-fuzz
 mkdir -p "$OUT"
 CORE_SRC=(core/alloc.c core/buf.c core/log.c core/my_cursor.c core/my_frame.c core/my_handshake.c
           core/my_result.c core/my_auth.c core/my_charset.c core/cfg.c core/cfg_table.c
-          core/cfg_users.c core/tls_ctx.c core/tls_cache.c core/metric.c core/my_track.c
+          core/cfg_users.c core/tls_ctx.c core/tls_ca.c core/tls_cache.c core/metric.c core/my_track.c
           core/my_pin.c core/my_vars.c core/my_readback.c core/my_stmt.c core/my_kill.c)
 BSSL=/usr/lib/x86_64-linux-gnu/android
 for t in "${TARGETS[@]}"; do

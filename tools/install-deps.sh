@@ -27,6 +27,9 @@ PACKAGES=(
   libmariadb-java default-jdk-headless               # MariaDB Connector/J on Java 17
   python3-mysqldb            # Python mysqlclient
   procps iproute2
+  debootstrap                # the Debian sid root MySQL 9.7 runs in (tools/mariadb-fixture.sh --server mysql)
+  util-linux                 # unshare and flock for that root
+  default-jdk-headless       # keytool: the .jks CA files of the ssl_ca tests
   curl prometheus            # admin endpoint tests: curl, promtool check metrics
 )
 

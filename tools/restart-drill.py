@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""restart-drill: load through warmpool while MariaDB restarts K times with TLS toggled.
+"""restart-drill: load through warmpool while MariaDB (or MySQL) restarts K times with TLS toggled.
 
 What a managed instance does each time its SSL setting is switched. Runs, all
 at once: sysbench oltp_read_write in transaction mode, idle clients (connected
@@ -8,7 +8,12 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
-    tools/restart-drill.py [--restarts 5] [--build build] [--json out.json]
+    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--restarts 5] [--build build]
+                           [--json out.json]
+
+With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
+server's RSA public key: after each SSL-off restart the caching_sha2_password
+cache is empty and every first login authenticates in full, in plaintext.
 
 Needs the build (tools/build.sh) and the test packages (tools/install-deps.sh).
 """
@@ -52,7 +57,7 @@ def accepting(port):
 
 
 class Warmpool:
-    def __init__(self, binary, workdir, db_port):
+    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False):
         self.port, self.admin = free_port(), free_port()
         users = workdir / "users.txt"
         users.write_text("app:app-secret\n")
@@ -68,6 +73,7 @@ drain_timeout_ms = 5000
 [listener main]
 port = {self.port}
 pool_mode = transaction
+retry_reads = {"true" if retry_reads else "false"}
 
 [backend main]
 port = {db_port}
@@ -75,7 +81,7 @@ ssl_mode = preferred
 min_idle = {MIN_IDLE}
 max_connections = 32
 connect_concurrency = {CONCURRENCY}
-""")
+""" + (f"server_public_key = {public_key}\n" if public_key else ""))
         self.log = open(workdir / "warmpool.log", "wb")
         self.proc = subprocess.Popen([binary, "--config", str(self.config)], stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -147,11 +153,13 @@ def restart(db_dir, db_port, ssl):
     return up_at - start, up_at
 
 
-def sysbench(port, db_port, seconds):
+def sysbench(port, seconds):
     base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
             "--mysql-password=app-secret", "--mysql-db=drill", "--tables=2",
             "--table-size=10000", "--db-ps-mode=disable", "--mysql-ssl=off"]
-    subprocess.run(base + [f"--mysql-port={db_port}", "prepare"], check=True,
+    # Prepared through warmpool: sysbench's plaintext login to MySQL directly
+    # would need caching_sha2_password full authentication of its own.
+    subprocess.run(base + [f"--mysql-port={port}", "prepare"], check=True,
                    capture_output=True)
     return subprocess.Popen(base + [f"--mysql-port={port}", "--threads=8", f"--time={seconds}",
                                     "--mysql-ignore-errors=1927,1053,1213,1205", "--report-interval=0",
@@ -175,18 +183,23 @@ def sysbench_figures(output):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server", choices=["mariadb", "mysql"], default="mariadb")
     ap.add_argument("--restarts", type=int, default=5)
+    ap.add_argument("--retry-reads", action="store_true",
+                    help="retry_reads = true: MySQL answers statements that arrive during "
+                         "its shutdown with ERR 1053; reads are then re-sent")
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="warmpool-drill."))
     db_dir = str(work / "db")
-    env = fixture("start", "--dir", db_dir, "--ssl", "on")
+    env = fixture("start", "--server", args.server, "--dir", db_dir, "--ssl", "on")
     db_port = int(env["port"])
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
                     "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
-    wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port)
+    wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
+                  env.get("rsa_public_key"), args.retry_reads)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -206,7 +219,7 @@ def main():
         for t in threads:
             t.start()
         total = args.restarts * (args.pause + 3) + args.pause
-        bench = sysbench(wp.port, db_port, int(total))
+        bench = sysbench(wp.port, int(total))
         time.sleep(args.pause)
         restarts = []
         for i in range(args.restarts):
@@ -239,6 +252,8 @@ def main():
             print(sb_output[-3000:], file=sys.stderr)
         st = wp.status()
         result = {
+            "server": args.server,
+            "retry_reads": args.retry_reads,
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},

@@ -23,20 +23,26 @@ def free_port():
 
 
 class MariaDB:
-    """A throwaway mariadbd; start/restart/stop go through the fixture script."""
+    """A throwaway mariadbd or (server="mysql") MySQL 9.7 in its Debian sid root;
+    start/restart/stop go through the fixture script."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, server="mariadb"):
         self.dir = Path(directory)
+        self.server = server
         self.env = {}
 
     def _run(self, *args):
+        # The first MySQL start builds the root with debootstrap (about a minute).
         out = subprocess.run([str(FIXTURE), *args, "--dir", str(self.dir)],
-                             check=True, capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise AssertionError(f"{FIXTURE.name} {' '.join(args)} failed "
+                                 f"({out.returncode}):\n{out.stderr}")
         self.env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
         return self.env
 
     def start(self, ssl="on"):
-        return self._run("start", "--ssl", ssl)
+        return self._run("start", "--server", self.server, "--ssl", ssl)
 
     def restart(self, ssl):
         return self._run("restart", "--ssl", ssl)
@@ -54,6 +60,12 @@ class MariaDB:
                                "-N", "-B", "-e", sql],
                               check=True, capture_output=True, text=True, timeout=60).stdout
 
+    def mysql_client(self, *args, timeout=60):
+        """Runs MySQL's own mysql client from the server's root (MySQL only); the
+        fixture directory is /srv/instance there (certs under /srv/instance/certs)."""
+        return subprocess.run([str(FIXTURE), "client", "--dir", str(self.dir), "--", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory):
@@ -67,6 +79,24 @@ def mariadb(tmp_path_factory):
 def private_db(tmp_path):
     """A MariaDB of the test's own, for tests that stop, restart or count it."""
     db = MariaDB(tmp_path / "db")
+    db.start(ssl="on")
+    yield db
+    db.stop()
+
+
+@pytest.fixture(scope="session")
+def mysql(tmp_path_factory):
+    """A MySQL 9.7 shared by the session; fails (never skips) when its root cannot be built."""
+    db = MariaDB(tmp_path_factory.mktemp("mysql"), server="mysql")
+    db.start(ssl="on")
+    yield db
+    db.stop()
+
+
+@pytest.fixture
+def private_mysql(tmp_path):
+    """A MySQL of the test's own, for tests that stop, restart or count it."""
+    db = MariaDB(tmp_path / "mysql", server="mysql")
     db.start(ssl="on")
     yield db
     db.stop()
@@ -151,11 +181,13 @@ class Warmpool:
 
 
 @pytest.fixture
-def warmpool_factory(tmp_path, mariadb):
+def warmpool_factory(tmp_path, request):
     started = []
 
     def make(db=None, nofile=None, **overrides):
-        wp = Warmpool(tempfile.mkdtemp(dir=tmp_path), db or mariadb, **overrides)
+        # The shared MariaDB starts only for tests that use it (not MySQL's).
+        db = db or request.getfixturevalue("mariadb")
+        wp = Warmpool(tempfile.mkdtemp(dir=tmp_path), db, **overrides)
         started.append(wp)
         return wp.start(nofile=nofile)
 
@@ -174,14 +206,22 @@ FAKE = Path(__file__).with_name("fake_mysql.py")
 @pytest.fixture
 def fake_backend(mariadb):
     """Starts fake_mysql.py backends (fault injection, caching_sha2 paths):
-    start(auth, tls, password, port, cert, key) returns (port, process)."""
+    start(auth, tls, password, port, cert, key, record, change_user, shutdown,
+    unasked, segment) returns
+    (port, process)."""
     procs = []
 
     def start(auth="fast", tls=True, password="app-secret", port=None, cert=None, key=None,
-              segment=False):
+              record=None, change_user=None, shutdown=None, unasked=False, segment=False):
         port = port or free_port()
         args = [sys.executable, str(FAKE), "--port", str(port), "--auth", auth,
                 "--password", password] + (["--segment"] if segment else [])
+        if record:
+            args += ["--record", str(record)]
+        if change_user:
+            args += ["--change-user", change_user]
+        if shutdown:
+            args += ["--shutdown", str(shutdown)] + (["--unasked"] if unasked else [])
         if tls:
             args += ["--cert", cert or mariadb.env["server_cert"],
                      "--key", key or mariadb.env["server_key"]]

@@ -6,7 +6,7 @@ authentication (fast path, or full authentication in clear over TLS or with
 the RSA public key without TLS), then OK for pings, resets and schema changes,
 and a one-row result naming the path taken for any query. A query naming a
 fault misbehaves on purpose (see FAULTS). Fault injection only: the real
-backend of the tests is MariaDB.
+backends of the tests are MariaDB and MySQL.
 
 It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
 text naming fault:close-after-prepare then loses its connection, and later
@@ -14,11 +14,27 @@ prepares of it fail with a long ERR), and with --segment it sends every
 byte after the login in a segment of its own, for the paths that read a
 response as it arrives.
 
-    fake_mysql.py --port P --auth fast|full [--cert C --key K] --password PW [--segment]
+Hostile authentication (a man in the middle that stripped TLS, or a server
+asking for more than it should): --auth clear switches to mysql_clear_password;
+--auth pushkey asks for full authentication and sends its own RSA key unasked.
+--record FILE appends one line per authentication answer received, saying
+whether it held the password (in clear, or encrypted to this fake's key).
+--shutdown FILE plays a server shutting down once FILE exists: connections
+opened before it answer their next command with ERR 1053 and close, as MySQL
+does; connections opened after it are served (the server that came back).
+With --unasked, they do not wait for a command: they send the ERR 1053 as soon
+as FILE appears, between statements, and close.
+--change-user switch|full answers COM_CHANGE_USER (warmpool's reset) with an
+auth switch to caching_sha2_password (new scramble, then fast auth), or with
+"perform full authentication"; by default with a plain OK.
+
+    fake_mysql.py --port P --auth fast|full|clear|pushkey [--cert C --key K] --password PW
+                  [--record FILE] [--segment]
 """
 import argparse
 import hashlib
 import os
+import select
 import socket
 import ssl
 import struct
@@ -121,7 +137,25 @@ def fault_oversized(sock):
     sock.sendall(frame(seq, b"\xfe\x00\x00\x02\x00"))
 
 
-FAULTS = {b"fault:stall": fault_stall, b"fault:reset": fault_reset,
+KILLED_ONCE = set()
+
+
+def fault_killmid(sock):
+    """Once per server: the statement killed by a shutdown after its result
+    header went out, in the same write (as MySQL does): header, ERR 1053, close.
+    Asked again (on a new connection), it is answered."""
+    if "killmid" in KILLED_ONCE:
+        sock.sendall(result_set("fast:tls"))
+        return
+    KILLED_ONCE.add("killmid")
+    whole = result_set("x")
+    header = whole[:len(whole) - 9 - 6]  # column count, definition, EOF
+    sock.sendall(header + err(4, 1053, "Server shutdown in progress"))
+    sock.close()
+    raise EOFError
+
+
+FAULTS = {b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 
@@ -161,6 +195,9 @@ class Segmented:
         return getattr(self.sock, name)
 
 
+RECORD_LOCK = threading.Lock()
+
+
 def sha2_token(password, scramble):
     s1 = hashlib.sha256(password).digest()
     s2 = hashlib.sha256(s1).digest()
@@ -173,6 +210,32 @@ class Session:
         self.sock, self.args, self.key = sock, args, key
         self.scramble = bytes(0x30 + (b % 0x40) for b in os.urandom(20))
         self.tls = False
+        self.born = time.time()
+
+    def wait_command(self):
+        """With --unasked: returns False (having sent ERR 1053 unasked and
+        closed) when the shutdown begins before the next command arrives."""
+        if not (self.args.shutdown and self.args.unasked):
+            return True
+        while True:
+            pending = getattr(self.sock, "pending", lambda: 0)()
+            if pending or select.select([self.sock], [], [], 0.02)[0]:
+                return True
+            path = self.args.shutdown
+            if os.path.exists(path) and os.path.getmtime(path) >= self.born:
+                self.sock.sendall(err(0, 1053, "Server shutdown in progress"))
+                self.sock.close()
+                return False
+
+    def shut_down(self):
+        """True (having answered ERR 1053 and closed) if the shutdown began
+        after this connection was opened."""
+        path = self.args.shutdown
+        if not path or not os.path.exists(path) or os.path.getmtime(path) < self.born:
+            return False
+        self.sock.sendall(err(1, 1053, "Server shutdown in progress"))
+        self.sock.close()
+        return True
 
     def greet(self):
         caps = CAPS | (CLIENT_SSL if self.args.cert else 0)
@@ -195,8 +258,48 @@ class Session:
         token = rest[1:1 + rest[0]]
         return seq, user, token
 
+    def record(self, kind, answer):
+        """Notes what warmpool answered: did the password reach this peer?"""
+        if not self.args.record:
+            return
+        password = self.args.password.encode()
+        with RECORD_LOCK, open(self.args.record, "a") as f:
+            f.write(f"{kind} tls={self.tls} len={len(answer)} "
+                    f"password={'yes' if password in answer else 'no'}\n")
+
+    def decrypt(self, encrypted):
+        """The password, if it was encrypted to this fake's key; else None."""
+        try:
+            plain = self.key.decrypt(encrypted, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
+                                                             algorithm=hashes.SHA1(), label=None))
+        except ValueError:
+            self.record("rsa-undecryptable", encrypted)
+            return None
+        clear = bytes(b ^ self.scramble[i % 20] for i, b in enumerate(plain))
+        self.record("rsa-decrypted", clear)
+        return clear
+
+    def pem(self):
+        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+
     def authenticate(self, seq, token):
         password = self.args.password.encode()
+        if self.args.auth == "clear":
+            self.sock.sendall(frame(seq + 1, b"\xfe" + b"mysql_clear_password\x00"))
+            seq, answer = read_packet(self.sock)
+            self.record("clear", answer)
+            return seq, answer == password + b"\x00", "clear"
+        if self.args.auth == "pushkey":
+            # Full authentication, and a key warmpool never asked for.
+            self.sock.sendall(frame(seq + 1, b"\x01\x04") + frame(seq + 2, b"\x01" + self.pem()))
+            seq, answer = read_packet(self.sock)
+            self.record("full-answer", answer)
+            if len(answer) > 1:
+                self.decrypt(answer)
+            seq, answer = read_packet(self.sock)  # an answer to the pushed key, if any
+            self.record("pushed-key-answer", answer)
+            return seq, self.decrypt(answer) == password + b"\x00", "pushkey"
         if self.args.auth == "fast":
             if token != sha2_token(password, self.scramble):
                 return seq, False, "fast"
@@ -204,18 +307,39 @@ class Session:
             return seq + 1, True, "fast"
         self.sock.sendall(frame(seq + 1, b"\x01\x04"))  # perform full authentication
         seq, answer = read_packet(self.sock)
+        self.record("full-answer", answer)
         if self.tls:
             return seq, answer == password + b"\x00", "full-tls"
-        if answer != b"\x02":
-            return seq, False, "full-rsa"
-        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.sock.sendall(frame(seq + 1, b"\x01" + pem))
+        if answer != b"\x02":  # encrypted to a key warmpool was configured with
+            return seq, self.decrypt(answer) == password + b"\x00", "full-rsa-configured"
+        self.sock.sendall(frame(seq + 1, b"\x01" + self.pem()))
         seq, encrypted = read_packet(self.sock)
-        plain = self.key.decrypt(encrypted, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()),
-                                                         algorithm=hashes.SHA1(), label=None))
-        clear = bytes(b ^ self.scramble[i % 20] for i, b in enumerate(plain))
-        return seq, clear == password + b"\x00", "full-rsa"
+        return seq, self.decrypt(encrypted) == password + b"\x00", "full-rsa"
+
+    def change_user(self, payload):
+        password = self.args.password.encode()
+        if self.args.change_user == "switch":
+            self.scramble = bytes(0x30 + (b % 0x40) for b in os.urandom(20))
+            self.sock.sendall(frame(1, b"\xfe" + b"caching_sha2_password\x00" + self.scramble
+                                    + b"\x00"))
+            seq, token = read_packet(self.sock)
+            good = token == sha2_token(password, self.scramble)
+            self.record("change-user-switch", token)
+            self.sock.sendall(frame(seq + 1, b"\x01\x03") + ok(seq + 2) if good
+                              else err(seq + 1, 1045, "Access denied"))
+            return
+        self.sock.sendall(frame(1, b"\x01\x04"))  # full
+        seq, answer = read_packet(self.sock)
+        self.record("change-user-full", answer)
+        if self.tls:
+            good = answer == password + b"\x00"
+        elif answer == b"\x02":
+            self.sock.sendall(frame(seq + 1, b"\x01" + self.pem()))
+            seq, answer = read_packet(self.sock)
+            good = self.decrypt(answer) == password + b"\x00"
+        else:
+            good = self.decrypt(answer) == password + b"\x00"
+        self.sock.sendall(ok(seq + 1) if good else err(seq + 1, 1045, "Access denied"))
 
     def serve(self):
         self.greet()
@@ -229,9 +353,13 @@ class Session:
         if self.args.segment:
             self.sock = Segmented(self.sock)
         while True:
+            if not self.wait_command():
+                return
             seq, payload = read_packet(self.sock)
             command = payload[0]
             if command == 0x01:  # COM_QUIT
+                return
+            if self.shut_down():
                 return
             if command == 0x19:  # COM_STMT_CLOSE: no reply
                 continue
@@ -249,6 +377,8 @@ class Session:
                     fault(self.sock)
                 else:
                     self.sock.sendall(result_set(f"{path}:{'tls' if self.tls else 'plain'}"))
+            elif command == 0x11 and self.args.change_user:  # COM_CHANGE_USER
+                self.change_user(payload)
             else:  # COM_PING, COM_INIT_DB, COM_RESET_CONNECTION, ...
                 self.sock.sendall(ok(1))
 
@@ -256,13 +386,21 @@ class Session:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--auth", choices=["fast", "full"], required=True)
+    ap.add_argument("--auth", choices=["fast", "full", "clear", "pushkey"], required=True)
+    ap.add_argument("--record")
+    ap.add_argument("--change-user", choices=["switch", "full"])
+    ap.add_argument("--shutdown")
+    ap.add_argument("--unasked", action="store_true")
     ap.add_argument("--password", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--segment", action="store_true")
     args = ap.parse_args()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if args.record:  # the key's public half, for tests that configure it in warmpool
+        with open(args.record + ".pub", "wb") as f:
+            f.write(key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", args.port))

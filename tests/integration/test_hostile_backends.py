@@ -142,3 +142,70 @@ def test_a_certificate_that_expires_or_changes_takes_the_backend_down(
         reasons = json.loads(e.read())["reasons"]
         assert e.code == 503 and any("down" in r for r in reasons), reasons
     assert wp.alive()
+
+
+def test_a_setup_answered_by_a_server_shutting_down_moves_to_another_connection(
+        warmpool_factory, fake_backend, tmp_path):
+    """MySQL answers what arrives during its shutdown with ERR 1053. When that
+    is the answer to warmpool's own session setup (here the USE of a client's
+    schema), the client is not refused as if its schema did not exist: it
+    gets a connection to the server that came back, and the other idle
+    connections to the one that left are dropped."""
+    shutdown = tmp_path / "shutdown"
+    port, _ = fake_backend(shutdown=shutdown)
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                        "ssl_server_name": "localhost", "min_idle": "2"})
+    first = connect(wp, database="d1")
+    assert query(first, "SELECT 1") == (("fast:tls",),)
+    time.sleep(0.1)
+    shutdown.touch()  # every connection open so far is now "shutting down"
+    second = connect(wp, database="d2")  # its USE d2 meets one of them
+    assert query(second, "SELECT 1") == (("fast:tls",),)
+    assert query(first, "SELECT 1") == (("fast:tls",),)
+    log = wp.read_log()
+    assert "backend going away: Server shutdown in progress" in log, log
+    assert "another connection was told so" in log, log
+    first.close()
+    second.close()
+
+
+def test_an_error_sent_between_statements_is_not_taken_for_the_next_answer(
+        warmpool_factory, fake_backend, tmp_path):
+    """MySQL shutting down sends ERR 1053 unasked to connections between
+    statements. Relayed, the client would read it as the answer to its next
+    statement, and every answer after would be one off; warmpool drops the
+    connection instead, as lost between statements: the client's next
+    statement gets a new connection (the server that came back)."""
+    shutdown = tmp_path / "shutdown"
+    port, _ = fake_backend(shutdown=shutdown, unasked=True)
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+                          listener_main={"pool_mode": "session"},
+                          backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                        "ssl_server_name": "localhost", "min_idle": "1"})
+    c = connect(wp, autocommit=True)
+    assert query(c, "SELECT 1") == (("fast:tls",),)  # linked for the whole session
+    time.sleep(0.1)
+    shutdown.touch()
+    time.sleep(0.5)  # the fake polls every 20 ms: its ERR has reached warmpool
+    assert query(c, "SELECT 2") == (("fast:tls",),)  # not the 1053, and in step
+    assert query(c, "SELECT 3") == (("fast:tls",),)
+    assert "backend spoke between commands: Server shutdown in progress" in wp.read_log()
+    c.close()
+
+
+def test_a_read_killed_after_its_result_header_is_re_sent(warmpool_factory, fake_backend):
+    """MySQL shutting down kills a SELECT after its result header went out: the
+    header and ERR 1053 arrive together. Nothing of it has reached the client
+    yet, so with retry_reads the read is re-sent on a new connection instead
+    of answering ERR 1053."""
+    port, _ = fake_backend()
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+                          listener_main={"pool_mode": "transaction", "retry_reads": "true"},
+                          backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                        "ssl_server_name": "localhost", "min_idle": "1"})
+    c = connect(wp)
+    assert query(c, "SELECT 'fault:killmid'") == (("fast:tls",),)
+    assert "read statement re-sent on a new backend connection" in wp.read_log()
+    c.close()

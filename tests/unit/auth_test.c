@@ -134,3 +134,30 @@ Test(auth, sha2_rsa_encryption_decrypts_to_scrambled_password)
 	BN_free(e);
 	RSA_free(rsa);
 }
+
+/* server_public_key is checked when the config loads: a PEM RSA public key
+ * (MySQL's public_key.pem) passes; its private half, a certificate-like
+ * block, a truncated key and garbage do not. */
+Test(auth, rsa_public_key_valid_accepts_only_public_keys)
+{
+	RSA *rsa = RSA_new();
+	BIGNUM *e = BN_new();
+	BN_set_word(e, RSA_F4);
+	cr_assert(RSA_generate_key_ex(rsa, 2048, e, NULL));
+	BIO *pub = BIO_new(BIO_s_mem()), *priv = BIO_new(BIO_s_mem());
+	cr_assert(PEM_write_bio_RSA_PUBKEY(pub, rsa));
+	cr_assert(PEM_write_bio_RSAPrivateKey(priv, rsa, NULL, NULL, 0, NULL, NULL));
+	const uint8_t *pem, *priv_pem;
+	size_t pem_len, priv_len;
+	cr_assert(BIO_mem_contents(pub, &pem, &pem_len));
+	cr_assert(BIO_mem_contents(priv, &priv_pem, &priv_len));
+	cr_expect(my_rsa_public_key_valid(pem, pem_len));
+	cr_expect_not(my_rsa_public_key_valid(priv_pem, priv_len));
+	cr_expect_not(my_rsa_public_key_valid(pem, pem_len / 2));
+	cr_expect_not(my_rsa_public_key_valid((const uint8_t *)"nope", 4));
+	cr_expect_not(my_rsa_public_key_valid(pem, 0));
+	BIO_free(pub);
+	BIO_free(priv);
+	BN_free(e);
+	RSA_free(rsa);
+}

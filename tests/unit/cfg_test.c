@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -204,6 +205,59 @@ Test(cfg, users_file)
 	snprintf(want, sizeof(want), "t.ini:4: %s:2: expected name:password", path);
 	expect_error(text, want);
 	unlink(path);
+}
+
+/* server_public_key is read (and checked) when the file loads, so that a
+ * login never opens a file and a wrong file is an error at start. */
+Test(cfg, server_public_key_is_read_at_load)
+{
+	char dir[] = "/tmp/cfg_test_XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char key[128], bad[128], text[1024];
+	snprintf(key, sizeof(key), "%s/public_key.pem", dir);
+	snprintf(bad, sizeof(bad), "%s/not_a_key.pem", dir);
+	/* A 512-bit key keeps the test fast; the parser does not care. */
+	static const char pem[] =
+		"-----BEGIN PUBLIC KEY-----\n"
+		"MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKrrlTbfe7KvwgS4xTQsIJMH8yahjaPs\n"
+		"fhFkVn/OUixitzBF7JBaa2QNKXD1L7gwsEGjnLgl5zMubQ9FlwLlrYkCAwEAAQ==\n"
+		"-----END PUBLIC KEY-----\n";
+	FILE *f = fopen(key, "w");
+	fputs(pem, f);
+	fclose(f);
+	f = fopen(bad, "w");
+	fputs("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", f);
+	fclose(f);
+
+	struct cfg cfg;
+	char err[512] = "";
+	snprintf(text, sizeof(text),
+		 "[listener main]\n[backend db]\nserver_public_key = %s\n[user app]\npassword = p\n",
+		 key);
+	cr_assert(cfg_load_string("t.ini", text, &cfg, err, sizeof(err)), "%s", err);
+	cr_expect_eq(cfg.backends[0].server_public_key_pem_len, strlen(pem));
+	cr_expect(memcmp(cfg.backends[0].server_public_key_pem, pem, strlen(pem)) == 0);
+	cr_expect_not(cfg.backends[0].allow_public_key_retrieval);
+	cr_expect_not(cfg.backends[0].enable_cleartext_plugin);
+	cfg_free(&cfg);
+
+	char want[512];
+	snprintf(text, sizeof(text),
+		 "[listener main]\n[backend db]\nserver_public_key = %s\n[user app]\npassword = p\n",
+		 bad);
+	snprintf(want, sizeof(want),
+		 "t.ini:5: [backend db]: server_public_key %s is not a PEM RSA public key", bad);
+	expect_error(text, want);
+	snprintf(text, sizeof(text),
+		 "[listener main]\n[backend db]\nserver_public_key = %s/none\n[user app]\npassword = p\n",
+		 dir);
+	snprintf(want, sizeof(want),
+		 "t.ini:5: [backend db]: cannot open server_public_key %s/none: No such file or directory",
+		 dir);
+	expect_error(text, want);
+	unlink(key);
+	unlink(bad);
+	rmdir(dir);
 }
 
 Test(cfg, missing_file)

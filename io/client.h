@@ -97,6 +97,8 @@ struct client {
 	enum client_option multi_statements; /* the multi-statement option of its session */
 	uint64_t reset_response; /* the response that ends its COM_RESET_CONNECTION (0: none) */
 	bool refuse_text; /* the query at the head of c->in holds a KILL among others */
+	bool charset_unreadable; /* its character set may have become one the classifier
+				    cannot lex (see my_sql_mode); for the rest of its session */
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */

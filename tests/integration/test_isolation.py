@@ -464,6 +464,28 @@ def test_gbk_login_pins_with_reason_charset(warmpool_factory, iso_db):
     a.close()
 
 
+# --- aliases of one variable (t22) -----------------------------------------
+
+@pytest.mark.parametrize("mine,theirs", [("default_storage_engine", "storage_engine"),
+                                         ("storage_engine", "default_storage_engine")])
+def test_variable_set_through_its_alias(one_conn_pool, mine, theirs):
+    """B's variable, set again by another client under its other name, is
+    B's when B comes back: a restore names one variable once."""
+    b = connect(one_conn_pool.port)
+    query(b, f"SET SESSION {mine} = 'MyISAM'")
+    a = connect(one_conn_pool.port)
+    query(a, f"SET SESSION {theirs} = 'Aria'")
+    assert value(a, f"SELECT @@{theirs}") == "Aria"
+    assert value(b, f"SELECT @@{mine}") == "MyISAM"
+    assert value(a, f"SELECT @@{mine}") == "Aria"
+    a.close()
+    assert value(b, f"SELECT @@{mine}") == "MyISAM"
+    b.close()
+    c = connect(one_conn_pool.port)
+    assert value(c, "SELECT @@default_storage_engine = @@global.default_storage_engine") == 1
+    c.close()
+
+
 # --- optimizer trace (t15) -------------------------------------------------
 
 def test_optimizer_trace_stays_with_its_session(one_conn_pool):

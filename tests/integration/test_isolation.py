@@ -504,3 +504,27 @@ def test_optimizer_trace_stays_with_its_session(one_conn_pool):
     assert value(b, "SELECT COUNT(*) FROM information_schema.OPTIMIZER_TRACE "
                     "WHERE QUERY LIKE '%31337%'") == 0, "B reads A's optimizer trace"
     b.close()
+
+
+# --- diagnostics area (t4) -------------------------------------------------
+
+@pytest.mark.parametrize("cause,read", [
+    ("SELECT CAST('A-secret-value' AS INTEGER)", "SHOW WARNINGS"),
+    ("SELECT * FROM wp_iso.`no_such_A-secret`", "SHOW ERRORS"),
+    ("SELECT * FROM wp_iso.`no_such_A-secret`", "SHOW WARNINGS"),
+], ids=["warning", "error", "error_as_warning"])
+def test_diagnostics_stay_with_their_session(one_conn_pool, cause, read):
+    """A's warnings or error stay in the server's diagnostics area through
+    statements that use no table (SELECT 1); B, next on the connection, must
+    not read them."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    error_code(a, cause)
+    query(a, "SELECT 1")  # keeps them, on MariaDB
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert "A-secret" not in repr(query(b, read)), f"B reads A's diagnostics ({read})"
+    query(b, f"GET DIAGNOSTICS @n = NUMBER")
+    assert value(b, "SELECT @n") == 0
+    b.close()
+    a.close()

@@ -172,6 +172,8 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 {
 	static const char *const words[] = {"NAMES", "CHAR", "CHARACTER", "CHARSET",
 					    "CHARACTER_SET_CLIENT"};
+	if (n < 4 || (toupper(w[0]) != 'C' && toupper(w[0]) != 'N'))
+		return; /* most words: one test */
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		if (n == strlen(words[i]) && strncasecmp((const char *)w, words[i], n) == 0)
 			l->charset_word = true;
@@ -478,31 +480,35 @@ static size_t decode_literal(uint8_t *out, const uint8_t *open, const uint8_t *e
 
 /* read_dynamic reads at l->p the text that EXECUTE IMMEDIATE or PREPARE
  * ... FROM runs: string literals, maybe after a character set introducer
- * (adjacent ones are one string to the server), up to the statement's end
- * or USING, and classifies it into |inner| (call
+ * (adjacent ones are one string to the server), maybe in parentheses, up
+ * to the statement's end or USING, and classifies it into |inner| (call
  * my_session_change_cleanup). False when it is an expression or a
  * variable, or out of memory: |inner| is untouched. */
 static bool read_dynamic(struct lexer *l, bool backslash, struct my_session_change *inner)
 {
 	uint8_t *buf = try_realloc(NULL, (size_t)(l->end - l->p) + 1);
-	size_t n = 0, tokens = 0, strings = 0;
-	bool ok = buf != NULL;
+	size_t n = 0, strings = 0, opened = 0, closed = 0;
+	bool ok = buf != NULL, introduced = false;
 	struct token t;
 	while (ok && skip_space_and_comments(l)) {
 		const uint8_t *open = l->p;
 		if (!next_token(l, &t) || is_end(&t) || word_is(&t, "USING"))
 			break;
-		bool string = t.quoted && (*open == '\'' ||
-					   (*open == '"' && l->mode.ansi_quotes != MY_MODE_ON));
-		bool introducer = tokens == 0 && t.n && !t.quoted && (t.w[0] == '_' || word_is(&t, "N"));
-		ok = string || introducer;
-		if (string) {
+		bool string = t.quoted && closed == 0 &&
+			      (*open == '\'' || (*open == '"' && l->mode.ansi_quotes != MY_MODE_ON));
+		bool introducer = strings == 0 && !introduced && t.n && !t.quoted &&
+				  (t.w[0] == '_' || word_is(&t, "N"));
+		bool paren = !t.quoted && t.n == 0 && t.punct == '(' && strings == 0 && !introduced;
+		bool close = !t.quoted && t.n == 0 && t.punct == ')' && strings > 0 && closed < opened;
+		ok = string || introducer || paren || close;
+		if (string)
 			n += decode_literal(buf + n, open, l->p, backslash);
-			strings++;
-		}
-		tokens++;
+		strings += string;
+		introduced = introduced || introducer;
+		opened += paren;
+		closed += close;
 	}
-	ok = ok && strings > 0;
+	ok = ok && strings > 0 && closed == opened;
 	if (ok)
 		classify_text(inner, l->mode, MY_TEXT_PREPARE, buf, n, l->depth + 1);
 	xfree(buf);
@@ -1033,8 +1039,10 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 	l->statement_done = l->charset_word = false;
 	*out_read = false;
 	if (l->charset_unreadable) {
+		const uint8_t *from = l->p;
 		if (!skip_space_and_comments(l))
 			return false;
+		l->p = from; /* its bytes from here, comments included */
 		classify_unreadable(l, out);
 		return true;
 	}

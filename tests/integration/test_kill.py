@@ -186,6 +186,7 @@ HIDDEN_KILLS = {
     "execute_immediate": ["EXECUTE IMMEDIATE 'KILL QUERY {id}'"],
     "execute_immediate_escaped": ["EXECUTE IMMEDIATE 'K\\ILL QUERY {id}'"],
     "execute_immediate_joined": ["EXECUTE IMMEDIATE 'KI' 'LL QUERY {id}'"],
+    "execute_immediate_parenthesized": ["EXECUTE IMMEDIATE ('KILL QUERY {id}')"],
     "prepare_from": ["PREPARE wp_k FROM 'KILL QUERY {id}'", "EXECUTE wp_k"],
     "compound": ["BEGIN NOT ATOMIC KILL QUERY {id}; END"],
     "gbk_hidden": ["SELECT 'x" + GBK_BF5C + "'; KILL QUERY {id} #'"],

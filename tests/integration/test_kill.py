@@ -195,6 +195,15 @@ HIDDEN_KILLS = {
     "gbk_after_set_character_set_client": [
         "SET character_set_client = gbk", "SELECT 'x" + GBK_BF5C + "'; KILL QUERY {id} #'"],
 }
+# The other character sets MariaDB has with two-byte characters ending in
+# 0x5C (gb18030 is MySQL 8's), after SET NAMES.
+for charset, char in (("big5", b"\xb3\x5c"), ("sjis", b"\x83\x5c"), ("cp932", b"\x83\x5c")):
+    HIDDEN_KILLS[charset + "_after_set_names"] = [
+        f"SET NAMES {charset}", "DO 'x" + char.decode(charset) + "'; KILL QUERY {id} #'"]
+
+
+def encoding_of(form):
+    return form.split("_")[0] if form.split("_")[0] in ("big5", "sjis", "cp932") else "gbk"
 
 
 @pytest.mark.parametrize("form", HIDDEN_KILLS)
@@ -213,7 +222,7 @@ def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
         try:
             with attacker.cursor() as cur:
                 # in gbk whatever the connection's encoding: the bytes are the point
-                cur.execute(sql.format(id=backend_id).encode("gbk"))
+                cur.execute(sql.format(id=backend_id).encode(encoding_of(form)))
                 while cur.nextset():
                     pass
             codes.append(0)

@@ -43,3 +43,16 @@ const struct my_collation *my_collation_by_name(const char *charset, const char 
 	}
 	return NULL;
 }
+
+bool my_collation_hides_backslash(uint8_t id)
+{
+	/* big5 1, 84; sjis 13, 88; gbk 28, 87; cp932 95, 96; gb18030 248-250
+	 * (MySQL 8). MariaDB's other collations of these charsets have ids
+	 * above 255: a client names them only in SET NAMES, which pins. */
+	static const uint8_t ids[] = {1, 13, 28, 84, 87, 88, 95, 96, 248, 249, 250};
+	for (size_t i = 0; i < sizeof(ids); i++) {
+		if (ids[i] == id)
+			return true;
+	}
+	return false;
+}

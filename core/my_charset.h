@@ -2,6 +2,7 @@
 #ifndef WP_MY_CHARSET_H
 #define WP_MY_CHARSET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct my_collation {
@@ -18,5 +19,11 @@ const struct my_collation *my_collation_find(uint8_t id);
  * charset's default collation when |collation| is NULL or "". NULL when
  * unknown. "utf8" is read as "utf8mb3", as MariaDB does. */
 const struct my_collation *my_collation_by_name(const char *charset, const char *collation);
+
+/* my_collation_hides_backslash: a collation id of big5, cp932, gbk,
+ * gb18030 or sjis, whose two-byte characters may end in 0x5C (a backslash
+ * to a lexer that does not know the character set), or in a quote or a
+ * backtick. */
+bool my_collation_hides_backslash(uint8_t id);
 
 #endif

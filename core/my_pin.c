@@ -16,6 +16,7 @@ const char *my_pin_reason_str(enum my_pin_reason r)
 		"prepared_statement", "lock_tables", "named_lock", "found_rows",
 		"last_insert_id", "change_user",    "executable_comment", "handler",
 		"other_command",  "call",	    "global_lock",   "sql_mode",
+		"charset",
 	};
 	return (unsigned)r < MY_PIN_REASON_COUNT ? names[r] : "unknown";
 }
@@ -31,6 +32,12 @@ struct lexer {
 	bool ambiguous_comment;	    /* its reading depends on whether the server runs one */
 	bool ambiguous_mode;	    /* its reading depends on an unknown sql_mode bit */
 	bool statement_done;	    /* its ";" (or the end of the text) was read */
+	bool charset_word;	    /* it names the client's character set (NAMES, CHARSET...)
+				       or runs what the lexer cannot see (CALL, dynamic SQL) */
+	/* Per text: */
+	bool charset_unreadable;    /* from here on (see my_sql_mode) */
+	bool kill;		    /* a KILL in a compound statement or in dynamic SQL */
+	unsigned depth;		    /* of dynamic SQL literals read as SQL */
 };
 
 static bool is_word_byte(uint8_t c)
@@ -158,7 +165,41 @@ struct token {
 	bool quoted;	    /* a string or quoted identifier (skipped) */
 };
 
-/* next_token reads the next token; false at the end of the text. */
+/* note_charset_word: a name that may change character_set_client (SET
+ * NAMES, SET CHAR[ACTER] SET, SET CHARSET, character_set_client) makes a
+ * statement that pins leave the character set unknown. */
+static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
+{
+	static const char *const words[] = {"NAMES", "CHAR", "CHARACTER", "CHARSET",
+					    "CHARACTER_SET_CLIENT"};
+	if (n < 4 || (toupper(w[0]) != 'C' && toupper(w[0]) != 'N'))
+		return; /* most words: one test */
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (n == strlen(words[i]) && strncasecmp((const char *)w, words[i], n) == 0)
+			l->charset_word = true;
+	}
+}
+
+static bool followed_by_paren(const struct lexer *l);
+
+/* quoted_name: the quoted token from |open| to l->p is an identifier
+ * (backticks; double quotes unless ANSI_QUOTES is known off) without a
+ * doubled quote inside: its name is what a bare word would be. */
+static bool quoted_name(const struct lexer *l, const uint8_t *open, const uint8_t **w, size_t *n)
+{
+	uint8_t q = *open;
+	if (q == '\'' || (q == '"' && l->mode.ansi_quotes == MY_MODE_OFF))
+		return false;
+	if (l->p - open < 2 || l->p[-1] != q)
+		return false;
+	*w = open + 1;
+	*n = (size_t)(l->p - open - 2);
+	return *n > 0 && !memchr(*w, q, *n);
+}
+
+/* next_token reads the next token; false at the end of the text. A quoted
+ * identifier followed by "(" is a function's name to the server
+ * (`GET_LOCK`(...) is GET_LOCK), so it comes as a word too. */
 static bool next_token(struct lexer *l, struct token *t)
 {
 	if (!skip_space_and_comments(l))
@@ -166,11 +207,21 @@ static bool next_token(struct lexer *l, struct token *t)
 	*t = (struct token){0};
 	uint8_t c = *l->p;
 	if (c == '\'' || c == '"' || c == '`') {
+		const uint8_t *open = l->p, *w;
+		size_t n;
 		skip_quoted(l);
 		t->quoted = true;
+		if (quoted_name(l, open, &w, &n)) {
+			note_charset_word(l, w, n);
+			if (followed_by_paren(l)) {
+				t->w = w;
+				t->n = n;
+			}
+		}
 		return true;
 	}
 	if (c == '@') {
+		const uint8_t *at = l->p;
 		bool system = l->p + 1 < l->end && l->p[1] == '@';
 		l->p += system ? 2 : 1;
 		t->user_variable = !system;
@@ -180,6 +231,11 @@ static bool next_token(struct lexer *l, struct token *t)
 		else
 			while (l->p < l->end && (is_word_byte(*l->p) || *l->p == '.'))
 				l->p++;
+		const uint8_t *name = l->p;
+		while (system && name > at && name[-1] != '@' && name[-1] != '.')
+			name--;
+		if (system)
+			note_charset_word(l, name, (size_t)(l->p - name));
 		return true;
 	}
 	t->w = l->p;
@@ -188,6 +244,8 @@ static bool next_token(struct lexer *l, struct token *t)
 	t->n = (size_t)(l->p - t->w);
 	if (t->n == 0)
 		t->punct = *l->p++;
+	else
+		note_charset_word(l, t->w, t->n);
 	return true;
 }
 
@@ -388,6 +446,145 @@ static void skip_statement(struct lexer *l)
 		;
 }
 
+/* ---- dynamic SQL and texts that are not lexed ------------------------ */
+
+static void classify_text(struct my_session_change *out, struct my_sql_mode mode,
+			  enum my_text_kind kind, const uint8_t *sql, size_t len, unsigned depth);
+
+/* Dynamic SQL in dynamic SQL deeper than this is refused like a KILL: the
+ * server does not prepare such texts, and it bounds the recursion. */
+#define DYNAMIC_DEPTH_MAX 4
+
+/* decode_literal writes to |out| the text of the string literal from
+ * |open| to |end| (its quotes included) as the server reads it, with or
+ * without backslash escapes; returns its length (never more than the
+ * literal's). */
+static size_t decode_literal(uint8_t *out, const uint8_t *open, const uint8_t *end, bool backslash)
+{
+	static const char from[] = "0bnrtZ", to[] = "\0\b\n\r\t\x1a";
+	size_t o = 0;
+	for (const uint8_t *p = open + 1; p < end - 1; p++) {
+		if (backslash && *p == '\\' && p + 1 < end - 1) {
+			const char *k = memchr(from, p[1], sizeof(from) - 1);
+			if (p[1] == '%' || p[1] == '_')
+				out[o++] = '\\'; /* kept, as LIKE wants it */
+			out[o++] = k ? (uint8_t)to[k - from] : p[1];
+			p++;
+		} else {
+			out[o++] = *p;
+			p += *p == *open; /* a doubled quote is one */
+		}
+	}
+	return o;
+}
+
+/* read_dynamic reads at l->p the text that EXECUTE IMMEDIATE or PREPARE
+ * ... FROM runs: string literals, maybe after a character set introducer
+ * (adjacent ones are one string to the server), maybe in parentheses, up
+ * to the statement's end or USING, and classifies it into |inner| (call
+ * my_session_change_cleanup). False when it is an expression or a
+ * variable, or out of memory: |inner| is untouched. */
+static bool read_dynamic(struct lexer *l, bool backslash, struct my_session_change *inner)
+{
+	uint8_t *buf = try_realloc(NULL, (size_t)(l->end - l->p) + 1);
+	size_t n = 0, strings = 0, opened = 0, closed = 0;
+	bool ok = buf != NULL, introduced = false;
+	struct token t;
+	while (ok && skip_space_and_comments(l)) {
+		const uint8_t *open = l->p;
+		if (!next_token(l, &t) || is_end(&t) || word_is(&t, "USING"))
+			break;
+		bool string = t.quoted && closed == 0 &&
+			      (*open == '\'' || (*open == '"' && l->mode.ansi_quotes != MY_MODE_ON));
+		bool introducer = strings == 0 && !introduced && t.n && !t.quoted &&
+				  (t.w[0] == '_' || word_is(&t, "N"));
+		bool paren = !t.quoted && t.n == 0 && t.punct == '(' && strings == 0 && !introduced;
+		bool close = !t.quoted && t.n == 0 && t.punct == ')' && strings > 0 && closed < opened;
+		ok = string || introducer || paren || close;
+		if (string)
+			n += decode_literal(buf + n, open, l->p, backslash);
+		strings += string;
+		introduced = introduced || introducer;
+		opened += paren;
+		closed += close;
+	}
+	ok = ok && strings > 0 && closed == opened;
+	if (ok)
+		classify_text(inner, l->mode, MY_TEXT_PREPARE, buf, n, l->depth + 1);
+	xfree(buf);
+	return ok;
+}
+
+/* check_dynamic: at l->p (after IMMEDIATE or FROM) comes the text of
+ * dynamic SQL. A KILL in it counts as one here, read every way the
+ * session's sql_mode allows; a text that cannot be read (an expression, a
+ * variable) may change the character set. */
+static void check_dynamic(struct lexer *l)
+{
+	if (l->depth >= DYNAMIC_DEPTH_MAX) {
+		l->kill = true;
+		return;
+	}
+	for (int b = MY_MODE_OFF; b <= MY_MODE_ON; b++) {
+		if (l->mode.no_backslash_escapes != MY_MODE_UNKNOWN &&
+		    l->mode.no_backslash_escapes != (enum my_mode_bit)b)
+			continue;
+		struct lexer ahead = *l;
+		struct my_session_change inner;
+		ahead.mode.no_backslash_escapes = (enum my_mode_bit)b;
+		if (!read_dynamic(&ahead, b == MY_MODE_OFF, &inner)) {
+			l->charset_word = true;
+			continue;
+		}
+		l->kill = l->kill || inner.kill;
+		l->charset_word = l->charset_word || inner.charset_unreadable;
+		my_session_change_cleanup(&inner);
+	}
+}
+
+/* classify_dynamic: PREPARE and EXECUTE pin; their dynamic SQL is read
+ * for a KILL. */
+static enum my_pin_reason classify_dynamic(struct lexer *l)
+{
+	struct token t;
+	while (next_in_statement(l, &t)) {
+		if (word_is(&t, "IMMEDIATE") || word_is(&t, "FROM"))
+			check_dynamic(l);
+	}
+	return MY_PIN_PREPARED_STATEMENT;
+}
+
+/* text_may_kill: the bytes "KILL" (any case) stand in |p|..|end| with no
+ * ASCII letter glued before them (digits may be an executable comment's
+ * version) nor a word byte after. In a text the lexer cannot read, that is
+ * every place the server may see the keyword. */
+static bool text_may_kill(const uint8_t *p, const uint8_t *end)
+{
+	for (const uint8_t *q = p; end - q >= 4; q++) {
+		if (strncasecmp((const char *)q, "KILL", 4) != 0)
+			continue;
+		bool before = q > p && (isalpha(q[-1]) || q[-1] == '_' || q[-1] == '$');
+		bool after = end - q > 4 && (isalnum(q[4]) || q[4] == '_' || q[4] == '$');
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
+/* classify_unreadable: the rest of the text is in a character set whose
+ * characters may end in a backslash, quote or backtick byte, which the
+ * lexer cannot cut: it pins (MY_PIN_CHARSET), nothing of it is tracked nor
+ * a read, and a KILL anywhere in its bytes counts. */
+static void classify_unreadable(struct lexer *l, struct my_session_change *out)
+{
+	out->statements++;
+	if (out->pin == MY_PIN_NONE)
+		out->pin = MY_PIN_CHARSET;
+	out->kill = out->kill || text_may_kill(l->p, l->end);
+	out->charset_unreadable = true;
+	l->p = l->end;
+}
+
 /* ---- SET, SET NAMES and USE ----------------------------------------- */
 
 /* var_is_trackable: a session variable whose value can be set again on
@@ -401,6 +598,7 @@ static bool var_is_trackable(const char *name)
 		"insert_id", "last_insert_id", "identity", "timestamp",
 		"rand_seed1", "rand_seed2", "pseudo_thread_id", "pseudo_slave_mode", "profiling",
 		"names", "password", "role", "statement", "transaction", "character",
+		"optimizer_trace", /* the trace holds the statements' text: it stays with the session */
 	};
 	static const char *const prefixes[] = {"character_set_", "collation_", "session_track_",
 					       "gtid_", "wsrep_"};
@@ -536,15 +734,15 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 {
 	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
 						   "MSSQL", "ORACLE", "POSTGRESQL"};
-	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
 	if (*v != '\'')
 		return m; /* DEFAULT, a number (a bit mask): not read here */
-	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF};
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
 		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
@@ -560,7 +758,7 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
 {
 	const char *v = my_vars_get(vars, "sql_mode");
-	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
 }
 
 struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
@@ -569,6 +767,7 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 		a.no_backslash_escapes == b.no_backslash_escapes ? a.no_backslash_escapes
 								 : MY_MODE_UNKNOWN,
 		a.ansi_quotes == b.ansi_quotes ? a.ansi_quotes : MY_MODE_UNKNOWN,
+		a.charset_unreadable || b.charset_unreadable,
 	};
 }
 
@@ -771,7 +970,7 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 	}
 	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
-		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
 	}
 	my_vars_clear(&set);
 	my_vars_clear(&readback);
@@ -865,10 +1064,15 @@ static enum my_pin_reason classify_compound(struct lexer *l)
 			if (word_is(&t, words[i].word))
 				s.pin = words[i].reason;
 		}
+		if (word_is(&t, "KILL"))
+			l->kill = true; /* it would reach a backend session by number */
+		if (word_is(&t, "IMMEDIATE") || word_is(&t, "FROM"))
+			check_dynamic(l);
 		if (t.n)
 			scan_word(l, &t, after_dot, false, &s);
 		after_dot = t.punct == '.' && !t.quoted;
 	}
+	l->charset_word = l->charset_word || s.pin != MY_PIN_NONE;
 	return s.pin;
 }
 
@@ -894,12 +1098,15 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 		const char *word;
 		enum my_pin_reason reason;
 	} pins[] = {
-		{"PREPARE", MY_PIN_PREPARED_STATEMENT}, {"EXECUTE", MY_PIN_PREPARED_STATEMENT},
 		{"DEALLOCATE", MY_PIN_PREPARED_STATEMENT}, {"LOCK", MY_PIN_LOCK_TABLES},
 		{"HANDLER", MY_PIN_HANDLER},	    {"DECLARE", MY_PIN_HANDLER},
 		{"CALL", MY_PIN_CALL},		    {"BACKUP", MY_PIN_GLOBAL_LOCK},
 		{"XA", MY_PIN_OTHER_COMMAND},
 	};
+	if (word_is(first, "PREPARE") || word_is(first, "EXECUTE"))
+		return classify_dynamic(l);
+	if (word_is(first, "CALL"))
+		l->charset_word = true; /* a routine may SET NAMES */
 	if (word_is(first, "SET"))
 		return classify_set(l, out);
 	if (word_is(first, "USE"))
@@ -936,6 +1143,7 @@ static void change_init(struct my_session_change *ch)
 	ch->read = false;
 	ch->kill = false;
 	ch->xa = false;
+	ch->charset_unreadable = false;
 }
 
 /* classify_statement reads one statement (up to ";" or the end) into
@@ -944,10 +1152,18 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 {
 	struct token first;
 	l->executable_comment = l->ambiguous_comment = l->ambiguous_mode = false;
-	l->statement_done = false;
+	l->statement_done = l->charset_word = false;
+	*out_read = false;
+	if (l->charset_unreadable) {
+		const uint8_t *from = l->p;
+		if (!skip_space_and_comments(l))
+			return false;
+		l->p = from; /* its bytes from here, comments included */
+		classify_unreadable(l, out);
+		return true;
+	}
 	if (!next_token(l, &first))
 		return false;
-	*out_read = false;
 	if (is_end(&first))
 		return true; /* an empty statement */
 	out->statements++;
@@ -968,6 +1184,12 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 		r = MY_PIN_EXECUTABLE_COMMENT; /* its effect depends on the server's version */
 	if (out->pin == MY_PIN_NONE)
 		out->pin = r;
+	if ((r != MY_PIN_NONE && l->charset_word) ||
+	    (r == MY_PIN_NONE && my_collation_hides_backslash(tracked.collation))) {
+		/* The statements after it are in a character set not lexed here. */
+		l->charset_unreadable = true;
+		out->charset_unreadable = true;
+	}
 	if (r == MY_PIN_NONE && my_session_change_tracks(&tracked)) {
 		if (tracked.use) {
 			out->use = true;
@@ -993,14 +1215,24 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 void my_classify(struct my_session_change *out, struct my_sql_mode mode, enum my_text_kind kind,
 		 const uint8_t *sql, size_t len)
 {
+	classify_text(out, mode, kind, sql, len, 0);
+}
+
+/* classify_text is my_classify for a text that is dynamic SQL |depth|
+ * levels down. */
+static void classify_text(struct my_session_change *out, struct my_sql_mode mode,
+			  enum my_text_kind kind, const uint8_t *sql, size_t len, unsigned depth)
+{
 	change_init(out);
-	struct lexer l = {.p = sql, .end = sql + len, .mode = mode};
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth,
+			  .charset_unreadable = mode.charset_unreadable};
 	bool read = false, statement_read;
 	while (classify_statement(&l, out, &statement_read)) {
 		if (statement_read && out->statements == 1)
 			read = true;
 	}
 	out->read = read && out->statements == 1;
+	out->kill = out->kill || l.kill;
 	if (kind == MY_TEXT_PREPARE && out->pin == MY_PIN_NONE &&
 	    (my_session_change_tracks(out) || out->next_transaction))
 		out->pin = out->use ? MY_PIN_OTHER_COMMAND : MY_PIN_SET; /* runs at each execute */

@@ -27,7 +27,8 @@ enum my_pin_reason {
 	MY_PIN_CALL = 13,	   /* CALL, compound statements: a routine can set anything */
 	MY_PIN_GLOBAL_LOCK = 14,   /* FLUSH TABLES ... WITH READ LOCK / FOR EXPORT, BACKUP STAGE|LOCK */
 	MY_PIN_SQL_MODE = 15,	   /* the text reads differently under sql_modes warmpool cannot tell apart */
-	MY_PIN_REASON_COUNT = 16,
+	MY_PIN_CHARSET = 16,	   /* a character set whose characters may end in 0x5C: not lexed */
+	MY_PIN_REASON_COUNT = 17,
 };
 const char *my_pin_reason_str(enum my_pin_reason r);
 
@@ -44,6 +45,10 @@ enum my_mode_bit {
 struct my_sql_mode {
 	enum my_mode_bit no_backslash_escapes;
 	enum my_mode_bit ansi_quotes; /* "..." is an identifier (ANSI, ORACLE, ... imply it) */
+	/* The session's character_set_client may have characters whose second
+	 * byte is 0x5C, a quote or a backtick (big5, cp932, gbk, gb18030,
+	 * sjis), or is not known: the text is not lexed (MY_PIN_CHARSET). */
+	bool charset_unreadable;
 };
 
 /* my_sql_mode_of: the lexing rules of a session whose tracked variables are
@@ -77,7 +82,12 @@ struct my_session_change {
 	unsigned statements;	/* non-empty statements in the text */
 	bool read;		/* one SELECT or SHOW that may run twice (retry_reads) */
 	bool kill;		/* a KILL statement: never for a backend (warmpool interprets
-				   one standing alone, and refuses the text otherwise) */
+				   one standing alone, and refuses the text otherwise); also
+				   one in a compound statement or a literal of dynamic SQL,
+				   and any KILL word in a text that is not lexed */
+	bool charset_unreadable; /* a statement may have made the session's character set
+				    one the lexer cannot read: read the client's later
+				    texts with my_sql_mode.charset_unreadable */
 	bool xa;		/* an XA statement: a prepared XA branch survives every
 				   reset, so its connection is closed, never reused */
 };

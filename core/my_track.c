@@ -85,6 +85,7 @@ bool my_track_command(struct my_track *t, uint8_t cmd)
 static bool finish_as(struct my_track *t, bool error)
 {
 	t->last_error = error;
+	t->diagnostics = t->diagnostics || error;
 	t->head = (t->head + 1) % MY_TRACK_QUEUE;
 	t->len--;
 	t->responses++;
@@ -103,11 +104,14 @@ static bool read_status(struct my_track *t, struct my_cur p, uint8_t h)
 	if (h == MY_EOF_HEADER) {
 		t->status_known = my_cur_skip(&p, 1) && my_cur_u16le(&p, &warnings) &&
 				  my_cur_u16le(&p, &t->status);
+		t->diagnostics = t->diagnostics || !t->status_known || warnings > 0;
 		return t->status_known;
 	}
 	if (!my_cur_skip(&p, 1) || !my_cur_lenenc(&p, &affected) || !my_cur_lenenc(&p, &insert_id) ||
 	    !my_cur_u16le(&p, &t->status))
 		return t->status_known = false;
+	/* CLIENT_PROTOCOL_41 always (warmpool requires it): warnings follow. */
+	t->diagnostics = t->diagnostics || !my_cur_u16le(&p, &warnings) || warnings > 0;
 	t->last_insert_id = insert_id;
 	return t->status_known = true;
 }

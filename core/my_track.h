@@ -50,6 +50,10 @@ struct my_track {
 	uint64_t responses;	       /* responses completed */
 	uint64_t response_packets;     /* packets of the current response seen so far */
 	bool last_error;	       /* the last completed response ended with ERR */
+	bool diagnostics;	       /* a response since my_track_init ended with ERR or
+					  counted warnings: the session's diagnostics area
+					  may hold them (SHOW WARNINGS) until a statement
+					  that uses a table clears it */
 	bool uploading;		       /* LOCAL INFILE asked: the client's packets are the
 					  file until an empty one (my_track_upload_ended) */
 };

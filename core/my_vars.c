@@ -13,11 +13,44 @@ void my_vars_clear(struct my_vars *vs)
 	*vs = (struct my_vars){0};
 }
 
-/* find returns the index of |name|, or -1. */
+/* Session variables the servers know by two names (MariaDB 10.11, MySQL
+ * 5.7/8): one variable, whichever name the client wrote. The name is kept
+ * as written (not every server knows both). */
+static const struct {
+	const char *alias, *name;
+} aliases[] = {
+	{"storage_engine", "default_storage_engine"},
+	{"tx_isolation", "transaction_isolation"},
+	{"tx_read_only", "transaction_read_only"},
+	{"sql_max_join_size", "max_join_size"},
+	{"log_slow_query", "slow_query_log"},
+	{"log_slow_query_time", "long_query_time"},
+	{"log_slow_min_examined_row_limit", "min_examined_row_limit"},
+};
+
+/* canonical: the one name of the variable |name| (not NUL-terminated). */
+static const char *canonical(const char *name, size_t name_len, size_t *out_len)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strlen(aliases[i].alias) == name_len &&
+		    memcmp(aliases[i].alias, name, name_len) == 0) {
+			*out_len = strlen(aliases[i].name);
+			return aliases[i].name;
+		}
+	}
+	*out_len = name_len;
+	return name;
+}
+
+/* find returns the index of |name| or of its alias, or -1. */
 static int find(const struct my_vars *vs, const char *name, size_t name_len)
 {
+	size_t want_len;
+	const char *want = canonical(name, name_len, &want_len);
 	for (uint8_t i = 0; i < vs->n; i++) {
-		if (vs->v[i].name_len == name_len && memcmp(vs->v[i].text, name, name_len) == 0)
+		size_t len;
+		const char *have = canonical(vs->v[i].text, vs->v[i].name_len, &len);
+		if (len == want_len && memcmp(have, want, len) == 0)
 			return i;
 	}
 	return -1;
@@ -50,7 +83,8 @@ bool my_vars_put(struct my_vars *vs, const char *name, size_t name_len, const ch
 	text[name_len + 1 + value_len] = '\0';
 	if (i >= 0) {
 		xfree(vs->v[i].text);
-		vs->v[i].text = text;
+		vs->v[i].text = text; /* under the name written last */
+		vs->v[i].name_len = (uint16_t)name_len;
 		return true;
 	}
 	struct my_var *grown = vs->n < MY_VARS_MAX

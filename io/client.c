@@ -1001,6 +1001,8 @@ bool client_multi_statements(const struct client *c)
 struct my_sql_mode client_sql_mode(const struct client *c)
 {
 	struct my_sql_mode m = my_sql_mode_of(&c->vars);
+	/* gbk and its kind are not lexed: such a client pins (reason charset). */
+	m.charset_unreadable = c->charset_unreadable || my_collation_hides_backslash(c->collation);
 	if (c->pending_response && my_vars_get(&c->pending.vars, "sql_mode")) {
 		/* A SET sql_mode in flight: it may or may not succeed. */
 		return my_sql_mode_merge(m, my_sql_mode_of(&c->pending.vars));
@@ -1065,6 +1067,7 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 	} else {
 		my_classify(&ch, client_sql_mode(c), MY_TEXT_QUERY, body.ptr, body.len);
 	}
+	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		/* A KILL standing alone was answered by client_kill; one among
 		 * other statements would reach the backend by number. */

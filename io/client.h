@@ -114,6 +114,8 @@ struct client {
 	 * last prepared") is its own only while both still match. */
 	uint64_t own_prepare_server;
 	uint64_t own_prepare_seq;
+	bool charset_unreadable; /* its character set may have become one the classifier
+				    cannot lex (see my_sql_mode); for the rest of its session */
 };
 
 /* client_accept takes a new socket from listener |listener_idx|. */

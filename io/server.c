@@ -639,6 +639,17 @@ static unsigned build_setup(struct server *s, const struct client *c, struct my_
 		snprintf(s->db, sizeof(s->db), "%s", c->db);
 		n++;
 	}
+	if (s->track.diagnostics) {
+		/* The warnings or error of an earlier response (another
+		 * client's, maybe: SHOW WARNINGS, SHOW ERRORS, GET DIAGNOSTICS
+		 * would read them). A statement that uses a table clears them
+		 * (MariaDB keeps them through statements that use none, such as
+		 * SELECT 1); last, so that it also clears the setup's own. */
+		static const char clear[] = "DO (SELECT 1 FROM information_schema.COLLATIONS WHERE 0)";
+		setup_query(b, clear, sizeof(clear) - 1);
+		s->track.diagnostics = false;
+		n++;
+	}
 	return n;
 }
 

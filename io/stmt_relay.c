@@ -134,6 +134,7 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	struct my_session_change ch;
 	my_classify(&ch, client_sql_mode(c), MY_TEXT_PREPARE, (const uint8_t *)sql, text_len);
 	my_session_change_cleanup(&ch);
+	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		xfree(sql); /* its id would name a backend session at each execute */
 		return answer_locally(c, len, ER_NOT_SUPPORTED_YET,

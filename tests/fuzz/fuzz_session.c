@@ -22,12 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] % 2 == 0) {
 		struct my_sql_mode mode = {(enum my_mode_bit)(data[1] % 3),
-					   (enum my_mode_bit)(data[1] / 3 % 3)};
+					   (enum my_mode_bit)(data[1] / 3 % 3), data[1] / 9 % 2 != 0};
 		enum my_text_kind kind = data[1] & 0x80 ? MY_TEXT_PREPARE : MY_TEXT_QUERY;
 		struct my_session_change ch;
 		my_classify(&ch, mode, kind, data + 2, size - 2);
 		sink += ch.pin + ch.statements + ch.read + ch.collation + ch.vars.n + ch.readback.n +
-			ch.next_transaction;
+			ch.next_transaction + ch.kill + ch.charset_unreadable + ch.xa;
 		if (ch.use)
 			sink += (int)strlen(ch.db);
 		sink += my_sql_mode_of(&ch.vars).ansi_quotes;

@@ -164,6 +164,12 @@ STATES = {
                     lambda b: error_code(b, "SELECT COUNT(*) FROM wp_iso.t2") == 0, None),
     "global_read_lock": ("FLUSH TABLES WITH READ LOCK",
                          lambda b: error_code(b, "INSERT INTO wp_iso.t VALUES (1)") == 0, None),
+    # a quoted name before "(" is the builtin of that name (adversarial review, t1/t5)
+    "named_lock_backtick": ("SELECT `GET_LOCK`('wp_iso_lock', 0)",
+                            lambda b: value(b, "SELECT IS_USED_LOCK('wp_iso_lock')") is None,
+                            None),
+    "last_insert_id_backtick": ("SELECT `LAST_INSERT_ID`(4242)",
+                                lambda b: value(b, "SELECT LAST_INSERT_ID()") == 0, None),
     "procedure": ("CALL wp_iso.leave_state()",
                   lambda b: value(b, "SELECT @proc_var") is None and global_equal("sql_mode")(b)
                   and error_code(b, "SELECT * FROM wp_iso.proc_tmp") == 1146, None),
@@ -408,3 +414,133 @@ def test_backslash_escapes_after_a_setup_do_not_pin(one_conn_pool):
     assert status["pins"].get("sql_mode", 0) == 0, status["pins"]
     a.close()
     b.close()
+
+
+# --- character sets whose characters may end in a backslash byte -----------
+# In gbk (and big5, cp932, sjis, gb18030) 0xBF 0x5C is one character: a lexer
+# that reads 0x5C as a backslash sees one string where the server runs two
+# statements (adversarial review, t2/t2b/t3).
+GBK_BF5C = b"\xbf\x5c".decode("gbk")
+HIDDEN = "SELECT 'x" + GBK_BF5C + "' AS s; SET @stolen = 'A-secret', @lexed := 1 #'"
+
+
+def gbk_by_login(port):
+    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+                           autocommit=True, charset="gbk", client_flag=CLIENT.MULTI_STATEMENTS)
+
+
+def gbk_by(statement):
+    def make(port):
+        a = connect(port, multi=True)
+        query(a, statement)
+        a.encoding = "gbk"  # what PyMySQL encodes the next texts in
+        return a
+    return make
+
+
+CHARSET_WAYS = {
+    "login": gbk_by_login,
+    "set_names": gbk_by("SET NAMES gbk"),
+    "set_character_set": gbk_by("SET CHARACTER SET gbk"),
+    "set_character_set_client": gbk_by("SET SESSION character_set_client = gbk, "
+                                       "character_set_results = gbk"),
+}
+
+
+@pytest.mark.parametrize("way", CHARSET_WAYS)
+def test_gbk_text_hides_no_state(one_conn_pool, way):
+    a = CHARSET_WAYS[way](one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, HIDDEN)
+    b, b_id = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert value(b, "SELECT @stolen") is None, "B sees A's hidden user variable"
+    assert b is None, "a gbk client did not keep its connection (reason charset)"
+    assert value(a, "SELECT @lexed") == 1  # the server did run the SET
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @stolen") is None
+    assert value(b, "SELECT @@character_set_client") == "utf8mb4"
+    b.close()
+
+
+def test_gbk_login_pins_with_reason_charset(warmpool_factory, iso_db):
+    wp = warmpool_factory(db=iso_db, listener_main={"pool_mode": "transaction"})
+    a = gbk_by_login(wp.port)
+    assert value(a, "SELECT 'x" + GBK_BF5C + "'") == "x" + GBK_BF5C
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+        deadline = time.monotonic() + 5
+        status = json.load(r)
+    while status["pins"].get("charset", 0) < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)  # published at the next tick
+        with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+            status = json.load(r)
+    assert status["pins"].get("charset", 0) == 1, status["pins"]
+    a.close()
+
+
+# --- aliases of one variable (t22) -----------------------------------------
+
+@pytest.mark.parametrize("mine,theirs", [("default_storage_engine", "storage_engine"),
+                                         ("storage_engine", "default_storage_engine")])
+def test_variable_set_through_its_alias(one_conn_pool, mine, theirs):
+    """B's variable, set again by another client under its other name, is
+    B's when B comes back: a restore names one variable once."""
+    b = connect(one_conn_pool.port)
+    query(b, f"SET SESSION {mine} = 'MyISAM'")
+    a = connect(one_conn_pool.port)
+    query(a, f"SET SESSION {theirs} = 'Aria'")
+    assert value(a, f"SELECT @@{theirs}") == "Aria"
+    assert value(b, f"SELECT @@{mine}") == "MyISAM"
+    assert value(a, f"SELECT @@{mine}") == "Aria"
+    a.close()
+    assert value(b, f"SELECT @@{mine}") == "MyISAM"
+    b.close()
+    c = connect(one_conn_pool.port)
+    assert value(c, "SELECT @@default_storage_engine = @@global.default_storage_engine") == 1
+    c.close()
+
+
+# --- optimizer trace (t15) -------------------------------------------------
+
+def test_optimizer_trace_stays_with_its_session(one_conn_pool):
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, "SET SESSION optimizer_trace = 'enabled=on'")
+    query(a, "SELECT a FROM wp_iso.t WHERE a = 31337")
+    b, _ = backend_of(one_conn_pool.port)
+    if b is not None:
+        assert value(b, "SELECT COUNT(*) FROM information_schema.OPTIMIZER_TRACE "
+                        "WHERE QUERY LIKE '%31337%'") == 0, "B reads A's optimizer trace"
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT COUNT(*) FROM information_schema.OPTIMIZER_TRACE "
+                    "WHERE QUERY LIKE '%31337%'") == 0, "B reads A's optimizer trace"
+    b.close()
+
+
+# --- diagnostics area (t4) -------------------------------------------------
+
+@pytest.mark.parametrize("cause,read", [
+    ("SELECT CAST('A-secret-value' AS INTEGER)", "SHOW WARNINGS"),
+    ("SELECT * FROM wp_iso.`no_such_A-secret`", "SHOW ERRORS"),
+    ("SELECT * FROM wp_iso.`no_such_A-secret`", "SHOW WARNINGS"),
+], ids=["warning", "error", "error_as_warning"])
+def test_diagnostics_stay_with_their_session(one_conn_pool, cause, read):
+    """A's warnings or error stay in the server's diagnostics area through
+    statements that use no table (SELECT 1); B, next on the connection, must
+    not read them."""
+    a = connect(one_conn_pool.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    error_code(a, cause)
+    query(a, "SELECT 1")  # keeps them, on MariaDB
+    b = connect(one_conn_pool.port)
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert "A-secret" not in repr(query(b, read)), f"B reads A's diagnostics ({read})"
+    query(b, f"GET DIAGNOSTICS @n = NUMBER")
+    assert value(b, "SELECT @n") == 0
+    b.close()
+    a.close()

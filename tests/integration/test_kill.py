@@ -176,3 +176,61 @@ def test_kill_among_other_statements_or_prepared_is_refused(wp, mariadb):
     assert one(multi, "SELECT 5") == 5
     for c in (target, multi, raw):
         c.close()
+
+
+GBK_BF5C = b"\xbf\x5c".decode("gbk")  # one gbk character; 0x5C alone is a backslash
+
+# Forms the server runs as a KILL that warmpool does not interpret
+# (adversarial review, t6/t13): each must be refused whole.
+HIDDEN_KILLS = {
+    "execute_immediate": ["EXECUTE IMMEDIATE 'KILL QUERY {id}'"],
+    "execute_immediate_escaped": ["EXECUTE IMMEDIATE 'K\\ILL QUERY {id}'"],
+    "execute_immediate_joined": ["EXECUTE IMMEDIATE 'KI' 'LL QUERY {id}'"],
+    "execute_immediate_parenthesized": ["EXECUTE IMMEDIATE ('KILL QUERY {id}')"],
+    "prepare_from": ["PREPARE wp_k FROM 'KILL QUERY {id}'", "EXECUTE wp_k"],
+    "compound": ["BEGIN NOT ATOMIC KILL QUERY {id}; END"],
+    "gbk_hidden": ["SELECT 'x" + GBK_BF5C + "'; KILL QUERY {id} #'"],
+    "gbk_after_set_character_set": [
+        "SET CHARACTER SET gbk; SELECT 'x" + GBK_BF5C + "'; KILL QUERY {id} #'"],
+    "gbk_after_set_character_set_client": [
+        "SET character_set_client = gbk", "SELECT 'x" + GBK_BF5C + "'; KILL QUERY {id} #'"],
+}
+# The other character sets MariaDB has with two-byte characters ending in
+# 0x5C (gb18030 is MySQL 8's), after SET NAMES.
+for charset, char in (("big5", b"\xb3\x5c"), ("sjis", b"\x83\x5c"), ("cp932", b"\x83\x5c")):
+    HIDDEN_KILLS[charset + "_after_set_names"] = [
+        f"SET NAMES {charset}", "DO 'x" + char.decode(charset) + "'; KILL QUERY {id} #'"]
+
+
+def encoding_of(form):
+    return form.split("_")[0] if form.split("_")[0] in ("big5", "sjis", "cp932") else "gbk"
+
+
+@pytest.mark.parametrize("form", HIDDEN_KILLS)
+def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
+    from pymysql.constants import CLIENT
+    target = connect(wp)
+    t, r = run_in_thread(target, "SELECT SLEEP(3)")
+    wait_sleeping(mariadb, 1)
+    backend_id = mariadb.root_sql("SELECT id FROM information_schema.processlist "
+                                  "WHERE info LIKE 'SELECT SLEEP%'").split()[0]
+    gbk = form == "gbk_hidden"
+    attacker = connect(wp, client_flag=CLIENT.MULTI_STATEMENTS,
+                       charset="gbk" if gbk else "utf8mb4")
+    codes = []
+    for sql in HIDDEN_KILLS[form]:
+        try:
+            with attacker.cursor() as cur:
+                # in gbk whatever the connection's encoding: the bytes are the point
+                cur.execute(sql.format(id=backend_id).encode(encoding_of(form)))
+                while cur.nextset():
+                    pass
+            codes.append(0)
+        except pymysql.err.MySQLError as e:
+            codes.append(e.args[0])
+    t.join(30)
+    assert r == [0], f"{form}: the statement was interrupted ({codes})"
+    assert 1235 in codes, codes
+    assert one(attacker, "SELECT 6") == 6
+    target.close()
+    attacker.close()

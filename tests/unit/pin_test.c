@@ -6,10 +6,10 @@
 #include "my_charset.h"
 #include "my_pin.h"
 
-static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF};
-static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF};
-static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON};
-static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN};
+static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF, false};
+static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF, false};
+static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON, false};
+static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
 
 struct pin_case {
 	const char *sql;
@@ -166,7 +166,7 @@ Test(pin, sql_mode_lexing)
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_USER_VARIABLE, "", ansi, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_SQL_MODE, "",
-		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN}, MY_TEXT_QUERY},
+		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN, false}, MY_TEXT_QUERY},
 		{"SELECT 'a\\\\b', \"c\", 'it''s'", MY_PIN_NONE, "", unknown, MY_TEXT_QUERY},
 		{"SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\\', @x:=1 -- '",
 		 MY_PIN_USER_VARIABLE, "sql_mode='NO_BACKSLASH_ESCAPES';", plain, MY_TEXT_QUERY},
@@ -275,4 +275,135 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect_not(is_read("SELECT a FROM t WHERE b = side_effect (a)"));
 	cr_expect_not(is_read(""));
 	cr_expect_not(my_query_is_read(unknown, (const uint8_t *)"SELECT 'a\\'b'", 13));
+}
+
+/* What a text is refused or flagged for, beyond its pin. */
+struct flag_case {
+	const char *sql;
+	enum my_pin_reason want;
+	bool kill;		 /* refused: a KILL would reach a backend session */
+	bool charset_unreadable; /* later texts are not lexed */
+	struct my_sql_mode mode;
+};
+
+static void check_flags(const struct flag_case *c)
+{
+	struct my_session_change ch;
+	my_classify(&ch, c->mode, MY_TEXT_QUERY, (const uint8_t *)c->sql, strlen(c->sql));
+	cr_expect_eq(ch.pin, c->want, "%s: pin %s, want %s", c->sql, my_pin_reason_str(ch.pin),
+		     my_pin_reason_str(c->want));
+	cr_expect_eq(ch.kill, c->kill, "%s: kill %d", c->sql, ch.kill);
+	cr_expect_eq(ch.charset_unreadable, c->charset_unreadable, "%s: charset_unreadable %d",
+		     c->sql, ch.charset_unreadable);
+	my_session_change_cleanup(&ch);
+}
+
+static const struct my_sql_mode gbk = {MY_MODE_OFF, MY_MODE_OFF, true};
+
+/* In gbk, big5, cp932, sjis and gb18030, 0xBF 0x5C is one character: the
+ * server does not read a backslash there. Such texts are not lexed: they
+ * pin, and a KILL anywhere in their bytes refuses them (t2, t3). */
+Test(pin, charsets_not_lexed)
+{
+	const struct flag_case cases[] = {
+		{"SELECT 1", MY_PIN_CHARSET, false, true, gbk},
+		{"SELECT 'x\xbf\\'; SET @a = 1 #'", MY_PIN_CHARSET, false, true, gbk},
+		{"SELECT 'x\xbf\\'; KILL QUERY 7 #'", MY_PIN_CHARSET, true, true, gbk},
+		{"SELECT 'x\xbf\\'; /*!50000KILL 7*/ #'", MY_PIN_CHARSET, true, true, gbk},
+		{"SELECT skill, kills FROM t", MY_PIN_CHARSET, false, true, gbk},
+		{"", MY_PIN_NONE, false, false, gbk},
+		/* the charset changes part-way */
+		{"SET NAMES gbk; SELECT 'x\xbf\\'; KILL 7 #'", MY_PIN_CHARSET, true, true, plain},
+		{"SET NAMES gbk", MY_PIN_NONE, false, true, plain},
+		{"SET NAMES utf8mb4", MY_PIN_NONE, false, false, plain},
+		{"SET NAMES big5", MY_PIN_SET, false, true, plain},
+		{"SET CHARACTER SET gbk; SELECT 'x\xbf\\'; KILL 7 #'", MY_PIN_SET, true, true, plain},
+		{"SET CHARSET sjis", MY_PIN_SET, false, true, plain},
+		{"SET CHAR SET cp932", MY_PIN_SET, false, true, plain},
+		{"SET character_set_client = gbk", MY_PIN_SET, false, true, plain},
+		{"SET SESSION character_set_client = 'gbk'", MY_PIN_SET, false, true, plain},
+		{"SET @@session.character_set_client = 'gbk'", MY_PIN_SET, false, true, plain},
+		{"SET @x = 1, @@character_set_client = 'gbk'", MY_PIN_SET, false, true, plain},
+		{"SET `character_set_client` = 'gbk'", MY_PIN_SET, false, true, plain},
+		{"SET character_set_results = gbk", MY_PIN_SET, false, false, plain},
+		{"CALL p()", MY_PIN_CALL, false, true, plain},
+		{"PREPARE s FROM 'SET NAMES gbk'", MY_PIN_PREPARED_STATEMENT, false, true, plain},
+		{"PREPARE s FROM @text", MY_PIN_PREPARED_STATEMENT, false, true, plain},
+		/* an introducer names a literal's charset, not the text's */
+		{"SELECT _gbk'x\xbf\\', 1", MY_PIN_NONE, false, false, plain},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_flags(&cases[i]);
+	cr_expect(my_collation_hides_backslash(28));  /* gbk_chinese_ci */
+	cr_expect(my_collation_hides_backslash(1));   /* big5_chinese_ci */
+	cr_expect(my_collation_hides_backslash(13));  /* sjis_japanese_ci */
+	cr_expect(my_collation_hides_backslash(95));  /* cp932_japanese_ci */
+	cr_expect(my_collation_hides_backslash(248)); /* gb18030_chinese_ci */
+	cr_expect_not(my_collation_hides_backslash(45));
+	cr_expect_not(my_collation_hides_backslash(8));
+	cr_expect(my_sql_mode_merge(plain, gbk).charset_unreadable);
+}
+
+/* A quoted identifier before "(" is the function of that name (t1, t5). */
+Test(pin, quoted_function_names)
+{
+	const struct pin_case cases[] = {
+		Q("SELECT `GET_LOCK`('l', 0)", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT `get_lock` ('l', 0)", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT `LAST_INSERT_ID`(4242)", MY_PIN_LAST_INSERT_ID, ""),
+		Q("SELECT `FOUND_ROWS`()", MY_PIN_FOUND_ROWS, ""),
+		Q("SELECT `RELEASE_ALL_LOCKS` /* c */ ()", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT `test`.`GET_LOCK`('l', 0)", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT `GET_LOCK` FROM t", MY_PIN_NONE, ""),
+		Q("SELECT `GET``LOCK`('l', 0)", MY_PIN_NONE, ""),
+		Q("SELECT 'GET_LOCK'('l', 0)", MY_PIN_NONE, ""),
+		Q("SELECT \"GET_LOCK\"('l', 0)", MY_PIN_NONE, ""), /* a string here */
+		{"SELECT \"GET_LOCK\"('l', 0)", MY_PIN_NAMED_LOCK, "", ansi, MY_TEXT_QUERY},
+		{"SELECT \"GET_LOCK\"('l', 0)", MY_PIN_NAMED_LOCK, "", unknown, MY_TEXT_QUERY},
+		{"SELECT `GET_LOCK`(?, 0)", MY_PIN_NAMED_LOCK, "", plain, MY_TEXT_PREPARE},
+		Q("SET optimizer_trace = 'enabled=on'", MY_PIN_SET, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+	cr_expect_not(is_read("SELECT `SLEEP`(1)"));
+	cr_expect_not(is_read("SELECT `NEXTVAL`(s)"));
+}
+
+/* A KILL that the server would run but warmpool does not interpret:
+ * in a compound statement, or in the literal of dynamic SQL (t6, t13). */
+Test(pin, kill_in_compound_and_dynamic_sql)
+{
+	const struct flag_case cases[] = {
+		{"BEGIN NOT ATOMIC KILL QUERY 7; END", MY_PIN_NONE, true, false, plain},
+		{"IF 1 THEN KILL 7; END IF", MY_PIN_NONE, true, false, plain},
+		{"CREATE PROCEDURE p() KILL 7", MY_PIN_NONE, true, false, plain},
+		{"EXECUTE IMMEDIATE 'KILL QUERY 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"execute immediate 'kill 7' using 1", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"PREPARE s FROM 'KILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"PREPARE s FROM \"KILL 7\"", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"PREPARE s FROM 'K\\ILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"PREPARE s FROM 'K\\ILL 7'", MY_PIN_PREPARED_STATEMENT, false, false, nbe},
+		{"PREPARE s FROM 'K\\ILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, unknown},
+		{"EXECUTE IMMEDIATE 'KI' 'LL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"EXECUTE IMMEDIATE _latin1'KILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"EXECUTE IMMEDIATE N'/* x */ KILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"EXECUTE IMMEDIATE (('KILL 7'))", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"EXECUTE IMMEDIATE ('KILL 7'", MY_PIN_PREPARED_STATEMENT, false, true, plain},
+		{"EXECUTE IMMEDIATE ('SELECT 1') + 1", MY_PIN_PREPARED_STATEMENT, false, true, plain},
+		{"EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''KILL 7'''", MY_PIN_PREPARED_STATEMENT, true,
+		 false, plain},
+		{"SELECT 1; EXECUTE IMMEDIATE 'KILL 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
+		{"BEGIN NOT ATOMIC EXECUTE IMMEDIATE 'KILL 7'; END", MY_PIN_PREPARED_STATEMENT, true,
+		 true, plain},
+		{"EXECUTE IMMEDIATE 'SELECT ''kill'''", MY_PIN_PREPARED_STATEMENT, false, false, plain},
+		{"PREPARE s FROM 'SELECT 1'", MY_PIN_PREPARED_STATEMENT, false, false, plain},
+		{"EXECUTE s", MY_PIN_PREPARED_STATEMENT, false, false, plain},
+		/* not readable: pinned, and the character set is no longer known */
+		{"EXECUTE IMMEDIATE CONCAT('KI', 'LL 7')", MY_PIN_PREPARED_STATEMENT, false, true,
+		 plain},
+		{"SELECT kill FROM t", MY_PIN_NONE, false, false, plain},
+		{"SELECT 'KILL 7'", MY_PIN_NONE, false, false, plain},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_flags(&cases[i]);
 }

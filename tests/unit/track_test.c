@@ -130,3 +130,24 @@ Test(track, truncated_status_fails_rather_than_guessing)
 	cr_expect_not(my_track_server_packet(&t, my_cur_make(ok_short, 3), sizeof(ok_short)));
 	cr_expect(t.failed);
 }
+
+/* A response with warnings or an error leaves them in the session's
+ * diagnostics area: the flag stays until warmpool clears it. */
+Test(track, warnings_and_errors_mark_the_diagnostics_area)
+{
+	struct my_track t;
+	my_track_init(&t);
+	cr_assert(my_track_command(&t, COM_QUERY));
+	feed(&t, V_OK_AUTOCOMMIT, NULL);
+	cr_expect_not(t.diagnostics);
+	cr_assert(my_track_command(&t, COM_QUERY));
+	feed(&t, "0700000100000002000100", NULL); /* OK, 1 warning */
+	cr_expect(t.diagnostics);
+	cr_assert(my_track_command(&t, COM_QUERY));
+	feed(&t, V_OK_AUTOCOMMIT, NULL);
+	cr_expect(t.diagnostics, "a statement without warnings may keep them (SELECT 1)");
+	my_track_init(&t);
+	cr_assert(my_track_command(&t, COM_QUERY));
+	feed(&t, V_ERROR, NULL);
+	cr_expect(t.diagnostics);
+}

@@ -12,7 +12,7 @@
 static int parse(const char *sql, char *out, size_t out_len)
 {
 	struct my_session_change ch;
-	my_classify(&ch, (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF}, MY_TEXT_QUERY,
+	my_classify(&ch, (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false}, MY_TEXT_QUERY,
 		    (const uint8_t *)sql, strlen(sql));
 	int r = ch.pin == MY_PIN_NONE && ch.vars.n > 0;
 	out[0] = '\0';
@@ -136,6 +136,38 @@ Test(vars, apply_equal_restore)
 	my_vars_clear(&change);
 	cr_expect_eq(client.n, 0);
 	cr_expect_null(client.v);
+}
+
+/* A variable set under one name and then its alias is one variable: a
+ * restore never names it twice (t22: B's default_storage_engine came back
+ * followed by storage_engine=DEFAULT). */
+Test(vars, aliases_are_one_variable)
+{
+	struct my_vars client = {0}, conn = {0}, change = {0};
+	char got[256];
+	put(&conn, "storage_engine", "'Aria'");
+	put(&client, "default_storage_engine", "'MyISAM'");
+	cr_expect_str_eq(restore(&conn, &client), "SET SESSION default_storage_engine='MyISAM'");
+	cr_expect_str_eq(restore(&client, &(struct my_vars){0}),
+			 "SET SESSION default_storage_engine=DEFAULT");
+
+	put(&change, "tx_isolation", "'SERIALIZABLE'");
+	put(&change, "transaction_isolation", "'READ-COMMITTED'");
+	cr_expect_eq(change.n, 1);
+	cr_expect_str_eq(my_vars_get(&change, "tx_isolation"), "'READ-COMMITTED'");
+	cr_assert(my_vars_apply(&conn, &change));
+	my_vars_clear(&change);
+	put(&change, "transaction_isolation", "DEFAULT");
+	cr_assert(my_vars_apply(&conn, &change));
+	cr_expect_null(my_vars_get(&conn, "tx_isolation"));
+
+	cr_expect_eq(parse("SET tx_read_only = 1, transaction_read_only = 0", got, sizeof(got)), 1);
+	cr_expect_str_eq(got, "transaction_read_only=0;");
+	cr_expect_eq(parse("SET sql_max_join_size = 10, max_join_size = 20", got, sizeof(got)), 1);
+	cr_expect_str_eq(got, "max_join_size=20;");
+	my_vars_clear(&client);
+	my_vars_clear(&conn);
+	my_vars_clear(&change);
 }
 
 Test(vars, bounds)

@@ -112,7 +112,11 @@ bool my_vars_rename(struct my_vars *vs, const char *from, const char *to)
 	const char *value = value_of(&vs->v[i]);
 	if (!my_vars_put(vs, to, strlen(to), value, strlen(value)))
 		return false;
-	remove_at(vs, find(vs, from, strlen(from)));
+	/* Two names of one variable (the aliases above): put renamed it in
+	 * place. Otherwise the old name's entry goes. */
+	int old = find(vs, from, strlen(from));
+	if (old != find(vs, to, strlen(to)))
+		remove_at(vs, old);
 	return true;
 }
 

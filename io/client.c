@@ -1194,6 +1194,18 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 
 static void client_between_transactions(struct client *c);
 
+/* client_answered_here: warmpool answered the client's command itself; a
+ * boundary like any response's end, where the connection may go back.
+ * True while the client stays linked (its next command follows). */
+static bool client_answered_here(struct client *c)
+{
+	client_maybe_release(c);
+	if (c->state == CLIENT_LINKED)
+		return true;
+	client_between_transactions(c);
+	return false;
+}
+
 /* client_relay forwards whole and partial frames to the backend, watching
  * for COM_QUIT at frame starts (it is answered here, not forwarded). */
 static void client_relay(struct client *c)
@@ -1230,26 +1242,16 @@ static void client_relay(struct client *c)
 				if (kill == CLIENT_KILL_WAIT)
 					return;
 				if (kill == CLIENT_KILL_DONE) {
-					/* Answered here: a boundary like any other. */
-					client_maybe_release(c);
-					if (c->state != CLIENT_LINKED) {
-						client_between_transactions(c);
+					if (!client_answered_here(c))
 						return;
-					}
 					continue;
 				}
 				if (len > 0 && stmt_is_command(command)) {
 					enum stmt_step step = stmt_client_command(c, len);
 					if (step == STMT_WAIT)
 						return;
-					if (step == STMT_HANDLED) {
-						/* Answered here: a boundary like any other. */
-						client_maybe_release(c);
-						if (c->state != CLIENT_LINKED) {
-							client_between_transactions(c);
-							return;
-						}
-					}
+					if (step == STMT_HANDLED && !client_answered_here(c))
+						return;
 					if (step != STMT_RELAY)
 						continue;
 				}
@@ -1257,11 +1259,8 @@ static void client_relay(struct client *c)
 					return; /* the rest of the query is on its way */
 				if (c->refuse_text) {
 					client_refuse_text(c, len);
-					client_maybe_release(c);
-					if (c->state != CLIENT_LINKED) {
-						client_between_transactions(c);
+					if (!client_answered_here(c))
 						return;
-					}
 					continue;
 				}
 			}

@@ -102,13 +102,29 @@ def log_in(port, n):
     return socks
 
 
+# What an idle logged-in client may cost warmpool, resident: its state and
+# allocator overhead (ASan's redzones and quarantine included), no buffers.
+IDLE_CLIENT_BOUND = 16 << 10
+
+
+def rss(wp):
+    with open(f"/proc/{wp.proc.pid}/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
 def test_healthz_with_ten_thousand_clients(warmpool_factory, many_fds):
     """libmicrohttpd's default select() loop drops every connection whose
     descriptor is 1024 or more: with this many clients, every probe would."""
     wp = warmpool_factory(nofile=many_fds, warmpool={"max_clients": str(N_CLIENTS + 1000)},
                           listener_main={"pool_mode": "transaction"})
+    before = rss(wp)
     socks = log_in(wp.port, N_CLIENTS)
     try:
+        per_client = (rss(wp) - before) / N_CLIENTS
+        print(f"RSS per idle logged-in client: {per_client:.0f} bytes")
+        # README ("Hostile and greedy clients"): an idle client holds no
+        # buffers, only its own state: a few KiB (more under ASan).
+        assert per_client < IDLE_CLIENT_BOUND, f"{per_client:.0f} bytes per idle client"
         # The kernel's view: warmpool holds a descriptor per client, so any new
         # one (an admin connection) is numbered far above 1024.
         assert len(os.listdir(f"/proc/{wp.proc.pid}/fd")) > N_CLIENTS

@@ -61,8 +61,8 @@ cat "$LOGS/asan.log"
 
 # A race report makes warmpool exit 66 at the end, which the suite checks.
 export TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1
-echo "== integration tests (tsan: workers, admin endpoint, reload, drain, restarts)"
+echo "== integration tests (tsan: workers, admin endpoint, reload, drain, restarts, KILL across workers)"
 integration build-tsan tsan tests/integration/test_operations.py \
   tests/integration/test_pooling.py tests/integration/test_transaction_pooling.py \
-  tests/integration/test_backend_restart.py || status=1
+  tests/integration/test_backend_restart.py tests/integration/test_kill.py || status=1
 exit $status

@@ -265,7 +265,11 @@ void conn_handle_recv(struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(c, LOG_INFO, strerror(-cqe->res));
 	}
 	if (!more) {
-		if (!c->closing && !c->recv_paused && cqe->res > 0)
+		/* Re-arm unless paused. -ECANCELED too: a pause whose cancel
+		 * completes after the input was resumed again (conn_arm_recv then
+		 * saw the old receive still armed and did nothing) would leave the
+		 * connection with no receive at all, and stall it. */
+		if (!c->closing && !c->recv_paused && (cqe->res > 0 || cqe->res == -ECANCELED))
 			conn_arm_recv(c);
 		conn_op_completed(c);
 	}

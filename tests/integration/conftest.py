@@ -241,6 +241,17 @@ def warmpool(warmpool_factory):
     return warmpool_factory()
 
 
+def wait_until(predicate, timeout=10, what="condition"):
+    """Polls |predicate| until it returns something true (returned), or fails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def cli(port, sql, user="app", password="app-secret", database=None, extra=(), timeout=60):
     """Runs the real mariadb CLI; returns the CompletedProcess."""
     args = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(port), "-u", user,

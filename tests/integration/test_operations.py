@@ -5,14 +5,13 @@ import re
 import signal
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 
 import pymysql
 import pytest
 
-from conftest import cli
+from conftest import cli, wait_until
 
 
 def get(wp, path, token=None):
@@ -31,16 +30,6 @@ def status(wp):
     code, body = get(wp, "/status")
     assert code == 200, body
     return json.loads(body)
-
-
-def wait_until(predicate, timeout=10, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def metric(text, name, labels=""):

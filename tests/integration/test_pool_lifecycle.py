@@ -3,10 +3,11 @@
 never under a client, counted from MariaDB's side of the connections."""
 import json
 import signal
-import time
 import urllib.request
 
 import pymysql
+
+from conftest import wait_until
 
 BURST = 12
 
@@ -20,16 +21,6 @@ def server_ids(db):
 def status(wp):
     with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=10) as r:
         return json.loads(r.read())
-
-
-def wait_until(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def connect(port, **kw):
@@ -48,7 +39,7 @@ def test_pool_shrinks_back_to_min_idle_after_a_burst(warmpool_factory, private_d
     connections above min_idle close, down to min_idle, and not below."""
     wp = warmpool_factory(db=private_db, backend_main={"min_idle": "2", "idle_timeout_ms": "0",
                                                         "max_age_ms": "0"})
-    wait_until(lambda: len(server_ids(private_db)) == 2, what="prewarm")
+    wait_until(lambda: len(server_ids(private_db)) == 2, timeout=60, what="prewarm")
     # Session mode: each client holds a backend connection of its own.
     clients = [connect(wp.port) for _ in range(BURST)]
     for c in clients:
@@ -57,14 +48,15 @@ def test_pool_shrinks_back_to_min_idle_after_a_burst(warmpool_factory, private_d
     for c in clients:
         c.close()
     wait_until(lambda: status(wp)["backends"][0]["connections"]["idle"] >= BURST,
-               what="the burst's connections back in the pool")
+               timeout=60, what="the burst's connections back in the pool")
     assert len(server_ids(private_db)) >= BURST  # kept: idle_timeout_ms = 0
 
     wp.config.write_text(wp.config.read_text().replace("idle_timeout_ms = 0",
                                                        "idle_timeout_ms = 1000"))
     wp.proc.send_signal(signal.SIGHUP)
     assert wp.wait_for_log('msg="configuration reloaded"')
-    wait_until(lambda: len(server_ids(private_db)) == 2, what="the pool to shrink to min_idle")
+    wait_until(lambda: len(server_ids(private_db)) == 2, timeout=60,
+               what="the pool to shrink to min_idle")
     st = status(wp)["backends"][0]
     assert st["idle_timeout_ms"] == 1000
     assert st["closed"]["idle_timeout"] >= BURST - 2
@@ -82,7 +74,7 @@ def test_connections_are_renewed_after_max_age_never_under_a_client(warmpool_fac
                           backend_main={"min_idle": "2", "max_age_ms": "2000",
                                         "idle_timeout_ms": "0"},
                           listener_sha2={"pool_mode": "transaction"})
-    wait_until(lambda: len(server_ids(private_db)) >= 2, what="prewarm")
+    wait_until(lambda: len(server_ids(private_db)) >= 2, timeout=60, what="prewarm")
     # A session-mode client holds its connection: it must never be renewed.
     holder = connect(wp.port)
     held = one(holder, "SELECT CONNECTION_ID()")
@@ -93,7 +85,8 @@ def test_connections_are_renewed_after_max_age_never_under_a_client(warmpool_fac
     assert first
     # Every connection the pool holds free is replaced: none of the first is left.
     wait_until(lambda: not (server_ids(private_db) & first) and
-               len(server_ids(private_db) - {held}) >= 2, what="every free connection renewed")
+               len(server_ids(private_db) - {held}) >= 2, timeout=60,
+               what="every free connection renewed")
     assert held in server_ids(private_db)
     assert one(holder, "SELECT CONNECTION_ID()") == held
     # The idle client notices nothing: its next statements run, on new connections.

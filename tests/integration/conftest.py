@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pymysql
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,6 +251,26 @@ def wait_until(predicate, timeout=10, what="condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def connect(target, **kw):
+    """A PyMySQL connection as app to |target| (a warmpool or a port), in
+    autocommit mode; |kw| adds or overrides options."""
+    options = dict(host="127.0.0.1", port=getattr(target, "port", target), user="app",
+                   password="app-secret", autocommit=True, connect_timeout=30, read_timeout=90)
+    return pymysql.connect(**{**options, **kw})
+
+
+def row(conn, sql, args=None):
+    """The first row of |sql|'s result (None when it has none)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()
+
+
+def value(conn, sql, args=None):
+    """The first column of |sql|'s first row."""
+    return row(conn, sql, args)[0]
 
 
 def cli(port, sql, user="app", password="app-secret", database=None, extra=(), timeout=60):

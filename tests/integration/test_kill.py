@@ -7,18 +7,8 @@ import threading
 import pymysql
 import pytest
 
+from conftest import connect, value
 from rawclient import RawClient, err_of
-
-
-def connect(wp, user="app", password="app-secret", **kw):
-    return pymysql.connect(host="127.0.0.1", port=wp.port, user=user, password=password,
-                           autocommit=True, read_timeout=90, **kw)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
 
 
 def run_in_thread(conn, sql):
@@ -27,7 +17,7 @@ def run_in_thread(conn, sql):
 
     def go():
         try:
-            result.append(one(conn, sql))
+            result.append(value(conn, sql))
         except pymysql.err.MySQLError as e:
             result.append(e.args[0])
 
@@ -65,7 +55,7 @@ def test_kill_query_interrupts_that_client_and_nothing_else(wp, mariadb):
     assert r1[0] in (1, 1317), r1
     t2.join(30)
     assert r2 == [0], "the bystander's statement ran to its end"
-    assert one(victim, "SELECT 7") == 7  # KILL QUERY leaves the connection
+    assert value(victim, "SELECT 7") == 7  # KILL QUERY leaves the connection
     for c in (victim, bystander, killer):
         c.close()
     assert "backend KILL sent for a client" in wp.read_log()
@@ -98,9 +88,9 @@ def test_kill_connection_closes_the_client(wp):
         cur.execute(f"KILL CONNECTION {victim.server_thread_id[0]}")
     with pytest.raises(pymysql.err.OperationalError):
         for _ in range(50):  # the close is delivered by the victim's worker
-            one(victim, "SELECT 1")
+            value(victim, "SELECT 1")
             threading.Event().wait(0.05)
-    assert one(killer, "SELECT 2") == 2
+    assert value(killer, "SELECT 2") == 2
     killer.close()
 
 
@@ -112,7 +102,7 @@ def test_kill_of_unknown_and_unsupported_forms(wp):
             with c.cursor() as cur:
                 cur.execute(sql)
         assert e.value.args[0] == code, sql
-    assert one(c, "SELECT 3") == 3
+    assert value(c, "SELECT 3") == 3
     c.close()
 
 
@@ -123,7 +113,7 @@ def test_com_process_kill(wp):
     assert raw.command(b"\x0c" + struct.pack("<I", victim.server_thread_id[0]))[0] == 0x00
     with pytest.raises(pymysql.err.OperationalError):
         for _ in range(50):
-            one(victim, "SELECT 1")
+            value(victim, "SELECT 1")
             threading.Event().wait(0.05)
     raw.close()
 
@@ -139,7 +129,7 @@ def test_kill_of_another_users_client_is_refused(warmpool_factory, mariadb):
         with bob.cursor() as cur:
             cur.execute(f"KILL {app.server_thread_id[0]}")
     assert e.value.args[0] == 1095
-    assert one(app, "SELECT 4") == 4
+    assert value(app, "SELECT 4") == 4
     app.close()
     bob.close()
 
@@ -152,7 +142,7 @@ def test_kill_of_its_own_connection(wp):
             cur.execute(f"KILL {c.server_thread_id[0]}")
     assert e.value.args[0] == 1927, "the ERR arrives before the close"
     with pytest.raises(pymysql.err.OperationalError):
-        one(c, "SELECT 1")
+        value(c, "SELECT 1")
 
 
 def test_kill_among_other_statements_or_prepared_is_refused(wp, mariadb):
@@ -173,7 +163,7 @@ def test_kill_among_other_statements_or_prepared_is_refused(wp, mariadb):
     assert err_of(raw.command(b"\x16" + f"KILL {backend_id}".encode()))[0] == 1235
     t.join(30)
     assert r == [0], "the statement ran to its end"
-    assert one(multi, "SELECT 5") == 5
+    assert value(multi, "SELECT 5") == 5
     for c in (target, multi, raw):
         c.close()
 
@@ -231,6 +221,6 @@ def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
     t.join(30)
     assert r == [0], f"{form}: the statement was interrupted ({codes})"
     assert 1235 in codes, codes
-    assert one(attacker, "SELECT 6") == 6
+    assert value(attacker, "SELECT 6") == 6
     target.close()
     attacker.close()

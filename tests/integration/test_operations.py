@@ -4,14 +4,13 @@ import json
 import re
 import signal
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 
 import pymysql
 import pytest
 
-from conftest import cli, wait_until
+from conftest import cli, connect, value, wait_until
 
 
 def get(wp, path, token=None):
@@ -38,17 +37,6 @@ def metric(text, name, labels=""):
     m = re.search(pattern, text, re.M)
     assert m, f"{name}{{{labels}}} missing"
     return float(m.group(1))
-
-
-def connect(wp, **kw):
-    return pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
-                           autocommit=True, **kw)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
 
 
 def backend_sessions(db):
@@ -113,7 +101,7 @@ def test_metrics_pass_promtool_and_move_with_traffic(warmpool):
     sent = metric(before, "warmpool_client_sent_bytes_total")
     conn = connect(warmpool)
     for i in range(25):
-        assert one(conn, f"SELECT {i}") == i
+        assert value(conn, f"SELECT {i}") == i
     conn.close()
     assert cli(warmpool.port, "SELECT 1", password="wrong").returncode != 0
 
@@ -155,7 +143,7 @@ def test_admin_token(warmpool_factory, tmp_path):
 def test_sighup_pool_size_applies_while_a_client_stays(warmpool_factory, private_db):
     wp = warmpool_factory(db=private_db)
     conn = connect(wp)
-    session = one(conn, "SELECT CONNECTION_ID()")
+    session = value(conn, "SELECT CONNECTION_ID()")
     wait_until(lambda: status(wp)["backends"][0]["connections"]["idle"] >= 1, what="prewarm")
     assert status(wp)["backends"][0]["min_idle"] == 2
     wp.config.write_text(wp.config.read_text().replace("min_idle = 2", "min_idle = 6"))
@@ -164,8 +152,8 @@ def test_sighup_pool_size_applies_while_a_client_stays(warmpool_factory, private
     assert status(wp)["backends"][0]["min_idle"] == 6
     # Six warm connections plus the one the client holds, seen by MariaDB.
     wait_until(lambda: backend_sessions(private_db) >= 7, what="the pool to grow")
-    assert one(conn, "SELECT CONNECTION_ID()") == session  # the same backend session
-    assert one(conn, "SELECT 41 + 1") == 42
+    assert value(conn, "SELECT CONNECTION_ID()") == session  # the same backend session
+    assert value(conn, "SELECT 41 + 1") == 42
     conn.close()
 
 
@@ -181,7 +169,7 @@ def test_sighup_with_a_broken_file_changes_nothing(warmpool):
         wait_until(lambda: warmpool.read_log().count("reload rejected") > marks,
                    what="the rejection")
         assert status(warmpool)["backends"][0]["min_idle"] == 2
-        assert one(conn, "SELECT 7") == 7
+        assert value(conn, "SELECT 7") == 7
     assert 'error="' in warmpool.read_log().split("reload rejected")[-1]
     assert "configuration reloaded" not in warmpool.read_log()
     assert cli(warmpool.port, "SELECT 1").returncode == 0
@@ -196,7 +184,7 @@ def test_sighup_removes_a_user_without_dropping_its_client(warmpool):
     assert warmpool.wait_for_log('msg="configuration reloaded"')
     denied = cli(warmpool.port, "SELECT 1")
     assert denied.returncode != 0 and "Access denied" in denied.stderr
-    assert one(conn, "SELECT 5") == 5  # the connected client keeps working
+    assert value(conn, "SELECT 5") == 5  # the connected client keeps working
     conn.close()
     users.write_text("app:app-secret\n")
     warmpool.proc.send_signal(signal.SIGHUP)
@@ -221,7 +209,7 @@ def test_sigterm_lets_an_open_transaction_finish(warmpool, mariadb):
         cur.execute("INSERT INTO drain.t (v) VALUES (2)")
         cur.execute("COMMIT")
     with pytest.raises(pymysql.err.OperationalError):
-        one(idle, "SELECT 1")  # an idle client was closed at once
+        value(idle, "SELECT 1")  # an idle client was closed at once
     warmpool.exit_code = warmpool.proc.wait(timeout=10)
     assert warmpool.exit_code == 0
     assert "drain timeout" not in warmpool.read_log()
@@ -261,7 +249,7 @@ def test_per_user_pool_mode_and_max_clients(warmpool_factory):
                           **{"user app": {"password": "app-secret", "pool_mode": "transaction",
                                           "max_clients": "2"}})
     a, b = connect(wp), connect(wp)
-    assert one(a, "SELECT 1") == 1 and one(b, "SELECT 2") == 2
+    assert value(a, "SELECT 1") == 1 and value(b, "SELECT 2") == 2
     with pytest.raises(pymysql.err.OperationalError) as refused:
         connect(wp)
     assert refused.value.args[0] == 1203, refused.value.args
@@ -270,7 +258,7 @@ def test_per_user_pool_mode_and_max_clients(warmpool_factory):
     assert status(wp)["clients"]["linked"] == 0
     a.close()
     c = wait_until(lambda: _try_connect(wp), what="a slot freed by a client leaving")
-    assert one(c, "SELECT 3") == 3
+    assert value(c, "SELECT 3") == 3
     b.close()
     c.close()
 

@@ -5,9 +5,7 @@ import json
 import signal
 import urllib.request
 
-import pymysql
-
-from conftest import wait_until
+from conftest import connect, value, wait_until
 
 BURST = 12
 
@@ -23,17 +21,6 @@ def status(wp):
         return json.loads(r.read())
 
 
-def connect(port, **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
-                           autocommit=True, **kw)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
-
-
 def test_pool_shrinks_back_to_min_idle_after_a_burst(warmpool_factory, private_db):
     """idle_timeout_ms off at start, turned on by a reload: the idle
     connections above min_idle close, down to min_idle, and not below."""
@@ -43,7 +30,7 @@ def test_pool_shrinks_back_to_min_idle_after_a_burst(warmpool_factory, private_d
     # Session mode: each client holds a backend connection of its own.
     clients = [connect(wp.port) for _ in range(BURST)]
     for c in clients:
-        assert one(c, "SELECT 1") == 1
+        assert value(c, "SELECT 1") == 1
     assert len(server_ids(private_db)) >= BURST
     for c in clients:
         c.close()
@@ -63,7 +50,7 @@ def test_pool_shrinks_back_to_min_idle_after_a_burst(warmpool_factory, private_d
     assert st["lost"] == 0
     # min_idle stays warm, and the pool serves and grows again.
     c = connect(wp.port)
-    assert one(c, "SELECT 2") == 2
+    assert value(c, "SELECT 2") == 2
     c.close()
     assert len(server_ids(private_db)) >= 2
 
@@ -77,10 +64,10 @@ def test_connections_are_renewed_after_max_age_never_under_a_client(warmpool_fac
     wait_until(lambda: len(server_ids(private_db)) >= 2, timeout=60, what="prewarm")
     # A session-mode client holds its connection: it must never be renewed.
     holder = connect(wp.port)
-    held = one(holder, "SELECT CONNECTION_ID()")
+    held = value(holder, "SELECT CONNECTION_ID()")
     # A transaction-mode client, idle between transactions.
     idle = connect(wp.sha2_port)
-    assert one(idle, "SELECT 1") == 1
+    assert value(idle, "SELECT 1") == 1
     first = server_ids(private_db) - {held}
     assert first
     # Every connection the pool holds free is replaced: none of the first is left.
@@ -88,10 +75,10 @@ def test_connections_are_renewed_after_max_age_never_under_a_client(warmpool_fac
                len(server_ids(private_db) - {held}) >= 2, timeout=60,
                what="every free connection renewed")
     assert held in server_ids(private_db)
-    assert one(holder, "SELECT CONNECTION_ID()") == held
+    assert value(holder, "SELECT CONNECTION_ID()") == held
     # The idle client notices nothing: its next statements run, on new connections.
     for _ in range(3):
-        assert one(idle, "SELECT CONNECTION_ID()") not in first
+        assert value(idle, "SELECT CONNECTION_ID()") not in first
     st = status(wp)["backends"][0]
     assert st["max_age_ms"] == 2000
     assert st["closed"]["max_age"] >= len(first)

@@ -4,9 +4,7 @@ import subprocess
 import threading
 import time
 
-import pymysql
-
-from conftest import cli
+from conftest import cli, connect
 
 
 def backend_ids(port, n, sql="SELECT CONNECTION_ID()"):
@@ -46,11 +44,6 @@ def test_pool_is_prewarmed(warmpool_factory, mariadb):
         time.sleep(0.1)
     assert n >= 4
     assert wp.read_log().count("backend connection ready") >= 4
-
-
-def connect(port, **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
-                           connect_timeout=30, **kw)
 
 
 def test_exhausted_pool_queues_then_serves(warmpool_factory):

@@ -1,5 +1,4 @@
 """Transaction pooling: many clients on few backend connections, no session state leaking."""
-import os
 import re
 import subprocess
 import threading
@@ -8,7 +7,7 @@ import time
 import pymysql
 import pytest
 
-from conftest import cli
+from conftest import connect, row
 
 
 @pytest.fixture
@@ -25,17 +24,6 @@ def txn_pool(factory, db, workers="1", max_conns="2", **extra):
                    backend_main={"min_idle": "1", "max_connections": max_conns, **extra})
 
 
-def connect(port, **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
-                           connect_timeout=30, autocommit=True, **kw)
-
-
-def one(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
-
-
 def backend_count(db):
     return int(db.root_sql("SELECT COUNT(*) FROM information_schema.processlist "
                            "WHERE user = 'app'").strip())
@@ -46,7 +34,7 @@ def test_many_clients_share_few_backend_connections(warmpool_factory, txn_db):
     clients = [connect(wp.port, database="wp_a") for _ in range(40)]
     for round_ in range(3):
         for i, c in enumerate(clients):
-            assert one(c, "SELECT %s + 1, DATABASE()", (i,)) == (i + 1, "wp_a")
+            assert row(c, "SELECT %s + 1, DATABASE()", (i,)) == (i + 1, "wp_a")
     assert backend_count(txn_db) <= 2
     for c in clients:
         c.close()
@@ -56,13 +44,13 @@ def test_transaction_keeps_its_connection_until_commit(warmpool_factory, txn_db)
     wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
     txn_db.root_sql("CREATE TABLE wp_a.t (id INT PRIMARY KEY, v INT)")
     a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
-    one(a, "BEGIN")
-    conn_id = one(a, "SELECT CONNECTION_ID()")[0]
-    one(a, "INSERT INTO t VALUES (1, 1)")
-    assert one(b, "SELECT COUNT(*) FROM t") == (0,)  # not committed, other connection
-    assert one(a, "SELECT CONNECTION_ID()")[0] == conn_id
-    one(a, "COMMIT")
-    assert one(b, "SELECT COUNT(*) FROM t") == (1,)
+    row(a, "BEGIN")
+    conn_id = row(a, "SELECT CONNECTION_ID()")[0]
+    row(a, "INSERT INTO t VALUES (1, 1)")
+    assert row(b, "SELECT COUNT(*) FROM t") == (0,)  # not committed, other connection
+    assert row(a, "SELECT CONNECTION_ID()")[0] == conn_id
+    row(a, "COMMIT")
+    assert row(b, "SELECT COUNT(*) FROM t") == (1,)
     a.close()
     b.close()
 
@@ -74,33 +62,33 @@ def test_session_state_never_leaks(warmpool_factory, txn_db):
                   warmpool={"log_level": "debug"})
     a = connect(wp.port, database="wp_a")
     a.select_db("wp_b")  # COM_INIT_DB: tracked and restored, no pin
-    assert one(a, "SELECT DATABASE()") == ("wp_b",)
-    one(a, "SET @secret = 42")                      # pins A (set)
-    one(a, "SET SESSION sql_mode = 'ANSI_QUOTES'")
-    one(a, "CREATE TEMPORARY TABLE tmp_a (x INT)")
-    one(a, "PREPARE stmt_a FROM 'SELECT 7'")
-    a_conn = one(a, "SELECT CONNECTION_ID()")[0]
+    assert row(a, "SELECT DATABASE()") == ("wp_b",)
+    row(a, "SET @secret = 42")                      # pins A (set)
+    row(a, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+    row(a, "CREATE TEMPORARY TABLE tmp_a (x INT)")
+    row(a, "PREPARE stmt_a FROM 'SELECT 7'")
+    a_conn = row(a, "SELECT CONNECTION_ID()")[0]
     # B needs a connection: A's is pinned, so B gets the other one.
     b = connect(wp.port)
-    assert one(b, "SELECT CONNECTION_ID()")[0] != a_conn
-    assert one(b, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
+    assert row(b, "SELECT CONNECTION_ID()")[0] != a_conn
+    assert row(b, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
         == (None, 0, None)
     with pytest.raises(pymysql.err.MySQLError):
-        one(b, "EXECUTE stmt_a")
+        row(b, "EXECUTE stmt_a")
     with pytest.raises(pymysql.err.MySQLError):
-        one(b, "SELECT * FROM tmp_a")
+        row(b, "SELECT * FROM tmp_a")
     # A still has all of it.
-    assert one(a, "SELECT @secret, DATABASE()") == (42, "wp_b")
-    assert one(a, "SELECT COUNT(*) FROM tmp_a") == (0,)
+    assert row(a, "SELECT @secret, DATABASE()") == (42, "wp_b")
+    assert row(a, "SELECT COUNT(*) FROM tmp_a") == (0,)
     a.close()
     b.close()
     # A's connection was reset on the way back: nobody inherits its state.
     for _ in range(4):
         c = connect(wp.port)
-        assert one(c, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
+        assert row(c, "SELECT @secret, @@SESSION.sql_mode LIKE '%ANSI_QUOTES%', DATABASE()") \
             == (None, 0, None)
         with pytest.raises(pymysql.err.MySQLError):
-            one(c, "EXECUTE stmt_a")
+            row(c, "EXECUTE stmt_a")
         c.close()
     wp.stop()
     assert re.search(r'msg="pin summary" set=1 ', wp.read_log()), wp.read_log()
@@ -111,12 +99,12 @@ def test_schema_follows_the_client_across_connections(warmpool_factory, txn_db):
     a = connect(wp.port, database="wp_a")
     b = connect(wp.port, database="wp_b")
     for _ in range(3):  # one backend connection, alternating clients
-        assert one(a, "SELECT DATABASE()") == ("wp_a",)
-        assert one(b, "SELECT DATABASE()") == ("wp_b",)
-    one(a, "USE wp_b")
-    assert one(a, "SELECT DATABASE()") == ("wp_b",)
+        assert row(a, "SELECT DATABASE()") == ("wp_a",)
+        assert row(b, "SELECT DATABASE()") == ("wp_b",)
+    row(a, "USE wp_b")
+    assert row(a, "SELECT DATABASE()") == ("wp_b",)
     c = connect(wp.port)  # no schema at all
-    assert one(c, "SELECT DATABASE()") == (None,)
+    assert row(c, "SELECT DATABASE()") == (None,)
     for x in (a, b, c):
         x.close()
 
@@ -124,8 +112,8 @@ def test_schema_follows_the_client_across_connections(warmpool_factory, txn_db):
 def test_response_shapes_match_a_direct_connection(warmpool_factory, txn_db, tmp_path):
     wp = txn_pool(warmpool_factory, txn_db, max_conns="2")
     setup = connect(txn_db.port, database="wp_a")  # direct: the CLI splits at ';'
-    one(setup, "CREATE TABLE loaded (id INT PRIMARY KEY, v VARCHAR(10))")
-    one(setup, "CREATE PROCEDURE two() BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
+    row(setup, "CREATE TABLE loaded (id INT PRIMARY KEY, v VARCHAR(10))")
+    row(setup, "CREATE PROCEDURE two() BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
     setup.close()
     csv = tmp_path / "rows.csv"
     csv.write_text("".join(f"{i},v{i}\n" for i in range(1000)))
@@ -229,10 +217,10 @@ def test_set_names_is_tracked_not_pinned(warmpool_factory, txn_db):
     wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
     a = connect(wp.port, charset="utf8mb4")
     b = connect(wp.port, charset="utf8mb4")
-    one(a, "SET NAMES latin1")
+    row(a, "SET NAMES latin1")
     for _ in range(3):  # one backend connection, alternating clients
-        assert one(a, "SELECT @@character_set_client") == ("latin1",)
-        assert one(b, "SELECT @@character_set_client") == ("utf8mb4",)
+        assert row(a, "SELECT @@character_set_client") == ("latin1",)
+        assert row(b, "SELECT @@character_set_client") == ("utf8mb4",)
     a.close()
     b.close()
     wp.stop()
@@ -245,27 +233,27 @@ def test_session_variables_follow_the_client(warmpool_factory, txn_db):
     the server's defaults; DEFAULT and a failed SET behave as on MySQL."""
     wp = txn_pool(warmpool_factory, txn_db, max_conns="1")
     a, b = connect(wp.port), connect(wp.port)
-    one(a, "SET SESSION sql_mode = 'ANSI_QUOTES', wait_timeout = 123")
-    one(a, "SET @@session.time_zone = '+02:00'")
+    row(a, "SET SESSION sql_mode = 'ANSI_QUOTES', wait_timeout = 123")
+    row(a, "SET @@session.time_zone = '+02:00'")
     mine = ("SELECT @@SESSION.sql_mode, @@SESSION.wait_timeout, @@SESSION.time_zone, "
             "CONNECTION_ID()")
     defaults = ("SELECT @@SESSION.sql_mode = @@GLOBAL.sql_mode, "
                 "@@SESSION.wait_timeout = @@GLOBAL.wait_timeout, "
                 "@@SESSION.time_zone = @@GLOBAL.time_zone, CONNECTION_ID()")
-    shared = one(a, mine)[3]
+    shared = row(a, mine)[3]
     for _ in range(3):  # one backend connection, alternating clients
-        assert one(a, mine) == ("ANSI_QUOTES", 123, "+02:00", shared)
-        assert one(b, defaults) == (1, 1, 1, shared)
-    one(a, "SET wait_timeout = DEFAULT")
+        assert row(a, mine) == ("ANSI_QUOTES", 123, "+02:00", shared)
+        assert row(b, defaults) == (1, 1, 1, shared)
+    row(a, "SET wait_timeout = DEFAULT")
     with pytest.raises(pymysql.err.MySQLError):
-        one(a, "SET SESSION no_such_variable = 1, sql_mode = ''")
-    assert one(b, defaults) == (1, 1, 1, shared)
-    assert one(a, "SELECT @@SESSION.sql_mode, @@SESSION.wait_timeout = @@GLOBAL.wait_timeout, "
+        row(a, "SET SESSION no_such_variable = 1, sql_mode = ''")
+    assert row(b, defaults) == (1, 1, 1, shared)
+    assert row(a, "SELECT @@SESSION.sql_mode, @@SESSION.wait_timeout = @@GLOBAL.wait_timeout, "
                   "@@SESSION.time_zone") == ("ANSI_QUOTES", 1, "+02:00")
     fresh = connect(wp.port)
-    assert one(fresh, defaults) == (1, 1, 1, shared)
+    assert row(fresh, defaults) == (1, 1, 1, shared)
     # A value warmpool will not read back (an expression of a user variable) pins.
-    one(b, "SET SESSION sql_mode = CONCAT(@@sql_mode, IFNULL(@nothing, ''))")
+    row(b, "SET SESSION sql_mode = CONCAT(@@sql_mode, IFNULL(@nothing, ''))")
     for c in (a, b, fresh):
         c.close()
     wp.stop()
@@ -280,14 +268,14 @@ def test_autocommit_off_follows_the_client(warmpool_factory, txn_db):
     txn_db.root_sql("CREATE TABLE wp_a.ac (id INT PRIMARY KEY)")
     a, b = connect(wp.port, database="wp_a"), connect(wp.port, database="wp_a")
     a.autocommit(False)  # SET autocommit=0
-    assert one(a, "SELECT @@autocommit") == (0,)
-    assert one(b, "SELECT @@autocommit") == (1,)
-    one(a, "INSERT INTO ac VALUES (1)")  # opens a transaction: A keeps its connection
-    in_txn = one(a, "SELECT CONNECTION_ID()")[0]
-    assert one(b, "SELECT COUNT(*), CONNECTION_ID() <> %s FROM ac", (in_txn,)) == (0, 1)
+    assert row(a, "SELECT @@autocommit") == (0,)
+    assert row(b, "SELECT @@autocommit") == (1,)
+    row(a, "INSERT INTO ac VALUES (1)")  # opens a transaction: A keeps its connection
+    in_txn = row(a, "SELECT CONNECTION_ID()")[0]
+    assert row(b, "SELECT COUNT(*), CONNECTION_ID() <> %s FROM ac", (in_txn,)) == (0, 1)
     a.commit()
-    assert one(b, "SELECT COUNT(*) FROM ac") == (1,)
-    assert one(a, "SELECT @@autocommit") == (0,)  # restored wherever A lands
+    assert row(b, "SELECT COUNT(*) FROM ac") == (1,)
+    assert row(a, "SELECT @@autocommit") == (0,)  # restored wherever A lands
     a.rollback()
     for c in (a, b):
         c.close()
@@ -307,11 +295,11 @@ def test_last_insert_id_follows_the_client(warmpool_factory, txn_db):
     with b.cursor() as cur:
         cur.execute("INSERT INTO ids (v) VALUES (2), (3)")
         assert cur.lastrowid == 2  # the first id of a multi-row insert, as MySQL says
-    assert one(a, "SELECT LAST_INSERT_ID()") == (1,)
-    assert one(b, "select last_insert_id()") == (2,)
-    assert one(a, "SELECT v FROM ids WHERE id = LAST_INSERT_ID()") == (1,)
+    assert row(a, "SELECT LAST_INSERT_ID()") == (1,)
+    assert row(b, "select last_insert_id()") == (2,)
+    assert row(a, "SELECT v FROM ids WHERE id = LAST_INSERT_ID()") == (1,)
     fresh = connect(wp.port)
-    assert one(fresh, "SELECT LAST_INSERT_ID()") == (0,)
+    assert row(fresh, "SELECT LAST_INSERT_ID()") == (0,)
     for c in (a, b, fresh):
         c.close()
     assert backend_count(txn_db) <= 2  # one pooled connection (and this query's own)

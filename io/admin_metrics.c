@@ -174,6 +174,12 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 			 my_pin_reason_str((enum my_pin_reason)r));
 		sample(f, "warmpool_pins_total", labels, (double)t->pins_total[r]);
 	}
+	family(f, "warmpool_holds_total", "counter",
+	       "Backend connections held for a client without a pin, by kind.");
+	for (int k = 0; k < STATS_HOLD_COUNT; k++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\"", stats_hold_str((enum stats_hold)k));
+		sample(f, "warmpool_holds_total", labels, (double)t->holds_total[k]);
+	}
 	family(f, "warmpool_wait_seconds", "histogram",
 	       "Time clients waited for a backend connection (0 when one was idle).");
 	histogram(f, "warmpool_wait_seconds", NULL, &t->wait_seconds);

@@ -206,6 +206,11 @@ static const char *pin_name(int r)
 	return my_pin_reason_str((enum my_pin_reason)r);
 }
 
+static const char *hold_name(int k)
+{
+	return stats_hold_str((enum stats_hold)k);
+}
+
 static const char *error_name(int k)
 {
 	return stats_error_str((enum stats_error)k);
@@ -228,12 +233,13 @@ char *admin_render_status(const struct admin_snapshot *snap)
 	json_t *reasons = readiness_reasons(snap);
 	bool ready = json_array_size(reasons) == 0;
 	json_t *doc = json_pack(
-		"{s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "version",
+		"{s:s, s:f, s:b, s:b, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "version",
 		WARMPOOL_VERSION, "uptime_seconds", (double)(snap->now_ms - rt->started_ms) / 1000,
 		"draining", atomic_load(&rt->draining), "ready", ready, "readiness", reasons,
 		"workers", workers, "listeners", listeners, "backends",
 		backends, "queries", (json_int_t)t->queries_total, "clients", clients_json(t),
-		"pins", counts_json(t->pins_total, 1, MY_PIN_REASON_COUNT, pin_name), "errors",
+		"pins", counts_json(t->pins_total, 1, MY_PIN_REASON_COUNT, pin_name), "holds",
+		counts_json(t->holds_total, 0, STATS_HOLD_COUNT, hold_name), "errors",
 		counts_json(t->errors_total, 0, STATS_ERR_COUNT, error_name));
 	return dump(doc);
 }

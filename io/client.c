@@ -704,10 +704,12 @@ void client_long_data(struct client *c, uint8_t command, uint32_t id)
 	for (uint8_t i = 0; i < c->long_data_n; i++)
 		has = has || c->long_data[i] == id;
 	if (command == COM_STMT_SEND_LONG_DATA && !has) {
-		if (c->long_data_n < CLIENT_LONG_DATA_MAX)
+		if (c->long_data_n < CLIENT_LONG_DATA_MAX) {
 			c->long_data[c->long_data_n++] = id;
-		else
+			c->conn.w->stats.holds_total[STATS_HOLD_LONG_DATA]++;
+		} else {
 			client_pin(c, MY_PIN_PREPARED_STATEMENT);
+		}
 	} else if (has && command == COM_STMT_CLOSE) {
 		client_pin(c, MY_PIN_PREPARED_STATEMENT);
 		long_data_remove(c, id);
@@ -1080,6 +1082,8 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 	if (ch.pin == MY_PIN_NONE && ch.readback.n > 0 && ch.statements > 1)
 		ch.pin = MY_PIN_SET; /* read back after which statement? */
 	if (ch.next_transaction) {
+		if (!c->hold_transaction)
+			c->conn.w->stats.holds_total[STATS_HOLD_TRANSACTION]++;
 		c->hold_transaction = true; /* set before the reply: conservative */
 		c->hold_transaction_began = false;
 	}

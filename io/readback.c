@@ -6,6 +6,7 @@
 #include "my_frame.h"
 #include "my_readback.h"
 #include "server.h"
+#include "worker.h"
 
 /* An answer for at most MY_VARS_MAX variables of MY_VAR_VALUE_MAX bytes,
  * with their column definitions, fits well within this. */
@@ -23,6 +24,7 @@ bool readback_start(struct client *c, struct my_vars *names)
 	my_readback_query(&b, names);
 	my_bld_packet_end(&b);
 	s->reading_back = true;
+	c->conn.w->stats.holds_total[STATS_HOLD_READBACK]++;
 	buf_reset(&s->readback_reply);
 	my_vars_clear(&c->readback);
 	c->readback = *names;

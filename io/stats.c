@@ -15,6 +15,12 @@ const char *stats_error_str(enum stats_error kind)
 	return (unsigned)kind < STATS_ERR_COUNT ? names[kind] : "unknown";
 }
 
+const char *stats_hold_str(enum stats_hold kind)
+{
+	static const char *const names[STATS_HOLD_COUNT] = {"transaction", "long_data", "readback"};
+	return (unsigned)kind < STATS_HOLD_COUNT ? names[kind] : "unknown";
+}
+
 const char *backend_health_str(enum backend_health health)
 {
 	switch (health) {
@@ -113,6 +119,8 @@ void stats_merge(struct worker_stats *into, const struct worker_stats *from)
 		into->errors_total[i] += from->errors_total[i];
 	for (size_t i = 0; i < MY_PIN_REASON_COUNT; i++)
 		into->pins_total[i] += from->pins_total[i];
+	for (size_t i = 0; i < STATS_HOLD_COUNT; i++)
+		into->holds_total[i] += from->holds_total[i];
 	metric_hist_merge(&into->wait_seconds, &from->wait_seconds);
 	into->clients += from->clients;
 	into->clients_handshaking += from->clients_handshaking;

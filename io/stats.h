@@ -25,6 +25,16 @@ enum stats_error {
 };
 const char *stats_error_str(enum stats_error kind);
 
+/* Holds by kind, as exported in warmpool_holds_total{kind=...}: a client keeps
+ * its backend connection for a while without being pinned (see README). */
+enum stats_hold {
+	STATS_HOLD_TRANSACTION = 0, /* SET TRANSACTION, until the transaction it configures ends */
+	STATS_HOLD_LONG_DATA = 1,   /* COM_STMT_SEND_LONG_DATA, until the execute */
+	STATS_HOLD_READBACK = 2,    /* a SET of expressions, until its values are read back */
+	STATS_HOLD_COUNT = 3,
+};
+const char *stats_hold_str(enum stats_hold kind);
+
 /* Health of a backend as one worker sees it. */
 enum backend_health {
 	BACKEND_UNKNOWN = 0, /* no connection attempted yet */
@@ -74,6 +84,7 @@ struct worker_stats {
 	uint64_t backend_bytes_sent_total;
 	uint64_t errors_total[STATS_ERR_COUNT];
 	uint64_t pins_total[MY_PIN_REASON_COUNT]; /* clients pinned, by reason */
+	uint64_t holds_total[STATS_HOLD_COUNT];	  /* connections held, by kind */
 	struct metric_hist wait_seconds;	  /* time queued for a backend connection */
 	/* Gauges. */
 	uint64_t clients;	      /* connected, holding a max_clients slot */

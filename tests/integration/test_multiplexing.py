@@ -9,6 +9,7 @@ import urllib.request
 import pymysql
 import pytest
 
+from conftest import wait_until
 from rawclient import RawClient
 
 
@@ -19,6 +20,20 @@ def pins(wp):
     m = re.search(r'msg="pin summary" (.*)', wp.read_log())
     found = re.findall(r"(\w+)=(\d+)", m.group(1)) if m else []
     return {k: int(v) for k, v in found if int(v)}
+
+
+def holds(wp):
+    """warmpool_holds_total by kind, from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): int(float(m.group(2))) for m in
+            re.finditer(r'^warmpool_holds_total\{kind="(\w+)"\} (\S+)$', text, re.M)}
+
+
+def holds_counted(wp, **want):
+    """Waits for /metrics (a snapshot the workers refresh) to count |want|."""
+    expected = {"transaction": 0, "long_data": 0, "readback": 0, **want}
+    wait_until(lambda: holds(wp) == expected, what=f"holds {expected} (seen {holds(wp)})")
 
 
 def connect(wp, **kw):
@@ -67,6 +82,7 @@ def test_connector_j_connect_set_is_read_back_and_tracked(wp, mariadb):
     assert one(a, "SELECT @@session.wait_timeout = @@global.wait_timeout")[0] == 1
     assert one(b, "SELECT @@session.wait_timeout - @@global.wait_timeout")[0] == 7
     assert glob != want
+    holds_counted(wp, readback=3)  # each SET of an expression was read back once
     assert pins(wp) == {}
 
 
@@ -142,6 +158,7 @@ def test_set_transaction_holds_until_its_transaction_ends(wp):
         one(c, "START TRANSACTION")
         assert not read_only_now(c)
         one(c, "COMMIT")
+    holds_counted(wp, transaction=1)  # A's; B's transaction had no SET TRANSACTION
     assert pins(wp) == {}
 
 
@@ -180,6 +197,7 @@ def test_long_data_holds_until_the_execute(wp):
     reply = execute_blob(raw, stmt)
     assert reply[0] == 0, reply
     assert one(b, "SELECT b FROM mux.t WHERE id = 1")[0] == b"abcdef"
+    holds_counted(wp, long_data=1)  # two pieces of one statement's parameter: one hold
     assert pins(wp) == {}
     raw.close()
 

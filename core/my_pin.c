@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "my_builtins.h"
 #include "my_charset.h"
 
 const char *my_pin_reason_str(enum my_pin_reason r)
@@ -16,7 +17,7 @@ const char *my_pin_reason_str(enum my_pin_reason r)
 		"prepared_statement", "lock_tables", "named_lock", "found_rows",
 		"last_insert_id", "change_user",    "executable_comment", "handler",
 		"other_command",  "call",	    "global_lock",   "sql_mode",
-		"charset",
+		"charset",	  "stored_function", "sequence",
 	};
 	return (unsigned)r < MY_PIN_REASON_COUNT ? names[r] : "unknown";
 }
@@ -183,8 +184,10 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 static bool followed_by_paren(const struct lexer *l);
 
 /* quoted_name: the quoted token from |open| to l->p is an identifier
- * (backticks; double quotes unless ANSI_QUOTES is known off) without a
- * doubled quote inside: its name is what a bare word would be. */
+ * (backticks; double quotes unless ANSI_QUOTES is known off): its name is
+ * what a bare word would be. A doubled quote inside stays doubled: no
+ * keyword or builtin has one, so such a name before "(" is a stored
+ * function's, as it is to the server. */
 static bool quoted_name(const struct lexer *l, const uint8_t *open, const uint8_t **w, size_t *n)
 {
 	uint8_t q = *open;
@@ -194,7 +197,7 @@ static bool quoted_name(const struct lexer *l, const uint8_t *open, const uint8_
 		return false;
 	*w = open + 1;
 	*n = (size_t)(l->p - open - 2);
-	return *n > 0 && !memchr(*w, q, *n);
+	return *n > 0;
 }
 
 /* next_token reads the next token; false at the end of the text. A quoted
@@ -372,8 +375,8 @@ static const struct body_word body_words[] = {
 	{"FOR", 3, MY_PIN_NONE, true},
 	{"LOCK", 4, MY_PIN_NONE, true},
 	{"INTO", 4, MY_PIN_NONE, true},
-	{"NEXTVAL", 7, MY_PIN_NONE, true},
-	{"SETVAL", 6, MY_PIN_NONE, true},
+	{"NEXTVAL", 7, MY_PIN_SEQUENCE, true},
+	{"SETVAL", 6, MY_PIN_SEQUENCE, true},
 	{"LASTVAL", 7, MY_PIN_NONE, true},
 	{"SLEEP", 5, MY_PIN_NONE, true},
 	{"BENCHMARK", 9, MY_PIN_NONE, true},
@@ -418,22 +421,79 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 		if (next_token(&ahead, &open) && (!next_token(&ahead, &close) || close.punct != ')'))
 			s->pin = MY_PIN_LAST_INSERT_ID;
 	}
+	if (first == 'N' && s->pin == MY_PIN_NONE && word_is(t, "NEXT")) {
+		struct token value; /* NEXT VALUE FOR s: NEXTVAL(s) */
+		if (peek_token(l, &value) && word_is(&value, "VALUE"))
+			s->pin = MY_PIN_SEQUENCE;
+	}
 	if (reads && !s->calls && followed_by_paren(l) && (qualified || !is_pure_name(t)))
 		s->calls = true;
 }
 
+/* calls_stored: the word |t| (|l| just after it) is a call of a function
+ * that is not the server's own: a stored or loadable function, which runs
+ * with the client's session and may leave anything there (SET @x, a
+ * sequence's last value, a lock). A qualified name (db.f) is always one. */
+static bool calls_stored(const struct lexer *l, const struct token *t, bool qualified)
+{
+	if (!followed_by_paren(l))
+		return false;
+	char up[65];
+	if (qualified || t->n >= sizeof(up))
+		return true; /* no builtin's name is that long */
+	for (size_t i = 0; i < t->n; i++)
+		up[i] = (char)toupper(t->w[i]);
+	up[t->n] = '\0';
+	return !my_builtin_name(up);
+}
+
+/* names_a_table: the name after |t| is a table's (INSERT INTO t), a common
+ * table expression's (WITH c) or an alias (AS a), whose "(" opens a list
+ * of columns, not a call. */
+static bool names_a_table(const struct token *t)
+{
+	static const char *const words[] = {"AS",	     "DELAYED", "HIGH_PRIORITY", "IGNORE",
+					    "INSERT",	     "INTO",	"LOW_PRIORITY",	 "RECURSIVE",
+					    "REPLACE",	     "TABLE",	"WITH"};
+	for (size_t i = 0; t->n && i < sizeof(words) / sizeof(words[0]); i++) {
+		if (word_is(t, words[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Where scan_to_end is in a table's name: none, just after a word that
+ * names one, or after its first part (db in db.t). */
+enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED };
+
 /* scan_to_end reads the rest of a statement, its ";" included, and
- * reports the first token that leaves state behind. */
-static void scan_to_end(struct lexer *l, bool reads, struct scan *s)
+ * reports the first token that leaves state behind; |runs_calls|: the
+ * statement runs the functions it names (SELECT, DML, DO), so a stored one
+ * pins; |table_next|: the statement's first word names a table (INSERT t). */
+static void scan_to_end(struct lexer *l, bool reads, bool runs_calls, bool table_next,
+			struct scan *s)
 {
 	struct token t;
 	bool after_dot = false;
+	enum table_name table = table_next ? TABLE_NEXT : TABLE_NONE;
 	while (next_in_statement(l, &t)) {
+		bool name = t.n || t.quoted;
 		if (t.user_variable && s->pin == MY_PIN_NONE)
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
+		if (t.n && runs_calls && table != TABLE_NEXT && s->pin == MY_PIN_NONE &&
+		    calls_stored(l, &t, after_dot))
+			s->pin = MY_PIN_STORED_FUNCTION;
 		after_dot = t.punct == '.' && !t.quoted;
+		if (names_a_table(&t))
+			table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
+		else if (name && table == TABLE_NEXT)
+			table = TABLE_NAMED;
+		else if (after_dot && table == TABLE_NAMED)
+			table = TABLE_NEXT;
+		else
+			table = TABLE_NONE;
 	}
 }
 
@@ -1089,6 +1149,21 @@ static enum my_pin_reason classify_flush(struct lexer *l)
 	return r;
 }
 
+/* runs_calls: a statement that starts with |first| runs the functions it
+ * names (DDL only stores them, in a routine's or a view's body). */
+static bool runs_calls(const struct token *first)
+{
+	static const char *const words[] = {"SELECT", "WITH",	"INSERT", "REPLACE", "UPDATE",
+					    "DELETE", "DO",	"VALUES", "TABLE"};
+	if (first->n == 0)
+		return first->punct == '(' && !first->quoted; /* (SELECT ...) */
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (word_is(first, words[i]))
+			return true;
+	}
+	return false;
+}
+
 /* classify_by_first_word decides a statement from its first word; |s|
  * gets what the body scan found. */
 static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct token *first,
@@ -1124,7 +1199,7 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 		scan_word(l, first, false, reads, s);
 	else if (first->user_variable)
 		s->pin = MY_PIN_USER_VARIABLE;
-	scan_to_end(l, reads, s);
+	scan_to_end(l, reads, runs_calls(first), names_a_table(first), s);
 	return s->pin;
 }
 

@@ -28,7 +28,9 @@ enum my_pin_reason {
 	MY_PIN_GLOBAL_LOCK = 14,   /* FLUSH TABLES ... WITH READ LOCK / FOR EXPORT, BACKUP STAGE|LOCK */
 	MY_PIN_SQL_MODE = 15,	   /* the text reads differently under sql_modes warmpool cannot tell apart */
 	MY_PIN_CHARSET = 16,	   /* a character set whose characters may end in 0x5C: not lexed */
-	MY_PIN_REASON_COUNT = 17,
+	MY_PIN_STORED_FUNCTION = 17, /* a call of a function that is not the server's own */
+	MY_PIN_SEQUENCE = 18,	   /* NEXTVAL, SETVAL, NEXT VALUE FOR: the session's last value */
+	MY_PIN_REASON_COUNT = 19,
 };
 const char *my_pin_reason_str(enum my_pin_reason r);
 

@@ -20,11 +20,14 @@ def iso_db(mariadb):
         "CREATE DATABASE IF NOT EXISTS wp_iso; CREATE DATABASE IF NOT EXISTS wp_iso2; "
         "CREATE TABLE IF NOT EXISTS wp_iso.t (a INT); "
         "CREATE TABLE IF NOT EXISTS wp_iso.t2 (a INT); "
-        "DROP PROCEDURE IF EXISTS wp_iso.leave_state")
+        "DROP PROCEDURE IF EXISTS wp_iso.leave_state; DROP FUNCTION IF EXISTS wp_iso.leave_fn; "
+        "CREATE SEQUENCE IF NOT EXISTS wp_iso.seq")
     mariadb.root_sql(
         "DELIMITER //\nCREATE PROCEDURE wp_iso.leave_state() BEGIN SET @proc_var = 7; "
         "SET SESSION sql_mode = 'ANSI_QUOTES'; CREATE TEMPORARY TABLE wp_iso.proc_tmp (a INT); "
-        "END //")
+        "END //\n"
+        "CREATE FUNCTION wp_iso.leave_fn() RETURNS INT DETERMINISTIC BEGIN SET @fn_var = 7; "
+        "RETURN 1; END //")
     return mariadb
 
 
@@ -170,6 +173,10 @@ STATES = {
                             None),
     "last_insert_id_backtick": ("SELECT `LAST_INSERT_ID`(4242)",
                                 lambda b: value(b, "SELECT LAST_INSERT_ID()") == 0, None),
+    "stored_function": ("SELECT wp_iso.leave_fn()",
+                        lambda b: value(b, "SELECT @fn_var") is None, None),
+    "sequence": ("SELECT NEXTVAL(wp_iso.seq)",
+                 lambda b: value(b, "SELECT LASTVAL(wp_iso.seq)") is None, None),
     "procedure": ("CALL wp_iso.leave_state()",
                   lambda b: value(b, "SELECT @proc_var") is None and global_equal("sql_mode")(b)
                   and error_code(b, "SELECT * FROM wp_iso.proc_tmp") == 1146, None),

@@ -355,7 +355,7 @@ Test(pin, quoted_function_names)
 		Q("SELECT `RELEASE_ALL_LOCKS` /* c */ ()", MY_PIN_NAMED_LOCK, ""),
 		Q("SELECT `test`.`GET_LOCK`('l', 0)", MY_PIN_NAMED_LOCK, ""),
 		Q("SELECT `GET_LOCK` FROM t", MY_PIN_NONE, ""),
-		Q("SELECT `GET``LOCK`('l', 0)", MY_PIN_NONE, ""),
+		Q("SELECT `GET``LOCK`('l', 0)", MY_PIN_STORED_FUNCTION, ""), /* not the builtin */
 		Q("SELECT 'GET_LOCK'('l', 0)", MY_PIN_NONE, ""),
 		Q("SELECT \"GET_LOCK\"('l', 0)", MY_PIN_NONE, ""), /* a string here */
 		{"SELECT \"GET_LOCK\"('l', 0)", MY_PIN_NAMED_LOCK, "", ansi, MY_TEXT_QUERY},
@@ -367,6 +367,56 @@ Test(pin, quoted_function_names)
 		check(&cases[i]);
 	cr_expect_not(is_read("SELECT `SLEEP`(1)"));
 	cr_expect_not(is_read("SELECT `NEXTVAL`(s)"));
+}
+
+/* A function that is not the server's own runs with the client's session
+ * and may leave anything there; names before "(" that are tables, common
+ * table expressions or aliases are not calls. */
+Test(pin, stored_functions)
+{
+	const struct pin_case cases[] = {
+		Q("SELECT f_setvar()", MY_PIN_STORED_FUNCTION, ""),
+		Q("select Lower(a), my_func (a) from t", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT sbtest.f(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT `sbtest`.`ABS`(1)", MY_PIN_STORED_FUNCTION, ""), /* qualified: stored */
+		Q("SELECT `f`(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT f /* c */ (1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("(SELECT f())", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT REPLACE(f(x), 'a', 'b')", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT a AS x FROM t WHERE f(a)", MY_PIN_STORED_FUNCTION, ""),
+		Q("INSERT IGNORE INTO `db`.`t` (a) VALUES (f(1))", MY_PIN_STORED_FUNCTION, ""),
+		Q("UPDATE t SET a = f(a) WHERE id = 1", MY_PIN_STORED_FUNCTION, ""),
+		Q("DELETE FROM t WHERE f(a)", MY_PIN_STORED_FUNCTION, ""),
+		Q("DO f()", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT 1; SELECT f()", MY_PIN_STORED_FUNCTION, ""),
+		{"SELECT f(?)", MY_PIN_STORED_FUNCTION, "", plain, MY_TEXT_PREPARE},
+		Q("SELECT JSON_EXTRACT('{}', '$'), REGEXP_LIKE('a', 'a'), COUNT(*), IF(1, 2, 3), "
+		  "CAST(1 AS CHAR(3)), SUBSTRING('abc' FROM 2), TRIM(LEADING 'a' FROM 'ab'), "
+		  "ST_ASTEXT(POINT(1, 2)), JSON_ARRAYAGG(a) OVER (PARTITION BY b) FROM t",
+		  MY_PIN_NONE, ""),
+		Q("SELECT 1 FROM t USE INDEX (i) WHERE a IN (1, 2) AND MATCH (b) AGAINST ('x')",
+		  MY_PIN_NONE, ""),
+		Q("INSERT INTO t (a, b) VALUES (1, 2)", MY_PIN_NONE, ""),
+		Q("INSERT t (a) VALUES (1)", MY_PIN_NONE, ""),
+		Q("INSERT INTO db.t (a) SELECT a FROM u", MY_PIN_NONE, ""),
+		Q("INSERT INTO `t` (a) VALUES (1) AS new (x) ON DUPLICATE KEY UPDATE a = new.x",
+		  MY_PIN_NONE, ""),
+		Q("REPLACE INTO t (a) VALUES (1)", MY_PIN_NONE, ""),
+		Q("WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) "
+		  "SELECT * FROM c",
+		  MY_PIN_NONE, ""),
+		Q("SELECT * FROM (SELECT 1) AS dt (x)", MY_PIN_NONE, ""),
+		Q("CREATE TABLE t2 (a INT, b VARCHAR(10))", MY_PIN_NONE, ""),
+		Q("CREATE VIEW v AS SELECT f()", MY_PIN_NONE, ""), /* stored, not run */
+		Q("SELECT 'f(1)', `f` FROM t", MY_PIN_NONE, ""),
+		/* A sequence's last value stays with the session (MariaDB). */
+		Q("SELECT NEXTVAL(s)", MY_PIN_SEQUENCE, ""),
+		Q("INSERT INTO t VALUES (NEXT VALUE FOR s)", MY_PIN_SEQUENCE, ""),
+		Q("SELECT SETVAL(s, 10)", MY_PIN_SEQUENCE, ""),
+		Q("SELECT LASTVAL(s)", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
 }
 
 /* A KILL that the server would run but warmpool does not interpret:

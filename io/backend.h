@@ -13,8 +13,27 @@ struct worker;
 struct client;
 
 /* Client capabilities that change what the server sends back, so a client
- * only ever gets a connection opened with the same ones. */
-#define BACKEND_PROFILE_CAPS (CLIENT_FOUND_ROWS | CLIENT_IGNORE_SPACE)
+ * only ever gets a connection opened with the same ones. A profile holds
+ * the ADDED ones the client set and the DROPPED ones it did not: warmpool
+ * asks for multi-results by default, and a client without them must get
+ * ERR 1312 for a CALL that returns rows, as from the server. Profile 0, what
+ * every common driver sends, is the one kept warm. (CLIENT_PS_MULTI_RESULTS
+ * stays asked for: PyMySQL and others do not set it, and a profile of its
+ * own would split their pools for the prepared CALL alone.) */
+#define BACKEND_PROFILE_ADDED (CLIENT_FOUND_ROWS | CLIENT_IGNORE_SPACE)
+#define BACKEND_PROFILE_DROPPED CLIENT_MULTI_RESULTS
+
+static inline uint32_t backend_profile_of(uint32_t client_caps)
+{
+	return (client_caps & BACKEND_PROFILE_ADDED) | (~client_caps & BACKEND_PROFILE_DROPPED);
+}
+
+/* backend_profile_caps: the capabilities to ask of a server for |profile|,
+ * from |wanted| (what it offers of warmpool's defaults). */
+static inline uint32_t backend_profile_caps(uint32_t profile, uint32_t wanted)
+{
+	return (wanted | (profile & BACKEND_PROFILE_ADDED)) & ~(profile & BACKEND_PROFILE_DROPPED);
+}
 
 struct backend_pool {
 	struct pool pool;

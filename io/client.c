@@ -357,7 +357,7 @@ static void client_start_session(struct client *c, const struct cfg_user *u)
 		: client_listener(c)->pool_mode == CFG_POOL_TRANSACTION;
 	client_set_state(c, CLIENT_WAITING);
 	c->bp = backend_pool_get(c->conn.w, balance_pick(c->conn.w, c->listener_idx, SIZE_MAX), u,
-				 c->caps & BACKEND_PROFILE_CAPS);
+				 backend_profile_of(c->caps));
 	client_request_backend(c);
 }
 
@@ -480,7 +480,7 @@ static void client_pick_backend(struct client *c)
 	size_t avoid = c->avoid_backend;
 	c->avoid_backend = SIZE_MAX;
 	c->bp = backend_pool_get(w, balance_pick(w, c->listener_idx, avoid), u,
-				 c->caps & BACKEND_PROFILE_CAPS);
+				 backend_profile_of(c->caps));
 }
 
 /* request_backend_until asks c->bp for a connection, waiting until |deadline_ms|. */

@@ -290,7 +290,8 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	s->thread_id = g.connection_id;
 	s->tx_variables_old = my_vars_tx_names_old(g.server_version);
 	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
-	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
+	s->caps = backend_profile_caps(s->bp->profile_caps, g.capabilities & SERVER_WANTED_CAPS) |
+		  CLIENT_PROTOCOL_41;
 	s->seq = (uint8_t)(seq + 1);
 	bool refuse;
 	bool tls = server_wants_tls(s, &g, &refuse);

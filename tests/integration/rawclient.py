@@ -53,9 +53,9 @@ class RawClient:
         header = self.recv_exact(4)
         return header[3], self.recv_exact(header[0] | header[1] << 8 | header[2] << 16)
 
-    def login(self, user="app", password="app-secret"):
+    def login(self, user="app", password="app-secret", caps=CLIENT_CAPS):
         token = native_token(password, self.scramble)
-        self.sock.sendall(frame(1, login_payload(user.encode(), token)))
+        self.sock.sendall(frame(1, login_payload(user.encode(), token, caps)))
         _, reply = self.read_packet()
         assert reply[0] == 0x00, f"login refused: {reply!r}"
         return self

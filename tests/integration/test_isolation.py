@@ -10,6 +10,8 @@ import pymysql
 import pytest
 from pymysql.constants import CLIENT
 
+from rawclient import CLIENT_CAPS, RawClient, err_of
+
 COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE, COM_SET_OPTION = 0x16, 0x17, 0x19, 0x1B
 WAIT_MS = 1000  # how long B waits for the one connection while A holds it (a pin)
 
@@ -21,7 +23,8 @@ def iso_db(mariadb):
         "CREATE TABLE IF NOT EXISTS wp_iso.t (a INT); "
         "CREATE TABLE IF NOT EXISTS wp_iso.t2 (a INT); "
         "DROP PROCEDURE IF EXISTS wp_iso.leave_state; DROP FUNCTION IF EXISTS wp_iso.leave_fn; "
-        "CREATE SEQUENCE IF NOT EXISTS wp_iso.seq")
+        "CREATE SEQUENCE IF NOT EXISTS wp_iso.seq; DROP PROCEDURE IF EXISTS wp_iso.rows; "
+        "CREATE PROCEDURE wp_iso.rows() SELECT 1")
     mariadb.root_sql(
         "DELIMITER //\nCREATE PROCEDURE wp_iso.leave_state() BEGIN SET @proc_var = 7; "
         "SET SESSION sql_mode = 'ANSI_QUOTES'; CREATE TEMPORARY TABLE wp_iso.proc_tmp (a INT); "
@@ -551,3 +554,26 @@ def test_diagnostics_stay_with_their_session(one_conn_pool, cause, read):
     assert value(b, "SELECT @n") == 0
     b.close()
     a.close()
+
+
+CLIENT_MULTI_RESULTS = 0x20000
+
+
+@pytest.mark.parametrize("first", ["without", "with"])
+def test_multi_results_follow_each_client(one_conn_pool, iso_db, first):
+    """A client that did not ask for CLIENT_MULTI_RESULTS gets ERR 1312 for a
+    CALL that returns rows, as from the server itself; one that asked gets
+    the rows, whichever came first."""
+    def call_rows(port, multi_results):
+        caps = CLIENT_CAPS | CLIENT_MULTI_RESULTS if multi_results else \
+            CLIENT_CAPS & ~CLIENT_MULTI_RESULTS
+        c = RawClient(port).login(caps=caps)
+        reply = c.command(b"\x03CALL wp_iso.rows()")
+        c.close()
+        return err_of(reply)[0] if reply[0] == 0xFF else "rows"
+
+    assert call_rows(iso_db.port, False) == 1312  # what the server itself says
+    order = [False, True] if first == "without" else [True, False]
+    for multi_results in order + order:
+        want = "rows" if multi_results else 1312
+        assert call_rows(one_conn_pool.port, multi_results) == want, multi_results

@@ -1,6 +1,7 @@
 """Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,12 @@ class MariaDB:
     def stop(self):
         subprocess.run([str(FIXTURE), "stop", "--dir", str(self.dir)], check=True, timeout=60)
 
+    def discard(self):
+        """Stops the server and removes its data (a few hundred MB), keeping its
+        logs: the suite starts dozens of servers of a test's own."""
+        self.stop()
+        shutil.rmtree(self.dir / "data", ignore_errors=True)
+
     @property
     def port(self):
         return int(self.env["port"])
@@ -82,7 +89,7 @@ def private_db(tmp_path):
     db = MariaDB(tmp_path / "db")
     db.start(ssl="on")
     yield db
-    db.stop()
+    db.discard()
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +107,7 @@ def private_mysql(tmp_path):
     db = MariaDB(tmp_path / "mysql", server="mysql")
     db.start(ssl="on")
     yield db
-    db.stop()
+    db.discard()
 
 
 class Warmpool:

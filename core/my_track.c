@@ -5,8 +5,6 @@
 
 #include "my_proto.h"
 
-#define COM_FIELD_LIST 0x04
-#define COM_STATISTICS 0x09
 #define SERVER_STATUS_CURSOR_EXISTS 0x0040
 #define LOCAL_INFILE_HEADER 0xfb
 

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "balance.h"
 #include "log.h"
+#include "my_command.h"
 #include "my_frame.h"
 #include "my_charset.h"
 #include "my_result.h"
@@ -1137,31 +1138,41 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 	c->conn.w->stats.queries_total++;
 	c->conn.w->stats.backends[c->bp->backend_idx].queries_total++;
 	bool whole = p.len >= payload_len - 1;
-	{ /* both modes: what cannot be rebuilt decides what a lost connection costs */
-		if (cmd == COM_QUERY && payload_len > PIN_SCAN_MAX) {
+	/* Both modes: what cannot be rebuilt decides what a lost connection costs. */
+	switch (my_command_rule(cmd)) {
+	case MY_CMD_TEXT:
+		if (payload_len > PIN_SCAN_MAX) {
 			client_pin(c, MY_PIN_OTHER_COMMAND);
-		} else if (cmd == COM_QUERY || cmd == COM_INIT_DB) {
-			if (!whole)
-				return false;
-			struct my_cur body;
-			bool ok = my_cur_bytes(&p, &body, payload_len - 1);
-			(void)ok;
-			client_track_session_change(c, cmd, body);
-		} else if (cmd == COM_SET_OPTION) {
-			if (!whole)
-				return false;
-			client_track_set_option(c, p);
-		} else if (cmd == COM_RESET_CONNECTION) {
-			/* Behind another command, what it resets is hard to tell. */
-			if (my_track_idle(&s->track))
-				c->reset_response = s->track.responses + 1;
-			else
-				client_pin(c, MY_PIN_OTHER_COMMAND);
-		} else if (my_track_shape_of(cmd) == MY_SHAPE_RESULT && cmd != COM_PING &&
-			   cmd != COM_RESET_CONNECTION && cmd != COM_STMT_EXECUTE &&
-			   cmd != COM_STMT_RESET) {
-			client_pin(c, MY_PIN_OTHER_COMMAND);
+			break;
 		}
+		if (!whole)
+			return false;
+		struct my_cur body;
+		bool ok = my_cur_bytes(&p, &body, payload_len - 1);
+		(void)ok;
+		client_track_session_change(c, cmd, body);
+		break;
+	case MY_CMD_SET_OPTION:
+		if (!whole)
+			return false;
+		client_track_set_option(c, p);
+		break;
+	case MY_CMD_RESET:
+		/* Behind another command, what it resets is hard to tell. */
+		if (my_track_idle(&s->track))
+			c->reset_response = s->track.responses + 1;
+		else
+			client_pin(c, MY_PIN_OTHER_COMMAND);
+		break;
+	case MY_CMD_PIN:
+	case MY_CMD_KILL: /* a COM_PROCESS_KILL that client_kill did not answer */
+		client_pin(c, MY_PIN_OTHER_COMMAND);
+		break;
+	case MY_CMD_STATELESS:
+	case MY_CMD_STATEMENT: /* decided by stmt_client_command */
+	case MY_CMD_QUIT:
+	case MY_CMD_CHANGE_USER: /* both answered before they get here */
+		break;
 	}
 	if (c->refuse_text)
 		return true; /* answered here: the backend never sees it */

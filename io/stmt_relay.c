@@ -6,23 +6,14 @@
 
 #include "client.h"
 #include "log.h"
+#include "my_command.h"
 #include "my_frame.h"
 #include "my_result.h"
 #include "server.h"
 
 bool stmt_is_command(uint8_t command)
 {
-	switch (command) {
-	case COM_STMT_PREPARE:
-	case COM_STMT_EXECUTE:
-	case COM_STMT_SEND_LONG_DATA:
-	case COM_STMT_CLOSE:
-	case COM_STMT_RESET:
-	case COM_STMT_FETCH:
-	case COM_STMT_BULK_EXECUTE:
-		return true;
-	}
-	return false;
+	return my_command_rule(command) == MY_CMD_STATEMENT;
 }
 
 static uint32_t get_le32(const uint8_t *p)

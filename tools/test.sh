@@ -20,7 +20,7 @@ LOGS=$(mktemp -d /tmp/warmpool-test.XXXXXX)
 integration() {
   local dir=$1 label=$2
   shift 2
-  WARMPOOL_BIN="$PWD/$dir/io/warmpool" $PY -m pytest -q -p no:cacheprovider \
+  WARMPOOL_BIN="$PWD/$dir/io/warmpool" $PY -m pytest -q -p no:cacheprovider --durations=15 \
     --basetemp="$LOGS/tmp-$label" "${@:-tests/integration}"
 }
 

@@ -383,13 +383,14 @@ static const struct body_word body_words[] = {
 };
 
 /* followed_by_paren: "(" comes next, after spaces or comments (IGNORE_SPACE
- * and stored functions allow them). */
+ * and stored functions allow them), or after the end of the executable
+ * comment the name ends: f, then the comment's end, then "(" calls f. */
 static bool followed_by_paren(const struct lexer *l)
 {
 	const uint8_t *p = l->p;
 	while (p < l->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
-	if (p < l->end && (*p == '/' || *p == '#' || *p == '-')) {
+	if (p < l->end && (*p == '/' || *p == '#' || *p == '-' || p == l->comment_end)) {
 		struct token next; /* a comment, maybe: the slow way */
 		return peek_token(l, &next) && next.punct == '(' && !next.quoted;
 	}
@@ -462,15 +463,18 @@ static bool names_a_table(const struct token *t)
 	return false;
 }
 
+/* Whether a statement runs the functions it names (runs_calls). */
+enum calls_run { CALLS_NONE, CALLS_RUN, CALLS_FROM_SELECT };
+
 /* Where scan_to_end is in a table's name: none, just after a word that
  * names one, or after its first part (db in db.t). */
 enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED };
 
 /* scan_to_end reads the rest of a statement, its ";" included, and
- * reports the first token that leaves state behind; |runs_calls|: the
- * statement runs the functions it names (SELECT, DML, DO), so a stored one
- * pins; |table_next|: the statement's first word names a table (INSERT t). */
-static void scan_to_end(struct lexer *l, bool reads, bool runs_calls, bool table_next,
+ * reports the first token that leaves state behind; |calls|: whether the
+ * statement runs the functions it names (SELECT, DML, DO), so that a
+ * stored one pins; |table_next|: its first word names a table (INSERT t). */
+static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool table_next,
 			struct scan *s)
 {
 	struct token t;
@@ -482,7 +486,9 @@ static void scan_to_end(struct lexer *l, bool reads, bool runs_calls, bool table
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
-		if (t.n && runs_calls && table != TABLE_NEXT && s->pin == MY_PIN_NONE &&
+		if (calls == CALLS_FROM_SELECT && word_is(&t, "SELECT"))
+			calls = CALLS_RUN;
+		if (t.n && calls == CALLS_RUN && table != TABLE_NEXT && s->pin == MY_PIN_NONE &&
 		    calls_stored(l, &t, after_dot))
 			s->pin = MY_PIN_STORED_FUNCTION;
 		after_dot = t.punct == '.' && !t.quoted;
@@ -1149,19 +1155,28 @@ static enum my_pin_reason classify_flush(struct lexer *l)
 	return r;
 }
 
-/* runs_calls: a statement that starts with |first| runs the functions it
- * names (DDL only stores them, in a routine's or a view's body). */
-static bool runs_calls(const struct token *first)
+/* runs_calls: a statement that starts with |first| (|l| just after it)
+ * runs the functions it names: from its start, or (CREATE TABLE ...
+ * SELECT) from its SELECT on. Other DDL only stores them, in a routine's
+ * or a view's body. EXPLAIN may fold a call while it optimizes. */
+static enum calls_run runs_calls(const struct lexer *l, const struct token *first)
 {
-	static const char *const words[] = {"SELECT", "WITH",	"INSERT", "REPLACE", "UPDATE",
-					    "DELETE", "DO",	"VALUES", "TABLE"};
+	static const char *const words[] = {"SELECT",  "WITH",	  "INSERT",   "REPLACE", "UPDATE",
+					    "DELETE",  "DO",	  "VALUES",   "TABLE",	 "LOAD",
+					    "SHOW",    "EXPLAIN", "DESCRIBE", "DESC",	 "ANALYZE"};
 	if (first->n == 0)
-		return first->punct == '(' && !first->quoted; /* (SELECT ...) */
+		return first->punct == '(' && !first->quoted ? CALLS_RUN : CALLS_NONE; /* (SELECT ...) */
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		if (word_is(first, words[i]))
-			return true;
+			return CALLS_RUN;
 	}
-	return false;
+	if (!word_is(first, "CREATE"))
+		return CALLS_NONE;
+	struct lexer ahead = *l;
+	struct token t = {0};
+	while (next_in_statement(&ahead, &t) && (word_is(&t, "OR") || word_is(&t, "REPLACE")))
+		;
+	return word_is(&t, "TABLE") ? CALLS_FROM_SELECT : CALLS_NONE;
 }
 
 /* classify_by_first_word decides a statement from its first word; |s|
@@ -1199,7 +1214,7 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 		scan_word(l, first, false, reads, s);
 	else if (first->user_variable)
 		s->pin = MY_PIN_USER_VARIABLE;
-	scan_to_end(l, reads, runs_calls(first), names_a_table(first), s);
+	scan_to_end(l, reads, runs_calls(l, first), names_a_table(first), s);
 	return s->pin;
 }
 

@@ -354,6 +354,7 @@ Test(pin, quoted_function_names)
 		Q("SELECT `FOUND_ROWS`()", MY_PIN_FOUND_ROWS, ""),
 		Q("SELECT `RELEASE_ALL_LOCKS` /* c */ ()", MY_PIN_NAMED_LOCK, ""),
 		Q("SELECT `test`.`GET_LOCK`('l', 0)", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT /*!50000 `GET_LOCK`*/('l', 0)", MY_PIN_NAMED_LOCK, ""),
 		Q("SELECT `GET_LOCK` FROM t", MY_PIN_NONE, ""),
 		Q("SELECT `GET``LOCK`('l', 0)", MY_PIN_STORED_FUNCTION, ""), /* not the builtin */
 		Q("SELECT 'GET_LOCK'('l', 0)", MY_PIN_NONE, ""),
@@ -409,6 +410,16 @@ Test(pin, stored_functions)
 		Q("CREATE TABLE t2 (a INT, b VARCHAR(10))", MY_PIN_NONE, ""),
 		Q("CREATE VIEW v AS SELECT f()", MY_PIN_NONE, ""), /* stored, not run */
 		Q("SELECT 'f(1)', `f` FROM t", MY_PIN_NONE, ""),
+		Q("SELECT /*!50000 f*/(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT f/*!50000 (1)*/", MY_PIN_STORED_FUNCTION, ""),
+		Q("LOAD DATA LOCAL INFILE 'x' INTO TABLE t (a) SET b = f(a)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SHOW TABLES WHERE f(Tables_in_db)", MY_PIN_STORED_FUNCTION, ""),
+		Q("EXPLAIN SELECT * FROM t WHERE a = f()", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 (a INT, KEY k (a)) SELECT f() AS a", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE OR REPLACE TABLE t2 AS SELECT f() AS a", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 (a INT, KEY k (a), FOREIGN KEY (a) REFERENCES p (id))", MY_PIN_NONE, ""),
+		Q("CREATE INDEX i ON t (a)", MY_PIN_NONE, ""),
+		Q("LOAD DATA LOCAL INFILE 'x' INTO TABLE t (a, b)", MY_PIN_NONE, ""),
 		/* A sequence's last value stays with the session (MariaDB). */
 		Q("SELECT NEXTVAL(s)", MY_PIN_SEQUENCE, ""),
 		Q("INSERT INTO t VALUES (NEXT VALUE FOR s)", MY_PIN_SEQUENCE, ""),

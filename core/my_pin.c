@@ -448,19 +448,32 @@ static bool calls_stored(const struct lexer *l, const struct token *t, bool qual
 	return !my_builtin_name(up);
 }
 
+static bool word_in(const struct token *t, const char *const *words, size_t n)
+{
+	for (size_t i = 0; t->n && i < n; i++) {
+		if (word_is(t, words[i]))
+			return true;
+	}
+	return false;
+}
+
 /* names_a_table: the name after |t| is a table's (INSERT INTO t), a common
  * table expression's (WITH c) or an alias (AS a), whose "(" opens a list
  * of columns, not a call. */
 static bool names_a_table(const struct token *t)
 {
-	static const char *const words[] = {"AS",	     "DELAYED", "HIGH_PRIORITY", "IGNORE",
-					    "INSERT",	     "INTO",	"LOW_PRIORITY",	 "RECURSIVE",
-					    "REPLACE",	     "TABLE",	"WITH"};
-	for (size_t i = 0; t->n && i < sizeof(words) / sizeof(words[0]); i++) {
-		if (word_is(t, words[i]))
-			return true;
-	}
-	return false;
+	static const char *const words[] = {"AS", "INSERT", "INTO", "REPLACE", "TABLE", "WITH"};
+	return word_in(t, words, sizeof(words) / sizeof(words[0]));
+}
+
+/* keeps_a_table: |t| may stand between such a word and the name
+ * (INSERT IGNORE t, WITH RECURSIVE c); elsewhere it names nothing
+ * (SELECT HIGH_PRIORITY f(1) calls f). */
+static bool keeps_a_table(const struct token *t)
+{
+	static const char *const words[] = {"DELAYED", "HIGH_PRIORITY", "IGNORE", "LOW_PRIORITY",
+					    "RECURSIVE"};
+	return word_in(t, words, sizeof(words) / sizeof(words[0]));
 }
 
 /* Whether a statement runs the functions it names (runs_calls). */
@@ -494,6 +507,8 @@ static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool 
 		after_dot = t.punct == '.' && !t.quoted;
 		if (names_a_table(&t))
 			table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
+		else if (table == TABLE_NEXT && keeps_a_table(&t))
+			table = TABLE_NEXT;
 		else if (name && table == TABLE_NEXT)
 			table = TABLE_NAMED;
 		else if (after_dot && table == TABLE_NAMED)

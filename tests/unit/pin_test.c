@@ -419,6 +419,9 @@ Test(pin, stored_functions)
 		Q("CREATE OR REPLACE TABLE t2 AS SELECT f() AS a", MY_PIN_STORED_FUNCTION, ""),
 		Q("CREATE TABLE t2 (a INT, KEY k (a), FOREIGN KEY (a) REFERENCES p (id))", MY_PIN_NONE, ""),
 		Q("CREATE INDEX i ON t (a)", MY_PIN_NONE, ""),
+		Q("SELECT HIGH_PRIORITY f(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("INSERT HIGH_PRIORITY IGNORE t (a) VALUES (1)", MY_PIN_NONE, ""),
+		Q("DELETE LOW_PRIORITY QUICK IGNORE FROM t WHERE f(a)", MY_PIN_STORED_FUNCTION, ""),
 		Q("LOAD DATA LOCAL INFILE 'x' INTO TABLE t (a, b)", MY_PIN_NONE, ""),
 		/* A sequence's last value stays with the session (MariaDB). */
 		Q("SELECT NEXTVAL(s)", MY_PIN_SEQUENCE, ""),

@@ -12,7 +12,11 @@ It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
 text naming fault:close-after-prepare then loses its connection, and later
 prepares of it fail with a long ERR), and with --segment it sends every
 byte after the login in a segment of its own, for the paths that read a
-response as it arrives.
+response as it arrives. A text naming fault:params=A,B,... lies about its
+parameters: its first prepare reports A of them, the second B, and so on
+(the last one repeated), each with that many parameter definitions; an
+execute of such a statement is answered with an OK whose info echoes what
+arrived (see execute_echo).
 
 Hostile authentication (a man in the middle that stripped TLS, or a server
 asking for more than it should): --auth clear switches to mysql_clear_password;
@@ -167,13 +171,63 @@ prepares_seen = {}
 prepares_lock = threading.Lock()
 
 
+# Statements prepared under fault:params: backend id -> parameters reported.
+lying_statements = {}
+
+
+def params_fault(text):
+    """The parameter counts a fault:params=A,B,... text reports, in turn; None
+    for an honest text."""
+    at = text.find(b"fault:params=")
+    if at < 0:
+        return None
+    counts = text[at + len(b"fault:params="):].split(b"'")[0].split(b" ")[0]
+    return [int(n) for n in counts.split(b",")]
+
+
+def prepare_ok(stmt_id, params):
+    """A prepare's whole answer: OK, |params| definitions and their EOF, no columns."""
+    eof = b"\xfe\x00\x00\x02\x00"
+    out = frame(1, b"\x00" + struct.pack("<IHHBH", stmt_id, 0, params, 0, 0))
+    for i in range(params):
+        out += frame(2 + i, param_definition())
+    if params:
+        out += frame(2 + params, eof)
+    return out
+
+
+def param_definition():
+    """A column definition as servers send them for a parameter ('?', BIGINT)."""
+    return (lenenc_str(b"def") + lenenc_str(b"") + lenenc_str(b"") + lenenc_str(b"")
+            + lenenc_str(b"?") + lenenc_str(b"") + b"\x0c" + struct.pack("<HIBHB", 63, 21, 8, 0x80, 0)
+            + b"\x00\x00")
+
+
+def execute_echo(payload):
+    """COM_STMT_EXECUTE of a lying statement: an OK whose info says which
+    statement ran, with how many parameters it was prepared, and the bytes of
+    the execute after the id, in hex; a plain OK for any other statement."""
+    stmt_id = struct.unpack("<I", payload[1:5])[0] if len(payload) >= 5 else 0
+    with prepares_lock:
+        params = lying_statements.get(stmt_id)
+    if params is None:
+        return ok(1)
+    info = f"stmt={stmt_id} params={params} rest={payload[5:].hex()}".encode()
+    return frame(1, b"\x00\x00\x00\x02\x00\x00\x00" + info)
+
+
 def prepare_reply(payload):
     """COM_STMT_PREPARE: OK (no parameters, no columns) the first time a text is
-    seen, the long ERR after that."""
+    seen, the long ERR after that; a fault:params text as it says."""
     text = payload[1:]
     with prepares_lock:
         seen = prepares_seen.get(text, 0)
         prepares_seen[text] = seen + 1
+        counts = params_fault(text)
+        if counts is not None:
+            stmt_id = 100 + sum(prepares_seen.values())
+            lying_statements[stmt_id] = counts[min(seen, len(counts) - 1)]
+            return prepare_ok(stmt_id, lying_statements[stmt_id])
     if seen == 0:
         return frame(1, b"\x00" + struct.pack("<IHHBH", 7 + len(prepares_seen), 0, 0, 0, 0))
     return frame(1, b"\xff" + struct.pack("<H", 1146) + b"#42S02" + LONG_PREPARE_ERROR)
@@ -369,7 +423,9 @@ class Session:
                         and prepares_seen[payload[1:]] == 1:
                     raise EOFError
                 continue
-            if command == 0x03 and payload[1:4].upper() == b"SET":
+            if command == 0x17:  # COM_STMT_EXECUTE
+                self.sock.sendall(execute_echo(payload))
+            elif command == 0x03 and payload[1:4].upper() == b"SET":
                 self.sock.sendall(ok(1))  # warmpool's SET NAMES
             elif command == 0x03:  # COM_QUERY
                 fault = next((f for name, f in FAULTS.items() if name in payload), None)

@@ -11,8 +11,8 @@ backends of the tests are MariaDB and MySQL.
 It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
 text naming fault:close-after-prepare then loses its connection, and later
 prepares of it fail with a long ERR), and with --segment it sends every
-byte after the login in a segment of its own, for the paths that read a
-response as it arrives. A text naming fault:params=A,B,... lies about its
+byte in a segment of its own (from the greeting on without TLS, after the
+login with it), for the paths that read a response as it arrives. A text naming fault:params=A,B,... lies about its
 parameters: its first prepare reports A of them, the second B, and so on
 (the last one repeated), each with that many parameter definitions; an
 execute of such a statement is answered with an OK whose info echoes what
@@ -159,7 +159,16 @@ def fault_killmid(sock):
     raise EOFError
 
 
-FAULTS = {b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
+# An ERR longer than the head of a packet warmpool's tracker reads.
+LONG_QUERY_ERROR = ("the query failed: " + "no such column; " * 10).encode()
+
+
+def fault_error(sock):
+    """An ERR, longer than any head warmpool reads ahead."""
+    sock.sendall(frame(1, b"\xff" + struct.pack("<H", 1054) + b"#42S22" + LONG_QUERY_ERROR))
+
+
+FAULTS = {b"fault:error": fault_error, b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 
@@ -396,6 +405,8 @@ class Session:
         self.sock.sendall(ok(seq + 1) if good else err(seq + 1, 1045, "Access denied"))
 
     def serve(self):
+        if self.args.segment and not self.args.cert:
+            self.sock = Segmented(self.sock)  # the login's replies too
         self.greet()
         seq, user, token = self.login()
         seq, good, path = self.authenticate(seq, token)
@@ -404,7 +415,7 @@ class Session:
             self.sock.sendall(err(seq + 1, 1045, f"Access denied for user '{user.decode()}'"))
             return
         self.sock.sendall(ok(seq + 1))
-        if self.args.segment:
+        if self.args.segment and not isinstance(self.sock, Segmented):
             self.sock = Segmented(self.sock)
         while True:
             if not self.wait_command():
@@ -425,8 +436,8 @@ class Session:
                 continue
             if command == 0x17:  # COM_STMT_EXECUTE
                 self.sock.sendall(execute_echo(payload))
-            elif command == 0x03 and payload[1:4].upper() == b"SET":
-                self.sock.sendall(ok(1))  # warmpool's SET NAMES
+            elif command == 0x03 and payload[1:4].upper() in (b"SET", b"DO "):
+                self.sock.sendall(ok(1))  # warmpool's SET NAMES, its diagnostics clearing
             elif command == 0x03:  # COM_QUERY
                 fault = next((f for name, f in FAULTS.items() if name in payload), None)
                 if fault:

@@ -60,6 +60,55 @@ def test_segmented_responses_reach_the_client_whole_and_alone(warmpool_factory, 
     bystander_served(wp, "fast:plain")
 
 
+def result_text(c):
+    """The one value of a one-row, one-column text result, read whole."""
+    packets = [c.read_packet()[1] for _ in range(5)]
+    assert packets[0] == b"\x01" and packets[2][0] == packets[4][0] == 0xFE, packets
+    return packets[3][1:1 + packets[3][0]]
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_every_response_path_in_one_byte_segments(warmpool_factory, fake_backend, mode):
+    """Every kind of response warmpool reads, from the backend's greeting on,
+    arriving one byte per TCP segment: the client gets each exactly as the
+    server sent it."""
+    port, _ = fake_backend(tls=False, segment=True)
+    wp = warmpool_factory(
+        warmpool={"workers": "1"},
+        listener_main={"pool_mode": mode, "retry_reads": "true"},
+        backend_main={"port": str(port), "ssl_mode": "disabled", "min_idle": "1"})
+    c = RawClient(wp.port).login()  # the backend's login and setup replies
+    c.send(b"\x03SELECT 'plain'")
+    assert result_text(c) == b"fast:plain"
+    c.send(b"\x03SELECT 'fault:error'")
+    assert err_of(c.read_packet()[1]) == (1054, "42S22", fake_mysql.LONG_QUERY_ERROR)
+    assert c.command(b"\x02wire")[0] == 0x00  # COM_INIT_DB
+    assert c.command(b"\x0e")[0] == 0x00  # COM_PING
+    # The client's own prepare: its OK, parameter definitions and EOF.
+    stmt = c.prepare("SELECT ?, ?, 'fault:params=2'")
+    sent = struct.pack("<BIBI", 0x17, stmt, 0, 1) + b"\x00\x01" + b"\x08\x00" * 2 \
+        + struct.pack("<qq", 7, 8)
+    reply = c.command(sent)
+    assert reply[0] == 0x00 and reply.endswith(b"params=2 rest=" + sent[5:].hex().encode())
+    # A prepare the server refuses at length, relayed.
+    c.prepare("SELECT 'twice'")
+    code, state, message = err_of(c.command(b"\x16SELECT 'twice'"))
+    assert (code, state, message) == (1146, "42S02", fake_mysql.LONG_PREPARE_ERROR)
+    # A read killed after its result header: re-sent on another connection
+    # when the ERR 1053 is seen with the header, else (the header already
+    # relayed, as bytes trickle in) the result ends with that ERR.
+    c.send(b"\x03SELECT 'fault:killmid'")
+    packets = [c.read_packet()[1] for _ in range(4)]
+    if packets[3][0] == 0xFF:
+        assert packets[0] == b"\x01" and packets[2][0] == 0xFE
+        assert err_of(packets[3])[:2] == (1053, "28000")
+    else:
+        assert packets[3] == b"\x08fast:tls" and c.read_packet()[1][0] == 0xFE
+    c.send(b"\x01")  # COM_QUIT: in session mode, the connection is reset
+    c.close()
+    bystander_served(wp, "fast:plain")
+
+
 def test_one_login_attempt_per_connection(warmpool_factory):
     """Fifty wrong passwords and then the right one, in one write: one
     'access denied', then the close; the right password is never tried."""

@@ -159,6 +159,19 @@ def fault_killmid(sock):
     raise EOFError
 
 
+def fault_infile(sock):
+    """LOAD DATA LOCAL: asks for a file, reads it to its empty packet, and
+    says in its OK how many bytes came."""
+    sock.sendall(frame(1, b"\xfbrows.tsv"))
+    total = 0
+    while True:
+        seq, data = read_packet(sock)
+        if not data:
+            break
+        total += len(data)
+    sock.sendall(frame(seq + 1, b"\x00\x00\x00\x02\x00\x00\x00" + f"infile bytes={total}".encode()))
+
+
 # An ERR longer than the head of a packet warmpool's tracker reads.
 LONG_QUERY_ERROR = ("the query failed: " + "no such column; " * 10).encode()
 
@@ -168,7 +181,7 @@ def fault_error(sock):
     sock.sendall(frame(1, b"\xff" + struct.pack("<H", 1054) + b"#42S22" + LONG_QUERY_ERROR))
 
 
-FAULTS = {b"fault:error": fault_error, b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
+FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 

@@ -83,6 +83,12 @@ def test_every_response_path_in_one_byte_segments(warmpool_factory, fake_backend
     c.send(b"\x03SELECT 'fault:error'")
     assert err_of(c.read_packet()[1]) == (1054, "42S22", fake_mysql.LONG_QUERY_ERROR)
     assert c.command(b"\x02wire")[0] == 0x00  # COM_INIT_DB
+    # A SET warmpool reads back (transaction mode) with a query of its own.
+    assert c.command(b"\x03SET sql_mode = CONCAT(@@sql_mode, '')")[0] == 0x00
+    # LOAD DATA LOCAL: the server's request for the file, then its OK.
+    assert c.command(b"\x03LOAD DATA LOCAL INFILE 'fault:infile' INTO TABLE t") == b"\xfbrows.tsv"
+    c.sock.sendall(frame(2, b"1\tone\n" * 100) + frame(3, b""))
+    assert c.read_packet()[1].endswith(b"infile bytes=600")
     assert c.command(b"\x0e")[0] == 0x00  # COM_PING
     # The client's own prepare: its OK, parameter definitions and EOF.
     stmt = c.prepare("SELECT ?, ?, 'fault:params=2'")

@@ -1,6 +1,7 @@
 """Wire safety (issue #15): every read of a response is bounded by what has
 arrived, one login attempt per connection, bounded memory whatever a client
 pipelines, LOAD DATA LOCAL of any size, and log lines a peer cannot forge."""
+import contextlib
 import os
 import socket
 import struct
@@ -19,6 +20,48 @@ import fake_mysql
 def rss(wp):
     with open(f"/proc/{wp.proc.pid}/statm") as f:
         return int(f.read().split()[1]) * 4096
+
+
+# What one client may make warmpool hold, whatever it sends (README, "Bounded
+# memory per client"): its unread answers (CONN_OUT_HIGH, 4 MiB), its backend
+# connection's output (4 MiB) and the commands queued behind the one in hand
+# (CLIENT_IN_HIGH, 1 MiB), about 9 MiB, plus the allocator's slack. The
+# worker's receive ring (16 MiB, touched as it is used) is a fixed cost:
+# tests that move more than that through it warm it first.
+CLIENT_RSS_BOUND = 12 << 20
+
+
+def asan_quarantine(wp):
+    """Freed memory ASan holds back before reuse (quarantine_size_mb of
+    ASAN_OPTIONS; tools/test.sh sets 16) when warmpool runs under it:
+    resident, but no client's."""
+    with open(f"/proc/{wp.proc.pid}/maps") as f:
+        if "libasan" not in f.read():
+            return 0
+    options = dict(o.split("=", 1) for o in os.environ.get("ASAN_OPTIONS", "").split(":")
+                   if "=" in o)
+    return int(options.get("quarantine_size_mb", 256)) << 20
+
+
+@contextlib.contextmanager
+def rss_bounded(wp, bound=CLIENT_RSS_BOUND):
+    """Samples warmpool's RSS while the block runs; its peak must stay within
+    |bound| (and ASan's quarantine) of what it was before."""
+    bound += asan_quarantine(wp)
+    before, peak, done = rss(wp), [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], rss(wp))
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sampler.join()
+    grown = max(peak[0], rss(wp)) - before
+    assert grown < bound, f"RSS grew by {grown >> 20} MiB"
 
 
 def bystander_served(wp, expect="fine"):
@@ -200,6 +243,18 @@ def test_statement_texts_are_bounded_per_client(warmpool_factory):
 CONTROL = [b for b in range(1, 32) if b not in (9, 10)]
 
 
+def write_rows(path, size):
+    """A LOAD DATA file of |size| bytes; returns its row count."""
+    rows = 0
+    with open(path, "wb") as f:
+        while f.tell() < size:
+            # Control bytes at every offset, so that whichever byte starts a
+            # chunk, it looks like some command.
+            f.write(b"%d\t%s\n" % (rows, bytes([CONTROL[rows % len(CONTROL)]]) * 200))
+            rows += 1
+    return rows
+
+
 @pytest.mark.parametrize("mode", ["session", "transaction"])
 def test_load_data_local_of_64_mib(warmpool_factory, mariadb, tmp_path, mode):
     """The upload's sequence ids wrap many times; no file chunk is taken for a
@@ -209,18 +264,18 @@ def test_load_data_local_of_64_mib(warmpool_factory, mariadb, tmp_path, mode):
     mariadb.root_sql("CREATE DATABASE IF NOT EXISTS wire; "
                      "CREATE OR REPLACE TABLE wire.upload (n INT, pad TEXT); "
                      "GRANT ALL ON wire.* TO 'app'@'%'")
-    path = tmp_path / "rows.tsv"
-    rows = 0
-    with open(path, "wb") as f:
-        while f.tell() < 64 << 20:
-            # Control bytes at every offset, so that whichever byte starts a
-            # chunk, it looks like some command.
-            f.write(b"%d\t%s\n" % (rows, bytes([CONTROL[rows % len(CONTROL)]]) * 200))
-            rows += 1
+    warm_rows = write_rows(tmp_path / "warm.tsv", 17 << 20)
+    rows = write_rows(tmp_path / "rows.tsv", 64 << 20)
     conn = pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
                            database="wire", local_infile=True, read_timeout=120)
     with conn.cursor() as cur:
-        cur.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE upload")
+        # 17 MiB first, through every buffer of the receive ring, whichever
+        # worker the client is on; then the 64 MiB within the client's bound.
+        cur.execute(f"LOAD DATA LOCAL INFILE '{tmp_path / 'warm.tsv'}' INTO TABLE upload")
+        cur.execute("DELETE FROM upload")
+        assert cur.rowcount == warm_rows
+        with rss_bounded(wp):
+            cur.execute(f"LOAD DATA LOCAL INFILE '{tmp_path / 'rows.tsv'}' INTO TABLE upload")
         cur.execute("SELECT COUNT(*), MAX(n) FROM upload")
         assert cur.fetchone() == (rows, rows - 1)
     conn.commit()

@@ -12,11 +12,11 @@ It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
 text naming fault:close-after-prepare then loses its connection, and later
 prepares of it fail with a long ERR), and with --segment it sends every
 byte in a segment of its own (from the greeting on without TLS, after the
-login with it), for the paths that read a response as it arrives. A text naming fault:params=A,B,... lies about its
-parameters: its first prepare reports A of them, the second B, and so on
-(the last one repeated), each with that many parameter definitions; an
-execute of such a statement is answered with an OK whose info echoes what
-arrived (see execute_echo).
+login with it), for the paths that read a response as it arrives. A text
+naming fault:params=A,B,... lies about its parameters: its first prepare
+reports A of them, the second B, and so on (the last one repeated), each
+with that many parameter definitions; an execute of such a statement is
+answered with an OK whose info echoes what arrived (see execute_echo).
 
 Hostile authentication (a man in the middle that stripped TLS, or a server
 asking for more than it should): --auth clear switches to mysql_clear_password;
@@ -181,7 +181,8 @@ def fault_error(sock):
     sock.sendall(frame(1, b"\xff" + struct.pack("<H", 1054) + b"#42S22" + LONG_QUERY_ERROR))
 
 
-FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
+FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
+          b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 
@@ -221,8 +222,8 @@ def prepare_ok(stmt_id, params):
 def param_definition():
     """A column definition as servers send them for a parameter ('?', BIGINT)."""
     return (lenenc_str(b"def") + lenenc_str(b"") + lenenc_str(b"") + lenenc_str(b"")
-            + lenenc_str(b"?") + lenenc_str(b"") + b"\x0c" + struct.pack("<HIBHB", 63, 21, 8, 0x80, 0)
-            + b"\x00\x00")
+            + lenenc_str(b"?") + lenenc_str(b"") + b"\x0c"
+            + struct.pack("<HIBHB", 63, 21, 8, 0x80, 0) + b"\x00\x00")
 
 
 def execute_echo(payload):

@@ -238,7 +238,8 @@ def test_no_descriptor_even_in_reserve_pauses_accepting_without_spinning(warmpoo
     before = fd_count(wp)
     for s in held[5:]:
         s.close()
-    wait_until(lambda: fd_count(wp) <= before - len(held[5:]), what="the clients' descriptors freed")
+    wait_until(lambda: fd_count(wp) <= before - len(held[5:]),
+               what="the clients' descriptors freed")
     others_still_served(wp)
     # The reserve is back: the next client past the limit is refused with
     # ERR 1040 again, not left hanging.

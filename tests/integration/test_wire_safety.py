@@ -184,15 +184,17 @@ def test_one_login_attempt_per_connection(warmpool_factory):
     bystander_served(wp)
 
 
-def flood_pings(c, count, read_while_sending):
-    """Sends |count| pings in one go; returns the RSS growth seen while they
-    were unread (when not reading while sending), after reading every answer."""
-    sender = threading.Thread(target=c.sock.sendall, args=(frame(0, b"\x0e") * count,),
+def flood_pings(c, count, read_while_sending, head=b"", head_answers=0, command=b"\x0e"):
+    """Sends |head| (commands answered by |head_answers| OKs) and |count| pings
+    (or other |command|s answered by an OK) in one go; returns after reading
+    every answer."""
+    sender = threading.Thread(target=c.sock.sendall, args=(head + frame(0, command) * count,),
                               daemon=True)
     sender.start()
     if not read_while_sending:
         time.sleep(2)  # the client reads nothing: both sides' buffers fill
-    received, want = 0, count * 11  # an OK to a ping is 7 bytes + the header
+    # An OK is 7 bytes + the header.
+    received, want = 0, (count + head_answers) * 11
     c.sock.settimeout(60)
     while received < want:
         chunk = c.sock.recv(1 << 20)
@@ -217,6 +219,24 @@ def test_pipelined_pings_are_all_answered_in_bounded_memory(warmpool_factory):
     # The bound is CONN_OUT_HIGH + CLIENT_IN_HIGH (5 MiB) plus what the
     # allocator keeps; buffering the pings would take 20 MiB and more.
     assert grown[0] < 12 << 20, f"RSS grew by {grown[0] >> 20} MiB"
+    c.close()
+    bystander_served(wp)
+
+
+def test_commands_behind_a_waiting_statement_in_bounded_memory(warmpool_factory):
+    """Two executes of a statement that takes 3 s, the second waiting for the
+    first's answer, then 20 MiB of statements, unread: input stops at the
+    bound while a statement command waits too (it did not), and everything
+    is answered in order."""
+    wp = warmpool_factory(warmpool={"workers": "1"}, listener_main={"pool_mode": "transaction"})
+    c = RawClient(wp.port).login()
+    flood_pings(c, (17 << 20) // 5, read_while_sending=True)  # the ring, warmed
+    execute = frame(0, struct.pack("<BIBI", 0x17, c.prepare("DO SLEEP(3)"), 0, 1))
+    # Statements of 1 KiB, few enough for the server to answer in a moment.
+    statement = b"\x03DO 1 /*" + b"x" * 1000 + b"*/"
+    with rss_bounded(wp):
+        flood_pings(c, (20 << 20) // len(statement), read_while_sending=False,
+                    head=execute * 2, head_answers=2, command=statement)
     c.close()
     bystander_served(wp)
 

@@ -1227,7 +1227,7 @@ static void client_relay(struct client *c)
 {
 	struct buf *in = &c->conn.in;
 	while (buf_avail(in) > 0 && !c->conn.closing &&
-	       buf_avail(&c->server->conn.out) <= CONN_OUT_HIGH) {
+	       conn_queued(&c->server->conn) <= CONN_OUT_HIGH) {
 		if (c->frame_left == 0) {
 			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 			uint32_t len;
@@ -1363,7 +1363,7 @@ static bool client_idle_command(struct client *c)
 static void client_between_transactions(struct client *c)
 {
 	while (c->state == CLIENT_IDLE && !c->conn.closing && buf_avail(&c->conn.in) > 0 &&
-	       buf_avail(&c->conn.out) <= CONN_OUT_HIGH && client_idle_command(c))
+	       conn_queued(&c->conn) <= CONN_OUT_HIGH && client_idle_command(c))
 		;
 }
 
@@ -1389,8 +1389,8 @@ static size_t client_input_backlog(const struct client *c)
 static void client_flow(struct client *c)
 {
 	const struct conn *peer = c->server ? &c->server->conn : NULL;
-	size_t backlog = client_input_backlog(c), out = buf_avail(&c->conn.out);
-	size_t peer_out = peer ? buf_avail(&peer->out) : 0;
+	size_t backlog = client_input_backlog(c), out = conn_queued(&c->conn);
+	size_t peer_out = peer ? conn_queued(peer) : 0;
 	if (c->conn.closing)
 		return;
 	if (out > CONN_OUT_HIGH || peer_out > CONN_OUT_HIGH || backlog > CLIENT_IN_HIGH)

@@ -297,10 +297,10 @@ void conn_handle_send(struct conn *c, struct io_uring_cqe *cqe)
 		buf_release_if_empty(&c->sending);
 		buf_release_if_empty(&c->out);
 		struct conn *peer = c->relay_peer;
-		if (peer && peer->recv_paused && buf_avail(&c->out) < CONN_OUT_LOW)
+		if (peer && peer->recv_paused && conn_queued(c) < CONN_OUT_LOW)
 			peer->ops->on_peer_drained(peer);
 		if (c->ops->on_drained && c->recv_paused && !c->closing &&
-		    buf_avail(&c->out) < CONN_OUT_LOW)
+		    conn_queued(c) < CONN_OUT_LOW)
 			c->ops->on_drained(c);
 	}
 	conn_op_completed(c);

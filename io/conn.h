@@ -60,6 +60,15 @@ struct conn {
 #define CONN_OUT_HIGH (4u << 20)
 #define CONN_OUT_LOW (1u << 20)
 
+/* conn_queued: bytes waiting for the socket, in the in-flight send and
+ * behind it. What the marks above bound: a peer that reads slowly but
+ * steadily leaves each send short, and the unsent rest goes back in front
+ * of |out|, so |out| alone can stay low while the whole grows. */
+static inline size_t conn_queued(const struct conn *c)
+{
+	return buf_avail(&c->sending) + buf_avail(&c->out);
+}
+
 void conn_init(struct conn *c, struct worker *w, const struct conn_ops *ops, char tag, int fd);
 /* conn_arm_recv starts the multishot receive (idempotent). */
 void conn_arm_recv(struct conn *c);

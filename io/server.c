@@ -1060,7 +1060,7 @@ static void server_relay(struct server *s)
 		buf_consume(in, span);
 		if (ended)
 			client_response_ended(c); /* may unlink us */
-		if (s->client && buf_avail(&s->client->conn.out) > CONN_OUT_HIGH) {
+		if (s->client && conn_queued(&s->client->conn) > CONN_OUT_HIGH) {
 			conn_pause_recv(&s->conn);
 			return;
 		}

@@ -11,8 +11,12 @@ backends of the tests are MariaDB and MySQL.
 It also answers COM_STMT_PREPARE (the first prepare of a text succeeds, a
 text naming fault:close-after-prepare then loses its connection, and later
 prepares of it fail with a long ERR), and with --segment it sends every
-byte after the login in a segment of its own, for the paths that read a
-response as it arrives.
+byte in a segment of its own (from the greeting on without TLS, after the
+login with it), for the paths that read a response as it arrives. A text
+naming fault:params=A,B,... lies about its parameters: its first prepare
+reports A of them, the second B, and so on (the last one repeated), each
+with that many parameter definitions; an execute of such a statement is
+answered with an OK whose info echoes what arrived (see execute_echo).
 
 Hostile authentication (a man in the middle that stripped TLS, or a server
 asking for more than it should): --auth clear switches to mysql_clear_password;
@@ -155,7 +159,30 @@ def fault_killmid(sock):
     raise EOFError
 
 
-FAULTS = {b"fault:stall": fault_stall, b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
+def fault_infile(sock):
+    """LOAD DATA LOCAL: asks for a file, reads it to its empty packet, and
+    says in its OK how many bytes came."""
+    sock.sendall(frame(1, b"\xfbrows.tsv"))
+    total = 0
+    while True:
+        seq, data = read_packet(sock)
+        if not data:
+            break
+        total += len(data)
+    sock.sendall(frame(seq + 1, b"\x00\x00\x00\x02\x00\x00\x00" + f"infile bytes={total}".encode()))
+
+
+# An ERR longer than the head of a packet warmpool's tracker reads.
+LONG_QUERY_ERROR = ("the query failed: " + "no such column; " * 10).encode()
+
+
+def fault_error(sock):
+    """An ERR, longer than any head warmpool reads ahead."""
+    sock.sendall(frame(1, b"\xff" + struct.pack("<H", 1054) + b"#42S22" + LONG_QUERY_ERROR))
+
+
+FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
+          b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 
@@ -167,13 +194,63 @@ prepares_seen = {}
 prepares_lock = threading.Lock()
 
 
+# Statements prepared under fault:params: backend id -> parameters reported.
+lying_statements = {}
+
+
+def params_fault(text):
+    """The parameter counts a fault:params=A,B,... text reports, in turn; None
+    for an honest text."""
+    at = text.find(b"fault:params=")
+    if at < 0:
+        return None
+    counts = text[at + len(b"fault:params="):].split(b"'")[0].split(b" ")[0]
+    return [int(n) for n in counts.split(b",")]
+
+
+def prepare_ok(stmt_id, params):
+    """A prepare's whole answer: OK, |params| definitions and their EOF, no columns."""
+    eof = b"\xfe\x00\x00\x02\x00"
+    out = frame(1, b"\x00" + struct.pack("<IHHBH", stmt_id, 0, params, 0, 0))
+    for i in range(params):
+        out += frame(2 + i, param_definition())
+    if params:
+        out += frame(2 + params, eof)
+    return out
+
+
+def param_definition():
+    """A column definition as servers send them for a parameter ('?', BIGINT)."""
+    return (lenenc_str(b"def") + lenenc_str(b"") + lenenc_str(b"") + lenenc_str(b"")
+            + lenenc_str(b"?") + lenenc_str(b"") + b"\x0c"
+            + struct.pack("<HIBHB", 63, 21, 8, 0x80, 0) + b"\x00\x00")
+
+
+def execute_echo(payload):
+    """COM_STMT_EXECUTE of a lying statement: an OK whose info says which
+    statement ran, with how many parameters it was prepared, and the bytes of
+    the execute after the id, in hex; a plain OK for any other statement."""
+    stmt_id = struct.unpack("<I", payload[1:5])[0] if len(payload) >= 5 else 0
+    with prepares_lock:
+        params = lying_statements.get(stmt_id)
+    if params is None:
+        return ok(1)
+    info = f"stmt={stmt_id} params={params} rest={payload[5:].hex()}".encode()
+    return frame(1, b"\x00\x00\x00\x02\x00\x00\x00" + info)
+
+
 def prepare_reply(payload):
     """COM_STMT_PREPARE: OK (no parameters, no columns) the first time a text is
-    seen, the long ERR after that."""
+    seen, the long ERR after that; a fault:params text as it says."""
     text = payload[1:]
     with prepares_lock:
         seen = prepares_seen.get(text, 0)
         prepares_seen[text] = seen + 1
+        counts = params_fault(text)
+        if counts is not None:
+            stmt_id = 100 + sum(prepares_seen.values())
+            lying_statements[stmt_id] = counts[min(seen, len(counts) - 1)]
+            return prepare_ok(stmt_id, lying_statements[stmt_id])
     if seen == 0:
         return frame(1, b"\x00" + struct.pack("<IHHBH", 7 + len(prepares_seen), 0, 0, 0, 0))
     return frame(1, b"\xff" + struct.pack("<H", 1146) + b"#42S02" + LONG_PREPARE_ERROR)
@@ -342,6 +419,8 @@ class Session:
         self.sock.sendall(ok(seq + 1) if good else err(seq + 1, 1045, "Access denied"))
 
     def serve(self):
+        if self.args.segment and not self.args.cert:
+            self.sock = Segmented(self.sock)  # the login's replies too
         self.greet()
         seq, user, token = self.login()
         seq, good, path = self.authenticate(seq, token)
@@ -350,7 +429,7 @@ class Session:
             self.sock.sendall(err(seq + 1, 1045, f"Access denied for user '{user.decode()}'"))
             return
         self.sock.sendall(ok(seq + 1))
-        if self.args.segment:
+        if self.args.segment and not isinstance(self.sock, Segmented):
             self.sock = Segmented(self.sock)
         while True:
             if not self.wait_command():
@@ -369,8 +448,10 @@ class Session:
                         and prepares_seen[payload[1:]] == 1:
                     raise EOFError
                 continue
-            if command == 0x03 and payload[1:4].upper() == b"SET":
-                self.sock.sendall(ok(1))  # warmpool's SET NAMES
+            if command == 0x17:  # COM_STMT_EXECUTE
+                self.sock.sendall(execute_echo(payload))
+            elif command == 0x03 and payload[1:4].upper() in (b"SET", b"DO "):
+                self.sock.sendall(ok(1))  # warmpool's SET NAMES, its diagnostics clearing
             elif command == 0x03:  # COM_QUERY
                 fault = next((f for name, f in FAULTS.items() if name in payload), None)
                 if fault:

@@ -1,9 +1,11 @@
 """Hostile backends (the fault-injecting fake of fake_mysql.py): a backend that stalls,
-resets, lies about sequence ids, floods, or shows a bad certificate hurts only the
-client whose query met it; warmpool stays up, bounded, and serves the others."""
+resets, lies about sequence ids or parameter counts, floods, or shows a bad
+certificate hurts only the client whose query met it; warmpool stays up, bounded,
+and serves the others."""
 import datetime
 import json
 import socket
+import struct
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from conftest import cli
+from rawclient import RawClient, err_of
+
 
 def pool(warmpool_factory, port, **warmpool):
     return warmpool_factory(warmpool={"client_wait_timeout_ms": "3000", **warmpool},
@@ -209,3 +215,106 @@ def test_a_read_killed_after_its_result_header_is_re_sent(warmpool_factory, fake
     assert query(c, "SELECT 'fault:killmid'") == (("fast:tls",),)
     assert "read statement re-sent on a new backend connection" in wp.read_log()
     c.close()
+
+
+def plain_transaction_pool(warmpool_factory, port, **backend):
+    """Transaction mode, one worker, a plaintext fake backend."""
+    return warmpool_factory(warmpool={"workers": "1"}, listener_main={"pool_mode": "transaction"},
+                            backend_main={"port": str(port), "ssl_mode": "disabled",
+                                          "min_idle": "1", **backend})
+
+
+def plain_bystander_served(wp):
+    r = cli(wp.port, "SELECT 'fine'")
+    assert r.returncode == 0 and r.stdout.strip() == "fast:plain", r.stderr
+
+
+def execute(stmt, values, bind_types=True):
+    """COM_STMT_EXECUTE of |stmt| with BIGINT |values|, their types sent or not."""
+    body = struct.pack("<BIBI", 0x17, stmt, 0, 1)
+    if values:
+        body += bytes((len(values) + 7) // 8) + (b"\x01" if bind_types else b"\x00")
+        body += b"\x08\x00" * len(values) if bind_types else b""
+        body += b"".join(struct.pack("<q", v) for v in values)
+    return body
+
+
+def echoed(reply, sent, params):
+    """The fake's OK to an execute says the backend got exactly |sent| (after
+    the statement id, which warmpool rewrites) for a statement of |params|."""
+    assert reply[0] == 0x00, f"not an OK: {reply!r}"
+    info = dict(kv.split(b"=") for kv in reply[7:].split(b" "))
+    assert info[b"params"] == str(params).encode()
+    assert info[b"rest"] == sent[5:].hex().encode(), "the backend got other bytes"
+
+
+def refused_as_contradicting(reply):
+    code, state, message = err_of(reply)
+    assert (code, state) == (1243, "HY000")
+    assert b"prepared the statement differently" in message
+
+
+@pytest.mark.parametrize("again", [1, 3], ids=["fewer", "more"])
+def test_a_re_prepare_reporting_other_parameters_is_refused(warmpool_factory, fake_backend,
+                                                            again):
+    """The statement's first connection dies; prepared again on another, the
+    backend reports another parameter count than the first time. The execute
+    gets ERR 1243 (types sent or not): warmpool never reads types or a cache
+    entry by a count the other side does not share."""
+    port, _ = fake_backend(tls=False)
+    wp = plain_transaction_pool(warmpool_factory, port)
+    c = RawClient(wp.port).login()
+    stmt = c.prepare(f"SELECT ?, ?, 'fault:params=2,{again} fault:close-after-prepare'")
+    assert wp.wait_for_log('msg="idle backend connection closed"')
+    # Both sent before judging: without the check, the first runs with the
+    # types cached by the wrong count and the second reads past them.
+    replies = [c.command(execute(stmt, [7, 8], bind)) for bind in (True, False)]
+    for reply in replies:
+        refused_as_contradicting(reply)
+    assert c.command(b"\x0e")[0] == 0x00  # still in step
+    c.close()
+    plain_bystander_served(wp)
+
+
+@pytest.mark.parametrize("again", [1, 3], ids=["fewer", "more"])
+def test_one_connection_reporting_two_parameter_counts_for_one_text(warmpool_factory,
+                                                                    fake_backend, again):
+    """The same text prepared twice on one backend connection, the second
+    time with another parameter count: the first statement runs with exactly
+    the client's bytes; the second, whose count contradicts the statement
+    warmpool keeps for that text there, gets ERR 1243, never the first's id."""
+    port, _ = fake_backend(tls=False)
+    wp = plain_transaction_pool(warmpool_factory, port, max_connections="1")
+    c = RawClient(wp.port).login()
+    text = f"SELECT ?, ?, 'fault:params=2,{again}'"
+    first, second = c.prepare(text), c.prepare(text)
+    for bind in (True, False):
+        sent = execute(first, [7, 8], bind)
+        echoed(c.command(sent), sent, 2)
+    replies = [c.command(execute(second, list(range(again)), bind)) for bind in (True, False)]
+    for reply in replies:
+        refused_as_contradicting(reply)
+    sent = execute(first, [7, 8], bind_types=False)
+    echoed(c.command(sent), sent, 2)
+    assert c.command(b"\x0e")[0] == 0x00
+    c.close()
+    plain_bystander_served(wp)
+
+
+@pytest.mark.parametrize("reported", [1, 3], ids=["fewer", "more"])
+def test_a_prepare_reporting_other_parameters_than_its_text(warmpool_factory, fake_backend,
+                                                            reported):
+    """The backend reports more or fewer parameters than the text's two '?';
+    the client executes with its own two. warmpool reads the execute by the
+    reported count, within the packet, and the backend gets the client's
+    bytes unchanged (its to refuse)."""
+    port, _ = fake_backend(tls=False)
+    wp = plain_transaction_pool(warmpool_factory, port)
+    c = RawClient(wp.port).login()
+    stmt = c.prepare(f"SELECT ?, ?, 'fault:params={reported}'")
+    for bind in (True, False, True):
+        sent = execute(stmt, [7, 8], bind)
+        echoed(c.command(sent), sent, reported)
+    assert c.command(b"\x0e")[0] == 0x00
+    c.close()
+    plain_bystander_served(wp)

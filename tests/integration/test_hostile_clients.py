@@ -1,6 +1,7 @@
 """Hostile and broken clients: each gets a clear error or a clean close in bounded time,
 and nobody else notices."""
 import os
+import resource
 import socket
 import struct
 import time
@@ -187,3 +188,68 @@ def test_out_of_descriptors_refuses_clients_cleanly(warmpool_factory):
         s.close()
     time.sleep(0.5)
     others_still_served(wp)
+
+
+def cpu_ticks(wp):
+    """User + system CPU time of warmpool so far, in clock ticks."""
+    with open(f"/proc/{wp.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def ticks_over(wp, seconds):
+    """The CPU ticks warmpool uses over |seconds| of wall time."""
+    start = cpu_ticks(wp)
+    time.sleep(seconds)  # a sampling window, the same for both samples compared
+    return cpu_ticks(wp) - start
+
+
+def fill_descriptors(wp):
+    """Opens clients until warmpool refuses one for want of descriptors (it
+    has then used every descriptor its limit allows); returns the held ones."""
+    held = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", wp.port), timeout=5)
+        payload = read_reply(s)
+        if payload[:1] == b"\xff":
+            s.close()
+            return held
+        assert payload[:1] == b"\x0a", payload
+        held.append(s)
+    raise AssertionError("never out of descriptors")
+
+
+def test_no_descriptor_even_in_reserve_pauses_accepting_without_spinning(warmpool_factory):
+    """Out of descriptors, warmpool frees its reserve descriptor to refuse a
+    client. If the freed one is taken before it (another thread, or here the
+    nofile limit lowered under it with prlimit), the reserve is lost and the
+    client stays in the backlog: accepting fails at once, every time. warmpool
+    must not retry in a busy loop (before the fix it spun at the limit even
+    with nobody waiting: the accept fails before it looks at the backlog),
+    and must accept again once descriptors are free."""
+    wp = warmpool_factory(nofile=48, warmpool={"workers": "1", "handshake_timeout_ms": "60000"})
+    idle = ticks_over(wp, 2)
+    held = fill_descriptors(wp)
+    soft, hard = resource.prlimit(wp.proc.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(wp.proc.pid, resource.RLIMIT_NOFILE, (3, hard))  # 0, 1 and 2 are open
+    try:
+        waiting = socket.create_connection(("127.0.0.1", wp.port), timeout=5)
+        exhausted = ticks_over(wp, 2)
+    finally:
+        resource.prlimit(wp.proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    # A busy loop takes a whole CPU: about 200 ticks in 2 s, against a few idle.
+    assert exhausted <= 5 * max(idle, 4), (idle, exhausted)
+    for s in held[:5]:
+        s.close()
+    assert read_reply(waiting, timeout=10)[:1] == b"\x0a", "a greeting once descriptors are free"
+    waiting.close()
+    before = fd_count(wp)
+    for s in held[5:]:
+        s.close()
+    wait_until(lambda: fd_count(wp) <= before - len(held[5:]),
+               what="the clients' descriptors freed")
+    others_still_served(wp)
+    # The reserve is back: the next client past the limit is refused with
+    # ERR 1040 again, not left hanging.
+    for s in fill_descriptors(wp):
+        s.close()

@@ -40,9 +40,18 @@ struct lexer {
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
 };
 
-static bool is_word_byte(uint8_t c)
+/* lex_space: a byte the server skips between tokens. Besides ASCII's
+ * (vertical tab and form feed included), some single-byte character sets
+ * have one above 0x7F (measured on MariaDB 10.11 and MySQL 9.7: 0xA0 in
+ * latin1, latin2, cp1250, greek...; see my_collation). */
+static bool lex_space(const struct lexer *l, uint8_t c)
 {
-	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+	return isspace(c) || (c >= 0x80 && c == l->mode.space_byte);
+}
+
+static bool is_word_byte(const struct lexer *l, uint8_t c)
+{
+	return (isalnum(c) || c == '_' || c == '$' || c >= 0x80) && !lex_space(l, c);
 }
 
 /* comment_close finds the star of the closing delimiter from |from| (the
@@ -92,10 +101,14 @@ static bool skip_space_and_comments(struct lexer *l)
 			continue;
 		}
 		uint8_t c = *l->p;
-		if (isspace(c)) {
+		if (lex_space(l, c)) {
+			if (c >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true; /* a space, or part of a word */
 			l->p++;
 		} else if (c == '#' || (l->end - l->p >= 3 && c == '-' && l->p[1] == '-' &&
-					 (isspace(l->p[2]) || iscntrl(l->p[2])))) {
+					 (lex_space(l, l->p[2]) || iscntrl(l->p[2])))) {
+			if (l->p[2] >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true;
 			if (l->comment_end)
 				l->ambiguous_comment = true; /* it would run past the comment's end */
 			while (l->p < l->end && *l->p != '\n')
@@ -229,7 +242,7 @@ static bool next_token(struct lexer *l, struct token *t)
 		if (!system && l->p < l->end && (*l->p == '\'' || *l->p == '"' || *l->p == '`'))
 			skip_quoted(l);
 		else
-			while (l->p < l->end && (is_word_byte(*l->p) || *l->p == '.'))
+			while (l->p < l->end && (is_word_byte(l, *l->p) || *l->p == '.'))
 				l->p++;
 		const uint8_t *name = l->p;
 		while (system && name > at && name[-1] != '@' && name[-1] != '.')
@@ -239,7 +252,7 @@ static bool next_token(struct lexer *l, struct token *t)
 		return true;
 	}
 	t->w = l->p;
-	while (l->p < l->end && is_word_byte(*l->p))
+	while (l->p < l->end && is_word_byte(l, *l->p))
 		l->p++;
 	t->n = (size_t)(l->p - t->w);
 	if (t->n == 0)
@@ -384,7 +397,7 @@ static const struct body_word body_words[] = {
 static bool followed_by_paren(const struct lexer *l)
 {
 	const uint8_t *p = l->p;
-	while (p < l->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < l->end && lex_space(l, *p))
 		p++;
 	if (p < l->end && (*p == '/' || *p == '#' || *p == '-')) {
 		struct token next; /* a comment, maybe: the slow way */
@@ -682,7 +695,7 @@ static bool read_number(struct lexer *l)
 		while (l->p < l->end && isdigit(*l->p))
 			l->p++;
 	}
-	bool glued = l->p < l->end && is_word_byte(*l->p);
+	bool glued = l->p < l->end && is_word_byte(l, *l->p);
 	return digits > 0 && l->p > start && !glued;
 }
 
@@ -734,15 +747,15 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 {
 	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
 						   "MSSQL", "ORACLE", "POSTGRESQL"};
-	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 	if (*v != '\'')
 		return m; /* DEFAULT, a number (a bit mask): not read here */
-	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false};
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
@@ -758,7 +771,7 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
 {
 	const char *v = my_vars_get(vars, "sql_mode");
-	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 }
 
 struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
@@ -768,7 +781,19 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 								 : MY_MODE_UNKNOWN,
 		a.ansi_quotes == b.ansi_quotes ? a.ansi_quotes : MY_MODE_UNKNOWN,
 		a.charset_unreadable || b.charset_unreadable,
+		a.space_byte ? a.space_byte : b.space_byte,
+		a.space_unknown || b.space_unknown || a.space_byte != b.space_byte,
 	};
+}
+
+/* with_sql_mode: |m|'s lexing rules of sql_mode, with the character set's
+ * of |charset| (SET sql_mode does not change the character set). */
+static struct my_sql_mode with_sql_mode(struct my_sql_mode charset, struct my_sql_mode m)
+{
+	m.charset_unreadable = charset.charset_unreadable;
+	m.space_byte = charset.space_byte;
+	m.space_unknown = charset.space_unknown;
+	return m;
 }
 
 /* read_expression passes a value that is not a literal, up to the "," that
@@ -893,7 +918,7 @@ static bool read_name(struct lexer *l, char *out, size_t out_len, bool backtick_
 		if (l->p < l->end && *l->p == q)
 			return false; /* a doubled quote: not read here */
 	} else {
-		while (l->p < l->end && is_word_byte(*l->p))
+		while (l->p < l->end && is_word_byte(l, *l->p))
 			l->p++;
 		n = (size_t)(l->p - w);
 	}
@@ -966,11 +991,12 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 		r = MY_PIN_NONE;
 		const char *mode = my_vars_get(&set, "sql_mode");
 		if (mode)
-			l->mode = sql_mode_of_literal(mode);
+			l->mode = with_sql_mode(l->mode, sql_mode_of_literal(mode));
 	}
 	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
-		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+		l->mode = with_sql_mode(l->mode, (struct my_sql_mode){MY_MODE_UNKNOWN,
+								      MY_MODE_UNKNOWN, false, 0, false});
 	}
 	my_vars_clear(&set);
 	my_vars_clear(&readback);
@@ -1014,6 +1040,21 @@ static enum my_pin_reason classify_use(struct lexer *l, struct my_session_change
 
 /* ---- statements ----------------------------------------------------- */
 
+/* begins_block: BEGIN is a transaction when nothing follows it but WORK
+ * (and a last ";"). Anything else is a block: BEGIN NOT ATOMIC, or, under
+ * MariaDB's sql_mode=ORACLE, BEGIN ... END, where even "BEGIN WORK; END"
+ * calls a procedure named work. Elsewhere those are syntax errors. */
+static bool begins_block(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	if (!next_token(&ahead, &t) || is_end(&t))
+		return false;
+	if (!word_is(&t, "WORK"))
+		return true;
+	return next_token(&ahead, &t) && (!is_end(&t) || next_token(&ahead, &t));
+}
+
 /* starts_compound: the statement may hold other statements (a routine's
  * body, BEGIN NOT ATOMIC, IF, a label): its ";" do not end it. */
 static bool starts_compound(const struct lexer *l, const struct token *first)
@@ -1026,7 +1067,7 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 	    word_is(first, "LOOP") || word_is(first, "REPEAT") || word_is(first, "FOR"))
 		return true;
 	if (word_is(first, "BEGIN"))
-		return next_token(&ahead, &t) && word_is(&t, "NOT");
+		return begins_block(l);
 	if (first->n && peek_token(l, &t) && t.punct == ':' && !t.quoted)
 		return true; /* label: */
 	if (!word_is(first, "CREATE"))
@@ -1041,8 +1082,10 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 }
 
 /* classify_compound reads the rest of the text as one statement: any word
- * that would pin as a statement of its own, or in a body, pins. */
-static enum my_pin_reason classify_compound(struct lexer *l)
+ * that would pin as a statement of its own, or in a body, pins. One that
+ * runs (not a CREATE of a routine) pins in any case (reason call): under
+ * MariaDB's sql_mode=ORACLE a name standing alone in it calls a procedure. */
+static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 {
 	static const struct {
 		const char *word;
@@ -1072,6 +1115,8 @@ static enum my_pin_reason classify_compound(struct lexer *l)
 			scan_word(l, &t, after_dot, false, &s);
 		after_dot = t.punct == '.' && !t.quoted;
 	}
+	if (runs && s.pin == MY_PIN_NONE)
+		s.pin = MY_PIN_CALL;
 	l->charset_word = l->charset_word || s.pin != MY_PIN_NONE;
 	return s.pin;
 }
@@ -1118,7 +1163,7 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 			return pins[i].reason;
 	}
 	if (starts_compound(l, first))
-		return classify_compound(l);
+		return classify_compound(l, !word_is(first, "CREATE"));
 	bool reads = word_is(first, "SELECT") || word_is(first, "SHOW");
 	if (first->n)
 		scan_word(l, first, false, reads, s);
@@ -1184,6 +1229,11 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 		r = MY_PIN_EXECUTABLE_COMMENT; /* its effect depends on the server's version */
 	if (out->pin == MY_PIN_NONE)
 		out->pin = r;
+	if (r == MY_PIN_NONE && tracked.collation) {
+		/* SET NAMES: the statements after it are cut by its spaces. */
+		l->mode.space_byte = my_collation_space_byte(tracked.collation);
+		l->mode.space_unknown = false;
+	}
 	if ((r != MY_PIN_NONE && l->charset_word) ||
 	    (r == MY_PIN_NONE && my_collation_hides_backslash(tracked.collation))) {
 		/* The statements after it are in a character set not lexed here. */

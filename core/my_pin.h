@@ -49,6 +49,13 @@ struct my_sql_mode {
 	 * byte is 0x5C, a quote or a backtick (big5, cp932, gbk, gb18030,
 	 * sjis), or is not known: the text is not lexed (MY_PIN_CHARSET). */
 	bool charset_unreadable;
+	/* A byte above 0x7F that the session's character set makes a space
+	 * to the server's lexer, like a tab (latin1's 0xA0), or 0 for none;
+	 * with |space_unknown| it may or may not be one (a SET NAMES in
+	 * flight), and a text where it stands outside a quote pins
+	 * (MY_PIN_SQL_MODE). */
+	uint8_t space_byte;
+	bool space_unknown;
 };
 
 /* my_sql_mode_of: the lexing rules of a session whose tracked variables are

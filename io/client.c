@@ -373,10 +373,19 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	client_start_session(c, u);
 }
 
+/* client_collation_of: the collation a client gets for the one its login
+ * names. One warmpool does not know cannot be set by name on a connection,
+ * which would then keep whatever character set the previous client left
+ * there: such a client gets the one backend connections log in with. */
+static uint8_t client_collation_of(uint8_t id)
+{
+	return my_collation_find(id) ? id : MY_DEFAULT_COLLATION;
+}
+
 static void client_handle_login(struct client *c, const struct my_login *login)
 {
 	c->caps = login->capabilities & (CLIENT_OFFERED_CAPS | CLIENT_SSL);
-	c->collation = login->collation;
+	c->collation = client_collation_of(login->collation);
 	snprintf(c->user, sizeof(c->user), "%s", login->user);
 	snprintf(c->db, sizeof(c->db), "%s", login->db);
 	if (!(c->caps & CLIENT_SECURE_CONNECTION)) {
@@ -835,7 +844,7 @@ static void client_forget_session(struct client *c, const struct my_login *l)
 	buf_cleanup(&c->retry);
 	snprintf(c->db, sizeof(c->db), "%s", l->db);
 	if (l->collation)
-		c->collation = l->collation;
+		c->collation = client_collation_of(l->collation);
 }
 
 /* client_change_user: the client logs in again, as another user or the
@@ -1003,9 +1012,20 @@ struct my_sql_mode client_sql_mode(const struct client *c)
 	struct my_sql_mode m = my_sql_mode_of(&c->vars);
 	/* gbk and its kind are not lexed: such a client pins (reason charset). */
 	m.charset_unreadable = c->charset_unreadable || my_collation_hides_backslash(c->collation);
+	m.space_byte = my_collation_space_byte(c->collation);
+	if (c->pending_response && c->pending.collation &&
+	    my_collation_space_byte(c->pending.collation) != m.space_byte) {
+		/* A SET NAMES in flight: its spaces may or may not apply. */
+		m.space_byte |= my_collation_space_byte(c->pending.collation);
+		m.space_unknown = true;
+	}
 	if (c->pending_response && my_vars_get(&c->pending.vars, "sql_mode")) {
 		/* A SET sql_mode in flight: it may or may not succeed. */
-		return my_sql_mode_merge(m, my_sql_mode_of(&c->pending.vars));
+		struct my_sql_mode pending = my_sql_mode_of(&c->pending.vars);
+		pending.charset_unreadable = m.charset_unreadable;
+		pending.space_byte = m.space_byte;
+		pending.space_unknown = m.space_unknown;
+		return my_sql_mode_merge(m, pending);
 	}
 	const struct server *s = c->server;
 	if (m.no_backslash_escapes == MY_MODE_UNKNOWN && s && s->track.status_known &&

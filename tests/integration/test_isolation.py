@@ -697,3 +697,15 @@ def test_oracle_mode_anonymous_block(one_conn_pool, block):
     assert value(b, "SELECT CONNECTION_ID()") == a_id
     assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
     b.close()
+
+
+def test_latin1_space_byte_behind_set_names_in_flight(one_conn_any):
+    """SET NAMES latin1 and, in the same write, a SET cut by 0xA0: when warmpool
+    reads the second, the first is not answered yet (t: pipelined SET NAMES)."""
+    a = connect(one_conn_any.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    pipelined(a, b"\x03SET NAMES latin1", b"\x03SET\xa0SESSION time_zone = '+05:00'")
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"
+    assert_b_pristine(one_conn_any.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(one_conn_any.port, a_id, "A left")

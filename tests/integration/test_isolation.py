@@ -709,3 +709,27 @@ def test_latin1_space_byte_behind_set_names_in_flight(one_conn_any):
     assert_b_pristine(one_conn_any.port, a_id, "A idle")
     a.close()
     assert assert_b_pristine(one_conn_any.port, a_id, "A left")
+
+
+def test_upload_sent_before_the_server_asks(one_conn_pool):
+    """LOAD DATA LOCAL with its file and the empty packet that ends it in the
+    same write, before the server's request (0xFB) arrives: the connection is
+    not left taking the next commands, A's or B's, for file data; both are
+    answered (t: pipelined upload)."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from rawclient import RawClient, frame, native_token, login_payload, CLIENT_CAPS
+    a = RawClient(one_conn_pool.port)
+    token = native_token("app-secret", a.scramble)
+    a.sock.sendall(frame(1, login_payload(b"app", token, caps=CLIENT_CAPS | 0x80)))  # LOCAL_FILES
+    assert a.read_packet()[1][0] == 0x00
+    a.sock.sendall(frame(0, b"\x03LOAD DATA LOCAL INFILE 'f' INTO TABLE wp_iso.t") +
+                   frame(2, b"5\n") + frame(3, b""))
+    assert a.read_packet()[1][0] == 0xFB  # the server asks (the file is already there)
+    assert a.read_packet()[1][0] == 0x00  # OK: one row
+    assert a.command(b"\x03DO 1")[0] == 0x00, "A's next command was not answered"
+    a.close()
+    b = pymysql.connect(host="127.0.0.1", port=one_conn_pool.port, user="app",
+                        password="app-secret", autocommit=True, read_timeout=10)
+    assert value(b, "SELECT 1") == 1, "B's command was not answered"
+    b.close()

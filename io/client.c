@@ -1226,6 +1226,49 @@ static bool client_answered_here(struct client *c)
 	return false;
 }
 
+/* A query longer than PIN_SCAN_MAX is not classified (it pins), but the
+ * word KILL in it could reach a backend session by number (in a compound
+ * statement, dynamic SQL, a multi-statement). It is searched for as the
+ * query is relayed: the server runs a query only once all of it has come,
+ * so one found before its last byte went out is refused in time. */
+static void client_kill_scan_frame(struct client *c, bool command_frame, uint8_t command,
+				   uint32_t len)
+{
+	if (command_frame) {
+		c->kill_scanning = command == COM_QUERY && len > PIN_SCAN_MAX;
+		my_kill_scan_init(&c->kill_scan);
+		c->kill_scan_skip = MY_FRAME_HEADER_LEN + 1; /* and the command byte */
+	} else {
+		c->kill_scan_skip = MY_FRAME_HEADER_LEN; /* a continuation frame's */
+	}
+	c->kill_scan_last = len < MY_MAX_FRAME_PAYLOAD;
+}
+
+/* client_kill_scan_passes searches the next |n| bytes of the frame at the
+ * head of c->in before they are relayed. False when the query holds a
+ * KILL: the client gets ERR 1235 and is closed, and its backend
+ * connection, which has part of the query, with it. */
+static bool client_kill_scan_passes(struct client *c, size_t n)
+{
+	size_t skip = c->kill_scan_skip < n ? c->kill_scan_skip : n;
+	c->kill_scan_skip -= skip;
+	my_kill_scan_feed(&c->kill_scan, buf_head(&c->conn.in) + skip, n - skip);
+	if (c->kill_scan_last && n == c->frame_left)
+		my_kill_scan_end(&c->kill_scan);
+	if (!c->kill_scan.found)
+		return true;
+	c->kill_scanning = false;
+	log_info("long query with KILL refused", "conn=c%llu", (unsigned long long)c->conn.id);
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
+		     "warmpool interprets KILL [CONNECTION | QUERY] <id> only as a statement of "
+		     "its own (a query over 1 MiB holding KILL is refused)");
+	if (conn_bld_send(&c->conn, &b))
+		conn_close_after_flush(&c->conn);
+	return false;
+}
+
 /* client_relay forwards whole and partial frames to the backend, watching
  * for COM_QUIT at frame starts (it is answered here, not forwarded). */
 static void client_relay(struct client *c)
@@ -1245,6 +1288,7 @@ static void client_relay(struct client *c)
 			bool uploading = c->server->track.uploading;
 			if (uploading && len == 0)
 				my_track_upload_ended(&c->server->track);
+			command = 0;
 			if (seq == 0 && !uploading) {
 				client_keep_for_retry(c, len);
 				if (!my_cur_u8(&h, &command))
@@ -1285,12 +1329,17 @@ static void client_relay(struct client *c)
 				}
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+			client_kill_scan_frame(c, seq == 0 && !uploading, command, len);
 		}
 		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
+		if (c->kill_scanning && !client_kill_scan_passes(c, n))
+			return;
 		if (!server_forward(c->server, buf_head(in), n))
 			return;
 		buf_consume(in, n);
 		c->frame_left -= n;
+		if (c->kill_scanning && c->frame_left == 0 && c->kill_scan_last)
+			c->kill_scanning = false; /* the query went out whole */
 	}
 }
 

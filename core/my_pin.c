@@ -194,6 +194,36 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 }
 
 static bool followed_by_paren(const struct lexer *l);
+static bool text_may_kill(const uint8_t *p, const uint8_t *end);
+
+/* check_dollar_quote looks at a token that starts with "$" at l->p. MySQL
+ * 9 reads $tag$ ... $tag$ as one string (a LANGUAGE JAVASCRIPT routine's
+ * body, which it creates even without the component that runs it);
+ * MariaDB and older MySQL read a name made of word bytes. Where the two
+ * end apart, the statement pins (MY_PIN_SQL_MODE) and the rest of the text
+ * is searched for KILL byte by byte: either reading may be the server's. */
+static void check_dollar_quote(struct lexer *l)
+{
+	const uint8_t *tag_end = l->p + 1, *name_end = l->p;
+	while (tag_end < l->end && *tag_end != '$' && is_word_byte(l, *tag_end))
+		tag_end++;
+	while (name_end < l->end && is_word_byte(l, *name_end))
+		name_end++;
+	if (tag_end >= l->end || *tag_end != '$')
+		return; /* no opening delimiter: a name either way */
+	size_t delim = (size_t)(tag_end + 1 - l->p);
+	const uint8_t *close = tag_end + 1, *string_end = l->end;
+	for (; (size_t)(l->end - close) >= delim; close++) {
+		if (memcmp(close, l->p, delim) == 0) {
+			string_end = close + delim;
+			break;
+		}
+	}
+	if (string_end == name_end)
+		return;
+	l->ambiguous_mode = true;
+	l->kill = l->kill || text_may_kill(l->p, l->end);
+}
 
 /* quoted_name: the quoted token from |open| to l->p is an identifier
  * (backticks; double quotes unless ANSI_QUOTES is known off) without a
@@ -251,6 +281,8 @@ static bool next_token(struct lexer *l, struct token *t)
 			note_charset_word(l, name, (size_t)(l->p - name));
 		return true;
 	}
+	if (c == '$')
+		check_dollar_quote(l);
 	t->w = l->p;
 	while (l->p < l->end && is_word_byte(l, *l->p))
 		l->p++;

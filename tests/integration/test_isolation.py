@@ -733,3 +733,22 @@ def test_upload_sent_before_the_server_asks(one_conn_pool):
                         password="app-secret", autocommit=True, read_timeout=10)
     assert value(b, "SELECT 1") == 1, "B's command was not answered"
     b.close()
+
+
+def test_dollar_quoted_routine_body_hides_nothing(warmpool_factory, mysql):
+    """MySQL 9 reads $$ ... $$ (and $tag$ ... $tag$) as one string in the body of a
+    LANGUAGE JAVASCRIPT routine, which it creates even without the component
+    that runs it; a quote inside must not hide the statements after it
+    (t: dollar quote)."""
+    wp = warmpool_factory(db=mysql, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    a = connect(wp.port, multi=True)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, "DROP FUNCTION IF EXISTS sbtest.wp_js")
+    query(a, "CREATE FUNCTION sbtest.wp_js() RETURNS INT LANGUAGE JAVASCRIPT AS $$ ' $$; "
+             "SET SESSION time_zone = '+05:00'; DO GET_LOCK('wp_iso_hidden', 0) -- '")
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"  # the server ran them
+    assert_b_pristine(wp.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(wp.port, a_id, "A left")

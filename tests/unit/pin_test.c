@@ -448,3 +448,24 @@ Test(pin, spaces_the_server_skips)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);
 }
+
+/* MySQL 9 reads $tag$ ... $tag$ as a string, MariaDB as a name: where the
+ * two end apart, the statement pins, and a KILL anywhere after refuses it. */
+Test(pin, dollar_quotes)
+{
+	const struct pin_case cases[] = {
+		Q("CREATE FUNCTION f() RETURNS INT LANGUAGE JAVASCRIPT AS $$ ' $$; "
+		  "SET SESSION time_zone = '+05:00' -- '", MY_PIN_SQL_MODE, ""),
+		Q("SELECT 1 AS $x$, GET_LOCK('l', 0) AS $x$", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT $$abc$$, a$$b FROM t", MY_PIN_NONE, ""), /* both read one name */
+		Q("SELECT 1 AS $a$ FROM t", MY_PIN_SQL_MODE, ""), /* unclosed */
+		Q("SELECT '$$ x $$'", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+	const struct flag_case kills[] = {
+		{"CREATE FUNCTION f() LANGUAGE JAVASCRIPT AS $$ ' $$; KILL 7 -- '", MY_PIN_SQL_MODE,
+		 true, false, plain},
+	};
+	check_flags(&kills[0]);
+}

@@ -37,6 +37,7 @@ struct lexer {
 	/* Per text: */
 	bool charset_unreadable;    /* from here on (see my_sql_mode) */
 	bool kill;		    /* a KILL in a compound statement or in dynamic SQL */
+	bool dollar_ambiguous;	    /* a $tag$ read two ways: the text pins (check_dollar_quote) */
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
 };
 
@@ -201,9 +202,13 @@ static bool text_may_kill(const uint8_t *p, const uint8_t *end);
  * body, which it creates even without the component that runs it);
  * MariaDB and older MySQL read a name made of word bytes. Where the two
  * end apart, the statement pins (MY_PIN_SQL_MODE) and the rest of the text
- * is searched for KILL byte by byte: either reading may be the server's. */
+ * is searched for KILL byte by byte: either reading may be the server's.
+ * Once that is done, the text pins whatever follows: later "$" are not
+ * looked at again (each look may search to the end of the text). */
 static void check_dollar_quote(struct lexer *l)
 {
+	if (l->dollar_ambiguous)
+		return;
 	const uint8_t *tag_end = l->p + 1, *name_end = l->p;
 	while (tag_end < l->end && *tag_end != '$' && is_word_byte(l, *tag_end))
 		tag_end++;
@@ -221,7 +226,7 @@ static void check_dollar_quote(struct lexer *l)
 	}
 	if (string_end == name_end)
 		return;
-	l->ambiguous_mode = true;
+	l->ambiguous_mode = l->dollar_ambiguous = true;
 	l->kill = l->kill || text_may_kill(l->p, l->end);
 }
 

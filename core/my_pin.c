@@ -1346,3 +1346,20 @@ bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len)
 	my_session_change_cleanup(&ch);
 	return read;
 }
+
+bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	static const char *const plain[] = {"SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE",
+					    "LOAD", "DO", "WITH", "VALUES", "TABLE"};
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode,
+			  .charset_unreadable = mode.charset_unreadable};
+	struct token first, next;
+	if (mode.charset_unreadable || !next_token(&l, &first) || first.n == 0 ||
+	    l.executable_comment || !peek_token(&l, &next) || next.punct == ':')
+		return true; /* not known from these bytes, or a label */
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		if (word_is(&first, plain[i]))
+			return false;
+	}
+	return true;
+}

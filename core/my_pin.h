@@ -121,4 +121,12 @@ static inline bool my_session_change_tracks(const struct my_session_change *ch)
  * re-sent (retry_reads). */
 bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
+/* my_text_may_run_kill: the text whose first |len| bytes are |sql| (maybe
+ * not all of it) may run a KILL other than as its first statement: false
+ * only when those bytes show a first word that begins neither a compound
+ * statement, nor dynamic SQL, nor a routine (BEGIN, IF, a label, CREATE,
+ * EXECUTE, PREPARE, SET STATEMENT...). A multi-statement is the caller's
+ * to know. */
+bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len);
+
 #endif

@@ -1230,12 +1230,30 @@ static bool client_answered_here(struct client *c)
  * word KILL in it could reach a backend session by number (in a compound
  * statement, dynamic SQL, a multi-statement). It is searched for as the
  * query is relayed: the server runs a query only once all of it has come,
- * so one found before its last byte went out is refused in time. */
+ * so one found before its last byte went out is refused in time. A text
+ * that can run only itself (multi-statements off, a first word such as
+ * INSERT) is not searched: a bulk INSERT may hold the word in its data. */
+static bool client_long_query_may_kill(const struct client *c, uint32_t len)
+{
+	const struct server *s = c->server;
+	const struct buf *in = &c->conn.in;
+	size_t head = MY_FRAME_HEADER_LEN + 1;
+	if (s->multi_statements || s->multi_statements_unknown ||
+	    (c->pending_response && c->pending_multi_statements == CLIENT_OPTION_ON))
+		return true;
+	if (buf_avail(in) <= head)
+		return true;
+	size_t have = buf_avail(in) - head; /* of this frame's text only */
+	return my_text_may_run_kill(client_sql_mode(c), buf_head(in) + head,
+				    have < (size_t)len - 1 ? have : (size_t)len - 1);
+}
+
 static void client_kill_scan_frame(struct client *c, bool command_frame, uint8_t command,
 				   uint32_t len)
 {
 	if (command_frame) {
-		c->kill_scanning = command == COM_QUERY && len > PIN_SCAN_MAX;
+		c->kill_scanning = command == COM_QUERY && len > PIN_SCAN_MAX &&
+				   client_long_query_may_kill(c, len);
 		my_kill_scan_init(&c->kill_scan);
 		c->kill_scan_skip = MY_FRAME_HEADER_LEN + 1; /* and the command byte */
 	} else {

@@ -248,3 +248,16 @@ def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
         assert one(attacker, "SELECT 6") == 6
     target.close()
     attacker.close()
+
+
+def test_long_insert_with_the_word_kill_in_its_data_runs(wp, mariadb):
+    """Only a long query that may run other statements is searched for KILL: a
+    bulk INSERT (multi-statements off) whose data holds the word is not refused."""
+    mariadb.root_sql("CREATE DATABASE IF NOT EXISTS wp_kill; "
+                     "CREATE TABLE IF NOT EXISTS wp_kill.big (t LONGTEXT)")
+    c = connect(wp)
+    text = "please do not kill this row " * 40000  # over 1 MiB
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO wp_kill.big VALUES (%s)", (text,))
+    assert one(c, "SELECT COUNT(*) FROM wp_kill.big WHERE t LIKE 'please do not kill%'") >= 1
+    c.close()

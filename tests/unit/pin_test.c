@@ -469,3 +469,22 @@ Test(pin, dollar_quotes)
 	};
 	check_flags(&kills[0]);
 }
+
+/* A query too long to classify is searched for KILL only when it may run
+ * one: its first word begins something that runs other statements. */
+Test(pin, long_text_may_run_kill)
+{
+	static const char *const yes[] = {
+		"BEGIN NOT ATOMIC ", "IF 1 THEN ", "lbl: LOOP ", "CREATE PROCEDURE p() ",
+		"EXECUTE IMMEDIATE ", "PREPARE s FROM ", "SET STATEMENT x=1 FOR ", "/*!50000 INSERT ",
+		"/* not yet the first word", "INSERT", "`INSERT` ", "CALL p(",
+	};
+	static const char *const no[] = {"INSERT INTO t VALUES ('kill')", "/* c */ select 1, ",
+					 "UPDATE t SET a = ", "WITH x AS (", "replace into t "};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_expect(my_text_may_run_kill(plain, (const uint8_t *)yes[i], strlen(yes[i])),
+			  "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_expect_not(my_text_may_run_kill(plain, (const uint8_t *)no[i], strlen(no[i])),
+			      "%s", no[i]);
+}

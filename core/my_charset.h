@@ -9,6 +9,9 @@ struct my_collation {
 	uint8_t id;
 	const char *charset;
 	const char *collation;
+	/* A byte above 0x7F the server's lexer skips as a space in this
+	 * character set (latin1: 0xA0, no-break space), or 0. */
+	uint8_t space_byte;
 };
 
 /* my_collation_find returns the entry for a handshake collation id, or NULL
@@ -25,5 +28,9 @@ const struct my_collation *my_collation_by_name(const char *charset, const char 
  * to a lexer that does not know the character set), or in a quote or a
  * backtick. */
 bool my_collation_hides_backslash(uint8_t id);
+
+/* my_collation_space_byte: the space_byte of a collation id (0 for one not
+ * known; a client never keeps such an id, see client_collation_of). */
+uint8_t my_collation_space_byte(uint8_t id);
 
 #endif

@@ -123,3 +123,40 @@ bool my_process_kill_parse(struct my_cur p, uint32_t *out_id)
 	return my_cur_u8(&p, &cmd) && cmd == COM_PROCESS_KILL && my_cur_u32le(&p, out_id) &&
 	       my_cur_done(&p);
 }
+
+void my_kill_scan_init(struct my_kill_scan *k)
+{
+	for (size_t i = 0; i < sizeof(k->last) / sizeof(k->last[0]); i++)
+		k->last[i] = -1;
+	k->found = false;
+}
+
+static bool glues_before(int c) { return c >= 0 && (isalpha(c) || c == '_' || c == '$'); }
+
+static bool glues_after(int c) { return c >= 0 && (isalnum(c) || c == '_' || c == '$'); }
+
+/* kill_scan_check: the four bytes before |next| (-1: the text ended) spell
+ * KILL, not glued to what stands around them. */
+static bool kill_scan_check(const struct my_kill_scan *k, int next)
+{
+	static const char word[] = "KILL";
+	for (size_t i = 0; i < 4; i++) {
+		if (k->last[i + 1] < 0 || toupper(k->last[i + 1]) != word[i])
+			return false;
+	}
+	return !glues_before(k->last[0]) && !glues_after(next);
+}
+
+void my_kill_scan_feed(struct my_kill_scan *k, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len && !k->found; i++) {
+		k->found = kill_scan_check(k, p[i]);
+		memmove(k->last, k->last + 1, sizeof(k->last) - sizeof(k->last[0]));
+		k->last[4] = p[i];
+	}
+}
+
+void my_kill_scan_end(struct my_kill_scan *k)
+{
+	k->found = k->found || kill_scan_check(k, -1);
+}

@@ -28,4 +28,21 @@ enum my_kill_kind my_kill_parse(const char *sql, size_t len, uint32_t *out_id);
  * included): its 4-byte id. False when malformed. */
 bool my_process_kill_parse(struct my_cur payload, uint32_t *out_id);
 
+/* A search for the word KILL (not glued to a letter before or to a letter,
+ * digit, "_" or "$" after: the bytes a lexer could read as the keyword,
+ * wherever they stand) in a text that arrives in pieces. Zero-initialized
+ * by my_kill_scan_init; |found| once seen. */
+struct my_kill_scan {
+	int last[5]; /* the last five bytes fed, oldest first; -1: none yet */
+	bool found;
+};
+
+void my_kill_scan_init(struct my_kill_scan *k);
+
+/* my_kill_scan_feed passes the next |len| bytes of the text. */
+void my_kill_scan_feed(struct my_kill_scan *k, const uint8_t *p, size_t len);
+
+/* my_kill_scan_end: the text ends here (a KILL may be its last word). */
+void my_kill_scan_end(struct my_kill_scan *k);
+
 #endif

@@ -38,12 +38,22 @@ struct lexer {
 	/* Per text: */
 	bool charset_unreadable;    /* from here on (see my_sql_mode) */
 	bool kill;		    /* a KILL in a compound statement or in dynamic SQL */
+	bool dollar_ambiguous;	    /* a $tag$ read two ways: the text pins (check_dollar_quote) */
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
 };
 
-static bool is_word_byte(uint8_t c)
+/* lex_space: a byte the server skips between tokens. Besides ASCII's
+ * (vertical tab and form feed included), some single-byte character sets
+ * have one above 0x7F (measured on MariaDB 10.11 and MySQL 9.7: 0xA0 in
+ * latin1, latin2, cp1250, greek...; see my_collation). */
+static bool lex_space(const struct lexer *l, uint8_t c)
 {
-	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+	return isspace(c) || (c >= 0x80 && c == l->mode.space_byte);
+}
+
+static bool is_word_byte(const struct lexer *l, uint8_t c)
+{
+	return (isalnum(c) || c == '_' || c == '$' || c >= 0x80) && !lex_space(l, c);
 }
 
 /* comment_close finds the star of the closing delimiter from |from| (the
@@ -93,10 +103,14 @@ static bool skip_space_and_comments(struct lexer *l)
 			continue;
 		}
 		uint8_t c = *l->p;
-		if (isspace(c)) {
+		if (lex_space(l, c)) {
+			if (c >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true; /* a space, or part of a word */
 			l->p++;
 		} else if (c == '#' || (l->end - l->p >= 3 && c == '-' && l->p[1] == '-' &&
-					 (isspace(l->p[2]) || iscntrl(l->p[2])))) {
+					 (lex_space(l, l->p[2]) || iscntrl(l->p[2])))) {
+			if (l->p[2] >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true;
 			if (l->comment_end)
 				l->ambiguous_comment = true; /* it would run past the comment's end */
 			while (l->p < l->end && *l->p != '\n')
@@ -182,6 +196,40 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 }
 
 static bool followed_by_paren(const struct lexer *l);
+static bool text_may_kill(const uint8_t *p, const uint8_t *end);
+
+/* check_dollar_quote looks at a token that starts with "$" at l->p. MySQL
+ * 9 reads $tag$ ... $tag$ as one string (a LANGUAGE JAVASCRIPT routine's
+ * body, which it creates even without the component that runs it);
+ * MariaDB and older MySQL read a name made of word bytes. Where the two
+ * end apart, the statement pins (MY_PIN_SQL_MODE) and the rest of the text
+ * is searched for KILL byte by byte: either reading may be the server's.
+ * Once that is done, the text pins whatever follows: later "$" are not
+ * looked at again (each look may search to the end of the text). */
+static void check_dollar_quote(struct lexer *l)
+{
+	if (l->dollar_ambiguous)
+		return;
+	const uint8_t *tag_end = l->p + 1, *name_end = l->p;
+	while (tag_end < l->end && *tag_end != '$' && is_word_byte(l, *tag_end))
+		tag_end++;
+	while (name_end < l->end && is_word_byte(l, *name_end))
+		name_end++;
+	if (tag_end >= l->end || *tag_end != '$')
+		return; /* no opening delimiter: a name either way */
+	size_t delim = (size_t)(tag_end + 1 - l->p);
+	const uint8_t *close = tag_end + 1, *string_end = l->end;
+	for (; (size_t)(l->end - close) >= delim; close++) {
+		if (memcmp(close, l->p, delim) == 0) {
+			string_end = close + delim;
+			break;
+		}
+	}
+	if (string_end == name_end)
+		return;
+	l->ambiguous_mode = l->dollar_ambiguous = true;
+	l->kill = l->kill || text_may_kill(l->p, l->end);
+}
 
 /* quoted_name: the quoted token from |open| to l->p is an identifier
  * (backticks; double quotes unless ANSI_QUOTES is known off): its name is
@@ -232,7 +280,7 @@ static bool next_token(struct lexer *l, struct token *t)
 		if (!system && l->p < l->end && (*l->p == '\'' || *l->p == '"' || *l->p == '`'))
 			skip_quoted(l);
 		else
-			while (l->p < l->end && (is_word_byte(*l->p) || *l->p == '.'))
+			while (l->p < l->end && (is_word_byte(l, *l->p) || *l->p == '.'))
 				l->p++;
 		const uint8_t *name = l->p;
 		while (system && name > at && name[-1] != '@' && name[-1] != '.')
@@ -241,8 +289,10 @@ static bool next_token(struct lexer *l, struct token *t)
 			note_charset_word(l, name, (size_t)(l->p - name));
 		return true;
 	}
+	if (c == '$')
+		check_dollar_quote(l);
 	t->w = l->p;
-	while (l->p < l->end && is_word_byte(*l->p))
+	while (l->p < l->end && is_word_byte(l, *l->p))
 		l->p++;
 	t->n = (size_t)(l->p - t->w);
 	if (t->n == 0)
@@ -388,7 +438,7 @@ static const struct body_word body_words[] = {
 static bool followed_by_paren(const struct lexer *l)
 {
 	const uint8_t *p = l->p;
-	while (p < l->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < l->end && lex_space(l, *p))
 		p++;
 	if (p < l->end && (*p == '/' || *p == '#' || *p == '-' || p == l->comment_end)) {
 		struct token next; /* a comment, maybe: the slow way */
@@ -763,7 +813,7 @@ static bool read_number(struct lexer *l)
 		while (l->p < l->end && isdigit(*l->p))
 			l->p++;
 	}
-	bool glued = l->p < l->end && is_word_byte(*l->p);
+	bool glued = l->p < l->end && is_word_byte(l, *l->p);
 	return digits > 0 && l->p > start && !glued;
 }
 
@@ -815,15 +865,15 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 {
 	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
 						   "MSSQL", "ORACLE", "POSTGRESQL"};
-	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 	if (*v != '\'')
 		return m; /* DEFAULT, a number (a bit mask): not read here */
-	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false};
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
@@ -839,7 +889,7 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
 {
 	const char *v = my_vars_get(vars, "sql_mode");
-	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 }
 
 struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
@@ -849,7 +899,19 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 								 : MY_MODE_UNKNOWN,
 		a.ansi_quotes == b.ansi_quotes ? a.ansi_quotes : MY_MODE_UNKNOWN,
 		a.charset_unreadable || b.charset_unreadable,
+		a.space_byte ? a.space_byte : b.space_byte,
+		a.space_unknown || b.space_unknown || a.space_byte != b.space_byte,
 	};
+}
+
+/* with_sql_mode: |m|'s lexing rules of sql_mode, with the character set's
+ * of |charset| (SET sql_mode does not change the character set). */
+static struct my_sql_mode with_sql_mode(struct my_sql_mode charset, struct my_sql_mode m)
+{
+	m.charset_unreadable = charset.charset_unreadable;
+	m.space_byte = charset.space_byte;
+	m.space_unknown = charset.space_unknown;
+	return m;
 }
 
 /* read_expression passes a value that is not a literal, up to the "," that
@@ -974,7 +1036,7 @@ static bool read_name(struct lexer *l, char *out, size_t out_len, bool backtick_
 		if (l->p < l->end && *l->p == q)
 			return false; /* a doubled quote: not read here */
 	} else {
-		while (l->p < l->end && is_word_byte(*l->p))
+		while (l->p < l->end && is_word_byte(l, *l->p))
 			l->p++;
 		n = (size_t)(l->p - w);
 	}
@@ -1047,11 +1109,12 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 		r = MY_PIN_NONE;
 		const char *mode = my_vars_get(&set, "sql_mode");
 		if (mode)
-			l->mode = sql_mode_of_literal(mode);
+			l->mode = with_sql_mode(l->mode, sql_mode_of_literal(mode));
 	}
 	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
-		l->mode = (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+		l->mode = with_sql_mode(l->mode, (struct my_sql_mode){MY_MODE_UNKNOWN,
+								      MY_MODE_UNKNOWN, false, 0, false});
 	}
 	my_vars_clear(&set);
 	my_vars_clear(&readback);
@@ -1095,6 +1158,21 @@ static enum my_pin_reason classify_use(struct lexer *l, struct my_session_change
 
 /* ---- statements ----------------------------------------------------- */
 
+/* begins_block: BEGIN is a transaction when nothing follows it but WORK
+ * (and a last ";"). Anything else is a block: BEGIN NOT ATOMIC, or, under
+ * MariaDB's sql_mode=ORACLE, BEGIN ... END, where even "BEGIN WORK; END"
+ * calls a procedure named work. Elsewhere those are syntax errors. */
+static bool begins_block(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	if (!next_token(&ahead, &t) || is_end(&t))
+		return false;
+	if (!word_is(&t, "WORK"))
+		return true;
+	return next_token(&ahead, &t) && (!is_end(&t) || next_token(&ahead, &t));
+}
+
 /* starts_compound: the statement may hold other statements (a routine's
  * body, BEGIN NOT ATOMIC, IF, a label): its ";" do not end it. */
 static bool starts_compound(const struct lexer *l, const struct token *first)
@@ -1107,7 +1185,7 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 	    word_is(first, "LOOP") || word_is(first, "REPEAT") || word_is(first, "FOR"))
 		return true;
 	if (word_is(first, "BEGIN"))
-		return next_token(&ahead, &t) && word_is(&t, "NOT");
+		return begins_block(l);
 	if (first->n && peek_token(l, &t) && t.punct == ':' && !t.quoted)
 		return true; /* label: */
 	if (!word_is(first, "CREATE"))
@@ -1122,8 +1200,10 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 }
 
 /* classify_compound reads the rest of the text as one statement: any word
- * that would pin as a statement of its own, or in a body, pins. */
-static enum my_pin_reason classify_compound(struct lexer *l)
+ * that would pin as a statement of its own, or in a body, pins. One that
+ * runs (not a CREATE of a routine) pins in any case (reason call): under
+ * MariaDB's sql_mode=ORACLE a name standing alone in it calls a procedure. */
+static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 {
 	static const struct {
 		const char *word;
@@ -1153,6 +1233,8 @@ static enum my_pin_reason classify_compound(struct lexer *l)
 			scan_word(l, &t, after_dot, false, &s);
 		after_dot = t.punct == '.' && !t.quoted;
 	}
+	if (runs && s.pin == MY_PIN_NONE)
+		s.pin = MY_PIN_CALL;
 	l->charset_word = l->charset_word || s.pin != MY_PIN_NONE;
 	return s.pin;
 }
@@ -1223,7 +1305,7 @@ static enum my_pin_reason classify_by_first_word(struct lexer *l, const struct t
 			return pins[i].reason;
 	}
 	if (starts_compound(l, first))
-		return classify_compound(l);
+		return classify_compound(l, !word_is(first, "CREATE"));
 	bool reads = word_is(first, "SELECT") || word_is(first, "SHOW");
 	if (first->n)
 		scan_word(l, first, false, reads, s);
@@ -1289,6 +1371,11 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 		r = MY_PIN_EXECUTABLE_COMMENT; /* its effect depends on the server's version */
 	if (out->pin == MY_PIN_NONE)
 		out->pin = r;
+	if (r == MY_PIN_NONE && tracked.collation) {
+		/* SET NAMES: the statements after it are cut by its spaces. */
+		l->mode.space_byte = my_collation_space_byte(tracked.collation);
+		l->mode.space_unknown = false;
+	}
 	if ((r != MY_PIN_NONE && l->charset_word) ||
 	    (r == MY_PIN_NONE && my_collation_hides_backslash(tracked.collation))) {
 		/* The statements after it are in a character set not lexed here. */
@@ -1363,4 +1450,21 @@ bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len)
 	bool read = ch.read && ch.pin == MY_PIN_NONE;
 	my_session_change_cleanup(&ch);
 	return read;
+}
+
+bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	static const char *const plain[] = {"SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE",
+					    "LOAD", "DO", "WITH", "VALUES", "TABLE"};
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode,
+			  .charset_unreadable = mode.charset_unreadable};
+	struct token first, next;
+	if (mode.charset_unreadable || !next_token(&l, &first) || first.n == 0 ||
+	    l.executable_comment || !peek_token(&l, &next) || next.punct == ':')
+		return true; /* not known from these bytes, or a label */
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		if (word_is(&first, plain[i]))
+			return false;
+	}
+	return true;
 }

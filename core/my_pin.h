@@ -51,6 +51,13 @@ struct my_sql_mode {
 	 * byte is 0x5C, a quote or a backtick (big5, cp932, gbk, gb18030,
 	 * sjis), or is not known: the text is not lexed (MY_PIN_CHARSET). */
 	bool charset_unreadable;
+	/* A byte above 0x7F that the session's character set makes a space
+	 * to the server's lexer, like a tab (latin1's 0xA0), or 0 for none;
+	 * with |space_unknown| it may or may not be one (a SET NAMES in
+	 * flight), and a text where it stands outside a quote pins
+	 * (MY_PIN_SQL_MODE). */
+	uint8_t space_byte;
+	bool space_unknown;
 };
 
 /* my_sql_mode_of: the lexing rules of a session whose tracked variables are
@@ -115,5 +122,13 @@ static inline bool my_session_change_tracks(const struct my_session_change *ch)
  * touches session state. Running it twice is harmless, so a lost one may be
  * re-sent (retry_reads). */
 bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len);
+
+/* my_text_may_run_kill: the text whose first |len| bytes are |sql| (maybe
+ * not all of it) may run a KILL other than as its first statement: false
+ * only when those bytes show a first word that begins neither a compound
+ * statement, nor dynamic SQL, nor a routine (BEGIN, IF, a label, CREATE,
+ * EXECUTE, PREPARE, SET STATEMENT...). A multi-statement is the caller's
+ * to know. */
+bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
 #endif

@@ -133,6 +133,10 @@ static bool fail(struct my_track *t)
 static bool on_first(struct my_track *t, struct my_cur p, uint8_t h, size_t len)
 {
 	bool prepare = my_track_shape_of(t->queue[t->head]) == MY_SHAPE_PREPARE;
+	/* After an upload, the server answers only once it has read the
+	 * empty packet: a client that sent it before the request (pipelined)
+	 * was never seen ending it, and its next packets are commands. */
+	t->uploading = t->uploading && h == LOCAL_INFILE_HEADER;
 	if (h == MY_ERR_HEADER)
 		return finish_error(t);
 	if (h == MY_OK_HEADER && prepare) {

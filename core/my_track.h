@@ -55,7 +55,10 @@ struct my_track {
 					  may hold them (SHOW WARNINGS) until a statement
 					  that uses a table clears it */
 	bool uploading;		       /* LOCAL INFILE asked: the client's packets are the
-					  file until an empty one (my_track_upload_ended) */
+					  file until an empty one (my_track_upload_ended),
+					  and at the latest until the server answers the
+					  upload (it has read that empty packet then, even
+					  one sent before it asked) */
 };
 
 void my_track_init(struct my_track *t);

@@ -374,10 +374,19 @@ static void client_check_token(struct client *c, const uint8_t *token, size_t to
 	client_start_session(c, u);
 }
 
+/* client_collation_of: the collation a client gets for the one its login
+ * names. One warmpool does not know cannot be set by name on a connection,
+ * which would then keep whatever character set the previous client left
+ * there: such a client gets the one backend connections log in with. */
+static uint8_t client_collation_of(uint8_t id)
+{
+	return my_collation_find(id) ? id : MY_DEFAULT_COLLATION;
+}
+
 static void client_handle_login(struct client *c, const struct my_login *login)
 {
 	c->caps = login->capabilities & (CLIENT_OFFERED_CAPS | CLIENT_SSL);
-	c->collation = login->collation;
+	c->collation = client_collation_of(login->collation);
 	snprintf(c->user, sizeof(c->user), "%s", login->user);
 	snprintf(c->db, sizeof(c->db), "%s", login->db);
 	if (!(c->caps & CLIENT_SECURE_CONNECTION)) {
@@ -838,7 +847,7 @@ static void client_forget_session(struct client *c, const struct my_login *l)
 	buf_cleanup(&c->retry);
 	snprintf(c->db, sizeof(c->db), "%s", l->db);
 	if (l->collation)
-		c->collation = l->collation;
+		c->collation = client_collation_of(l->collation);
 }
 
 /* client_change_user: the client logs in again, as another user or the
@@ -1006,9 +1015,20 @@ struct my_sql_mode client_sql_mode(const struct client *c)
 	struct my_sql_mode m = my_sql_mode_of(&c->vars);
 	/* gbk and its kind are not lexed: such a client pins (reason charset). */
 	m.charset_unreadable = c->charset_unreadable || my_collation_hides_backslash(c->collation);
+	m.space_byte = my_collation_space_byte(c->collation);
+	if (c->pending_response && c->pending.collation &&
+	    my_collation_space_byte(c->pending.collation) != m.space_byte) {
+		/* A SET NAMES in flight: its spaces may or may not apply. */
+		m.space_byte |= my_collation_space_byte(c->pending.collation);
+		m.space_unknown = true;
+	}
 	if (c->pending_response && my_vars_get(&c->pending.vars, "sql_mode")) {
 		/* A SET sql_mode in flight: it may or may not succeed. */
-		return my_sql_mode_merge(m, my_sql_mode_of(&c->pending.vars));
+		struct my_sql_mode pending = my_sql_mode_of(&c->pending.vars);
+		pending.charset_unreadable = m.charset_unreadable;
+		pending.space_byte = m.space_byte;
+		pending.space_unknown = m.space_unknown;
+		return my_sql_mode_merge(m, pending);
 	}
 	const struct server *s = c->server;
 	if (m.no_backslash_escapes == MY_MODE_UNKNOWN && s && s->track.status_known &&
@@ -1221,6 +1241,67 @@ static bool client_answered_here(struct client *c)
 	return false;
 }
 
+/* A query longer than PIN_SCAN_MAX is not classified (it pins), but the
+ * word KILL in it could reach a backend session by number (in a compound
+ * statement, dynamic SQL, a multi-statement). It is searched for as the
+ * query is relayed: the server runs a query only once all of it has come,
+ * so one found before its last byte went out is refused in time. A text
+ * that can run only itself (multi-statements off, a first word such as
+ * INSERT) is not searched: a bulk INSERT may hold the word in its data. */
+static bool client_long_query_may_kill(const struct client *c, uint32_t len)
+{
+	const struct server *s = c->server;
+	const struct buf *in = &c->conn.in;
+	size_t head = MY_FRAME_HEADER_LEN + 1;
+	if (s->multi_statements || s->multi_statements_unknown ||
+	    (c->pending_response && c->pending_multi_statements == CLIENT_OPTION_ON))
+		return true;
+	if (buf_avail(in) <= head)
+		return true;
+	size_t have = buf_avail(in) - head; /* of this frame's text only */
+	return my_text_may_run_kill(client_sql_mode(c), buf_head(in) + head,
+				    have < (size_t)len - 1 ? have : (size_t)len - 1);
+}
+
+static void client_kill_scan_frame(struct client *c, bool command_frame, uint8_t command,
+				   uint32_t len)
+{
+	if (command_frame) {
+		c->kill_scanning = command == COM_QUERY && len > PIN_SCAN_MAX &&
+				   client_long_query_may_kill(c, len);
+		my_kill_scan_init(&c->kill_scan);
+		c->kill_scan_skip = MY_FRAME_HEADER_LEN + 1; /* and the command byte */
+	} else {
+		c->kill_scan_skip = MY_FRAME_HEADER_LEN; /* a continuation frame's */
+	}
+	c->kill_scan_last = len < MY_MAX_FRAME_PAYLOAD;
+}
+
+/* client_kill_scan_passes searches the next |n| bytes of the frame at the
+ * head of c->in before they are relayed. False when the query holds a
+ * KILL: the client gets ERR 1235 and is closed, and its backend
+ * connection, which has part of the query, with it. */
+static bool client_kill_scan_passes(struct client *c, size_t n)
+{
+	size_t skip = c->kill_scan_skip < n ? c->kill_scan_skip : n;
+	c->kill_scan_skip -= skip;
+	my_kill_scan_feed(&c->kill_scan, buf_head(&c->conn.in) + skip, n - skip);
+	if (c->kill_scan_last && n == c->frame_left)
+		my_kill_scan_end(&c->kill_scan);
+	if (!c->kill_scan.found)
+		return true;
+	c->kill_scanning = false;
+	log_info("long query with KILL refused", "conn=c%llu", (unsigned long long)c->conn.id);
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	my_err_build(&b, 1, ER_NOT_SUPPORTED_YET, "42000",
+		     "warmpool interprets KILL [CONNECTION | QUERY] <id> only as a statement of "
+		     "its own (a query over 1 MiB holding KILL is refused)");
+	if (conn_bld_send(&c->conn, &b))
+		conn_close_after_flush(&c->conn);
+	return false;
+}
+
 /* client_relay forwards whole and partial frames to the backend, watching
  * for COM_QUIT at frame starts (it is answered here, not forwarded). */
 static void client_relay(struct client *c)
@@ -1240,6 +1321,7 @@ static void client_relay(struct client *c)
 			bool uploading = c->server->track.uploading;
 			if (uploading && len == 0)
 				my_track_upload_ended(&c->server->track);
+			command = 0;
 			if (seq == 0 && !uploading) {
 				client_keep_for_retry(c, len);
 				if (!my_cur_u8(&h, &command))
@@ -1280,12 +1362,17 @@ static void client_relay(struct client *c)
 				}
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+			client_kill_scan_frame(c, seq == 0 && !uploading, command, len);
 		}
 		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
+		if (c->kill_scanning && !client_kill_scan_passes(c, n))
+			return;
 		if (!server_forward(c->server, buf_head(in), n))
 			return;
 		buf_consume(in, n);
 		c->frame_left -= n;
+		if (c->kill_scanning && c->frame_left == 0 && c->kill_scan_last)
+			c->kill_scanning = false; /* the query went out whole */
 	}
 }
 

@@ -109,6 +109,12 @@ struct client {
 	uint32_t long_data_consumer_id; /* the execute or reset that takes one's long data */
 	uint64_t long_data_consumer;	/* ... and its response (0: none) */
 	bool refuse_text; /* the query at the head of c->in holds a KILL among others */
+	/* A query too long to classify, searched for KILL as it is relayed
+	 * (client_kill_scan_passes): */
+	bool kill_scanning;
+	struct my_kill_scan kill_scan;
+	size_t kill_scan_skip; /* header bytes at the head of the frame being relayed */
+	bool kill_scan_last;   /* that frame ends the query */
 	/* Its last COM_STMT_PREPARE: on which backend connection (conn id), as
 	 * that connection's how-manyth prepare. MariaDB's statement id -1 ("the
 	 * last prepared") is its own only while both still match. */

@@ -267,13 +267,18 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 		return answer_locally(c, len, ER_UNKNOWN_STMT_HANDLER,
 				      "warmpool: the backend prepared the statement differently "
 				      "on another connection");
+	if (cmd == COM_STMT_EXECUTE) {
+		enum stmt_step step = execute_types(c, len, st, cs);
+		if (step != STMT_RELAY)
+			return step; /* the frame comes through here again, with the client's id */
+	}
+	/* Only now: a frame rewritten and then waited for would be read again
+	 * with the backend's id taken for one of the client's. */
 	put_le32(idp, cs->backend_id);
 	if (cmd == COM_STMT_BULK_EXECUTE)
 		client_pin(c, MY_PIN_PREPARED_STATEMENT); /* state kept on the backend */
 	else
 		client_long_data(c, cmd, id); /* long data holds its connection until used */
-	if (cmd == COM_STMT_EXECUTE)
-		return execute_types(c, len, st, cs);
 	return STMT_RELAY;
 }
 

@@ -49,7 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						     CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS,
 					     &out.login);
 		break;
-	case 7: sink += (int)my_kill_parse((const char *)in.ptr, in.len, &id); break;
+	case 7: {
+		sink += (int)my_kill_parse((const char *)in.ptr, in.len, &id);
+		struct my_kill_scan k; /* the same text in two pieces */
+		my_kill_scan_init(&k);
+		my_kill_scan_feed(&k, in.ptr, in.len / 2);
+		my_kill_scan_feed(&k, in.ptr + in.len / 2, in.len - in.len / 2);
+		my_kill_scan_end(&k);
+		sink += k.found;
+		break;
+	}
 	case 8: sink += my_process_kill_parse(in, &id); break;
 	}
 	return 0;

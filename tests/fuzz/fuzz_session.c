@@ -12,7 +12,8 @@
 static volatile int sink;
 
 /* Byte 0 picks: even, the input is SQL for the classifier (byte 1 the
- * sql_mode bits it is read with and the kind of text: a COM_QUERY with any
+ * sql_mode bits it is read with, latin1's space byte (0x40) known or not
+ * (0x20), and the kind of text: a COM_QUERY with any
  * number of statements, or a COM_STMT_PREPARE); odd, it is a command byte
  * followed by a stream of server frames for the tracker, and the same
  * frames are read as the answer to a read-back of 1 to 4 variables. */
@@ -22,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] % 2 == 0) {
 		struct my_sql_mode mode = {(enum my_mode_bit)(data[1] % 3),
-					   (enum my_mode_bit)(data[1] / 3 % 3), data[1] / 9 % 2 != 0};
+					   (enum my_mode_bit)(data[1] / 3 % 3), data[1] / 9 % 2 != 0,
+					   data[1] & 0x40 ? 0xa0 : 0, (data[1] & 0x20) != 0};
 		enum my_text_kind kind = data[1] & 0x80 ? MY_TEXT_PREPARE : MY_TEXT_QUERY;
 		struct my_session_change ch;
 		my_classify(&ch, mode, kind, data + 2, size - 2);

@@ -31,6 +31,10 @@ def iso_db(mariadb):
         "END //\n"
         "CREATE FUNCTION wp_iso.leave_fn() RETURNS INT DETERMINISTIC BEGIN SET @fn_var = 7; "
         "RETURN 1; END //")
+    # a procedure named like a keyword: sql_mode=ORACLE calls it from "BEGIN WORK; END"
+    mariadb.root_sql("DROP PROCEDURE IF EXISTS wp_iso.work")
+    mariadb.root_sql("DELIMITER //\nCREATE PROCEDURE wp_iso.work() BEGIN "
+                     "SET SESSION time_zone = '+05:00'; END //")
     return mariadb
 
 
@@ -550,7 +554,7 @@ def test_diagnostics_stay_with_their_session(one_conn_pool, cause, read):
     b = connect(one_conn_pool.port)
     assert value(b, "SELECT CONNECTION_ID()") == a_id
     assert "A-secret" not in repr(query(b, read)), f"B reads A's diagnostics ({read})"
-    query(b, f"GET DIAGNOSTICS @n = NUMBER")
+    query(b, "GET DIAGNOSTICS @n = NUMBER")
     assert value(b, "SELECT @n") == 0
     b.close()
     a.close()
@@ -577,3 +581,207 @@ def test_multi_results_follow_each_client(one_conn_pool, iso_db, first):
     for multi_results in order + order:
         want = "rows" if multi_results else 1312
         assert call_rows(one_conn_pool.port, multi_results) == want, multi_results
+
+
+# --- second adversarial pass: both servers ---------------------------------
+# Each hole was found with max_connections = 1 against MariaDB 10.11 and MySQL
+# 9.7; B asks the server what the session holds.
+
+@pytest.fixture(params=["mariadb", "mysql"])
+def one_conn_any(request, warmpool_factory):
+    db = request.getfixturevalue(request.param)
+    return warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
+                            listener_main={"pool_mode": "transaction"},
+                            backend_main={"min_idle": "1", "max_connections": "1"})
+
+
+def raw_query(conn, sql_bytes):
+    """A COM_QUERY of exactly these bytes (PyMySQL would encode a str)."""
+    conn._execute_command(COM_QUERY, sql_bytes)
+    conn._read_query_result()
+    return conn._result.rows
+
+
+COM_QUERY = 0x03
+SESSION_PROBE = ("SELECT @@session.time_zone = @@global.time_zone, @@autocommit, "
+                 "IS_USED_LOCK('wp_iso_hidden'), LAST_INSERT_ID()")
+
+
+def assert_b_pristine(port, a_id, when):
+    """B, on A's connection, finds the server's defaults, no lock of A's, no
+    LAST_INSERT_ID of A's and no temporary table of A's."""
+    b, b_id = backend_of(port)
+    if b is None:
+        return False
+    assert b_id == a_id, "B did not get A's backend connection"
+    assert query(b, SESSION_PROBE)[0] == (1, 1, None, 0), f"B sees A's session ({when})"
+    assert error_code(b, "SELECT * FROM sbtest.wp_iso_hidden_tmp") == 1146, \
+        f"B sees A's temporary table ({when})"
+    b.close()
+    return True
+
+
+# In latin1 (and latin2, cp1250, greek... on both servers) byte 0xA0 is a space
+# to the server's lexer: "SET\xa0autocommit=0" is a SET (t: latin1 space).
+LATIN1_SPACED = [b"SET\xa0SESSION time_zone = '+05:00'",
+                 b"SELECT\xa0GET_LOCK('wp_iso_hidden', 0)",
+                 b"CREATE\xa0TEMPORARY\xa0TABLE sbtest.wp_iso_hidden_tmp (a INT)",
+                 b"SET\xa0autocommit = 0"]
+
+
+@pytest.mark.parametrize("sql", LATIN1_SPACED, ids=["set", "get_lock", "temporary", "autocommit"])
+def test_latin1_space_byte_hides_no_state(one_conn_any, sql):
+    a = pymysql.connect(host="127.0.0.1", port=one_conn_any.port, user="app",
+                        password="app-secret", charset="latin1", autocommit=True)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    raw_query(a, sql)
+    assert_b_pristine(one_conn_any.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(one_conn_any.port, a_id, "A left")
+
+
+# Vertical tab and form feed are spaces to the server between a function's
+# name and its "(" (t: \v before paren).
+@pytest.mark.parametrize("sql", ["SELECT LAST_INSERT_ID\x0c(4242)",
+                                 "SELECT `GET_LOCK`\x0b('wp_iso_hidden', 0)",
+                                 "SELECT `LAST_INSERT_ID`\x0b\x0c(4242)"],
+                         ids=["last_insert_id", "quoted_get_lock", "quoted_last_insert_id"])
+def test_vertical_space_before_paren_hides_no_state(one_conn_any, sql):
+    a = connect(one_conn_any.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, sql)
+    assert_b_pristine(one_conn_any.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(one_conn_any.port, a_id, "A left")
+
+
+def test_split_execute_runs_the_statement_it_names(one_conn_any):
+    """A COM_STMT_EXECUTE whose frame arrives in two writes (its id in the first)
+    runs the statement the client named, not the one whose warmpool id equals
+    the backend id it was rewritten to (t: split execute)."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from rawclient import RawClient, frame
+    other = RawClient(one_conn_any.port).login()
+    other.prepare("SELECT 'other'")  # backend id 1 on the one connection
+    other.close()
+    a = RawClient(one_conn_any.port).login()
+    x = a.prepare("SELECT 'X'")
+    y = a.prepare("SELECT 'Y'")
+    assert (x, y) == (1, 2)
+    execute = frame(0, struct.pack("<BIBI", COM_STMT_EXECUTE, x, 0, 1))
+    a.sock.sendall(execute[:11])  # header, command, id, flags, one byte of the count
+    time.sleep(0.3)  # let warmpool read the first part on its own (no wall-clock assertion)
+    a.sock.sendall(execute[11:])
+    assert a.read_packet()[1] == b"\x01"  # one column
+    a.read_packet()  # its definition
+    a.read_packet()  # EOF
+    assert a.read_packet()[1] == b"\x00\x00\x01X", "the execute ran another statement"
+    a.close()
+
+
+def test_unknown_login_collation_gets_no_other_clients_charset(one_conn_any):
+    """A client whose handshake names a collation warmpool does not know (9,
+    latin2_general_ci) gets warmpool's default character set, never the one the
+    previous client left on the connection (t: unknown collation)."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from rawclient import RawClient, frame, native_token, CLIENT_CAPS
+    a = pymysql.connect(host="127.0.0.1", port=one_conn_any.port, user="app",
+                        password="app-secret", charset="latin1", autocommit=True)
+    assert value(a, "SELECT @@character_set_client") == "latin1"
+    b = RawClient(one_conn_any.port)
+    token = native_token("app-secret", b.scramble)
+    b.sock.sendall(frame(1, struct.pack("<IIB", CLIENT_CAPS, 1 << 24, 9) + b"\x00" * 23 +
+                         b"app\x00" + bytes([len(token)]) + token + b"mysql_native_password\x00"))
+    assert b.read_packet()[1][0] == 0x00
+    b.send(b"\x03SELECT @@character_set_client")
+    for _ in range(3):
+        b.read_packet()  # column count, definition, EOF
+    assert b.read_packet()[1] == b"\x07utf8mb4", "B got A's character set"
+    b.close()
+    a.close()
+
+
+@pytest.mark.parametrize("block", ["BEGIN SET SESSION time_zone = '+05:00'; END",
+                                   "begin\nset session time_zone = '+05:00'; end",
+                                   "BEGIN WORK; END"],
+                         ids=["begin", "lower_case", "begin_work"])
+def test_oracle_mode_anonymous_block(one_conn_pool, block):
+    """MariaDB's sql_mode=ORACLE runs BEGIN ... END as one compound statement
+    (WORK there is a procedure call): what it sets must not stay on the
+    connection unseen (t: oracle block)."""
+    a = connect(one_conn_pool.port, db="wp_iso")
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, "SET SESSION sql_mode = 'ORACLE'")
+    query(a, block)
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"
+    try:  # B in the same schema: its setup has no schema change to make
+        b = connect(one_conn_pool.port, db="wp_iso")
+    except pymysql.MySQLError:
+        b = None  # A keeps its connection
+    if b is not None:
+        assert value(b, "SELECT CONNECTION_ID()") == a_id
+        assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1, \
+            "B sees the time zone A's block set"
+        b.close()
+    a.close()
+    b = connect(one_conn_pool.port, db="wp_iso")
+    assert value(b, "SELECT CONNECTION_ID()") == a_id
+    assert value(b, "SELECT @@session.time_zone = @@global.time_zone") == 1
+    b.close()
+
+
+def test_latin1_space_byte_behind_set_names_in_flight(one_conn_any):
+    """SET NAMES latin1 and, in the same write, a SET cut by 0xA0: when warmpool
+    reads the second, the first is not answered yet (t: pipelined SET NAMES)."""
+    a = connect(one_conn_any.port)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    pipelined(a, b"\x03SET NAMES latin1", b"\x03SET\xa0SESSION time_zone = '+05:00'")
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"
+    assert_b_pristine(one_conn_any.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(one_conn_any.port, a_id, "A left")
+
+
+def test_upload_sent_before_the_server_asks(one_conn_pool):
+    """LOAD DATA LOCAL with its file and the empty packet that ends it in the
+    same write, before the server's request (0xFB) arrives: the connection is
+    not left taking the next commands, A's or B's, for file data; both are
+    answered (t: pipelined upload)."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from rawclient import RawClient, frame, native_token, login_payload, CLIENT_CAPS
+    a = RawClient(one_conn_pool.port)
+    token = native_token("app-secret", a.scramble)
+    a.sock.sendall(frame(1, login_payload(b"app", token, caps=CLIENT_CAPS | 0x80)))  # LOCAL_FILES
+    assert a.read_packet()[1][0] == 0x00
+    a.sock.sendall(frame(0, b"\x03LOAD DATA LOCAL INFILE 'f' INTO TABLE wp_iso.t") +
+                   frame(2, b"5\n") + frame(3, b""))
+    assert a.read_packet()[1][0] == 0xFB  # the server asks (the file is already there)
+    assert a.read_packet()[1][0] == 0x00  # OK: one row
+    assert a.command(b"\x03DO 1")[0] == 0x00, "A's next command was not answered"
+    a.close()
+    b = pymysql.connect(host="127.0.0.1", port=one_conn_pool.port, user="app",
+                        password="app-secret", autocommit=True, read_timeout=10)
+    assert value(b, "SELECT 1") == 1, "B's command was not answered"
+    b.close()
+
+
+def test_dollar_quoted_routine_body_hides_nothing(warmpool_factory, mysql):
+    """MySQL 9 reads $$ ... $$ (and $tag$ ... $tag$) as one string in the body of a
+    LANGUAGE JAVASCRIPT routine, which it creates even without the component
+    that runs it; a quote inside must not hide the statements after it
+    (t: dollar quote)."""
+    wp = warmpool_factory(db=mysql, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    a = connect(wp.port, multi=True)
+    a_id = value(a, "SELECT CONNECTION_ID()")
+    query(a, "DROP FUNCTION IF EXISTS sbtest.wp_js")
+    query(a, "CREATE FUNCTION sbtest.wp_js() RETURNS INT LANGUAGE JAVASCRIPT AS $$ ' $$; "
+             "SET SESSION time_zone = '+05:00'; DO GET_LOCK('wp_iso_hidden', 0) -- '")
+    assert value(a, "SELECT @@session.time_zone") == "+05:00"  # the server ran them
+    assert_b_pristine(wp.port, a_id, "A idle")
+    a.close()
+    assert assert_b_pristine(wp.port, a_id, "A left")

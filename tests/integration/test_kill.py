@@ -192,7 +192,19 @@ for charset, char in (("big5", b"\xb3\x5c"), ("sjis", b"\x83\x5c"), ("cp932", b"
         f"SET NAMES {charset}", "DO 'x" + char.decode(charset) + "'; KILL QUERY {id} #'"]
 
 
+# Second adversarial pass: a text over 1 MiB is not classified, and 0xA0 is a
+# space to a latin1 session. Refusing a long text closes its client (its
+# backend connection has part of it).
+HIDDEN_KILLS["compound_over_1mib"] = ["BEGIN NOT ATOMIC KILL QUERY {id}; END /*" +
+                                      "x" * (1 << 20) + "*/"]
+HIDDEN_KILLS["multi_statement_over_1mib"] = ["SELECT 1; KILL QUERY {id} -- " + "x" * (1 << 20)]
+HIDDEN_KILLS["latin1_space"] = ["KILL\xa0QUERY {id}"]
+CLOSES_CLIENT = {"compound_over_1mib", "multi_statement_over_1mib"}
+
+
 def encoding_of(form):
+    if form.startswith("latin1"):
+        return "latin1"
     return form.split("_")[0] if form.split("_")[0] in ("big5", "sjis", "cp932") else "gbk"
 
 
@@ -206,7 +218,8 @@ def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
                                   "WHERE info LIKE 'SELECT SLEEP%'").split()[0]
     gbk = form == "gbk_hidden"
     attacker = connect(wp, client_flag=CLIENT.MULTI_STATEMENTS,
-                       charset="gbk" if gbk else "utf8mb4")
+                       charset="gbk" if gbk else "latin1" if form.startswith("latin1")
+                       else "utf8mb4")
     codes = []
     for sql in HIDDEN_KILLS[form]:
         try:
@@ -221,6 +234,20 @@ def test_kill_in_dynamic_sql_compound_or_hidden_is_refused(wp, mariadb, form):
     t.join(30)
     assert r == [0], f"{form}: the statement was interrupted ({codes})"
     assert 1235 in codes, codes
-    assert value(attacker, "SELECT 6") == 6
+    if form not in CLOSES_CLIENT:
+        assert value(attacker, "SELECT 6") == 6
     target.close()
     attacker.close()
+
+
+def test_long_insert_with_the_word_kill_in_its_data_runs(wp, mariadb):
+    """Only a long query that may run other statements is searched for KILL: a
+    bulk INSERT (multi-statements off) whose data holds the word is not refused."""
+    mariadb.root_sql("CREATE DATABASE IF NOT EXISTS wp_kill; "
+                     "CREATE TABLE IF NOT EXISTS wp_kill.big (t LONGTEXT)")
+    c = connect(wp)
+    text = "please do not kill this row " * 40000  # over 1 MiB
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO wp_kill.big VALUES (%s)", (text,))
+    assert value(c, "SELECT COUNT(*) FROM wp_kill.big WHERE t LIKE 'please do not kill%'") >= 1
+    c.close()

@@ -77,3 +77,30 @@ Test(kill, process_kill_packet)
 	cr_expect_not(my_process_kill_parse(my_cur_make(short_, sizeof(short_)), &id));
 	cr_expect_not(my_process_kill_parse(my_cur_make(long_, sizeof(long_)), &id));
 }
+
+/* scan_found feeds |text| cut at every place into two pieces. */
+static void expect_scan(const char *text, bool want)
+{
+	size_t n = strlen(text);
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct my_kill_scan k;
+		my_kill_scan_init(&k);
+		my_kill_scan_feed(&k, (const uint8_t *)text, cut);
+		my_kill_scan_feed(&k, (const uint8_t *)text + cut, n - cut);
+		my_kill_scan_end(&k);
+		cr_expect_eq(k.found, want, "\"%s\" cut at %zu: found %d", text, cut, k.found);
+	}
+}
+
+/* A query too long to classify is searched for KILL as it is relayed. */
+Test(kill, streaming_search)
+{
+	expect_scan("BEGIN NOT ATOMIC KILL QUERY 7; END", true);
+	expect_scan("kill 7", true);
+	expect_scan("SELECT 1; kIlL", true);
+	expect_scan("DO 'x';KILL(7)", true);
+	expect_scan("SELECT 1KILL", true); /* a number before: the server may cut there */
+	expect_scan("SELECT skill, kills, kill_count, $kill FROM t", false);
+	expect_scan("SELECT KIL L", false);
+	expect_scan("", false);
+}

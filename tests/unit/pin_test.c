@@ -6,10 +6,10 @@
 #include "my_charset.h"
 #include "my_pin.h"
 
-static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF, false};
-static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF, false};
-static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON, false};
-static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false};
+static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
+static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF, false, 0, false};
+static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON, false, 0, false};
+static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
 
 struct pin_case {
 	const char *sql;
@@ -120,7 +120,16 @@ Test(pin, single_statements)
 		Q("BACKUP STAGE START", MY_PIN_GLOBAL_LOCK, ""),
 		Q("XA START 'x'", MY_PIN_OTHER_COMMAND, ""),
 		Q("BEGIN NOT ATOMIC SET @a = 1; END", MY_PIN_SET, ""),
-		Q("IF 1 THEN DO 1; END IF", MY_PIN_NONE, ""),
+		/* a compound statement that runs may call a procedure by its bare
+		 * name (MariaDB's sql_mode=ORACLE), and BEGIN ... END is one there */
+		Q("IF 1 THEN DO 1; END IF", MY_PIN_CALL, ""),
+		Q("BEGIN SET SESSION time_zone = '+05:00'; END", MY_PIN_SET, ""),
+		Q("begin\nnull; end", MY_PIN_CALL, ""),
+		Q("BEGIN WORK; END", MY_PIN_CALL, ""),
+		Q("BEGIN WORK", MY_PIN_NONE, ""),
+		Q("BEGIN WORK;", MY_PIN_NONE, ""),
+		Q("BEGIN;", MY_PIN_NONE, ""),
+		Q("begin ; commit", MY_PIN_NONE, ""),
 		Q("CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", MY_PIN_NONE, ""),
 		/* conservative: the body is read as if it ran */
 		Q("CREATE PROCEDURE p() BEGIN SET x = 1; END", MY_PIN_SET, ""),
@@ -166,7 +175,7 @@ Test(pin, sql_mode_lexing)
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_USER_VARIABLE, "", ansi, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_SQL_MODE, "",
-		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN, false}, MY_TEXT_QUERY},
+		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN, false, 0, false}, MY_TEXT_QUERY},
 		{"SELECT 'a\\\\b', \"c\", 'it''s'", MY_PIN_NONE, "", unknown, MY_TEXT_QUERY},
 		{"SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\\', @x:=1 -- '",
 		 MY_PIN_USER_VARIABLE, "sql_mode='NO_BACKSLASH_ESCAPES';", plain, MY_TEXT_QUERY},
@@ -298,7 +307,7 @@ static void check_flags(const struct flag_case *c)
 	my_session_change_cleanup(&ch);
 }
 
-static const struct my_sql_mode gbk = {MY_MODE_OFF, MY_MODE_OFF, true};
+static const struct my_sql_mode gbk = {MY_MODE_OFF, MY_MODE_OFF, true, 0, false};
 
 /* In gbk, big5, cp932, sjis and gb18030, 0xBF 0x5C is one character: the
  * server does not read a backslash there. Such texts are not lexed: they
@@ -438,8 +447,8 @@ Test(pin, stored_functions)
 Test(pin, kill_in_compound_and_dynamic_sql)
 {
 	const struct flag_case cases[] = {
-		{"BEGIN NOT ATOMIC KILL QUERY 7; END", MY_PIN_NONE, true, false, plain},
-		{"IF 1 THEN KILL 7; END IF", MY_PIN_NONE, true, false, plain},
+		{"BEGIN NOT ATOMIC KILL QUERY 7; END", MY_PIN_CALL, true, true, plain},
+		{"IF 1 THEN KILL 7; END IF", MY_PIN_CALL, true, true, plain},
 		{"CREATE PROCEDURE p() KILL 7", MY_PIN_NONE, true, false, plain},
 		{"EXECUTE IMMEDIATE 'KILL QUERY 7'", MY_PIN_PREPARED_STATEMENT, true, false, plain},
 		{"execute immediate 'kill 7' using 1", MY_PIN_PREPARED_STATEMENT, true, false, plain},
@@ -470,4 +479,76 @@ Test(pin, kill_in_compound_and_dynamic_sql)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_flags(&cases[i]);
+}
+
+static const struct my_sql_mode latin1 = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, false};
+static const struct my_sql_mode latin1_maybe = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, true};
+
+/* Bytes the server skips between tokens: vertical tab and form feed
+ * everywhere, 0xA0 in latin1 (and 0xA0 is a letter byte in utf8mb4). */
+Test(pin, spaces_the_server_skips)
+{
+	const struct pin_case cases[] = {
+		Q("SELECT LAST_INSERT_ID\f(4242)", MY_PIN_LAST_INSERT_ID, ""),
+		Q("SELECT `GET_LOCK`\v('l', 0)", MY_PIN_NAMED_LOCK, ""),
+		Q("SET\vautocommit = 0", MY_PIN_NONE, "autocommit=0;"),
+		{"SET\xa0" "autocommit = 0", MY_PIN_NONE, "autocommit=0;", latin1, MY_TEXT_QUERY},
+		{"SELECT\xa0GET_LOCK('l', 0)", MY_PIN_NAMED_LOCK, "", latin1, MY_TEXT_QUERY},
+		{"CREATE\xa0TEMPORARY\xa0TABLE t (a INT)", MY_PIN_TEMPORARY_TABLE, "", latin1,
+		 MY_TEXT_QUERY},
+		{"SELECT 1 --\xa0'\nSET @x = 1 -- '", MY_PIN_USER_VARIABLE, "", latin1,
+		 MY_TEXT_QUERY}, /* a comment, then @x */
+		{"SELECT `GET_LOCK`\xa0('l', 0)", MY_PIN_NAMED_LOCK, "", latin1, MY_TEXT_QUERY},
+		{"SET NAMES latin1; SET\xa0" "autocommit = 0", MY_PIN_NONE, "coll=8;autocommit=0;",
+		 plain, MY_TEXT_QUERY},
+		{"SET NAMES utf8mb4; SELECT\xa0GET_LOCK('l', 0)", MY_PIN_NONE, "coll=45;", latin1,
+		 MY_TEXT_QUERY},
+		/* SET NAMES in flight: either reading may be the server's */
+		{"SET\xa0" "autocommit = 0", MY_PIN_SQL_MODE, "", latin1_maybe, MY_TEXT_QUERY},
+		{"SELECT 'a\xa0" "b'", MY_PIN_NONE, "", latin1_maybe, MY_TEXT_QUERY},
+		/* utf8mb4: part of a word */
+		Q("SELECT\xa0GET_LOCK('l', 0)", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+}
+
+/* MySQL 9 reads $tag$ ... $tag$ as a string, MariaDB as a name: where the
+ * two end apart, the statement pins, and a KILL anywhere after refuses it. */
+Test(pin, dollar_quotes)
+{
+	const struct pin_case cases[] = {
+		Q("CREATE FUNCTION f() RETURNS INT LANGUAGE JAVASCRIPT AS $$ ' $$; "
+		  "SET SESSION time_zone = '+05:00' -- '", MY_PIN_SQL_MODE, ""),
+		Q("SELECT 1 AS $x$, GET_LOCK('l', 0) AS $x$", MY_PIN_NAMED_LOCK, ""),
+		Q("SELECT $$abc$$, a$$b FROM t", MY_PIN_NONE, ""), /* both read one name */
+		Q("SELECT 1 AS $a$ FROM t", MY_PIN_SQL_MODE, ""), /* unclosed */
+		Q("SELECT '$$ x $$'", MY_PIN_NONE, ""),
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+	const struct flag_case kills[] = {
+		{"CREATE FUNCTION f() LANGUAGE JAVASCRIPT AS $$ ' $$; KILL 7 -- '", MY_PIN_SQL_MODE,
+		 true, false, plain},
+	};
+	check_flags(&kills[0]);
+}
+
+/* A query too long to classify is searched for KILL only when it may run
+ * one: its first word begins something that runs other statements. */
+Test(pin, long_text_may_run_kill)
+{
+	static const char *const yes[] = {
+		"BEGIN NOT ATOMIC ", "IF 1 THEN ", "lbl: LOOP ", "CREATE PROCEDURE p() ",
+		"EXECUTE IMMEDIATE ", "PREPARE s FROM ", "SET STATEMENT x=1 FOR ", "/*!50000 INSERT ",
+		"/* not yet the first word", "INSERT", "`INSERT` ", "CALL p(",
+	};
+	static const char *const no[] = {"INSERT INTO t VALUES ('kill')", "/* c */ select 1, ",
+					 "UPDATE t SET a = ", "WITH x AS (", "replace into t "};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_expect(my_text_may_run_kill(plain, (const uint8_t *)yes[i], strlen(yes[i])),
+			  "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_expect_not(my_text_may_run_kill(plain, (const uint8_t *)no[i], strlen(no[i])),
+			      "%s", no[i]);
 }

@@ -10,7 +10,8 @@ import pymysql
 import pytest
 from pymysql.constants import CLIENT
 
-from rawclient import CLIENT_CAPS, RawClient, err_of
+from conftest import wait_until
+from rawclient import CLIENT_CAPS, RawClient, err_of, frame, login_payload, native_token
 
 COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_CLOSE, COM_SET_OPTION = 0x16, 0x17, 0x19, 0x1B
 WAIT_MS = 1000  # how long B waits for the one connection while A holds it (a pin)
@@ -609,8 +610,16 @@ SESSION_PROBE = ("SELECT @@session.time_zone = @@global.time_zone, @@autocommit,
 
 def assert_b_pristine(port, a_id, when):
     """B, on A's connection, finds the server's defaults, no lock of A's, no
-    LAST_INSERT_ID of A's and no temporary table of A's."""
-    b, b_id = backend_of(port)
+    LAST_INSERT_ID of A's and no temporary table of A's. While A is idle, B
+    may find the connection held (False); once A left, B waits for its reset
+    (B's own wait is WAIT_MS, shorter than a reset on a loaded machine)."""
+    def got_one():
+        pair = backend_of(port)
+        return pair if pair[0] is not None else None
+    if when == "A left":
+        b, b_id = wait_until(got_one, timeout=60, what="A's connection back in the pool")
+    else:
+        b, b_id = backend_of(port)
     if b is None:
         return False
     assert b_id == a_id, "B did not get A's backend connection"
@@ -659,9 +668,6 @@ def test_split_execute_runs_the_statement_it_names(one_conn_any):
     """A COM_STMT_EXECUTE whose frame arrives in two writes (its id in the first)
     runs the statement the client named, not the one whose warmpool id equals
     the backend id it was rewritten to (t: split execute)."""
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from rawclient import RawClient, frame
     other = RawClient(one_conn_any.port).login()
     other.prepare("SELECT 'other'")  # backend id 1 on the one connection
     other.close()
@@ -684,9 +690,6 @@ def test_unknown_login_collation_gets_no_other_clients_charset(one_conn_any):
     """A client whose handshake names a collation warmpool does not know (9,
     latin2_general_ci) gets warmpool's default character set, never the one the
     previous client left on the connection (t: unknown collation)."""
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from rawclient import RawClient, frame, native_token, CLIENT_CAPS
     a = pymysql.connect(host="127.0.0.1", port=one_conn_any.port, user="app",
                         password="app-secret", charset="latin1", autocommit=True)
     assert value(a, "SELECT @@character_set_client") == "latin1"
@@ -749,9 +752,6 @@ def test_upload_sent_before_the_server_asks(one_conn_pool):
     same write, before the server's request (0xFB) arrives: the connection is
     not left taking the next commands, A's or B's, for file data; both are
     answered (t: pipelined upload)."""
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from rawclient import RawClient, frame, native_token, login_payload, CLIENT_CAPS
     a = RawClient(one_conn_pool.port)
     token = native_token("app-secret", a.scramble)
     a.sock.sendall(frame(1, login_payload(b"app", token, caps=CLIENT_CAPS | 0x80)))  # LOCAL_FILES

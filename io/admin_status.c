@@ -154,7 +154,7 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 	uint64_t since = sb->health == BACKEND_UNKNOWN ? snap->now_ms : sb->health_since_ms;
 	return json_pack(
 		"{s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, "
-		"s:I, s:I, s:I, s:o, s:I, s:o}",
+		"s:I, s:I, s:I, s:o, s:I, s:o, s:s?}",
 		"name", cb->name, "host", cb->host, "port", cb->port, "ssl_mode",
 		cfg_ssl_mode_str(cb->ssl_mode), "min_idle", cb->min_idle, "max_connections",
 		cb->max_connections, "idle_timeout_ms", cb->idle_timeout_ms, "max_age_ms",
@@ -166,7 +166,8 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 		(json_int_t)sb->connects_total, "connect_failures",
 		(json_int_t)sb->connect_failures_total, "lost", (json_int_t)sb->lost_total,
 		"closed", closed, "connecting_peak", (json_int_t)sb->connecting_peak,
-		"tls_handshakes", tls_json(&sb->tls));
+		"tls_handshakes", tls_json(&sb->tls), "tls_ticket_reuse",
+		snap->tls_reuse ? tls_reuse_str(snap->tls_reuse[b]) : NULL);
 }
 
 static json_t *listener_json(const struct admin_snapshot *snap, size_t l)

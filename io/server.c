@@ -14,6 +14,7 @@
 #include "my_charset.h"
 #include "my_frame.h"
 #include "my_handshake.h"
+#include "backend_tls.h"
 #include "my_result.h"
 #include "readback.h"
 #include "ring.h"
@@ -302,6 +303,9 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	}
 	if (!tls) {
+		if (!(g.capabilities & CLIENT_SSL))
+			backend_tls_plaintext(s->bp);
+		backend_tls_release(s->bp, &s->tls_claim); /* no ticket to bring */
 		server_send_login(s);
 		return;
 	}
@@ -318,7 +322,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		.role = TLS_ROLE_CLIENT,
 		.sni = cb->ssl_server_name,
 		.verify_name = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL,
-		.cache = cb->tls_resumption ? &w->tls_caches[idx] : NULL,
+		.cache = cb->tls_resumption ? &w->rt->tls_caches[idx] : NULL,
 		.metrics = &w->stats.backends[idx].tls,
 	};
 	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
@@ -481,6 +485,7 @@ static bool server_on_auth_step(struct server *s, struct my_cur p, uint8_t seq)
 static void server_on_authenticated(struct server *s)
 {
 	struct backend_pool *bp = s->bp;
+	backend_tls_release(bp, &s->tls_claim); /* its tickets are in */
 	if (s->kill_thread_id) {
 		server_send_kill(s);
 		return;
@@ -1113,6 +1118,12 @@ static void server_on_close(struct conn *conn)
 	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING &&
 			   !conn->w->stopping && !s->retired;
 	pool_conn_remove(&bp->pool, &s->pc);
+	backend_tls_release(bp, &s->tls_claim);
+	/* A connection the server ended may mean a restart, whose new ticket
+	 * keys refuse every ticket in the stash: one connection checks them
+	 * before a burst trusts them. */
+	if (was_opening || (!s->retired && !conn->w->stopping))
+		backend_tls_suspect(bp);
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
 		/* Retries that fail for the same reason (a refused login, a server

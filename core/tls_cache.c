@@ -296,10 +296,10 @@ void tls_cache_suspect(struct tls_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void tls_cache_note_plaintext(struct tls_cache *c)
+void tls_cache_note_greeting(struct tls_cache *c, bool offers_tls)
 {
 	pthread_mutex_lock(&c->lock);
-	c->plaintext = true;
+	c->plaintext = !offers_tls;
 	pthread_mutex_unlock(&c->lock);
 }
 

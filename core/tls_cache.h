@@ -57,7 +57,7 @@ struct tls_cache {
 	enum tls_reuse reuse;
 	unsigned probes_refused; /* in a row, while learning */
 	bool verified;	  /* the stash's tickets came from the server as it runs now */
-	bool plaintext;	  /* the last connection found no TLS: nothing to wait for */
+	bool plaintext;	  /* the last greeting offered no TLS: nothing to wait for */
 	bool pilot;	  /* a TLS_ADMIT_PILOT claim is out */
 	size_t reserved;  /* TLS_ADMIT_TICKET claims out */
 	bool waiting;	  /* someone got TLS_ADMIT_WAIT since the last release */
@@ -112,9 +112,10 @@ bool tls_cache_release(struct tls_cache *c, enum tls_admit claim);
  * server may have restarted, so the next connection checks the tickets
  * alone before the others trust them. */
 void tls_cache_suspect(struct tls_cache *c);
-/* tls_cache_note_plaintext: the server offered no TLS (ssl_mode=preferred);
- * connections open without waiting until a TLS handshake comes again. */
-void tls_cache_note_plaintext(struct tls_cache *c);
+/* tls_cache_note_greeting: the server's greeting offered TLS or not
+ * (ssl_mode=preferred): while it does not, connections open without waiting
+ * for a pilot; once it does again, a pilot brings tickets first. */
+void tls_cache_note_greeting(struct tls_cache *c, bool offers_tls);
 
 /* tls_cache_refresh_due: the freshest ticket is past half its lifetime, so
  * one new connection now (resuming with it, and bringing new tickets) keeps

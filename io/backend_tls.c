@@ -47,9 +47,9 @@ void backend_tls_suspect(struct backend_pool *bp)
 		tls_cache_suspect(c);
 }
 
-void backend_tls_plaintext(struct backend_pool *bp)
+void backend_tls_greeting(struct backend_pool *bp, bool offers_tls)
 {
 	struct tls_cache *c = backend_tls_cache(bp);
 	if (c)
-		tls_cache_note_plaintext(c);
+		tls_cache_note_greeting(c, offers_tls);
 }

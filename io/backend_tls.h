@@ -20,7 +20,8 @@ void backend_tls_release(struct backend_pool *bp, enum tls_admit *claim);
 /* backend_tls_suspect: a connection was lost or could not open; the stash's
  * tickets are checked by one connection before the others use them. */
 void backend_tls_suspect(struct backend_pool *bp);
-/* backend_tls_plaintext: the server offered no TLS (ssl_mode=preferred). */
-void backend_tls_plaintext(struct backend_pool *bp);
+/* backend_tls_greeting: the server's greeting offered TLS or not
+ * (ssl_mode=preferred: a restart may turn it off or on). */
+void backend_tls_greeting(struct backend_pool *bp, bool offers_tls);
 
 #endif

@@ -293,6 +293,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	s->plugin = my_auth_plugin_from_name(g.auth_plugin);
 	s->caps = (g.capabilities & SERVER_WANTED_CAPS) | s->bp->profile_caps | CLIENT_PROTOCOL_41;
 	s->seq = (uint8_t)(seq + 1);
+	backend_tls_greeting(s->bp, g.capabilities & CLIENT_SSL);
 	bool refuse;
 	bool tls = server_wants_tls(s, &g, &refuse);
 	if (refuse) {
@@ -303,8 +304,6 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	}
 	if (!tls) {
-		if (!(g.capabilities & CLIENT_SSL))
-			backend_tls_plaintext(s->bp);
 		backend_tls_release(s->bp, &s->tls_claim); /* no ticket to bring */
 		server_send_login(s);
 		return;

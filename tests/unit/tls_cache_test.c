@@ -202,8 +202,12 @@ Test(tls_cache, one_pilot_opens_alone_then_the_burst_follows)
 	cr_expect_not(tls_cache_release(&cache, TLS_ADMIT_FREE), "nothing held");
 	/* A server without TLS (ssl_mode=preferred): nothing to wait for. */
 	tls_cache_suspect(&cache);
-	tls_cache_note_plaintext(&cache);
+	tls_cache_note_greeting(&cache, false);
 	cr_expect_eq(tls_cache_admit(&cache, now_ms), TLS_ADMIT_FREE);
+	cr_expect_eq(tls_cache_admit(&cache, now_ms), TLS_ADMIT_FREE);
+	/* TLS again (a restart turned it on): a pilot first. */
+	tls_cache_note_greeting(&cache, true);
+	cr_expect_eq(tls_cache_admit(&cache, now_ms), TLS_ADMIT_PILOT);
 	tls_cache_cleanup(&cache);
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);

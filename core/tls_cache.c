@@ -262,7 +262,6 @@ static enum tls_admit admit_locked(struct tls_cache *c, uint64_t now_ms)
 	if (c->pilot)
 		return TLS_ADMIT_WAIT;
 	c->pilot = true;
-	c->pilots++;
 	return TLS_ADMIT_PILOT;
 }
 

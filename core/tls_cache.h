@@ -63,7 +63,6 @@ struct tls_cache {
 	bool waiting;	  /* someone got TLS_ADMIT_WAIT since the last release */
 	uint64_t expired; /* tickets dropped unused at expiry */
 	uint64_t evicted; /* tickets pushed out by newer ones */
-	uint64_t pilots;  /* TLS_ADMIT_PILOT claims granted */
 };
 
 /* tls_cache_init: |clock_ms| is read whenever a ticket arrives; tickets

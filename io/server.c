@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend_tls.h"
 #include "client.h"
 #include "log.h"
 #include "my_charset.h"
 #include "my_frame.h"
 #include "my_handshake.h"
-#include "backend_tls.h"
 #include "my_result.h"
 #include "readback.h"
 #include "ring.h"

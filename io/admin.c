@@ -42,6 +42,12 @@ void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
 	stats_init(&snap->total, nb, nl);
 	snap->workers = xcalloc((size_t)rt->n_workers, sizeof(*snap->workers));
 	snap->heartbeat_ms = xcalloc((size_t)rt->n_workers, sizeof(*snap->heartbeat_ms));
+	snap->tls_reuse = NULL;
+	if (rt->tls_caches) {
+		snap->tls_reuse = xcalloc(nb, sizeof(*snap->tls_reuse));
+		for (size_t b = 0; b < nb; b++)
+			snap->tls_reuse[b] = tls_cache_reuse(&rt->tls_caches[b]);
+	}
 	for (int i = 0; i < rt->n_workers; i++) {
 		stats_init(&snap->workers[i], nb, nl);
 		worker_stats_read(&rt->workers[i], &snap->workers[i]);
@@ -57,6 +63,7 @@ void admin_snapshot_free(struct admin_snapshot *snap)
 		stats_cleanup(&snap->workers[i]);
 	xfree(snap->workers);
 	xfree(snap->heartbeat_ms);
+	xfree(snap->tls_reuse);
 	stats_cleanup(&snap->total);
 }
 

@@ -30,6 +30,7 @@ struct admin_snapshot {
 	struct worker_stats *workers; /* rt->n_workers of them */
 	uint64_t *heartbeat_ms;	      /* live heartbeats, per worker */
 	uint64_t admin_evicted_total; /* the endpoint's own (admin_guard): set by route */
+	enum tls_reuse *tls_reuse;    /* per backend, as learned; NULL: not known */
 };
 void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt);
 void admin_snapshot_free(struct admin_snapshot *snap);

@@ -199,6 +199,37 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 		}                                                                         \
 	} while (0)
 
+/* write_tls_stash: what the shared session stash learned and told the pools. */
+static void write_tls_stash(FILE *f, const struct admin_snapshot *snap)
+{
+	const struct cfg *cfg = &snap->rt->cfg;
+	char labels[256];
+	if (snap->tls_reuse) {
+		family(f, "warmpool_tls_ticket_reuse", "gauge",
+		       "Whether the backend resumes a TLS 1.3 ticket more than once: 1 for what "
+		       "was learned.");
+		for (size_t b = 0; b < cfg->n_backends; b++) {
+			for (int r = TLS_REUSE_UNKNOWN; r <= TLS_REUSE_REFUSED; r++) {
+				snprintf(labels, sizeof(labels), "backend=\"%s\",state=\"%s\"",
+					 cfg->backends[b].name, tls_reuse_str((enum tls_reuse)r));
+				sample(f, "warmpool_tls_ticket_reuse", labels,
+				       snap->tls_reuse[b] == (enum tls_reuse)r);
+			}
+		}
+	}
+	family(f, "warmpool_tls_connect_admissions_total", "counter",
+	       "The session stash's answers when a pool opens a connection: free, ticket "
+	       "(a single-use ticket set aside), pilot (opens alone), wait (for the pilot).");
+	for (size_t b = 0; b < cfg->n_backends; b++) {
+		for (int a = TLS_ADMIT_FREE; a <= TLS_ADMIT_WAIT; a++) {
+			snprintf(labels, sizeof(labels), "backend=\"%s\",answer=\"%s\"",
+				 cfg->backends[b].name, tls_admit_str((enum tls_admit)a));
+			sample(f, "warmpool_tls_connect_admissions_total", labels,
+			       (double)snap->total.backends[b].tls_admits[a]);
+		}
+	}
+}
+
 static void write_backends(FILE *f, const struct admin_snapshot *snap)
 {
 	const struct cfg *cfg = &snap->rt->cfg;
@@ -256,6 +287,7 @@ static void write_backends(FILE *f, const struct admin_snapshot *snap)
 		    "Backend TLS handshakes that offered a session ticket.", sb->tls.offered);
 	PER_BACKEND(f, snap, "warmpool_tls_sessions_refused_total", "counter",
 		    "Offered tickets the backend did not accept.", sb->tls.refused);
+	write_tls_stash(f, snap);
 }
 
 /* tls_peers iterates backends then listeners with their TLS metrics. */

@@ -154,7 +154,7 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 	uint64_t since = sb->health == BACKEND_UNKNOWN ? snap->now_ms : sb->health_since_ms;
 	return json_pack(
 		"{s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, "
-		"s:I, s:I, s:I, s:o, s:I, s:o}",
+		"s:I, s:I, s:I, s:o, s:I, s:o, s:s?}",
 		"name", cb->name, "host", cb->host, "port", cb->port, "ssl_mode",
 		cfg_ssl_mode_str(cb->ssl_mode), "min_idle", cb->min_idle, "max_connections",
 		cb->max_connections, "idle_timeout_ms", cb->idle_timeout_ms, "max_age_ms",
@@ -166,7 +166,8 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 		(json_int_t)sb->connects_total, "connect_failures",
 		(json_int_t)sb->connect_failures_total, "lost", (json_int_t)sb->lost_total,
 		"closed", closed, "connecting_peak", (json_int_t)sb->connecting_peak,
-		"tls_handshakes", tls_json(&sb->tls));
+		"tls_handshakes", tls_json(&sb->tls), "tls_ticket_reuse",
+		snap->tls_reuse ? tls_reuse_str(snap->tls_reuse[b]) : NULL);
 }
 
 static json_t *listener_json(const struct admin_snapshot *snap, size_t l)
@@ -216,15 +217,36 @@ static const char *error_name(int k)
 	return stats_error_str((enum stats_error)k);
 }
 
+/* worker_backends_json: what one worker's pool shards hold, per backend:
+ * its connections by state and its waiting clients. A client waits only on
+ * its own worker's shard, so an idle connection next to a waiting client of
+ * another worker shows here (#17). */
+static json_t *worker_backends_json(const struct admin_snapshot *snap, int worker)
+{
+	json_t *o = json_object();
+	for (size_t b = 0; b < snap->rt->cfg.n_backends; b++) {
+		const struct stats_backend *sb = &snap->workers[worker].backends[b];
+		json_t *conns = json_object();
+		for (int st = 0; st < POOL_CONN_STATE_COUNT; st++)
+			json_object_set_new(conns, pool_conn_state_str((enum pool_conn_state)st),
+					    json_integer((json_int_t)sb->conns[st]));
+		json_object_set_new(o, snap->rt->cfg.backends[b].name,
+				    json_pack("{s:o, s:I}", "connections", conns, "waiting",
+					      (json_int_t)sb->waiting));
+	}
+	return o;
+}
+
 char *admin_render_status(const struct admin_snapshot *snap)
 {
 	const struct runtime *rt = snap->rt;
 	json_t *workers = json_array(), *listeners = json_array(), *backends = json_array();
 	for (int i = 0; i < rt->n_workers; i++)
-		json_array_append_new(workers, json_pack("{s:i, s:I, s:o}", "id", i,
+		json_array_append_new(workers, json_pack("{s:i, s:I, s:o, s:o}", "id", i,
 							 "heartbeat_age_ms",
 							 (json_int_t)heartbeat_age_ms(snap, i),
-							 "clients", clients_json(&snap->workers[i])));
+							 "clients", clients_json(&snap->workers[i]),
+							 "backends", worker_backends_json(snap, i)));
 	for (size_t l = 0; l < rt->cfg.n_listeners; l++)
 		json_array_append_new(listeners, listener_json(snap, l));
 	for (size_t b = 0; b < rt->cfg.n_backends; b++)

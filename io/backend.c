@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend_tls.h"
 #include "balance.h"
 #include "client.h"
 #include "log.h"
@@ -85,6 +86,21 @@ size_t backend_count(struct worker *w, size_t backend_idx, unsigned what)
 	(BACKEND_COUNT_STATE(POOL_CONN_IDLE) | BACKEND_COUNT_STATE(POOL_CONN_ACTIVE) | \
 	 BACKEND_COUNT_STATE(POOL_CONN_RESETTING))
 
+/* open_one opens a connection if the backend's session stash lets it (a
+ * burst waits for the first connection's tickets); false when it must wait. */
+static bool open_one(struct backend_pool *bp)
+{
+	enum tls_admit claim = backend_tls_admit(bp);
+	if (claim == TLS_ADMIT_WAIT)
+		return false;
+	struct server *s = server_open(bp);
+	if (s)
+		s->tls_claim = claim;
+	else
+		backend_tls_release(bp, &claim);
+	return true;
+}
+
 void backend_pool_fill(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
@@ -98,11 +114,18 @@ void backend_pool_fill(struct backend_pool *bp)
 	size_t room = busy < cap ? cap - busy : 0;
 	if (n > room)
 		n = room;
-	for (size_t i = 0; i < n; i++)
-		server_open(bp);
+	size_t opened = 0;
+	while (opened < n && open_one(bp))
+		opened++;
 	struct stats_backend *st = &w->stats.backends[bp->backend_idx];
-	if (busy + n > st->connecting_peak)
-		st->connecting_peak = busy + n;
+	if (busy + opened > st->connecting_peak)
+		st->connecting_peak = busy + opened;
+}
+
+void backend_pools_refill(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_pools; i++)
+		backend_pool_fill(w->pools[i]);
 }
 
 void backend_pools_prewarm(struct worker *w)
@@ -293,7 +316,7 @@ static void check_opening(struct backend_pool *bp)
 static void refresh_tickets(struct worker *w, size_t backend_idx)
 {
 	if (!w->rt->cfg.backends[backend_idx].tls_ticket_refresh ||
-	    !tls_cache_refresh_due(&w->tls_caches[backend_idx], w->now_ms))
+	    !tls_cache_refresh_due(&w->rt->tls_caches[backend_idx], w->now_ms))
 		return;
 	for (size_t i = 0; i < w->n_pools; i++) {
 		struct backend_pool *bp = w->pools[i];
@@ -373,14 +396,6 @@ static void adopt_user(struct backend_pool *bp)
 
 void backend_pools_apply_config(struct worker *w)
 {
-	const struct cfg *cfg = &w->rt->cfg;
-	for (size_t b = 0; b < cfg->n_backends; b++) {
-		if (!w->rt->backend_changed[b])
-			continue;
-		tls_cache_cleanup(&w->tls_caches[b]);
-		tls_cache_init(&w->tls_caches[b], cfg->backends[b].tls_resumption,
-			       (uint64_t)cfg->backends[b].tls_ticket_max_age_ms, &w->now_ms);
-	}
 	for (size_t i = 0; i < w->n_pools; i++) {
 		struct backend_pool *bp = w->pools[i];
 		adopt_user(bp);

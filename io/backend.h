@@ -64,8 +64,11 @@ void backend_pool_free(struct backend_pool *bp);
 void backend_pools_prewarm(struct worker *w);
 /* backend_pool_fill opens the connections the pool wants right now. */
 void backend_pool_fill(struct backend_pool *bp);
+/* backend_pools_refill fills every pool of the worker: woken because
+ * the TLS session stash lets waiting connections open (backend_tls.c). */
+void backend_pools_refill(struct worker *w);
 /* backend_pools_apply_config adopts a reloaded config (reload.c): new
- * passwords and pool sizes, fresh TLS caches and connections for backends
+ * passwords and pool sizes, fresh connections for backends
  * whose address or TLS settings changed, pools for new users. */
 void backend_pools_apply_config(struct worker *w);
 /* backend_pools_tick runs every tick: waiter deadlines, backoff, refill,

@@ -143,16 +143,24 @@ static int run(struct runtime *rt)
 	/* Reloads meet the workers here; destroyed only once they are gone. */
 	pthread_barrier_init(&rt->park, NULL, (unsigned)rt->n_workers + 1);
 	runtime_user_slots_sync(rt);
+	runtime_tls_caches_init(rt);
 	rt->workers = xcalloc((size_t)rt->n_workers, sizeof(*rt->workers));
+	/* Every worker is set up before any runs: a running worker may wake
+	 * any other (backend_tls.c). */
 	for (int i = 0; i < rt->n_workers; i++) {
-		if (!worker_init(&rt->workers[i], rt, i, why, sizeof(why)) ||
-		    !worker_start(&rt->workers[i], why, sizeof(why))) {
+		started = i + 1; /* cleaned up below, even half set up */
+		if (!worker_init(&rt->workers[i], rt, i, why, sizeof(why))) {
 			log_error("cannot start", "error=\"%s\"", why);
-			started = i + 1;
 			rc = 1;
 			goto stop;
 		}
-		started = i + 1;
+	}
+	for (int i = 0; i < rt->n_workers; i++) {
+		if (!worker_start(&rt->workers[i], why, sizeof(why))) {
+			log_error("cannot start", "error=\"%s\"", why);
+			rc = 1;
+			goto stop;
+		}
 	}
 	for (size_t i = 0; i < rt->cfg.n_listeners; i++) {
 		const struct cfg_listener *l = &rt->cfg.listeners[i];
@@ -184,6 +192,7 @@ stop:
 	for (int i = 0; i < started; i++)
 		worker_free_stats(&rt->workers[i]);
 	xfree(rt->workers);
+	runtime_tls_caches_free(rt);
 	pthread_barrier_destroy(&rt->park);
 	runtime_user_slots_free(rt);
 	if (rc == 0)

@@ -99,6 +99,7 @@ void reload(struct runtime *rt)
 	runtime_swap(rt, &next);
 	runtime_user_slots_sync(rt);
 	rt->backend_changed = changed;
+	runtime_tls_caches_reset(rt, changed);
 	atomic_store(&log_min_level, rt->cfg.log_level);
 	pthread_rwlock_unlock(&rt->cfg_lock);
 	pthread_barrier_wait(&rt->park);

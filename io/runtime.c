@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tls_ctx.h"
+#include "worker.h"
 
 static bool resolve_backend(const struct cfg_backend *b, struct sockaddr_storage *out,
 			    socklen_t *out_len, char *why, size_t why_len)
@@ -115,4 +116,29 @@ void runtime_user_slots_free(struct runtime *rt)
 		xfree(rt->user_slots);
 		rt->user_slots = next;
 	}
+}
+
+void runtime_tls_caches_init(struct runtime *rt)
+{
+	rt->tls_caches = xcalloc(rt->cfg.n_backends, sizeof(*rt->tls_caches));
+	for (size_t i = 0; i < rt->cfg.n_backends; i++)
+		tls_cache_init(&rt->tls_caches[i], rt->cfg.backends[i].tls_resumption,
+			       (uint64_t)rt->cfg.backends[i].tls_ticket_max_age_ms, worker_clock_ms);
+}
+
+void runtime_tls_caches_reset(struct runtime *rt, const bool *backend_changed)
+{
+	for (size_t i = 0; i < rt->cfg.n_backends; i++) {
+		if (backend_changed[i])
+			tls_cache_reset(&rt->tls_caches[i], rt->cfg.backends[i].tls_resumption,
+					(uint64_t)rt->cfg.backends[i].tls_ticket_max_age_ms);
+	}
+}
+
+void runtime_tls_caches_free(struct runtime *rt)
+{
+	for (size_t i = 0; rt->tls_caches && i < rt->cfg.n_backends; i++)
+		tls_cache_cleanup(&rt->tls_caches[i]);
+	xfree(rt->tls_caches);
+	rt->tls_caches = NULL;
 }

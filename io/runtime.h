@@ -13,6 +13,7 @@
 #include "addr_budget.h"
 #include "cfg.h"
 #include "kill.h"
+#include "tls_cache.h"
 
 struct worker;
 
@@ -46,6 +47,7 @@ struct runtime {
 	int n_workers;
 	struct kill_registry kills; /* every logged-in client, for KILL */
 	struct addr_budget addrs;   /* logins per source address */
+	struct tls_cache *tls_caches; /* per backend, for every worker; kept across reloads */
 };
 
 /* runtime_build loads the TLS material and resolves the backends of
@@ -62,5 +64,12 @@ void runtime_user_slots_sync(struct runtime *rt);
 /* runtime_user_slot finds a user's slot (NULL for an unknown user). */
 struct user_slot *runtime_user_slot(const struct runtime *rt, const char *name);
 void runtime_user_slots_free(struct runtime *rt);
+
+/* runtime_tls_caches_init makes one session stash per backend, shared by
+ * the workers; runtime_tls_caches_reset empties those of the backends a
+ * reload moved (workers parked); runtime_tls_caches_free after the workers. */
+void runtime_tls_caches_init(struct runtime *rt);
+void runtime_tls_caches_reset(struct runtime *rt, const bool *backend_changed);
+void runtime_tls_caches_free(struct runtime *rt);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend_tls.h"
 #include "client.h"
 #include "log.h"
 #include "my_charset.h"
@@ -293,6 +294,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 	s->caps = backend_profile_caps(s->bp->profile_caps, g.capabilities & SERVER_WANTED_CAPS) |
 		  CLIENT_PROTOCOL_41;
 	s->seq = (uint8_t)(seq + 1);
+	backend_tls_greeting(s->bp, g.capabilities & CLIENT_SSL);
 	bool refuse;
 	bool tls = server_wants_tls(s, &g, &refuse);
 	if (refuse) {
@@ -303,6 +305,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		return;
 	}
 	if (!tls) {
+		backend_tls_release(s->bp, &s->tls_claim); /* no ticket to bring */
 		server_send_login(s);
 		return;
 	}
@@ -319,7 +322,7 @@ static void server_on_greeting(struct server *s, const struct buf *payload, uint
 		.role = TLS_ROLE_CLIENT,
 		.sni = cb->ssl_server_name,
 		.verify_name = cb->ssl_mode == CFG_SSL_VERIFY_IDENTITY ? cb->ssl_server_name : NULL,
-		.cache = cb->tls_resumption ? &w->tls_caches[idx] : NULL,
+		.cache = cb->tls_resumption ? &w->rt->tls_caches[idx] : NULL,
 		.metrics = &w->stats.backends[idx].tls,
 	};
 	conn_start_tls(&s->conn, w->rt->backend_tls[idx], &opts);
@@ -482,6 +485,7 @@ static bool server_on_auth_step(struct server *s, struct my_cur p, uint8_t seq)
 static void server_on_authenticated(struct server *s)
 {
 	struct backend_pool *bp = s->bp;
+	backend_tls_release(bp, &s->tls_claim); /* its tickets are in */
 	if (s->kill_thread_id) {
 		server_send_kill(s);
 		return;
@@ -1114,6 +1118,12 @@ static void server_on_close(struct conn *conn)
 	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING &&
 			   !conn->w->stopping && !s->retired;
 	pool_conn_remove(&bp->pool, &s->pc);
+	backend_tls_release(bp, &s->tls_claim);
+	/* A connection the server ended may mean a restart, whose new ticket
+	 * keys refuse every ticket in the stash: one connection checks them
+	 * before a burst trusts them. */
+	if (was_opening || (!s->retired && !conn->w->stopping))
+		backend_tls_suspect(bp);
 	if (was_opening) {
 		const char *reason = conn->close_reason[0] ? conn->close_reason : "closed during login";
 		/* Retries that fail for the same reason (a refused login, a server

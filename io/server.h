@@ -14,6 +14,7 @@
 #include "my_stmt.h"
 #include "my_vars.h"
 #include "pool.h"
+#include "tls_cache.h"
 
 struct backend_pool;
 struct client;
@@ -75,6 +76,7 @@ struct server {
 	uint64_t prepares_sent; /* COM_STMT_PREPAREs sent on it, the client's and warmpool's */
 	bool retired; /* closed on purpose by warmpool, not lost */
 	bool stale;   /* opened with settings a reload replaced: retire when free */
+	enum tls_admit tls_claim; /* held from open to login or close (backend_tls.c) */
 };
 
 /* server_open starts a new connection for |bp| (CONNECTING); NULL when no

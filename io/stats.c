@@ -93,6 +93,8 @@ static void merge_backend(struct stats_backend *into, const struct stats_backend
 	into->transitions_total += from->transitions_total;
 	into->queries_total += from->queries_total;
 	into->connecting_peak += from->connecting_peak;
+	for (size_t i = 0; i <= TLS_ADMIT_WAIT; i++)
+		into->tls_admits[i] += from->tls_admits[i];
 	merge_health(into, from); /* before summing: it reads |from|'s own gauges */
 	for (size_t i = 0; i < POOL_CONN_STATE_COUNT; i++)
 		into->conns[i] += from->conns[i];

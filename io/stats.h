@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "metric.h"
+#include "tls_cache.h"
 #include "my_pin.h"
 #include "pool.h"
 
@@ -53,6 +54,7 @@ struct stats_backend {
 	uint64_t transitions_total;	 /* health changes */
 	uint64_t queries_total;		 /* commands relayed to this backend */
 	uint64_t connecting_peak;	 /* most connections opened at once (summed: a bound) */
+	uint64_t tls_admits[TLS_ADMIT_WAIT + 1]; /* the session stash's answers to the pools */
 	/* Gauges, refreshed when published. */
 	uint64_t conns[POOL_CONN_STATE_COUNT];
 	uint64_t waiting;

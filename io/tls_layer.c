@@ -57,7 +57,7 @@ static uint64_t session_fingerprint(const SSL_SESSION *s)
 static void offer_session(struct tls_conn *t)
 {
 	uint64_t seq;
-	SSL_SESSION *s = tls_cache_take(t->cache, *t->cache->clock_ms, &seq);
+	SSL_SESSION *s = tls_cache_take(t->cache, t->cache->clock_ms(), &seq);
 	if (!s)
 		return;
 	if (SSL_set_session(t->ssl, s)) {
@@ -141,8 +141,8 @@ static void handshake_finished(struct tls_conn *t)
 	if (t->role == TLS_ROLE_SERVER)
 		SSL_write(t->ssl, "", 0);
 	bool resumed = SSL_session_reused(t->ssl);
-	if (t->offered_seq && !resumed)
-		tls_cache_refused(t->cache, t->offered_seq);
+	if (t->offered_seq)
+		tls_cache_outcome(t->cache, t->offered_seq, resumed);
 	struct metric_tls *m = t->metrics;
 	if (!m)
 		return;

@@ -38,6 +38,10 @@ void worker_free_stats(struct worker *w)
 	stats_cleanup(&w->stats);
 	stats_cleanup(&w->published.stats);
 	pthread_mutex_destroy(&w->published.lock);
+	/* Closed only now: until every worker has joined, any may wake this one. */
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
 }
 
 /* refresh_gauges recounts what the pools hold; counters need no refresh. */
@@ -142,10 +146,6 @@ bool worker_init(struct worker *w, struct runtime *rt, int id, char *why, size_t
 	list_init(&w->handshaking);
 	list_init(&w->conns);
 	list_init(&w->rearm);
-	w->tls_caches = xcalloc(rt->cfg.n_backends, sizeof(*w->tls_caches));
-	for (size_t i = 0; i < rt->cfg.n_backends; i++)
-		tls_cache_init(&w->tls_caches[i], rt->cfg.backends[i].tls_resumption,
-			       (uint64_t)rt->cfg.backends[i].tls_ticket_max_age_ms, &w->now_ms);
 	stats_init(&w->stats, rt->cfg.n_backends, rt->cfg.n_listeners);
 	stats_init(&w->published.stats, rt->cfg.n_backends, rt->cfg.n_listeners);
 	pthread_mutex_init(&w->published.lock, NULL);
@@ -289,8 +289,10 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 		break;
 	case RING_OP_WAKE:
 		check_requests(w);
-		if (!w->stopping)
+		if (!w->stopping) {
+			backend_pools_refill(w);
 			arm_wake(w);
+		}
 		break;
 	case RING_OP_NONE:
 	case RING_OP_COUNT:
@@ -390,16 +392,11 @@ void worker_join(struct worker *w)
 		xfree(w->rr_current[i]);
 	xfree(w->rr_current);
 	xfree(w->listeners);
-	for (size_t i = 0; w->tls_caches && i < w->rt->cfg.n_backends; i++)
-		tls_cache_cleanup(&w->tls_caches[i]);
-	xfree(w->tls_caches);
 	/* The statistics stay for main's summary: worker_free_stats. */
 	if (w->setup_ok) {
 		bufring_cleanup(&w->bufs, &w->ring);
 		io_uring_queue_exit(&w->ring);
 	}
-	if (w->wake_fd >= 0)
-		close(w->wake_fd);
 	kill_mailbox_cleanup(&w->kills);
 	if (w->reserve_fd >= 0)
 		close(w->reserve_fd);

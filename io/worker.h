@@ -40,7 +40,6 @@ struct worker {
 	size_t n_listeners;
 	struct backend_pool **pools; /* grows as (backend, user, caps) keys appear */
 	size_t n_pools;
-	struct tls_cache *tls_caches;	  /* per backend: this worker's session stash */
 	int64_t **rr_current;		  /* per listener, per member: smooth round robin */
 	uint64_t picks;			  /* rotates ties between equally loaded members */
 	struct worker_stats stats;	  /* live; only this thread touches it */
@@ -88,7 +87,9 @@ void worker_request_park(struct worker *w);
  * kill mailbox) now; safe from any thread. */
 void worker_wake(struct worker *w);
 /* worker_join waits for the thread and frees all but the statistics, which
- * main reads for its summary and then frees with worker_free_stats. */
+ * main reads for its summary and then frees with worker_free_stats, and the
+ * wake descriptor, which other workers may use until they have all joined
+ * (worker_free_stats closes it). */
 void worker_join(struct worker *w);
 void worker_free_stats(struct worker *w);
 /* worker_stats_read adds the worker's last published statistics into

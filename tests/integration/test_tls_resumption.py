@@ -45,8 +45,11 @@ def test_backend_connections_resume(warmpool_factory, private_db, version, expec
     assert first[1] == "no" and first[2] == "0" * 16, first  # nothing to offer yet
     assert all(resumed == "yes" for _, resumed, _ in later), lines
     if version == "1.3":
+        # MariaDB (OpenSSL, stateless tickets) resumes a ticket more than once:
+        # the second resumption offers the first one's ticket again (the
+        # probe), and reuse is learned (test_tls_stash.py).
         tickets = [t for _, _, t in later]
-        assert len(set(tickets)) == len(tickets), f"a TLS 1.3 ticket was offered twice: {tickets}"
+        assert tickets[0] == tickets[1], f"the probe offers the first ticket again: {tickets}"
     assert cli(wp.port, "SELECT 1").returncode == 0
 
 

@@ -172,6 +172,8 @@ Test(admin, metrics_sum_workers_and_write_cumulative_histograms)
 Test(admin, status_is_json_with_every_section)
 {
 	stats_backend_set_health(backend_of(0), BACKEND_DOWN, "server does not offer TLS", 50);
+	backend_of(0)->waiting = 1;		  /* a client waits on worker 0 */
+	backend_of(1)->conns[POOL_CONN_IDLE] = 1; /* while worker 1 holds an idle one */
 	struct admin_snapshot snap;
 	admin_snapshot_take(&snap, &rt);
 	char *body = admin_render_status(&snap);
@@ -186,6 +188,14 @@ Test(admin, status_is_json_with_every_section)
 	cr_expect(json_is_null(json_object_get(backend, "tls")), "no connection yet");
 	cr_expect(json_is_false(json_object_get(doc, "ready")));
 	cr_expect_eq(json_array_size(json_object_get(doc, "workers")), 2);
+	json_t *w0 = json_object_get(json_object_get(json_array_get(json_object_get(doc, "workers"), 0),
+						     "backends"), "db");
+	json_t *w1 = json_object_get(json_object_get(json_array_get(json_object_get(doc, "workers"), 1),
+						     "backends"), "db");
+	cr_assert(json_is_object(w0) && json_is_object(w1), "%s", body);
+	cr_expect_eq(json_integer_value(json_object_get(w0, "waiting")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w1, "connections"), "idle")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w0, "connections"), "idle")), 0);
 	cr_expect(json_is_object(json_object_get(doc, "pins")));
 	cr_expect(json_is_object(json_object_get(doc, "errors")));
 	json_decref(doc);

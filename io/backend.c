@@ -130,10 +130,16 @@ static void retire(struct backend_pool *bp, struct pool_conn *pc, enum pool_clos
 }
 
 /* retire_if_due closes a connection coming free instead of lending it
- * again: a reload made it obsolete, or it is due for renewal. */
+ * again: its server is closing it, a reload made it obsolete, or it is due
+ * for renewal. */
 static bool retire_if_due(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (container_of(pc, struct server, pc)->stale)
+	struct server *s = container_of(pc, struct server, pc);
+	if (s->leaving) {
+		server_retire(s, "backend going away: its server ended the last command with a kill");
+		return true;
+	}
+	if (s->stale)
 		retire(bp, pc, POOL_CLOSE_RELOAD);
 	else if (pool_conn_renewal_due(&bp->pool, pc))
 		retire(bp, pc, POOL_CLOSE_MAX_AGE);

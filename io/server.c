@@ -719,6 +719,39 @@ static void retire_idle_peers(struct server *s)
 			      "backend going away (another connection was told so)");
 }
 
+/* retire_linked_peers drops the connections lent to other clients that are
+ * between commands: MySQL marks every session for shutdown at once, reads
+ * one more command on each, kills it at its first check (ERR 1053) and
+ * closes. Closed now, they take no command; their clients' next commands
+ * wait for the server that comes back (client_backend_lost), and a client
+ * inside a transaction is told at its next statement that it was rolled
+ * back instead of getting ERR 1053 for it. */
+static void retire_linked_peers(struct server *s)
+{
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &s->bp->pool.conns[POOL_CONN_ACTIVE])
+	{
+		struct server *peer =
+			container_of(list_entry(pos, struct pool_conn, node), struct server, pc);
+		struct client *c = peer->client;
+		if (peer == s || peer->state != SERVER_LINKED || !c || peer->conn.closing ||
+		    !my_track_idle(&peer->track) || peer->frame_left || peer->frame_continues ||
+		    buf_avail(&peer->conn.in) || c->frame_left || buf_avail(&c->conn.in))
+			continue;
+		server_retire(peer, "backend going away (another connection was told so)");
+	}
+}
+
+/* server_leaving: |s|'s server said it is shutting down. No other command
+ * goes to it: its other connections close unless a command is on its way
+ * there, and |s| closes once its answer is relayed. */
+static void server_leaving(struct server *s)
+{
+	s->leaving = true;
+	retire_idle_peers(s);
+	retire_linked_peers(s);
+}
+
 /* server_going_away closes the connection when |p| is an ERR that ends it
  * rather than refuses a command: the server is shutting down (MySQL answers
  * what arrives during its shutdown with ERR 1053) or killed the session.
@@ -732,7 +765,10 @@ static bool server_going_away(struct server *s, struct my_cur p)
 		return false;
 	char why[MY_ERR_MESSAGE_MAX + 32];
 	snprintf(why, sizeof(why), "backend going away: %s", err.message);
-	retire_idle_peers(s);
+	if (err.code == ER_SERVER_SHUTDOWN)
+		server_leaving(s);
+	else
+		retire_idle_peers(s);
 	conn_close(&s->conn, LOG_INFO, why);
 	return true;
 }
@@ -956,8 +992,8 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * goes back to the pool. */
 /* killed_before_answering: the server killed the statement before its answer
  * was complete, as it shuts down (ERR 1053) or kills the session (ERR 1927),
- * nothing of the answer has been relayed yet, and the client keeps the
- * statement for a retry: that is a connection dying unanswered (see
+ * and nothing of the answer has been relayed yet. When the client keeps the
+ * statement for a retry, that is a connection dying unanswered (see
  * client_backend_lost), not an answer. The ERR may come first, or (MySQL)
  * after a result set's header and some rows, in the same read: everything up
  * to it is checked to be there, and no result to have ended before it (no
@@ -965,9 +1001,7 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * |*out_code| is the error's code. */
 static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 {
-	const struct client *c = s->client;
-	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
-	    s->frame_continues)
+	if (!s->client || !my_track_unanswered(&s->track) || s->frame_left || s->frame_continues)
 		return false;
 	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
 	unsigned eofs = 0;
@@ -1023,11 +1057,18 @@ static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
 	uint16_t code;
-	if (killed_before_answering(s, &code)) {
+	if (!s->leaving && killed_before_answering(s, &code)) {
+		/* The server closes this connection after the ERR: it is not lent
+		 * again. A shutdown takes the other connections to that server
+		 * too, so that neither a retry nor another client meets one. */
 		if (code == ER_SERVER_SHUTDOWN)
-			retire_idle_peers(s); /* the same server: the retry must not meet one */
-		conn_close(&s->conn, LOG_INFO, "the backend killed the statement before answering");
-		return;
+			server_leaving(s);
+		s->leaving = true;
+		if (buf_avail(&s->client->retry) > 0) {
+			conn_close(&s->conn, LOG_INFO,
+				   "the backend killed the statement before answering");
+			return;
+		}
 	}
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
@@ -1058,7 +1099,12 @@ static void server_relay(struct server *s)
 			return;
 		buf_consume(in, span);
 		if (ended)
-			client_response_ended(c); /* may unlink us */
+			client_response_ended(c); /* may unlink us (and retire us: leaving) */
+		if (ended && s->leaving) {
+			if (!s->conn.closing) /* still lent: its client gets another */
+				conn_close(&s->conn, LOG_INFO, "backend going away after a kill");
+			return;
+		}
 		if (s->client && buf_avail(&s->client->conn.out) > CONN_OUT_HIGH) {
 			conn_pause_recv(&s->conn);
 			return;

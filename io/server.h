@@ -75,6 +75,8 @@ struct server {
 	uint64_t prepares_sent; /* COM_STMT_PREPAREs sent on it, the client's and warmpool's */
 	bool retired; /* closed on purpose by warmpool, not lost */
 	bool stale;   /* opened with settings a reload replaced: retire when free */
+	bool leaving; /* its server ended a command with ERR 1053 or 1927: it closes this
+		       * connection next, so it is closed once that answer is relayed */
 };
 
 /* server_open starts a new connection for |bp| (CONNECTING); NULL when no

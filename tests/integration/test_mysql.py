@@ -4,6 +4,7 @@ root that tools/mariadb-fixture.sh builds on first use; these tests fail, never
 skip, when it cannot. Each check asks the server (its status counters, its
 sessions) rather than warmpool where the server can tell."""
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -12,7 +13,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import cli
+from conftest import cli, wait_until
 
 
 def connect(port, **kw):
@@ -242,6 +243,54 @@ def test_restarts_under_load(warmpool_factory, private_mysql):
     assert "FATAL" not in output, output[-3000:]
     assert stat(output, "transactions") > 0 and stat(output, "reconnects") == 0, output
     assert errors == [], errors
+
+
+def accepting(port):
+    """The server greets on |port|: its listener is open."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            return s.recv(1) != b""
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_after_a_statement_meets_the_shutdown_the_next_wait_for_the_new_server(
+        warmpool_factory, private_mysql, mode):
+    """MySQL marks every session for shutdown at once, kills the next command
+    of each (ERR 1053) and closes the idle ones only about 2 s later. Once one
+    statement met the shutdown (that one cannot be proven not to have run: it
+    gets the ERR), warmpool sends nothing more to that server: the next
+    statements, of that client and of another one, wait and run on the server
+    that comes back, instead of each meeting another doomed session."""
+    db = private_mysql
+    wp = through(warmpool_factory, db, mode, pool=4,
+                 warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+                 backend={"ssl_mode": "preferred", "max_connections": "8"})
+    wait_pool(wp, 4)
+    db.root_sql("SET GLOBAL max_connect_errors = 4242")  # gone with the old server
+    first, second = connect(wp.port), connect(wp.port)
+    assert one(first, "SELECT @@GLOBAL.max_connect_errors") == (4242,)
+    assert one(second, "SELECT @@GLOBAL.max_connect_errors") == (4242,)
+    restart = threading.Thread(target=db.restart, kwargs={"ssl": "on"})
+    restart.start()
+    wait_until(lambda: not accepting(db.port), timeout=60, what="the shutdown to begin")
+    errors, answers = [], []
+    while not answers:  # until a statement is answered by the new server
+        try:
+            value = one(first, "SELECT @@GLOBAL.max_connect_errors")[0]
+            if value != 4242:
+                answers.append(value)
+        except pymysql.MySQLError as e:
+            errors.append(e.args[0])
+            answers.append(one(second, "SELECT @@GLOBAL.max_connect_errors")[0])
+            answers.append(one(first, "SELECT @@GLOBAL.max_connect_errors")[0])
+        assert len(errors) < 10, errors
+    restart.join()
+    assert errors in ([], [1053]), (errors, wp.read_log()[-3000:])
+    assert all(v != 4242 for v in answers), answers
+    first.close()
+    second.close()
 
 
 def test_mysql_client_verifies_warmpool_identity(warmpool_factory, mysql):

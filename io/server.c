@@ -752,22 +752,24 @@ static void server_leaving(struct server *s)
 	retire_linked_peers(s);
 }
 
-/* server_going_away closes the connection when |p| is an ERR that ends it
- * rather than refuses a command: the server is shutting down (MySQL answers
- * what arrives during its shutdown with ERR 1053) or killed the session.
- * The client of a setup then gets another connection (client_backend_lost),
- * instead of this ERR as if its schema or character set were refused. */
-static bool server_going_away(struct server *s, struct my_cur p)
+/* server_going_away closes the connection when |p| (numbered |seq|) is an
+ * ERR that ends it rather than refuses a command: the server is shutting
+ * down (MySQL answers what arrives during its shutdown with ERR 1053),
+ * killed the session, or said goodbye before reading the command (numbered
+ * 0: see farewell_crossed). The client of a setup then gets another
+ * connection (client_backend_lost), instead of this ERR as if its schema or
+ * character set were refused. */
+static bool server_going_away(struct server *s, struct my_cur p, uint8_t seq)
 {
 	struct my_err err;
 	if (!my_err_parse(p, &err) ||
-	    (err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
+	    (seq != 0 && err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
 		return false;
 	char why[MY_ERR_MESSAGE_MAX + 32];
 	snprintf(why, sizeof(why), "backend going away: %s", err.message);
 	if (err.code == ER_SERVER_SHUTDOWN)
 		server_leaving(s);
-	else
+	else if (err.code == ER_CONNECTION_KILLED)
 		retire_idle_peers(s);
 	conn_close(&s->conn, LOG_INFO, why);
 	return true;
@@ -794,7 +796,7 @@ static void server_on_setup_reply(struct server *s)
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}
-		if (kind == MY_REPLY_ERR && server_going_away(s, p))
+		if (kind == MY_REPLY_ERR && server_going_away(s, p, seq))
 			break;
 		if (kind == MY_REPLY_ERR && buf_avail(&s->setup_error) == 0 &&
 		    !buf_append(&s->setup_error, p.ptr, p.len, BUF_NO_LIMIT)) {
@@ -918,7 +920,7 @@ static void server_on_reset_reply(struct server *s)
 		}
 		s->changing_user = false;
 		if (st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_ERR &&
-		    server_going_away(s, p))
+		    server_going_away(s, p, seq))
 			break; /* not a failed reset: the server is leaving */
 		bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
 			  buf_avail(&s->conn.in) == 0;
@@ -1026,6 +1028,27 @@ static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 	}
 }
 
+/* farewell_crossed: the awaited answer starts with an ERR numbered 0. The
+ * server numbers its answer to a command from 1; an ERR numbered 0 is one it
+ * sent unasked, before reading the command, as it closes the connection
+ * (MySQL says so when wait_timeout ends an idle connection: ERR 4031). The
+ * command crossed it on the wire and was never read: the connection is lost
+ * with the command unanswered, and the client may send it again
+ * (client_backend_lost). */
+static bool farewell_crossed(const struct server *s)
+{
+	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	uint32_t len;
+	uint8_t seq, marker;
+	struct my_cur payload;
+	if (!s->client || !my_track_unanswered(&s->track) || s->frame_left || s->frame_continues ||
+	    s->repreparing || s->reading_back)
+		return false;
+	return my_cur_u24le(&all, &len) && my_cur_u8(&all, &seq) &&
+	       my_cur_bytes(&all, &payload, len) && my_cur_u8(&payload, &marker) && seq == 0 &&
+	       marker == 0xff;
+}
+
 /* spoke_unasked: a packet starts while no command awaits an answer. A server
  * going away says why before it closes (MySQL sends ERR 1053 to the
  * connections it shuts down, between a transaction's statements too):
@@ -1037,18 +1060,20 @@ static bool spoke_unasked(const struct server *s)
 	       buf_avail(&s->conn.in) > 0;
 }
 
-/* close_unasked ends a connection that spoke unasked, with the server's
- * reason when it is an ERR; the client, between commands, is kept (and told
- * at its next command if its transaction went with the connection). */
-static void close_unasked(struct server *s)
+/* close_unasked ends a connection that spoke unasked (|what| says when),
+ * with the server's reason when it is an ERR; a client between commands is
+ * kept (and told at its next command if its transaction went with the
+ * connection). */
+static void close_unasked(struct server *s, const char *what)
 {
 	struct buf payload = {0};
 	uint8_t seq;
 	struct my_err err = {0};
-	char why[MY_ERR_MESSAGE_MAX + 48] = "backend spoke between commands";
+	char why[MY_ERR_MESSAGE_MAX + 80];
+	snprintf(why, sizeof(why), "%s", what);
 	if (read_packet(s, &payload, &seq) == MY_PACKET_COMPLETE &&
 	    my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
-		snprintf(why, sizeof(why), "backend spoke between commands: %s", err.message);
+		snprintf(why, sizeof(why), "%s: %s", what, err.message);
 	buf_cleanup(&payload);
 	conn_close(&s->conn, LOG_INFO, why);
 }
@@ -1057,6 +1082,11 @@ static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
 	uint16_t code;
+	if (farewell_crossed(s)) {
+		s->client->unread = true;
+		close_unasked(s, "backend said goodbye before reading the command");
+		return;
+	}
 	if (!s->leaving && killed_before_answering(s, &code)) {
 		/* The server closes this connection after the ERR: it is not lent
 		 * again. A shutdown takes the other connections to that server
@@ -1064,7 +1094,7 @@ static void server_relay(struct server *s)
 		if (code == ER_SERVER_SHUTDOWN)
 			server_leaving(s);
 		s->leaving = true;
-		if (buf_avail(&s->client->retry) > 0) {
+		if (buf_avail(&s->client->retry) > 0 && s->client->retry_read) {
 			conn_close(&s->conn, LOG_INFO,
 				   "the backend killed the statement before answering");
 			return;
@@ -1073,7 +1103,7 @@ static void server_relay(struct server *s)
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
 		if (spoke_unasked(s)) {
-			close_unasked(s);
+			close_unasked(s, "backend spoke between commands");
 			return;
 		}
 		size_t span = relay_span(s, &ended);

@@ -20,6 +20,7 @@ Needs the build (tools/build.sh) and the test packages (tools/install-deps.sh).
 import argparse
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -269,6 +270,7 @@ def main():
         wp.proc.terminate()
         wp.proc.wait(timeout=20)
         fixture("stop", "--dir", db_dir)
+        shutil.rmtree(work, ignore_errors=True)  # a MySQL datadir is some 200 MB
 
 
 if __name__ == "__main__":

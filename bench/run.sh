@@ -76,6 +76,9 @@ users_file = $PWD/$OUT/users.txt
 admin_port = $WP_ADMIN
 max_clients = 15000
 log_level = warn
+# Longer than a restart: MySQL's takes about 6 s here (the default 5 s made
+# the restart scenario's clients time out while it was down).
+client_wait_timeout_ms = 30000
 
 [listener session]
 port = $WP_SESSION

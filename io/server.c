@@ -1050,10 +1050,10 @@ static bool farewell_crossed(const struct server *s)
 }
 
 /* spoke_unasked: a packet starts while no command awaits an answer. A server
- * going away says why before it closes (MySQL sends ERR 1053 to the
- * connections it shuts down, between a transaction's statements too):
- * relayed, the client would read it as the answer to its next command, and
- * every answer after that would be one off. */
+ * closing a connection may say why first (MySQL's wait_timeout: ERR 4031,
+ * numbered 0), between a transaction's statements too: relayed, the client
+ * would read it as the answer to its next command, and every answer after
+ * that would be one off. */
 static bool spoke_unasked(const struct server *s)
 {
 	return my_track_idle(&s->track) && s->frame_left == 0 && !s->frame_continues &&

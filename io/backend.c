@@ -148,6 +148,28 @@ static bool retire_if_due(struct backend_pool *bp, struct pool_conn *pc)
 	return true;
 }
 
+void backend_server_leaving(struct backend_pool *bp)
+{
+	struct worker *w = bp->w;
+	atomic_store(&w->rt->backend_leaving_ms[bp->backend_idx], worker_clock_ms());
+	for (int i = 0; i < w->rt->n_workers; i++)
+		if (&w->rt->workers[i] != w)
+			worker_wake(&w->rt->workers[i]);
+	backend_take_leaving(w);
+}
+
+void backend_take_leaving(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_pools; i++) {
+		struct backend_pool *bp = w->pools[i];
+		uint64_t since = atomic_load(&w->rt->backend_leaving_ms[bp->backend_idx]);
+		if (since <= bp->leaving_seen_ms)
+			continue;
+		bp->leaving_seen_ms = since;
+		server_retire_born_before(bp, since);
+	}
+}
+
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc)
 {
 	if (retire_if_due(bp, pc))

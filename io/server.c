@@ -719,37 +719,41 @@ static void retire_idle_peers(struct server *s)
 			      "backend going away (another connection was told so)");
 }
 
-/* retire_linked_peers drops the connections lent to other clients that are
- * between commands: MySQL marks every session for shutdown at once, reads
- * one more command on each, kills it at its first check (ERR 1053) and
- * closes. Closed now, they take no command; their clients' next commands
- * wait for the server that comes back (client_backend_lost), and a client
- * inside a transaction is told at its next statement that it was rolled
- * back instead of getting ERR 1053 for it. */
-static void retire_linked_peers(struct server *s)
+/* between_commands: lent to a client, with nothing on its way either way. */
+static bool between_commands(const struct server *s)
 {
+	const struct client *c = s->client;
+	return s->state == SERVER_LINKED && c && !s->conn.closing && my_track_idle(&s->track) &&
+	       !s->frame_left && !s->frame_continues && !buf_avail(&s->conn.in) &&
+	       !c->frame_left && !buf_avail(&c->conn.in);
+}
+
+void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+{
+	static const char why[] = "backend going away (another connection was told so)";
 	struct list *pos, *tmp;
-	list_for_each_safe(pos, tmp, &s->bp->pool.conns[POOL_CONN_ACTIVE])
+	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_IDLE])
 	{
-		struct server *peer =
-			container_of(list_entry(pos, struct pool_conn, node), struct server, pc);
-		struct client *c = peer->client;
-		if (peer == s || peer->state != SERVER_LINKED || !c || peer->conn.closing ||
-		    !my_track_idle(&peer->track) || peer->frame_left || peer->frame_continues ||
-		    buf_avail(&peer->conn.in) || c->frame_left || buf_avail(&c->conn.in))
-			continue;
-		server_retire(peer, "backend going away (another connection was told so)");
+		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+		if (pc->born_ms < before_ms)
+			server_retire(container_of(pc, struct server, pc), why);
+	}
+	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_ACTIVE])
+	{
+		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+		struct server *s = container_of(pc, struct server, pc);
+		if (pc->born_ms < before_ms && between_commands(s))
+			server_retire(s, why);
 	}
 }
 
-/* server_leaving: |s|'s server said it is shutting down. No other command
- * goes to it: its other connections close unless a command is on its way
- * there, and |s| closes once its answer is relayed. */
+/* server_leaving: |s|'s server said it is shutting down. No command goes to
+ * it any more, from any worker (backend_server_leaving), and |s| closes
+ * once its answer is relayed. */
 static void server_leaving(struct server *s)
 {
 	s->leaving = true;
-	retire_idle_peers(s);
-	retire_linked_peers(s);
+	backend_server_leaving(s->bp);
 }
 
 /* server_going_away closes the connection when |p| (numbered |seq|) is an

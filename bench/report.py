@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """report: bench/run.sh's JSON into tables (a section of BENCHMARKS.md) and gnuplot PNGs.
 
-    bench/report.py RUN_DIR PLOT_DIR BENCHMARKS.md
+    [BENCH_SERVER=mysql] bench/report.py RUN_DIR PLOT_DIR BENCHMARKS.md
 """
 import json
+import os
 import platform
 import re
 import subprocess
@@ -143,7 +144,6 @@ def machine():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    import os
     return f"{os.cpu_count()} CPUs ({cpu}), kernel {platform.release()}"
 
 
@@ -247,6 +247,10 @@ def main():
     parts += [END]
     text = md.read_text() if md.exists() else "# warmpool benchmarks\n"
     section = "\n".join(parts)
+    if os.environ.get("BENCH_SERVER") == "mysql":  # bench/run.sh --server mysql
+        section = (section.replace("MariaDB", "MySQL").replace("mariadbd", "mysqld")
+                   .replace("build/bench-run/", "build/bench-run-mysql/")
+                   .replace("`bench/run.sh`", "`bench/run.sh --server mysql`"))
     if BEGIN in text and END in text:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
     else:

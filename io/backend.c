@@ -153,16 +153,44 @@ static void retire(struct backend_pool *bp, struct pool_conn *pc, enum pool_clos
 }
 
 /* retire_if_due closes a connection coming free instead of lending it
- * again: a reload made it obsolete, or it is due for renewal. */
+ * again: its server is closing it, a reload made it obsolete, or it is due
+ * for renewal. */
 static bool retire_if_due(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (container_of(pc, struct server, pc)->stale)
+	struct server *s = container_of(pc, struct server, pc);
+	if (s->leaving) {
+		server_retire(s, "backend going away: its server ended the last command with a kill");
+		return true;
+	}
+	if (s->stale)
 		retire(bp, pc, POOL_CLOSE_RELOAD);
 	else if (pool_conn_renewal_due(&bp->pool, pc))
 		retire(bp, pc, POOL_CLOSE_MAX_AGE);
 	else
 		return false;
 	return true;
+}
+
+void backend_server_leaving(struct backend_pool *bp)
+{
+	struct worker *w = bp->w;
+	atomic_store(&w->rt->backend_leaving_ms[bp->backend_idx], worker_clock_ms());
+	for (int i = 0; i < w->rt->n_workers; i++)
+		if (&w->rt->workers[i] != w)
+			worker_wake(&w->rt->workers[i]);
+	backend_take_leaving(w);
+}
+
+void backend_take_leaving(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_pools; i++) {
+		struct backend_pool *bp = w->pools[i];
+		uint64_t since = atomic_load(&w->rt->backend_leaving_ms[bp->backend_idx]);
+		if (since <= bp->leaving_seen_ms)
+			continue;
+		bp->leaving_seen_ms = since;
+		server_retire_born_before(bp, since);
+	}
 }
 
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc)

@@ -42,6 +42,7 @@ struct backend_pool {
 	struct cfg_user user; /* own copy of name and password: a reload may drop the user */
 	bool retired_user;    /* the user left the config: no new connections */
 	uint32_t profile_caps;
+	uint64_t leaving_seen_ms; /* the last rt->backend_leaving_ms acted on */
 };
 
 /* Which connections backend_count sums, by pool state; and the waiters. */
@@ -52,6 +53,16 @@ struct backend_pool {
  * user), the connections in the states of |what| (and the waiting clients
  * with BACKEND_COUNT_WAITERS). */
 size_t backend_count(struct worker *w, size_t backend_idx, unsigned what);
+
+/* backend_server_leaving: a connection of |bp| was told that its server is
+ * shutting down (ERR 1053). No worker sends that server another command:
+ * the others are told through rt->backend_leaving_ms and woken, and this
+ * one retires its connections to it at once (backend_take_leaving). */
+void backend_server_leaving(struct backend_pool *bp);
+/* backend_take_leaving retires, in every pool of |w|, the connections that
+ * take a command and were opened before a worker last learnt that their
+ * server is shutting down (see server_retire_born_before). */
+void backend_take_leaving(struct worker *w);
 
 /* backend_pool_get finds or creates the shard; creation never fails. */
 struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,

@@ -1205,9 +1205,10 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 #define RETRY_MAX (64u << 10)
 
 /* client_keep_for_retry copies the command at the head of c->in when it
- * could be re-sent if its connection died unanswered: retry_reads on, one
- * whole COM_QUERY frame that is a read, nothing pinned, no transaction open,
- * nothing else outstanding. */
+ * could be re-sent if its connection died unanswered: one whole COM_QUERY
+ * frame, nothing pinned, no transaction open, nothing else outstanding. A
+ * read may be re-sent with retry_reads; any statement may be re-sent when
+ * the server provably never read it (server.c: farewell_crossed). */
 static void client_keep_for_retry(struct client *c, uint32_t len)
 {
 	const struct server *s = c->server;
@@ -1216,15 +1217,19 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	if (!c->replaying)
 		c->retries = 0;
 	c->replaying = false;
+	c->retry_read = false;
+	c->unread = false;
 	buf_reset(&c->retry);
-	if (!client_listener(c)->retry_reads || len < 2 || len > RETRY_MAX ||
-	    buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
+	if (len < 2 || len > RETRY_MAX || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
 	    frame[MY_FRAME_HEADER_LEN] != COM_QUERY || c->pin != MY_PIN_NONE ||
-	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS) ||
-	    !my_query_is_read(client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1, len - 1))
+	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS))
 		return;
-	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8))
+	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8)) {
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
+		return;
+	}
+	c->retry_read = client_listener(c)->retry_reads &&
+			my_query_is_read(client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1, len - 1);
 }
 
 static void client_between_transactions(struct client *c);
@@ -1530,22 +1535,28 @@ static bool unanswered(const struct client *c, const struct server *s)
 /* Times one lost read is re-sent before the client gets the error. */
 #define RETRY_LIMIT 2
 
-/* client_replay puts a lost read back at the head of c->in (empty: see
- * unanswered) and runs it again on a new backend connection. */
+/* client_replay puts a lost statement back at the head of c->in (empty:
+ * see unanswered) and runs it again on a new backend connection: a read
+ * retry_reads allows, or one the server never read. */
 static bool client_replay(struct client *c)
 {
-	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT)
+	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT ||
+	    !(c->retry_read || c->unread))
 		return false;
+	bool unread = c->unread;
 	c->retries++;
 	c->replaying = true;
-	c->conn.w->stats.retried_reads_total++;
+	c->unread = false;
+	if (!unread)
+		c->conn.w->stats.retried_reads_total++;
 	bool ok = buf_append(&c->conn.in, buf_head(&c->retry), buf_avail(&c->retry), BUF_NO_LIMIT);
 	buf_cleanup(&c->retry);
 	if (!ok)
 		return false;
 	c->avoid_backend = c->bp->backend_idx; /* another member, if there is one up */
-	log_info("read statement re-sent on a new backend connection", "conn=c%llu attempt=%u",
-		 (unsigned long long)c->conn.id, c->retries);
+	log_info(unread ? "statement the backend never read re-sent on a new backend connection"
+			: "read statement re-sent on a new backend connection",
+		 "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);
 	client_between_transactions(c);
 	return true;

@@ -78,7 +78,10 @@ struct client {
 	struct server *server;
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */
-	struct buf retry;  /* the outstanding command, while it may be re-sent (retry_reads) */
+	struct buf retry;  /* the outstanding statement, while it may be re-sent: a read
+			    * (retry_reads), or any statement the server never read */
+	bool retry_read;   /* ... it is a read retry_reads may re-send */
+	bool unread;	   /* ... the server closed without reading it (set by the server) */
 	uint8_t retries;   /* times it was re-sent */
 	bool replaying;	   /* c->in starts with a re-sent command */
 	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */

@@ -34,6 +34,7 @@ bool runtime_build(struct runtime *rt, char *why, size_t why_len)
 	rt->backend_tls = xcalloc(cfg->n_backends, sizeof(*rt->backend_tls));
 	rt->backend_addr = xcalloc(cfg->n_backends, sizeof(*rt->backend_addr));
 	rt->backend_addr_len = xcalloc(cfg->n_backends, sizeof(*rt->backend_addr_len));
+	rt->backend_leaving_ms = xcalloc(cfg->n_backends, sizeof(*rt->backend_leaving_ms));
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct cfg_listener *l = &cfg->listeners[i];
 		if (!l->tls_cert)
@@ -66,6 +67,7 @@ void runtime_free(struct runtime *rt)
 	xfree(rt->backend_tls);
 	xfree(rt->backend_addr);
 	xfree(rt->backend_addr_len);
+	xfree((void *)rt->backend_leaving_ms);
 	cfg_free(&rt->cfg);
 }
 
@@ -75,16 +77,19 @@ void runtime_swap(struct runtime *a, struct runtime *b)
 	SSL_CTX **listener_tls = a->listener_tls, **backend_tls = a->backend_tls;
 	struct sockaddr_storage *addr = a->backend_addr;
 	socklen_t *addr_len = a->backend_addr_len;
+	_Atomic uint64_t *leaving = a->backend_leaving_ms;
 	a->cfg = b->cfg;
 	a->listener_tls = b->listener_tls;
 	a->backend_tls = b->backend_tls;
 	a->backend_addr = b->backend_addr;
 	a->backend_addr_len = b->backend_addr_len;
+	a->backend_leaving_ms = b->backend_leaving_ms;
 	b->cfg = cfg;
 	b->listener_tls = listener_tls;
 	b->backend_tls = backend_tls;
 	b->backend_addr = addr;
 	b->backend_addr_len = addr_len;
+	b->backend_leaving_ms = leaving;
 }
 
 struct user_slot *runtime_user_slot(const struct runtime *rt, const char *name)

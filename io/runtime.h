@@ -34,6 +34,10 @@ struct runtime {
 	SSL_CTX **backend_tls;	/* per backend */
 	struct sockaddr_storage *backend_addr;
 	socklen_t *backend_addr_len;
+	/* Per backend: when a worker last learnt that its server is shutting
+	 * down (CLOCK_MONOTONIC ms; 0: never). Every worker retires its
+	 * connections to it opened before then (backend_take_leaving). */
+	_Atomic uint64_t *backend_leaving_ms;
 
 	pthread_rwlock_t cfg_lock;
 	pthread_barrier_t park; /* reload: main and every worker meet here */

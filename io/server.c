@@ -724,20 +724,62 @@ static void retire_idle_peers(struct server *s)
 			      "backend going away (another connection was told so)");
 }
 
-/* server_going_away closes the connection when |p| is an ERR that ends it
- * rather than refuses a command: the server is shutting down (MySQL answers
- * what arrives during its shutdown with ERR 1053) or killed the session.
- * The client of a setup then gets another connection (client_backend_lost),
- * instead of this ERR as if its schema or character set were refused. */
-static bool server_going_away(struct server *s, struct my_cur p)
+/* between_commands: lent to a client, with nothing on its way either way. */
+static bool between_commands(const struct server *s)
+{
+	const struct client *c = s->client;
+	return s->state == SERVER_LINKED && c && !s->conn.closing && my_track_idle(&s->track) &&
+	       !s->frame_left && !s->frame_continues && !buf_avail(&s->conn.in) &&
+	       !c->frame_left && !buf_avail(&c->conn.in);
+}
+
+void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+{
+	static const char why[] = "backend going away (another connection was told so)";
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_IDLE])
+	{
+		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+		if (pc->born_ms < before_ms)
+			server_retire(container_of(pc, struct server, pc), why);
+	}
+	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_ACTIVE])
+	{
+		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
+		struct server *s = container_of(pc, struct server, pc);
+		if (pc->born_ms < before_ms && between_commands(s))
+			server_retire(s, why);
+	}
+}
+
+/* server_leaving: |s|'s server said it is shutting down. No command goes to
+ * it any more, from any worker (backend_server_leaving), and |s| closes
+ * once its answer is relayed. */
+static void server_leaving(struct server *s)
+{
+	s->leaving = true;
+	backend_server_leaving(s->bp);
+}
+
+/* server_going_away closes the connection when |p| (numbered |seq|) is an
+ * ERR that ends it rather than refuses a command: the server is shutting
+ * down (MySQL answers what arrives during its shutdown with ERR 1053),
+ * killed the session, or said goodbye before reading the command (numbered
+ * 0: see farewell_crossed). The client of a setup then gets another
+ * connection (client_backend_lost), instead of this ERR as if its schema or
+ * character set were refused. */
+static bool server_going_away(struct server *s, struct my_cur p, uint8_t seq)
 {
 	struct my_err err;
 	if (!my_err_parse(p, &err) ||
-	    (err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
+	    (seq != 0 && err.code != ER_SERVER_SHUTDOWN && err.code != ER_CONNECTION_KILLED))
 		return false;
 	char why[MY_ERR_MESSAGE_MAX + 32];
 	snprintf(why, sizeof(why), "backend going away: %s", err.message);
-	retire_idle_peers(s);
+	if (err.code == ER_SERVER_SHUTDOWN)
+		server_leaving(s);
+	else if (err.code == ER_CONNECTION_KILLED)
+		retire_idle_peers(s);
 	conn_close(&s->conn, LOG_INFO, why);
 	return true;
 }
@@ -763,7 +805,7 @@ static void server_on_setup_reply(struct server *s)
 			conn_close(&s->conn, LOG_WARN, "unexpected reply to session setup");
 			break;
 		}
-		if (kind == MY_REPLY_ERR && server_going_away(s, p))
+		if (kind == MY_REPLY_ERR && server_going_away(s, p, seq))
 			break;
 		if (kind == MY_REPLY_ERR && buf_avail(&s->setup_error) == 0 &&
 		    !buf_append(&s->setup_error, p.ptr, p.len, BUF_NO_LIMIT)) {
@@ -887,7 +929,7 @@ static void server_on_reset_reply(struct server *s)
 		}
 		s->changing_user = false;
 		if (st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_ERR &&
-		    server_going_away(s, p))
+		    server_going_away(s, p, seq))
 			break; /* not a failed reset: the server is leaving */
 		bool ok = st == MY_PACKET_COMPLETE && my_reply_classify_command(p) == MY_REPLY_OK &&
 			  buf_avail(&s->conn.in) == 0;
@@ -961,8 +1003,8 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * goes back to the pool. */
 /* killed_before_answering: the server killed the statement before its answer
  * was complete, as it shuts down (ERR 1053) or kills the session (ERR 1927),
- * nothing of the answer has been relayed yet, and the client keeps the
- * statement for a retry: that is a connection dying unanswered (see
+ * and nothing of the answer has been relayed yet. When the client keeps the
+ * statement for a retry, that is a connection dying unanswered (see
  * client_backend_lost), not an answer. The ERR may come first, or (MySQL)
  * after a result set's header and some rows, in the same read: everything up
  * to it is checked to be there, and no result to have ended before it (no
@@ -970,9 +1012,7 @@ static size_t relay_span(struct server *s, bool *out_ended)
  * |*out_code| is the error's code. */
 static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 {
-	const struct client *c = s->client;
-	if (!c || buf_avail(&c->retry) == 0 || !my_track_unanswered(&s->track) || s->frame_left ||
-	    s->frame_continues)
+	if (!s->client || !my_track_unanswered(&s->track) || s->frame_left || s->frame_continues)
 		return false;
 	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
 	unsigned eofs = 0;
@@ -997,29 +1037,52 @@ static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 	}
 }
 
+/* farewell_crossed: the awaited answer starts with an ERR numbered 0. The
+ * server numbers its answer to a command from 1; an ERR numbered 0 is one it
+ * sent unasked, before reading the command, as it closes the connection
+ * (MySQL says so when wait_timeout ends an idle connection: ERR 4031). The
+ * command crossed it on the wire and was never read: the connection is lost
+ * with the command unanswered, and the client may send it again
+ * (client_backend_lost). */
+static bool farewell_crossed(const struct server *s)
+{
+	struct my_cur all = my_cur_make(buf_head(&s->conn.in), buf_avail(&s->conn.in));
+	uint32_t len;
+	uint8_t seq, marker;
+	struct my_cur payload;
+	if (!s->client || !my_track_unanswered(&s->track) || s->frame_left || s->frame_continues ||
+	    s->repreparing || s->reading_back)
+		return false;
+	return my_cur_u24le(&all, &len) && my_cur_u8(&all, &seq) &&
+	       my_cur_bytes(&all, &payload, len) && my_cur_u8(&payload, &marker) && seq == 0 &&
+	       marker == 0xff;
+}
+
 /* spoke_unasked: a packet starts while no command awaits an answer. A server
- * going away says why before it closes (MySQL sends ERR 1053 to the
- * connections it shuts down, between a transaction's statements too):
- * relayed, the client would read it as the answer to its next command, and
- * every answer after that would be one off. */
+ * closing a connection may say why first (MySQL's wait_timeout: ERR 4031,
+ * numbered 0), between a transaction's statements too: relayed, the client
+ * would read it as the answer to its next command, and every answer after
+ * that would be one off. */
 static bool spoke_unasked(const struct server *s)
 {
 	return my_track_idle(&s->track) && s->frame_left == 0 && !s->frame_continues &&
 	       buf_avail(&s->conn.in) > 0;
 }
 
-/* close_unasked ends a connection that spoke unasked, with the server's
- * reason when it is an ERR; the client, between commands, is kept (and told
- * at its next command if its transaction went with the connection). */
-static void close_unasked(struct server *s)
+/* close_unasked ends a connection that spoke unasked (|what| says when),
+ * with the server's reason when it is an ERR; a client between commands is
+ * kept (and told at its next command if its transaction went with the
+ * connection). */
+static void close_unasked(struct server *s, const char *what)
 {
 	struct buf payload = {0};
 	uint8_t seq;
 	struct my_err err = {0};
-	char why[MY_ERR_MESSAGE_MAX + 48] = "backend spoke between commands";
+	char why[MY_ERR_MESSAGE_MAX + 80];
+	snprintf(why, sizeof(why), "%s", what);
 	if (read_packet(s, &payload, &seq) == MY_PACKET_COMPLETE &&
 	    my_err_parse(my_cur_make(buf_head(&payload), buf_avail(&payload)), &err))
-		snprintf(why, sizeof(why), "backend spoke between commands: %s", err.message);
+		snprintf(why, sizeof(why), "%s: %s", what, err.message);
 	buf_cleanup(&payload);
 	conn_close(&s->conn, LOG_INFO, why);
 }
@@ -1028,16 +1091,28 @@ static void server_relay(struct server *s)
 {
 	struct buf *in = &s->conn.in;
 	uint16_t code;
-	if (killed_before_answering(s, &code)) {
-		if (code == ER_SERVER_SHUTDOWN)
-			retire_idle_peers(s); /* the same server: the retry must not meet one */
-		conn_close(&s->conn, LOG_INFO, "the backend killed the statement before answering");
+	if (farewell_crossed(s)) {
+		s->client->unread = true;
+		close_unasked(s, "backend said goodbye before reading the command");
 		return;
+	}
+	if (!s->leaving && killed_before_answering(s, &code)) {
+		/* The server closes this connection after the ERR: it is not lent
+		 * again. A shutdown takes the other connections to that server
+		 * too, so that neither a retry nor another client meets one. */
+		if (code == ER_SERVER_SHUTDOWN)
+			server_leaving(s);
+		s->leaving = true;
+		if (buf_avail(&s->client->retry) > 0 && s->client->retry_read) {
+			conn_close(&s->conn, LOG_INFO,
+				   "the backend killed the statement before answering");
+			return;
+		}
 	}
 	while (buf_avail(in) > 0 && s->client && !s->conn.closing) {
 		bool ended;
 		if (spoke_unasked(s)) {
-			close_unasked(s);
+			close_unasked(s, "backend spoke between commands");
 			return;
 		}
 		size_t span = relay_span(s, &ended);
@@ -1063,7 +1138,12 @@ static void server_relay(struct server *s)
 			return;
 		buf_consume(in, span);
 		if (ended)
-			client_response_ended(c); /* may unlink us */
+			client_response_ended(c); /* may unlink us (and retire us: leaving) */
+		if (ended && s->leaving) {
+			if (!s->conn.closing) /* still lent: its client gets another */
+				conn_close(&s->conn, LOG_INFO, "backend going away after a kill");
+			return;
+		}
 		if (s->client && conn_queued(&s->client->conn) > CONN_OUT_HIGH) {
 			conn_pause_recv(&s->conn);
 			return;

@@ -77,7 +77,20 @@ struct server {
 	bool retired; /* closed on purpose by warmpool, not lost */
 	bool stale;   /* opened with settings a reload replaced: retire when free */
 	enum tls_admit tls_claim; /* held from open to login or close (backend_tls.c) */
+	bool leaving; /* its server ended a command with ERR 1053 or 1927: it closes this
+		       * connection next, so it is closed once that answer is relayed */
 };
+
+/* server_retire_born_before closes |bp|'s connections opened before
+ * |before_ms| (CLOCK_MONOTONIC) that would take a command next: idle ones,
+ * and those lent to clients between commands. MySQL marks every session for
+ * shutdown at once, reads one more command on each, kills it at its first
+ * check (ERR 1053) and closes. Closed now, they take no command: their
+ * clients' next commands wait for the server that comes back
+ * (client_backend_lost), and a client inside a transaction is told at its
+ * next statement that it was rolled back, instead of getting ERR 1053. A
+ * connection with a command on its way is left to its answer. */
+void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms);
 
 /* server_open starts a new connection for |bp| (CONNECTING); NULL when no
  * socket could be made (the pool was told). */

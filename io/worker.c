@@ -239,6 +239,7 @@ static void check_drain(struct worker *w)
 static void check_requests(struct worker *w)
 {
 	kill_take_requests(w);
+	backend_take_leaving(w);
 	if (atomic_exchange(&w->park, false))
 		reload_park(w);
 	if (atomic_load(&w->stop))

@@ -9,7 +9,7 @@ longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
     tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--restarts 5] [--build build]
-                           [--json out.json]
+                           [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -20,6 +20,7 @@ Needs the build (tools/build.sh) and the test packages (tools/install-deps.sh).
 import argparse
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -191,6 +192,8 @@ def main():
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (warmpool.log, the server's datadir)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="warmpool-drill."))
     db_dir = str(work / "db")
@@ -269,6 +272,10 @@ def main():
         wp.proc.terminate()
         wp.proc.wait(timeout=20)
         fixture("stop", "--dir", db_dir)
+        if args.keep:
+            print(f"kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)  # a MySQL datadir is some 200 MB
 
 
 if __name__ == "__main__":

@@ -181,8 +181,22 @@ def fault_error(sock):
     sock.sendall(frame(1, b"\xff" + struct.pack("<H", 1054) + b"#42S22" + LONG_QUERY_ERROR))
 
 
+def fault_farewell(sock):
+    """Once per server: the ERR a server sends unasked, numbered 0, as it closes
+    a connection (MySQL's wait_timeout: 4031), crossing the command on the
+    wire: the command is never read. Asked again (on a new connection), it is
+    answered."""
+    if "farewell" in KILLED_ONCE:
+        sock.sendall(result_set("fast:tls"))
+        return
+    KILLED_ONCE.add("farewell")
+    sock.sendall(err(0, 4031, "The client was disconnected by the server because of inactivity"))
+    sock.close()
+    raise EOFError
+
+
 FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
-          b"fault:killmid": fault_killmid, b"fault:reset": fault_reset,
+          b"fault:killmid": fault_killmid, b"fault:farewell": fault_farewell, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}
 

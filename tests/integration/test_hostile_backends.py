@@ -318,3 +318,21 @@ def test_a_prepare_reporting_other_parameters_than_its_text(warmpool_factory, fa
     assert c.command(b"\x0e")[0] == 0x00
     c.close()
     plain_bystander_served(wp)
+
+
+def test_a_statement_crossed_by_the_servers_farewell_is_sent_again(warmpool_factory,
+                                                                  fake_backend):
+    """A server closing a connection says why first, unasked, numbered 0 (MySQL
+    when wait_timeout ends it: ERR 4031). A statement that crossed that ERR on
+    the wire was never read: even a write, without retry_reads, goes to a new
+    connection, and the client gets its answer, not an ERR out of step."""
+    port, _ = fake_backend()
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "5000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(port), "ssl_mode": "verify_identity",
+                                        "ssl_server_name": "localhost", "min_idle": "1"})
+    c = connect(wp, autocommit=True)
+    assert query(c, "INSERT INTO t VALUES ('fault:farewell')") == (("fast:tls",),)
+    assert query(c, "SELECT 2") == (("fast:tls",),)
+    assert "statement the backend never read re-sent" in wp.read_log()
+    c.close()

@@ -4,6 +4,7 @@ root that tools/mariadb-fixture.sh builds on first use; these tests fail, never
 skip, when it cannot. Each check asks the server (its status counters, its
 sessions) rather than warmpool where the server can tell."""
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -12,7 +13,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import cli
+from conftest import cli, free_port, wait_until
 
 
 def connect(port, **kw):
@@ -242,6 +243,97 @@ def test_restarts_under_load(warmpool_factory, private_mysql):
     assert "FATAL" not in output, output[-3000:]
     assert stat(output, "transactions") > 0 and stat(output, "reconnects") == 0, output
     assert errors == [], errors
+
+
+def accepting(port):
+    """The server greets on |port|: its listener is open."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            return s.recv(1) != b""
+    except OSError:
+        return False
+
+
+def test_after_a_statement_meets_the_shutdown_the_next_wait_for_the_new_server(
+        warmpool_factory, private_mysql):
+    """MySQL marks every session for shutdown at once, kills the next command
+    of each (ERR 1053) and closes the idle ones only about 2 s later. Once one
+    statement met the shutdown (that one cannot be proven not to have run: it
+    gets the ERR), warmpool sends nothing more to that server: the next
+    statements wait and run on the server that comes back, instead of each
+    meeting another doomed session: those of the same client and of another
+    (transaction mode), and of session clients holding a connection each, on
+    either worker (the one that learnt it tells the other)."""
+    db = private_mysql
+    session_port = free_port()
+    wp = through(warmpool_factory, db, "transaction", pool=4,
+                 warmpool={"workers": "2", "client_wait_timeout_ms": "30000"},
+                 backend={"ssl_mode": "preferred", "max_connections": "24"},
+                 listener_session={"port": str(session_port), "backend": "main",
+                                   "pool_mode": "session"})
+    wait_pool(wp, 4)
+    db.root_sql("SET GLOBAL max_connect_errors = 4242")  # gone with the old server
+    sql = "SELECT @@GLOBAL.max_connect_errors"
+    first, second = connect(wp.port), connect(wp.port)
+    sessions = [connect(session_port) for _ in range(6)]  # spread by the kernel
+    for c in [first, second, *sessions]:
+        assert one(c, sql) == (4242,)
+    restart = threading.Thread(target=db.restart, kwargs={"ssl": "on"})
+    restart.start()
+    wait_until(lambda: not accepting(db.port), timeout=60, what="the shutdown to begin")
+    errors, answers = [], []
+    while not answers:  # until a statement is answered by the new server
+        try:
+            value = one(first, sql)[0]
+            if value != 4242:
+                answers.append(value)
+        except pymysql.MySQLError as e:
+            errors.append(e.args[0])
+            # At once, within MySQL's 2 s grace: the session clients first
+            # (the others wait for the new server).
+            answers += [one(c, sql)[0] for c in [*sessions, second, first]]
+        assert len(errors) < 10, errors
+    restart.join()
+    assert errors in ([], [1053]), (errors, wp.read_log()[-3000:])
+    assert all(v != 4242 for v in answers), answers
+    for c in [first, second, *sessions]:
+        c.close()
+
+
+def test_a_group_of_two_mysql_servers_survives_a_member_shutting_down(
+        warmpool_factory, mysql, private_mysql):
+    """The core of test_backend_groups.py on MySQL, with two members (the
+    session's server and one of the test's own, to keep the time small):
+    statements spread over both; while one shuts down (MySQL kills what meets
+    it with ERR 1053) and is gone, reads go to the other without an error
+    (retry_reads); started again, it is back in rotation."""
+    dbs = [mysql, private_mysql]
+    members = {f"backend_m{i}": {"host": "127.0.0.1", "port": str(db.port),
+                                 "ssl_mode": "verify_identity", "ssl_ca": db.env["ca"],
+                                 "ssl_server_name": "localhost", "min_idle": "2",
+                                 "max_connections": "16"}
+               for i, db in enumerate(dbs)}
+    wp = warmpool_factory(db=mysql, warmpool={"client_wait_timeout_ms": "30000"},
+                          listener_main={"backend": "pair", "pool_mode": "transaction",
+                                         "retry_reads": "true"},
+                          **members, **{"group pair": {"members": "m0, m1"}})
+    clients = [connect(wp.port) for _ in range(4)]
+
+    def ports_seen(rounds):
+        return {one(c, "SELECT @@port")[0] for _ in range(rounds) for c in clients}
+
+    assert ports_seen(20) == {mysql.port, private_mysql.port}
+    stop = threading.Thread(target=private_mysql.stop)
+    stop.start()
+    while stop.is_alive():  # statements meet the shutdown: none may fail
+        ports_seen(1)
+    stop.join()
+    assert ports_seen(10) == {mysql.port}
+    private_mysql.start(ssl="on")
+    wait_until(lambda: private_mysql.port in ports_seen(2), timeout=30,
+               what="the member to be back in rotation")
+    for c in clients:
+        c.close()
 
 
 def test_mysql_client_verifies_warmpool_identity(warmpool_factory, mysql):

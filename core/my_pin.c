@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,6 +68,23 @@ static const uint8_t *comment_close(const uint8_t *from, const uint8_t *end)
 	return end;
 }
 
+/* skip_version passes the version of an executable comment at |p|. Both
+ * servers take one only when five digits follow (fewer are SQL: the name
+ * 1234abs); MariaDB takes a sixth digit too, MySQL reads it as SQL, so a
+ * sixth digit glued to what follows (500001abs: the name 1abs to MySQL)
+ * has two readings. */
+static const uint8_t *skip_version(struct lexer *l, const uint8_t *p)
+{
+	size_t digits = 0;
+	while (digits < 6 && l->end - p > (ptrdiff_t)digits && isdigit(p[digits]))
+		digits++;
+	if (digits < 5)
+		return p;
+	if (digits == 6 && l->end - p > 6 && (is_word_byte(l, p[6]) || p[6] == '.'))
+		l->ambiguous_comment = true;
+	return p + digits;
+}
+
 /* enter_comment passes the opening of a comment at l->p. An executable one
  * (slash-star-bang, or MariaDB's slash-star-M-bang) is read as SQL up to
  * its end: the server runs it unless its version number is above its own,
@@ -85,8 +103,7 @@ static void enter_comment(struct lexer *l)
 		return;
 	}
 	p += *p == 'M' ? 2 : 1;
-	for (int digits = 0; digits < 6 && p < l->end && isdigit(*p); digits++)
-		p++; /* the version */
+	p = skip_version(l, p);
 	l->executable_comment = true;
 	if (!l->comment_end)
 		l->comment_end = comment_close(p, l->end);
@@ -533,6 +550,28 @@ enum calls_run { CALLS_NONE, CALLS_RUN, CALLS_FROM_SELECT };
  * names one, or after its first part (db in db.t). */
 enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED };
 
+/* note_call: the token |t| (|l| just after it) of a statement that runs
+ * the functions it names pins when it calls a stored one, unless it names
+ * a table (INSERT INTO t (a)); |table| follows where table names stand. */
+static void note_call(const struct lexer *l, const struct token *t, bool after_dot,
+		      enum table_name *table, struct scan *s)
+{
+	bool name = t->n || t->quoted;
+	bool dot = t->punct == '.' && !t->quoted;
+	if (t->n && *table != TABLE_NEXT && s->pin == MY_PIN_NONE && calls_stored(l, t, after_dot))
+		s->pin = MY_PIN_STORED_FUNCTION;
+	if (names_a_table(t))
+		*table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
+	else if (*table == TABLE_NEXT && keeps_a_table(t))
+		*table = TABLE_NEXT;
+	else if (name && *table == TABLE_NEXT)
+		*table = TABLE_NAMED;
+	else if (dot && *table == TABLE_NAMED)
+		*table = TABLE_NEXT;
+	else
+		*table = TABLE_NONE;
+}
+
 /* scan_to_end reads the rest of a statement, its ";" included, and
  * reports the first token that leaves state behind; |calls|: whether the
  * statement runs the functions it names (SELECT, DML, DO), so that a
@@ -544,27 +583,15 @@ static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool 
 	bool after_dot = false;
 	enum table_name table = table_next ? TABLE_NEXT : TABLE_NONE;
 	while (next_in_statement(l, &t)) {
-		bool name = t.n || t.quoted;
 		if (t.user_variable && s->pin == MY_PIN_NONE)
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
 		if (calls == CALLS_FROM_SELECT && word_is(&t, "SELECT"))
 			calls = CALLS_RUN;
-		if (t.n && calls == CALLS_RUN && table != TABLE_NEXT && s->pin == MY_PIN_NONE &&
-		    calls_stored(l, &t, after_dot))
-			s->pin = MY_PIN_STORED_FUNCTION;
+		if (calls == CALLS_RUN)
+			note_call(l, &t, after_dot, &table, s);
 		after_dot = t.punct == '.' && !t.quoted;
-		if (names_a_table(&t))
-			table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
-		else if (table == TABLE_NEXT && keeps_a_table(&t))
-			table = TABLE_NEXT;
-		else if (name && table == TABLE_NEXT)
-			table = TABLE_NAMED;
-		else if (after_dot && table == TABLE_NAMED)
-			table = TABLE_NEXT;
-		else
-			table = TABLE_NONE;
 	}
 }
 
@@ -1201,8 +1228,10 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 
 /* classify_compound reads the rest of the text as one statement: any word
  * that would pin as a statement of its own, or in a body, pins. One that
- * runs (not a CREATE of a routine) pins in any case (reason call): under
- * MariaDB's sql_mode=ORACLE a name standing alone in it calls a procedure. */
+ * runs (not a CREATE of a routine) pins in any case: for the stored
+ * functions it calls (reason stored_function), else for a name standing
+ * alone in it, a procedure's call under MariaDB's sql_mode=ORACLE (reason
+ * call). */
 static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 {
 	static const struct {
@@ -1218,7 +1247,10 @@ static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 	struct scan s = {0};
 	struct token t;
 	bool after_dot = false;
+	enum table_name table = TABLE_NONE;
 	while (next_token(l, &t)) {
+		if (runs)
+			note_call(l, &t, after_dot, &table, &s);
 		if (t.user_variable && s.pin == MY_PIN_NONE)
 			s.pin = MY_PIN_USER_VARIABLE;
 		for (size_t i = 0; t.n && s.pin == MY_PIN_NONE && i < sizeof(words) / sizeof(words[0]); i++) {
@@ -1260,7 +1292,7 @@ static enum calls_run runs_calls(const struct lexer *l, const struct token *firs
 {
 	static const char *const words[] = {"SELECT",  "WITH",	  "INSERT",   "REPLACE", "UPDATE",
 					    "DELETE",  "DO",	  "VALUES",   "TABLE",	 "LOAD",
-					    "SHOW",    "EXPLAIN", "DESCRIBE", "DESC",	 "ANALYZE"};
+					    "SHOW",    "EXPLAIN", "DESCRIBE", "DESC",	 "ANALYZE", "PURGE"};
 	if (first->n == 0)
 		return first->punct == '(' && !first->quoted ? CALLS_RUN : CALLS_NONE; /* (SELECT ...) */
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {

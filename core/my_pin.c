@@ -213,6 +213,7 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 }
 
 static bool followed_by_paren(const struct lexer *l);
+static bool calls_stored(const struct lexer *l, const struct token *t, bool qualified);
 static bool text_may_kill(const uint8_t *p, const uint8_t *end);
 
 /* check_dollar_quote looks at a token that starts with "$" at l->p. MySQL
@@ -494,8 +495,18 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 		if (peek_token(l, &value) && word_is(&value, "VALUE"))
 			s->pin = MY_PIN_SEQUENCE;
 	}
-	if (reads && !s->calls && followed_by_paren(l) && (qualified || !is_pure_name(t)))
-		s->calls = true;
+	if (reads && !s->calls && followed_by_paren(l) &&
+	    (qualified || !is_pure_name(t) || calls_stored(l, t, qualified)))
+		s->calls = true; /* `REPLACE`(...), NOW (): stored functions' names */
+}
+
+/* builtin_form: how the name |t| (|l| just after it) stands before its
+ * "(" (enum my_builtin_form). */
+static unsigned builtin_form(const struct lexer *l, const struct token *t)
+{
+	if (t->quoted)
+		return MY_BUILTIN_QUOTED;
+	return l->p < l->end && *l->p == '(' ? MY_BUILTIN_GLUED : MY_BUILTIN_SPACED;
 }
 
 /* calls_stored: the word |t| (|l| just after it) is a call of a function
@@ -512,7 +523,7 @@ static bool calls_stored(const struct lexer *l, const struct token *t, bool qual
 	for (size_t i = 0; i < t->n; i++)
 		up[i] = (char)toupper(t->w[i]);
 	up[t->n] = '\0';
-	return !my_builtin_name(up);
+	return (my_builtin_forms(up) & builtin_form(l, t)) == 0;
 }
 
 static bool word_in(const struct token *t, const char *const *words, size_t n)

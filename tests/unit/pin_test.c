@@ -468,6 +468,30 @@ Test(pin, stored_function_evasions)
 		Q("SELECT /*!500001abs(1)*/", MY_PIN_EXECUTABLE_COMMENT, ""),
 		Q("SELECT /*!50000 abs(1)*/, /*M!100000 abs(1)*/", MY_PIN_NONE, ""),
 		Q("PURGE BINARY LOGS BEFORE f(1)", MY_PIN_STORED_FUNCTION, ""),
+		/* a keyword is the server's own only bare: quoted it names a
+		 * stored function (MariaDB and MySQL) */
+		Q("SELECT `replace`(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT `if`(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT `left`(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT `now`(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT `abs`(1), `Concat`('a', 'b')", MY_PIN_NONE, ""), /* native: any form */
+		{"SELECT \"cast\"(1)", MY_PIN_STORED_FUNCTION, "", ansi, MY_TEXT_QUERY},
+		/* NOW, COUNT, SUBSTRING... are keywords only glued to "(" */
+		Q("SELECT now (1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT now/**/(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT /*!50000 now*/(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT count (1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT substring (1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT trim (1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT abs (1), concat ('a') FROM t WHERE a IN (1) AND b LIKE ('x')", MY_PIN_NONE, ""),
+		/* keywords MariaDB lets name a function (ERR 1630 when none is) */
+		Q("SELECT body(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT atomic(1)", MY_PIN_STORED_FUNCTION, ""),
+		/* a SET read back must not call one either */
+		Q("SET SESSION sql_mode = `replace`(@@sql_mode, 'X', '')", MY_PIN_SET, ""),
+		Q("SET SESSION sql_mode = substring (@@sql_mode, 1)", MY_PIN_SET, ""),
+		Q("SET SESSION sql_mode = REPLACE(@@sql_mode, 'X', '')", MY_PIN_NONE, "sql_mode=?;"),
+		Q("SET SESSION time_zone = IF (1, '+00:00', '+01:00')", MY_PIN_NONE, "time_zone=?;"),
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);

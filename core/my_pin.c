@@ -559,7 +559,31 @@ enum calls_run { CALLS_NONE, CALLS_RUN, CALLS_FROM_SELECT };
 
 /* Where scan_to_end is in a table's name: none, just after a word that
  * names one, or after its first part (db in db.t). */
-enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED };
+enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED, TABLE_ALIAS };
+
+/* Tokens looked at past a name for the column list of a common table
+ * expression: enough for any real one, and a bound on the work per name. */
+#define CTE_LOOKAHEAD_MAX 512
+
+/* cte_columns: the name just read (|l| after it) is a common table
+ * expression's with a column list: "(" ... ")" AS "(" follows, which no
+ * call is followed by (WITH a AS (...), b (x) AS (...): b is no call). */
+static bool cte_columns(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	int depth = 0;
+	for (int i = 0; i < CTE_LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
+		bool open = t.punct == '(' && !t.quoted, close = t.punct == ')' && !t.quoted;
+		if ((i == 0 && !open) || (close && --depth < 0))
+			return false;
+		depth += open;
+		if (depth == 0 && close)
+			return next_in_statement(&ahead, &t) && word_is(&t, "AS") &&
+			       next_in_statement(&ahead, &t) && t.punct == '(' && !t.quoted;
+	}
+	return false;
+}
 
 /* note_call: the token |t| (|l| just after it) of a statement that runs
  * the functions it names pins when it calls a stored one, unless it names
@@ -569,9 +593,12 @@ static void note_call(const struct lexer *l, const struct token *t, bool after_d
 {
 	bool name = t->n || t->quoted;
 	bool dot = t->punct == '.' && !t->quoted;
-	if (t->n && *table != TABLE_NEXT && s->pin == MY_PIN_NONE && calls_stored(l, t, after_dot))
+	if (t->n && *table != TABLE_NEXT && *table != TABLE_ALIAS && s->pin == MY_PIN_NONE &&
+	    calls_stored(l, t, after_dot) && !cte_columns(l))
 		s->pin = MY_PIN_STORED_FUNCTION;
-	if (names_a_table(t))
+	if (t->punct == ')' && !t->quoted)
+		*table = TABLE_ALIAS; /* (SELECT 1) dt (x): no call stands right after ")" */
+	else if (names_a_table(t))
 		*table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
 	else if (*table == TABLE_NEXT && keeps_a_table(t))
 		*table = TABLE_NEXT;
@@ -581,6 +608,16 @@ static void note_call(const struct lexer *l, const struct token *t, bool after_d
 		*table = TABLE_NEXT;
 	else
 		*table = TABLE_NONE;
+}
+
+/* starts_query: |t| opens the query of CREATE TABLE ... [AS] query, whose
+ * calls run: SELECT, VALUES ROW(...), or TABLE t after the statement's own
+ * TABLE (MySQL; |tables| counts them). */
+static bool starts_query(const struct token *t, unsigned *tables)
+{
+	if (word_is(t, "TABLE"))
+		return ++*tables > 1;
+	return word_is(t, "SELECT") || word_is(t, "VALUES");
 }
 
 /* scan_to_end reads the rest of a statement, its ";" included, and
@@ -593,12 +630,13 @@ static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool 
 	struct token t;
 	bool after_dot = false;
 	enum table_name table = table_next ? TABLE_NEXT : TABLE_NONE;
+	unsigned tables = 0;
 	while (next_in_statement(l, &t)) {
 		if (t.user_variable && s->pin == MY_PIN_NONE)
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
-		if (calls == CALLS_FROM_SELECT && word_is(&t, "SELECT"))
+		if (calls == CALLS_FROM_SELECT && starts_query(&t, &tables))
 			calls = CALLS_RUN;
 		if (calls == CALLS_RUN)
 			note_call(l, &t, after_dot, &table, s);
@@ -1228,7 +1266,8 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 		return true; /* label: */
 	if (!word_is(first, "CREATE"))
 		return false;
-	for (int i = 0; i < 12 && next_token(&ahead, &t) && !is_end(&t) && t.punct != '('; i++) {
+	for (int i = 0; i < 12 && next_token(&ahead, &t) && !is_end(&t) && t.punct != '(' &&
+			!word_is(&t, "TABLE"); i++) { /* CREATE TABLE event SELECT f(1) runs f */
 		for (size_t k = 0; k < sizeof(routine) / sizeof(routine[0]); k++) {
 			if (word_is(&t, routine[k]))
 				return true;

@@ -437,6 +437,20 @@ Test(pin, stored_functions)
 		Q("INSERT INTO t VALUES (NEXT VALUE FOR s)", MY_PIN_SEQUENCE, ""),
 		Q("SELECT SETVAL(s, 10)", MY_PIN_SEQUENCE, ""),
 		Q("SELECT LASTVAL(s)", MY_PIN_NONE, ""),
+		/* column lists that are no calls: a second common table expression's,
+		 * a derived table's without AS (MySQL) */
+		Q("WITH a AS (SELECT 1), b (x) AS (SELECT 2) SELECT * FROM a, b", MY_PIN_NONE, ""),
+		Q("WITH RECURSIVE a (n) AS (SELECT 1), `b` (x, y) AS (SELECT 2, 3), c(z) AS (TABLE a) "
+		  "SELECT * FROM a, b, c",
+		  MY_PIN_NONE, ""),
+		Q("WITH a AS (SELECT 1), b (x) AS (SELECT f(1)) SELECT * FROM a, b",
+		  MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT a FROM t GROUP BY a WITH ROLLUP ORDER BY a, f(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT f(1) AS x", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT * FROM (SELECT 1) dt (x)", MY_PIN_NONE, ""),
+		Q("SELECT * FROM t JOIN LATERAL (SELECT 1) dt (x) ON 1", MY_PIN_NONE, ""),
+		Q("SELECT * FROM (SELECT 1) dt (x) WHERE f(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("SELECT (1) AND f(1), (2) DIV f(2)", MY_PIN_STORED_FUNCTION, ""),
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);
@@ -484,6 +498,18 @@ Test(pin, stored_function_evasions)
 		Q("SELECT substring (1)", MY_PIN_STORED_FUNCTION, ""),
 		Q("SELECT trim (1)", MY_PIN_STORED_FUNCTION, ""),
 		Q("SELECT abs (1), concat ('a') FROM t WHERE a IN (1) AND b LIKE ('x')", MY_PIN_NONE, ""),
+		/* CREATE TABLE ... AS VALUES / TABLE (MySQL) runs its query */
+		Q("CREATE TABLE t2 AS VALUES ROW(f(1))", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 (a INT) VALUES ROW(f(1))", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 AS TABLE t ORDER BY f(a)", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 (a INT) PARTITION BY RANGE (a) (PARTITION p0 VALUES LESS THAN (10), "
+		  "PARTITION p1 VALUES LESS THAN MAXVALUE)",
+		  MY_PIN_NONE, ""),
+		Q("CREATE TABLE t2 (a INT) PARTITION BY LIST (a) (PARTITION p0 VALUES IN (1, 2))",
+		  MY_PIN_NONE, ""),
+		/* a table named like a routine's keyword is no routine */
+		Q("CREATE TABLE event SELECT f(1) AS a", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE TABLE t2 SELECT event.a FROM t AS event WHERE f(1)", MY_PIN_STORED_FUNCTION, ""),
 		/* keywords MariaDB lets name a function (ERR 1630 when none is) */
 		Q("SELECT body(1)", MY_PIN_STORED_FUNCTION, ""),
 		Q("SELECT atomic(1)", MY_PIN_STORED_FUNCTION, ""),

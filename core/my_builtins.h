@@ -2,6 +2,8 @@
 #ifndef WP_MY_BUILTINS_H
 #define WP_MY_BUILTINS_H
 
+#include <stdint.h>
+
 /* How a name may be written before "(" and still be the server's own. A
  * keyword (REPLACE, IF, NOW) is one only as a bare word: quoted it is an
  * identifier, and the lexer takes NOW, COUNT, SUBSTRING... as keywords only
@@ -14,12 +16,19 @@ enum my_builtin_form {
 	MY_BUILTIN_SPACED = 4, /* name (, or a comment before "(" */
 };
 
-/* my_builtin_forms: the forms (enum my_builtin_form) in which |upper| (an
- * identifier in upper case) is a name MariaDB or MySQL resolves itself
- * before "(": a native function or a keyword; 0 for none. Anything else
- * before "(" in an expression is a stored or loadable function, which runs
- * with the client's session and may change it. The list is asked of real
- * servers by tools/gen-builtins.py. */
-unsigned my_builtin_forms(const char *upper);
+/* A name either server resolves itself before "(": a native function or a
+ * keyword. Anything else before "(" in an expression is a stored or
+ * loadable function, which runs with the client's session and may change
+ * it. */
+struct my_builtin {
+	const char *name;
+	uint8_t mariadb; /* the forms (enum my_builtin_form) MariaDB owns; 0: none */
+	uint8_t mysql;	 /* the forms MySQL owns; 0: none */
+};
+
+/* my_builtin_find: |upper| (an identifier in upper case) in the list asked
+ * of MariaDB 10.11 and MySQL 9.7 by tools/gen-builtins.py; NULL when
+ * neither owns it. */
+const struct my_builtin *my_builtin_find(const char *upper);
 
 #endif

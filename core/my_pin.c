@@ -41,6 +41,7 @@ struct lexer {
 	bool kill;		    /* a KILL in a compound statement or in dynamic SQL */
 	bool dollar_ambiguous;	    /* a $tag$ read two ways: the text pins (check_dollar_quote) */
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
+	enum my_server_kind server; /* whose builtins (my_sql_mode's; l->mode changes) */
 };
 
 /* lex_space: a byte the server skips between tokens. Besides ASCII's
@@ -500,6 +501,26 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 		s->calls = true; /* `REPLACE`(...), NOW (): stored functions' names */
 }
 
+/* builtin_forms: the forms (enum my_builtin_form) in which |b| is |server|'s
+ * own. Either server: a name only one owns is taken as that one's (a call
+ * of it is a builtin on the server that has it), and a form is the
+ * server's own when every owner owns it. */
+static unsigned builtin_forms(enum my_server_kind server, const struct my_builtin *b)
+{
+	if (!b)
+		return 0;
+	if (server == MY_SERVER_MARIADB)
+		return b->mariadb;
+	if (server == MY_SERVER_MYSQL)
+		return b->mysql;
+	unsigned forms = MY_BUILTIN_GLUED | MY_BUILTIN_QUOTED | MY_BUILTIN_SPACED;
+	if (b->mariadb)
+		forms &= b->mariadb;
+	if (b->mysql)
+		forms &= b->mysql;
+	return forms;
+}
+
 /* builtin_form: how the name |t| (|l| just after it) stands before its
  * "(" (enum my_builtin_form). */
 static unsigned builtin_form(const struct lexer *l, const struct token *t)
@@ -523,7 +544,7 @@ static bool calls_stored(const struct lexer *l, const struct token *t, bool qual
 	for (size_t i = 0; i < t->n; i++)
 		up[i] = (char)toupper(t->w[i]);
 	up[t->n] = '\0';
-	return (my_builtin_forms(up) & builtin_form(l, t)) == 0;
+	return (builtin_forms(l->server, my_builtin_find(up)) & builtin_form(l, t)) == 0;
 }
 
 static bool word_in(const struct token *t, const char *const *words, size_t n)
@@ -941,15 +962,15 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 {
 	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
 						   "MSSQL", "ORACLE", "POSTGRESQL"};
-	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 	if (*v != '\'')
 		return m; /* DEFAULT, a number (a bit mask): not read here */
-	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_EITHER};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
@@ -965,7 +986,7 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
 {
 	const char *v = my_vars_get(vars, "sql_mode");
-	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 }
 
 struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
@@ -977,7 +998,15 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 		a.charset_unreadable || b.charset_unreadable,
 		a.space_byte ? a.space_byte : b.space_byte,
 		a.space_unknown || b.space_unknown || a.space_byte != b.space_byte,
+		a.server == b.server ? a.server : MY_SERVER_EITHER,
 	};
+}
+
+enum my_server_kind my_server_kind_of(const char *server_version)
+{
+	if (!server_version || !server_version[0])
+		return MY_SERVER_EITHER;
+	return strstr(server_version, "MariaDB") ? MY_SERVER_MARIADB : MY_SERVER_MYSQL;
 }
 
 /* with_sql_mode: |m|'s lexing rules of sql_mode, with the character set's
@@ -987,6 +1016,7 @@ static struct my_sql_mode with_sql_mode(struct my_sql_mode charset, struct my_sq
 	m.charset_unreadable = charset.charset_unreadable;
 	m.space_byte = charset.space_byte;
 	m.space_unknown = charset.space_unknown;
+	m.server = charset.server; /* nor the backend */
 	return m;
 }
 
@@ -1190,7 +1220,7 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
 		l->mode = with_sql_mode(l->mode, (struct my_sql_mode){MY_MODE_UNKNOWN,
-								      MY_MODE_UNKNOWN, false, 0, false});
+								      MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER});
 	}
 	my_vars_clear(&set);
 	my_vars_clear(&readback);
@@ -1498,7 +1528,7 @@ static void classify_text(struct my_session_change *out, struct my_sql_mode mode
 			  enum my_text_kind kind, const uint8_t *sql, size_t len, unsigned depth)
 {
 	change_init(out);
-	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth,
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth, .server = mode.server,
 			  .charset_unreadable = mode.charset_unreadable};
 	bool read = false, statement_read;
 	while (classify_statement(&l, out, &statement_read)) {

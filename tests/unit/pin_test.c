@@ -6,10 +6,12 @@
 #include "my_charset.h"
 #include "my_pin.h"
 
-static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
-static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF, false, 0, false};
-static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON, false, 0, false};
-static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+static const struct my_sql_mode plain = {MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_EITHER};
+static const struct my_sql_mode nbe = {MY_MODE_ON, MY_MODE_OFF, false, 0, false, MY_SERVER_EITHER};
+static const struct my_sql_mode ansi = {MY_MODE_OFF, MY_MODE_ON, false, 0, false, MY_SERVER_EITHER};
+static const struct my_sql_mode unknown = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
+static const struct my_sql_mode mariadb = {MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_MARIADB};
+static const struct my_sql_mode mysql = {MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_MYSQL};
 
 struct pin_case {
 	const char *sql;
@@ -175,7 +177,7 @@ Test(pin, sql_mode_lexing)
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_USER_VARIABLE, "", ansi, MY_TEXT_QUERY},
 		{"SELECT \"\\\", @x:=1 -- \"", MY_PIN_SQL_MODE, "",
-		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN, false, 0, false}, MY_TEXT_QUERY},
+		 (struct my_sql_mode){MY_MODE_OFF, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER}, MY_TEXT_QUERY},
 		{"SELECT 'a\\\\b', \"c\", 'it''s'", MY_PIN_NONE, "", unknown, MY_TEXT_QUERY},
 		{"SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\\', @x:=1 -- '",
 		 MY_PIN_USER_VARIABLE, "sql_mode='NO_BACKSLASH_ESCAPES';", plain, MY_TEXT_QUERY},
@@ -307,7 +309,7 @@ static void check_flags(const struct flag_case *c)
 	my_session_change_cleanup(&ch);
 }
 
-static const struct my_sql_mode gbk = {MY_MODE_OFF, MY_MODE_OFF, true, 0, false};
+static const struct my_sql_mode gbk = {MY_MODE_OFF, MY_MODE_OFF, true, 0, false, MY_SERVER_EITHER};
 
 /* In gbk, big5, cp932, sjis and gb18030, 0xBF 0x5C is one character: the
  * server does not read a backslash there. Such texts are not lexed: they
@@ -523,6 +525,30 @@ Test(pin, stored_function_evasions)
 		check(&cases[i]);
 }
 
+/* A builtin of one server is a stored function's name to the other: each
+ * backend's own list decides (checked on MariaDB 10.11 and MySQL 9.7). */
+Test(pin, builtins_of_the_backend)
+{
+	const struct pin_case cases[] = {
+		{"SELECT REGEXP_LIKE('a', 'a'), BIN_TO_UUID(x), ANY_VALUE(a) FROM t", MY_PIN_NONE, "",
+		 mysql, MY_TEXT_QUERY},
+		{"SELECT REGEXP_LIKE('a', 'a')", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT BIN_TO_UUID(x) FROM t", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT NVL(a, 1), JSON_DETAILED(j), SFORMAT('{}', 1) FROM t", MY_PIN_NONE, "", mariadb,
+		 MY_TEXT_QUERY},
+		{"SELECT NVL(a, 1) FROM t", MY_PIN_STORED_FUNCTION, "", mysql, MY_TEXT_QUERY},
+		{"SELECT overlaps(1)", MY_PIN_STORED_FUNCTION, "", mysql, MY_TEXT_QUERY},
+		{"SELECT REGEXP_LIKE('a', 'a'), NVL(a, 1) FROM t", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
+		{"SELECT COUNT(*), `abs`(1), now() FROM t", MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT COUNT(*), `abs`(1), now() FROM t", MY_PIN_NONE, "", mysql, MY_TEXT_QUERY},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+	cr_expect_eq(my_server_kind_of("5.5.5-10.11.19-MariaDB-0+deb12u1"), MY_SERVER_MARIADB);
+	cr_expect_eq(my_server_kind_of("9.7.4-2"), MY_SERVER_MYSQL);
+	cr_expect_eq(my_server_kind_of(""), MY_SERVER_EITHER);
+}
+
 /* A KILL that the server would run but warmpool does not interpret:
  * in a compound statement, or in the literal of dynamic SQL (t6, t13). */
 Test(pin, kill_in_compound_and_dynamic_sql)
@@ -562,8 +588,8 @@ Test(pin, kill_in_compound_and_dynamic_sql)
 		check_flags(&cases[i]);
 }
 
-static const struct my_sql_mode latin1 = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, false};
-static const struct my_sql_mode latin1_maybe = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, true};
+static const struct my_sql_mode latin1 = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, false, MY_SERVER_EITHER};
+static const struct my_sql_mode latin1_maybe = {MY_MODE_OFF, MY_MODE_OFF, false, 0xa0, true, MY_SERVER_EITHER};
 
 /* Bytes the server skips between tokens: vertical tab and form feed
  * everywhere, 0xA0 in latin1 (and 0xA0 is a letter byte in utf8mb4). */

@@ -22,9 +22,16 @@ enum my_builtin_form {
  * it. */
 struct my_builtin {
 	const char *name;
-	uint8_t mariadb; /* the forms (enum my_builtin_form) MariaDB owns; 0: none */
-	uint8_t mysql;	 /* the forms MySQL owns; 0: none */
+	uint8_t mariadb;	 /* the forms (enum my_builtin_form) MariaDB owns; 0: none */
+	uint8_t mariadb_arities; /* with how many arguments (bit n: n, bit 4: 4 or more):
+				    MariaDB's POINT(1, 2) is its own, POINT(1) a stored call */
+	uint8_t mysql;		 /* the same for MySQL */
+	uint8_t mysql_arities;
 };
+
+/* Every number of arguments (MY_BUILTIN_ARITY_MAX and more share a bit). */
+#define MY_BUILTIN_ARITY_MAX 4
+#define MY_BUILTIN_ANY_ARITY 0x1f
 
 /* my_builtin_find: |upper| (an identifier in upper case) in the list asked
  * of MariaDB 10.11 and MySQL 9.7 by tools/gen-builtins.py; NULL when

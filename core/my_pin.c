@@ -501,24 +501,58 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 		s->calls = true; /* `REPLACE`(...), NOW (): stored functions' names */
 }
 
+/* Tokens looked at past a name for its arguments or the column list of a
+ * common table expression: enough for any real one, and a bound on the
+ * work per name. */
+#define LOOKAHEAD_MAX 512
+
 /* builtin_forms: the forms (enum my_builtin_form) in which |b| is |server|'s
- * own. Either server: a name only one owns is taken as that one's (a call
- * of it is a builtin on the server that has it), and a form is the
- * server's own when every owner owns it. */
-static unsigned builtin_forms(enum my_server_kind server, const struct my_builtin *b)
+ * own, and in |out_arities| with how many arguments. Either server: a name
+ * only one owns is taken as that one's (a call of it is a builtin on the
+ * server that has it), and what every owner owns is the server's own. */
+static unsigned builtin_forms(enum my_server_kind server, const struct my_builtin *b,
+			      unsigned *out_arities)
 {
+	*out_arities = 0;
 	if (!b)
 		return 0;
-	if (server == MY_SERVER_MARIADB)
-		return b->mariadb;
-	if (server == MY_SERVER_MYSQL)
-		return b->mysql;
+	bool mariadb = server != MY_SERVER_MYSQL && b->mariadb;
+	bool mysql = server != MY_SERVER_MARIADB && b->mysql;
+	if (server == MY_SERVER_EITHER && !b->mariadb)
+		mysql = true;
 	unsigned forms = MY_BUILTIN_GLUED | MY_BUILTIN_QUOTED | MY_BUILTIN_SPACED;
-	if (b->mariadb)
+	*out_arities = MY_BUILTIN_ANY_ARITY;
+	if (mariadb) {
 		forms &= b->mariadb;
-	if (b->mysql)
+		*out_arities &= b->mariadb_arities;
+	}
+	if (mysql) {
 		forms &= b->mysql;
-	return forms;
+		*out_arities &= b->mysql_arities;
+	}
+	return mariadb || mysql ? forms : 0;
+}
+
+/* count_args: how many arguments the call whose "(" comes next (|l| just
+ * after its name) has; MY_BUILTIN_ARITY_MAX for that many or more, -1 past
+ * the lookahead's bound. */
+static int count_args(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	int depth = 0, args = 0;
+	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
+		bool punct = t.n == 0 && !t.quoted;
+		if (punct && t.punct == '(')
+			depth++;
+		else if (punct && t.punct == ')' && --depth == 0)
+			return args < MY_BUILTIN_ARITY_MAX ? args : MY_BUILTIN_ARITY_MAX;
+		else if (depth == 1 && args == 0)
+			args = 1;
+		if (depth == 1 && punct && t.punct == ',')
+			args++;
+	}
+	return -1;
 }
 
 /* builtin_form: how the name |t| (|l| just after it) stands before its
@@ -528,6 +562,28 @@ static unsigned builtin_form(const struct lexer *l, const struct token *t)
 	if (t->quoted)
 		return MY_BUILTIN_QUOTED;
 	return l->p < l->end && *l->p == '(' ? MY_BUILTIN_GLUED : MY_BUILTIN_SPACED;
+}
+
+/* json_table: |t| (|l| just after it) is the table function JSON_TABLE(doc,
+ * path COLUMNS (...)): MariaDB's is a table's name, not a builtin, and a
+ * call of that name in an expression (no COLUMNS) is a stored function's. */
+static bool json_table(const struct lexer *l, const struct token *t)
+{
+	if (!word_is(t, "JSON_TABLE") || t->quoted)
+		return false;
+	struct lexer ahead = *l;
+	struct token a;
+	int depth = 0;
+	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &a); i++) {
+		bool punct = a.n == 0 && !a.quoted;
+		if (punct && a.punct == '(')
+			depth++;
+		else if ((punct && a.punct == ')' && --depth == 0) || depth == 0)
+			return false;
+		else if (depth == 1 && word_is(&a, "COLUMNS"))
+			return true;
+	}
+	return false;
 }
 
 /* calls_stored: the word |t| (|l| just after it) is a call of a function
@@ -544,7 +600,13 @@ static bool calls_stored(const struct lexer *l, const struct token *t, bool qual
 	for (size_t i = 0; i < t->n; i++)
 		up[i] = (char)toupper(t->w[i]);
 	up[t->n] = '\0';
-	return (builtin_forms(l->server, my_builtin_find(up)) & builtin_form(l, t)) == 0;
+	unsigned arities;
+	if ((builtin_forms(l->server, my_builtin_find(up), &arities) & builtin_form(l, t)) == 0)
+		return !json_table(l, t);
+	if (arities == MY_BUILTIN_ANY_ARITY)
+		return false;
+	int args = count_args(l);
+	return args < 0 || (arities & (1u << args)) == 0;
 }
 
 static bool word_in(const struct token *t, const char *const *words, size_t n)
@@ -579,12 +641,11 @@ static bool keeps_a_table(const struct token *t)
 enum calls_run { CALLS_NONE, CALLS_RUN, CALLS_FROM_SELECT };
 
 /* Where scan_to_end is in a table's name: none, just after a word that
- * names one, or after its first part (db in db.t). */
+ * names one, after its first part (db in db.t), or just after ")" or a
+ * literal, where a name is an alias ((SELECT 1) dt (x)): no call stands
+ * there in valid SQL. */
 enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED, TABLE_ALIAS };
 
-/* Tokens looked at past a name for the column list of a common table
- * expression: enough for any real one, and a bound on the work per name. */
-#define CTE_LOOKAHEAD_MAX 512
 
 /* cte_columns: the name just read (|l| after it) is a common table
  * expression's with a column list: "(" ... ")" AS "(" follows, which no
@@ -594,7 +655,7 @@ static bool cte_columns(const struct lexer *l)
 	struct lexer ahead = *l;
 	struct token t;
 	int depth = 0;
-	for (int i = 0; i < CTE_LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
+	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
 		bool open = t.punct == '(' && !t.quoted, close = t.punct == ')' && !t.quoted;
 		if ((i == 0 && !open) || (close && --depth < 0))
 			return false;
@@ -627,6 +688,8 @@ static void note_call(const struct lexer *l, const struct token *t, bool after_d
 		*table = TABLE_NAMED;
 	else if (dot && *table == TABLE_NAMED)
 		*table = TABLE_NEXT;
+	else if (t->quoted && !t->n)
+		*table = TABLE_ALIAS; /* JSON_TABLE('[]', '$' COLUMNS (...)): no call after a literal */
 	else
 		*table = TABLE_NONE;
 }

@@ -27,7 +27,8 @@ import pymysql
 
 ER_SP_DOES_NOT_EXIST = 1305
 ER_FUNC_INEXISTENT_NAME_COLLISION = 1630  # does not exist; a builtin's name
-FORMS = [("GLUED", "{}()"), ("QUOTED", "`{}`()"), ("SPACED", "{} ()")]
+FORMS = [("GLUED", "{}({})"), ("QUOTED", "`{}`({})"), ("SPACED", "{} ({})")]
+ARITIES = 5  # asked with 0 to 4 arguments; the last stands for 4 or more
 
 
 def candidates(binary):
@@ -46,14 +47,21 @@ def is_own(cur, call):
 
 
 def owned(port, names):
-    """{name: set of FORMS labels the server owns} for the names it owns glued."""
+    """{name: (set of FORMS labels, bit mask of ARITIES)} for the names the
+    server owns glued with some number of arguments (MariaDB's POINT only
+    with two: POINT(1) calls a stored function). The other forms are asked
+    with the first number it owns."""
     conn = pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
                            database="sbtest", autocommit=True)
     mine = {}
     with conn.cursor() as cur:
         for name in sorted(names):
-            if is_own(cur, FORMS[0][1].format(name)):
-                mine[name] = {label for label, form in FORMS if is_own(cur, form.format(name))}
+            args = [", ".join(["1"] * n) for n in range(ARITIES)]
+            mask = sum(1 << n for n in range(ARITIES) if is_own(cur, FORMS[0][1].format(name, args[n])))
+            if mask:
+                first = args[(mask & -mask).bit_length() - 1]
+                mine[name] = ({label for label, form in FORMS if is_own(cur, form.format(name, first))},
+                              mask)
     conn.close()
     return mine
 
@@ -79,8 +87,10 @@ def main():
     write_c(found, versions)
 
 
-def forms_c(forms):
-    return "|".join(label[0] for label, _ in FORMS if label in forms) or "0"
+def forms_c(owned):
+    forms, mask = owned if owned else ((), 0)
+    labels = "|".join(label[0] for label, _ in FORMS if label in forms) or "0"
+    return f"{labels}, 0x{mask:02x}"
 
 
 def write_c(found, versions):
@@ -90,14 +100,10 @@ def write_c(found, versions):
     print('#include "my_builtins.h"\n')
     print("#include <stdlib.h>\n#include <string.h>\n")
     print("#define G MY_BUILTIN_GLUED\n#define Q MY_BUILTIN_QUOTED\n#define S MY_BUILTIN_SPACED\n")
-    print("/* name, MariaDB's forms, MySQL's forms */")
+    print("/* name, MariaDB's forms and argument counts, MySQL's */")
     print("static const struct my_builtin builtins[] = {")
-    for i in range(0, len(names), 3):
-        row = []
-        for n in names[i:i + 3]:
-            row.append(f'{{"{n}", {forms_c(found["mariadb"].get(n, ()))}, '
-                       f'{forms_c(found["mysql"].get(n, ()))}}},')
-        print("\t" + " ".join(row))
+    for n in names:
+        print(f'\t{{"{n}", {forms_c(found["mariadb"].get(n))}, {forms_c(found["mysql"].get(n))}}},')
     print("};\n")
     print("static int cmp_name(const void *key, const void *elem)\n{")
     print("\treturn strcmp((const char *)key, ((const struct my_builtin *)elem)->name);\n}\n")

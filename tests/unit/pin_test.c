@@ -541,6 +541,21 @@ Test(pin, builtins_of_the_backend)
 		{"SELECT REGEXP_LIKE('a', 'a'), NVL(a, 1) FROM t", MY_PIN_NONE, "", plain, MY_TEXT_QUERY},
 		{"SELECT COUNT(*), `abs`(1), now() FROM t", MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT COUNT(*), `abs`(1), now() FROM t", MY_PIN_NONE, "", mysql, MY_TEXT_QUERY},
+		/* MariaDB's POINT is its own with two arguments only */
+		{"SELECT ST_X(POINT(1, (2))), LINESTRING(POINT(1, 2), POINT(3, 4))", MY_PIN_NONE, "",
+		 mariadb, MY_TEXT_QUERY},
+		{"SELECT POINT(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT POINT(1, 2, 3)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT LINESTRING()", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		/* keywords of JSON_TABLE, after a literal: no call */
+		{"SELECT * FROM JSON_TABLE('[1]', '$[*]' COLUMNS (a INT PATH '$', o FOR ORDINALITY, "
+		 "NESTED PATH '$' COLUMNS (b JSON PATH '$'))) AS jt",
+		 MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT 'x' COLUMNS(1)", MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY}, /* ERR 1064 */
+		{"SELECT COLUMNS(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT a, JSON_TABLE(1) FROM t", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT * FROM t, JSON_TABLE(t.j, '$' COLUMNS (a INT PATH '$')) jt", MY_PIN_NONE, "",
+		 mariadb, MY_TEXT_QUERY},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);

@@ -620,10 +620,12 @@ static bool word_in(const struct token *t, const char *const *words, size_t n)
 
 /* names_a_table: the name after |t| is a table's (INSERT INTO t), a common
  * table expression's (WITH c) or an alias (AS a), whose "(" opens a list
- * of columns, not a call. */
+ * of columns, not a call; or a column's or a character set's (SET a = ...,
+ * LOAD DATA ... CHARACTER SET utf8mb4 (a, b)). */
 static bool names_a_table(const struct token *t)
 {
-	static const char *const words[] = {"AS", "INSERT", "INTO", "REPLACE", "TABLE", "WITH"};
+	static const char *const words[] = {"AS",	 "CHARSET", "INSERT", "INTO",
+					    "REPLACE", "SET",	    "TABLE",  "WITH"};
 	return word_in(t, words, sizeof(words) / sizeof(words[0]));
 }
 
@@ -697,11 +699,14 @@ static void note_call(const struct lexer *l, const struct token *t, bool after_d
 /* starts_query: |t| opens the query of CREATE TABLE ... [AS] query, whose
  * calls run: SELECT, VALUES ROW(...), or TABLE t after the statement's own
  * TABLE (MySQL; |tables| counts them). */
-static bool starts_query(const struct token *t, unsigned *tables)
+static bool starts_query(const struct lexer *l, const struct token *t, unsigned *tables)
 {
+	struct token next;
 	if (word_is(t, "TABLE"))
 		return ++*tables > 1;
-	return word_is(t, "SELECT") || word_is(t, "VALUES");
+	if (word_is(t, "VALUES")) /* not a partition's VALUES LESS THAN (...), VALUES IN (...) */
+		return !peek_token(l, &next) || (!word_is(&next, "LESS") && !word_is(&next, "IN"));
+	return word_is(t, "SELECT");
 }
 
 /* scan_to_end reads the rest of a statement, its ";" included, and
@@ -720,7 +725,7 @@ static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool 
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
-		if (calls == CALLS_FROM_SELECT && starts_query(&t, &tables))
+		if (calls == CALLS_FROM_SELECT && starts_query(l, &t, &tables))
 			calls = CALLS_RUN;
 		if (calls == CALLS_RUN)
 			note_call(l, &t, after_dot, &table, s);

@@ -553,6 +553,14 @@ Test(pin, builtins_of_the_backend)
 		 MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT 'x' COLUMNS(1)", MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY}, /* ERR 1064 */
 		{"SELECT COLUMNS(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		/* THAN, a character set's name: no calls */
+		{"CREATE TABLE t2 (a INT) PARTITION BY RANGE COLUMNS (a) (PARTITION p0 VALUES LESS "
+		 "THAN (10), PARTITION p1 VALUES IN (1)) SELECT 1 AS a",
+		 MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY},
+		{"LOAD DATA LOCAL INFILE 'x' INTO TABLE t CHARACTER SET utf8mb4 (a, b)", MY_PIN_NONE, "",
+		 mariadb, MY_TEXT_QUERY},
+		{"LOAD DATA LOCAL INFILE 'x' INTO TABLE t CHARSET latin1 (a) SET b = f(a)",
+		 MY_PIN_STORED_FUNCTION, "", mysql, MY_TEXT_QUERY},
 		{"SELECT a, JSON_TABLE(1) FROM t", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT * FROM t, JSON_TABLE(t.j, '$' COLUMNS (a INT PATH '$')) jt", MY_PIN_NONE, "",
 		 mariadb, MY_TEXT_QUERY},

@@ -1379,7 +1379,8 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
  * runs (not a CREATE of a routine) pins in any case: for the stored
  * functions it calls (reason stored_function), else for a name standing
  * alone in it, a procedure's call under MariaDB's sql_mode=ORACLE (reason
- * call). */
+ * call). What follows a CREATE's first ";" runs too: it pins for the
+ * stored functions it calls. */
 static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 {
 	static const struct {
@@ -1394,10 +1395,15 @@ static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 	};
 	struct scan s = {0};
 	struct token t;
-	bool after_dot = false;
+	bool after_dot = false, calls_run = runs;
 	enum table_name table = TABLE_NONE;
 	while (next_token(l, &t)) {
-		if (runs)
+		/* A routine's body may end at its first ";", and what follows
+		 * runs (CREATE PROCEDURE p() SELECT 1; SELECT f(1)): calls after
+		 * it pin, in a body of several statements too (where its END is
+		 * is not followed here). */
+		calls_run = calls_run || is_end(&t);
+		if (calls_run)
 			note_call(l, &t, after_dot, &table, &s);
 		if (t.user_variable && s.pin == MY_PIN_NONE)
 			s.pin = MY_PIN_USER_VARIABLE;

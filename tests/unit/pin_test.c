@@ -477,6 +477,11 @@ Test(pin, stored_function_evasions)
 		Q("FOR i IN 1..1 DO DO f(1); END FOR", MY_PIN_STORED_FUNCTION, ""),
 		Q("BEGIN NOT ATOMIC INSERT INTO t (a) VALUES (1); END", MY_PIN_CALL, ""),
 		Q("CREATE PROCEDURE p() SELECT f(1)", MY_PIN_NONE, ""), /* stored, not run */
+		Q("CREATE FUNCTION g() RETURNS INT RETURN f(1)", MY_PIN_NONE, ""),
+		Q("CREATE PROCEDURE p() BEGIN SELECT f(1); END", MY_PIN_NONE, ""),
+		/* the statements after a routine's body run */
+		Q("CREATE PROCEDURE p0() SELECT 1; SELECT f(1)", MY_PIN_STORED_FUNCTION, ""),
+		Q("CREATE PROCEDURE p1() BEGIN SELECT 1; END; SELECT f(1)", MY_PIN_STORED_FUNCTION, ""),
 		/* fewer than five digits are no version: the name 1234abs */
 		Q("SELECT /*!1234abs(1)*/", MY_PIN_STORED_FUNCTION, ""),
 		Q("SELECT /*M!1234abs(1)*/", MY_PIN_STORED_FUNCTION, ""),

@@ -42,6 +42,8 @@ struct lexer {
 	bool dollar_ambiguous;	    /* a $tag$ read two ways: the text pins (check_dollar_quote) */
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
 	enum my_server_kind server; /* whose builtins (my_sql_mode's; l->mode changes) */
+	unsigned *lookahead_left;   /* tokens lookahead may still read in this text
+				       (LOOKAHEAD_BUDGET; copies share it) */
 };
 
 /* lex_space: a byte the server skips between tokens. Besides ASCII's
@@ -506,6 +508,20 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
  * work per name. */
 #define LOOKAHEAD_MAX 512
 
+/* Lookahead tokens per text: POINT(POINT(POINT(... would otherwise cost
+ * LOOKAHEAD_MAX tokens per name. Past it, names read as calls (pin). */
+#define LOOKAHEAD_BUDGET (1u << 16)
+
+/* lookahead_token reads the |i|th token of a lookahead at |ahead|; false at
+ * the statement's end, past LOOKAHEAD_MAX, or with the text's budget spent. */
+static bool lookahead_token(struct lexer *ahead, struct token *t, int i)
+{
+	if (i >= LOOKAHEAD_MAX || *ahead->lookahead_left == 0)
+		return false;
+	--*ahead->lookahead_left;
+	return next_in_statement(ahead, t);
+}
+
 /* builtin_forms: the forms (enum my_builtin_form) in which |b| is |server|'s
  * own, and in |out_arities| with how many arguments. Either server: a name
  * only one owns is taken as that one's (a call of it is a builtin on the
@@ -541,7 +557,7 @@ static int count_args(const struct lexer *l)
 	struct lexer ahead = *l;
 	struct token t;
 	int depth = 0, args = 0;
-	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
+	for (int i = 0; lookahead_token(&ahead, &t, i); i++) {
 		bool punct = t.n == 0 && !t.quoted;
 		if (punct && t.punct == '(')
 			depth++;
@@ -574,7 +590,7 @@ static bool json_table(const struct lexer *l, const struct token *t)
 	struct lexer ahead = *l;
 	struct token a;
 	int depth = 0;
-	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &a); i++) {
+	for (int i = 0; lookahead_token(&ahead, &a, i); i++) {
 		bool punct = a.n == 0 && !a.quoted;
 		if (punct && a.punct == '(')
 			depth++;
@@ -657,7 +673,7 @@ static bool cte_columns(const struct lexer *l)
 	struct lexer ahead = *l;
 	struct token t;
 	int depth = 0;
-	for (int i = 0; i < LOOKAHEAD_MAX && next_in_statement(&ahead, &t); i++) {
+	for (int i = 0; lookahead_token(&ahead, &t, i); i++) {
 		bool open = t.punct == '(' && !t.quoted, close = t.punct == ')' && !t.quoted;
 		if ((i == 0 && !open) || (close && --depth < 0))
 			return false;
@@ -1602,7 +1618,9 @@ static void classify_text(struct my_session_change *out, struct my_sql_mode mode
 			  enum my_text_kind kind, const uint8_t *sql, size_t len, unsigned depth)
 {
 	change_init(out);
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
 	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
 			  .charset_unreadable = mode.charset_unreadable};
 	bool read = false, statement_read;
 	while (classify_statement(&l, out, &statement_read)) {

@@ -263,7 +263,7 @@ static const struct my_builtin builtins[] = {
 	{"DYNAMIC", 0, 0x00, G|S, 0x1f},
 	{"EACH", G|S, 0x1f, G|S, 0x1f},
 	{"ELSE", G|S, 0x1f, G|S, 0x1f},
-	{"ELSEIF", G|S, 0x1f, G|S, 0x1f},
+	{"ELSEIF", 0, 0x00, G|S, 0x1f},
 	{"ELT", G|Q|S, 0x1f, G|Q|S, 0x1f},
 	{"EMPTY", 0, 0x00, G|S, 0x1f},
 	{"ENABLE", 0, 0x00, G|S, 0x1f},

@@ -46,7 +46,22 @@ def is_own(cur, call):
         return e.args[0] not in (ER_SP_DOES_NOT_EXIST, ER_FUNC_INEXISTENT_NAME_COLLISION)
 
 
-def owned(port, names):
+def owned_in_modes(port, names, modes):
+    """owned() under each sql_mode of |modes|: what every one owns (MariaDB's
+    ORACLE mode has its own grammar: ELSEIF(1) calls a stored function)."""
+    found = [owned(port, names, mode) for mode in modes]
+    mine = {}
+    for name in set.intersection(*(set(f) for f in found)):
+        forms = set.intersection(*(f[name][0] for f in found))
+        mask = 0x1f
+        for f in found:
+            mask &= f[name][1]
+        if mask:
+            mine[name] = (forms, mask)
+    return mine
+
+
+def owned(port, names, mode=None):
     """{name: (set of FORMS labels, bit mask of ARITIES)} for the names the
     server owns glued with some number of arguments (MariaDB's POINT only
     with two: POINT(1) calls a stored function). The other forms are asked
@@ -55,6 +70,8 @@ def owned(port, names):
                            database="sbtest", autocommit=True)
     mine = {}
     with conn.cursor() as cur:
+        if mode is not None:
+            cur.execute(f"SET sql_mode = '{mode}'")
         for name in sorted(names):
             args = [", ".join(["1"] * n) for n in range(ARITIES)]
             mask = sum(1 << n for n in range(ARITIES) if is_own(cur, FORMS[0][1].format(name, args[n])))
@@ -79,7 +96,8 @@ def main():
         names |= candidates(binary)
     found, versions = {}, []
     for label, port, _ in sorted(servers):
-        found[label] = owned(int(port), names)
+        modes = [None, "ORACLE"] if label == "mariadb" else [None]
+        found[label] = owned_in_modes(int(port), names, modes)
         print(f"{label}: {len(found[label])} of {len(names)} candidates", file=sys.stderr)
         conn = pymysql.connect(host="127.0.0.1", port=int(port), user="app", password="app-secret")
         versions.append(conn.get_server_info())

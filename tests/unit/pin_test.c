@@ -550,6 +550,8 @@ Test(pin, builtins_of_the_backend)
 		{"SELECT ST_X(POINT(1, (2))), LINESTRING(POINT(1, 2), POINT(3, 4))", MY_PIN_NONE, "",
 		 mariadb, MY_TEXT_QUERY},
 		{"SELECT POINT(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		/* MariaDB's ORACLE mode has its own grammar: ELSEIF(1) is a call there */
+		{"SELECT elseif(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT POINT(1, 2, 3)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT LINESTRING()", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
 		/* keywords of JSON_TABLE, after a literal: no call */

@@ -1660,7 +1660,9 @@ bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t le
 {
 	static const char *const plain[] = {"SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE",
 					    "LOAD", "DO", "WITH", "VALUES", "TABLE"};
-	struct lexer l = {.p = sql, .end = sql + len, .mode = mode,
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
 			  .charset_unreadable = mode.charset_unreadable};
 	struct token first, next;
 	if (mode.charset_unreadable || !next_token(&l, &first) || first.n == 0 ||

@@ -510,7 +510,7 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 
 /* Lookahead tokens per text: POINT(POINT(POINT(... would otherwise cost
  * LOOKAHEAD_MAX tokens per name. Past it, names read as calls (pin). */
-#define LOOKAHEAD_BUDGET (1u << 16)
+#define LOOKAHEAD_BUDGET (1u << 20)
 
 /* lookahead_token reads the |i|th token of a lookahead at |ahead|; false at
  * the statement's end, past LOOKAHEAD_MAX, or with the text's budget spent. */

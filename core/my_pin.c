@@ -129,8 +129,8 @@ static bool skip_space_and_comments(struct lexer *l)
 			l->p++;
 		} else if (c == '#' || (l->end - l->p >= 3 && c == '-' && l->p[1] == '-' &&
 					 (lex_space(l, l->p[2]) || iscntrl(l->p[2])))) {
-			if (l->p[2] >= 0x80 && l->mode.space_unknown)
-				l->ambiguous_mode = true;
+			if (c == '-' && l->p[2] >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true; /* "#" may end the text: no p[2] */
 			if (l->comment_end)
 				l->ambiguous_comment = true; /* it would run past the comment's end */
 			while (l->p < l->end && *l->p != '\n')

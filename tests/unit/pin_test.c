@@ -550,6 +550,7 @@ Test(pin, builtins_of_the_backend)
 		{"SELECT ST_X(POINT(1, (2))), LINESTRING(POINT(1, 2), POINT(3, 4))", MY_PIN_NONE, "",
 		 mariadb, MY_TEXT_QUERY},
 		{"SELECT POINT(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
+		{"SELECT 1 #", MY_PIN_NONE, "", mariadb, MY_TEXT_QUERY}, /* read nothing past "#" */
 		/* MariaDB's ORACLE mode has its own grammar: ELSEIF(1) is a call there */
 		{"SELECT elseif(1)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},
 		{"SELECT POINT(1, 2, 3)", MY_PIN_STORED_FUNCTION, "", mariadb, MY_TEXT_QUERY},

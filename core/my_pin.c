@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,9 @@ struct lexer {
 	bool kill;		    /* a KILL in a compound statement or in dynamic SQL */
 	bool dollar_ambiguous;	    /* a $tag$ read two ways: the text pins (check_dollar_quote) */
 	unsigned depth;		    /* of dynamic SQL literals read as SQL */
+	enum my_server_kind server; /* whose builtins (my_sql_mode's; l->mode changes) */
+	unsigned *lookahead_left;   /* tokens lookahead may still read in this text
+				       (LOOKAHEAD_BUDGET; copies share it) */
 };
 
 /* lex_space: a byte the server skips between tokens. Besides ASCII's
@@ -67,6 +71,23 @@ static const uint8_t *comment_close(const uint8_t *from, const uint8_t *end)
 	return end;
 }
 
+/* skip_version passes the version of an executable comment at |p|. Both
+ * servers take one only when five digits follow (fewer are SQL: the name
+ * 1234abs); MariaDB takes a sixth digit too, MySQL reads it as SQL, so a
+ * sixth digit glued to what follows (500001abs: the name 1abs to MySQL)
+ * has two readings. */
+static const uint8_t *skip_version(struct lexer *l, const uint8_t *p)
+{
+	size_t digits = 0;
+	while (digits < 6 && l->end - p > (ptrdiff_t)digits && isdigit(p[digits]))
+		digits++;
+	if (digits < 5)
+		return p;
+	if (digits == 6 && l->end - p > 6 && (is_word_byte(l, p[6]) || p[6] == '.'))
+		l->ambiguous_comment = true;
+	return p + digits;
+}
+
 /* enter_comment passes the opening of a comment at l->p. An executable one
  * (slash-star-bang, or MariaDB's slash-star-M-bang) is read as SQL up to
  * its end: the server runs it unless its version number is above its own,
@@ -85,8 +106,7 @@ static void enter_comment(struct lexer *l)
 		return;
 	}
 	p += *p == 'M' ? 2 : 1;
-	for (int digits = 0; digits < 6 && p < l->end && isdigit(*p); digits++)
-		p++; /* the version */
+	p = skip_version(l, p);
 	l->executable_comment = true;
 	if (!l->comment_end)
 		l->comment_end = comment_close(p, l->end);
@@ -109,8 +129,8 @@ static bool skip_space_and_comments(struct lexer *l)
 			l->p++;
 		} else if (c == '#' || (l->end - l->p >= 3 && c == '-' && l->p[1] == '-' &&
 					 (lex_space(l, l->p[2]) || iscntrl(l->p[2])))) {
-			if (l->p[2] >= 0x80 && l->mode.space_unknown)
-				l->ambiguous_mode = true;
+			if (c == '-' && l->p[2] >= 0x80 && l->mode.space_unknown)
+				l->ambiguous_mode = true; /* "#" may end the text: no p[2] */
 			if (l->comment_end)
 				l->ambiguous_comment = true; /* it would run past the comment's end */
 			while (l->p < l->end && *l->p != '\n')
@@ -196,6 +216,7 @@ static void note_charset_word(struct lexer *l, const uint8_t *w, size_t n)
 }
 
 static bool followed_by_paren(const struct lexer *l);
+static bool calls_stored(const struct lexer *l, const struct token *t, bool qualified);
 static bool text_may_kill(const uint8_t *p, const uint8_t *end);
 
 /* check_dollar_quote looks at a token that starts with "$" at l->p. MySQL
@@ -477,8 +498,108 @@ static void scan_word(struct lexer *l, const struct token *t, bool qualified, bo
 		if (peek_token(l, &value) && word_is(&value, "VALUE"))
 			s->pin = MY_PIN_SEQUENCE;
 	}
-	if (reads && !s->calls && followed_by_paren(l) && (qualified || !is_pure_name(t)))
-		s->calls = true;
+	if (reads && !s->calls && followed_by_paren(l) &&
+	    (qualified || !is_pure_name(t) || calls_stored(l, t, qualified)))
+		s->calls = true; /* `REPLACE`(...), NOW (): stored functions' names */
+}
+
+/* Tokens looked at past a name for its arguments or the column list of a
+ * common table expression: enough for any real one, and a bound on the
+ * work per name. */
+#define LOOKAHEAD_MAX 512
+
+/* Lookahead tokens per text: POINT(POINT(POINT(... would otherwise cost
+ * LOOKAHEAD_MAX tokens per name. Past it, names read as calls (pin). */
+#define LOOKAHEAD_BUDGET (1u << 20)
+
+/* lookahead_token reads the |i|th token of a lookahead at |ahead|; false at
+ * the statement's end, past LOOKAHEAD_MAX, or with the text's budget spent. */
+static bool lookahead_token(struct lexer *ahead, struct token *t, int i)
+{
+	if (i >= LOOKAHEAD_MAX || *ahead->lookahead_left == 0)
+		return false;
+	--*ahead->lookahead_left;
+	return next_in_statement(ahead, t);
+}
+
+/* builtin_forms: the forms (enum my_builtin_form) in which |b| is |server|'s
+ * own, and in |out_arities| with how many arguments. Either server: a name
+ * only one owns is taken as that one's (a call of it is a builtin on the
+ * server that has it), and what every owner owns is the server's own. */
+static unsigned builtin_forms(enum my_server_kind server, const struct my_builtin *b,
+			      unsigned *out_arities)
+{
+	*out_arities = 0;
+	if (!b)
+		return 0;
+	bool mariadb = server != MY_SERVER_MYSQL && b->mariadb;
+	bool mysql = server != MY_SERVER_MARIADB && b->mysql;
+	if (server == MY_SERVER_EITHER && !b->mariadb)
+		mysql = true;
+	unsigned forms = MY_BUILTIN_GLUED | MY_BUILTIN_QUOTED | MY_BUILTIN_SPACED;
+	*out_arities = MY_BUILTIN_ANY_ARITY;
+	if (mariadb) {
+		forms &= b->mariadb;
+		*out_arities &= b->mariadb_arities;
+	}
+	if (mysql) {
+		forms &= b->mysql;
+		*out_arities &= b->mysql_arities;
+	}
+	return mariadb || mysql ? forms : 0;
+}
+
+/* count_args: how many arguments the call whose "(" comes next (|l| just
+ * after its name) has; MY_BUILTIN_ARITY_MAX for that many or more, -1 past
+ * the lookahead's bound. */
+static int count_args(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	int depth = 0, args = 0;
+	for (int i = 0; lookahead_token(&ahead, &t, i); i++) {
+		bool punct = t.n == 0 && !t.quoted;
+		if (punct && t.punct == '(')
+			depth++;
+		else if (punct && t.punct == ')' && --depth == 0)
+			return args < MY_BUILTIN_ARITY_MAX ? args : MY_BUILTIN_ARITY_MAX;
+		else if (depth == 1 && args == 0)
+			args = 1;
+		if (depth == 1 && punct && t.punct == ',')
+			args++;
+	}
+	return -1;
+}
+
+/* builtin_form: how the name |t| (|l| just after it) stands before its
+ * "(" (enum my_builtin_form). */
+static unsigned builtin_form(const struct lexer *l, const struct token *t)
+{
+	if (t->quoted)
+		return MY_BUILTIN_QUOTED;
+	return l->p < l->end && *l->p == '(' ? MY_BUILTIN_GLUED : MY_BUILTIN_SPACED;
+}
+
+/* json_table: |t| (|l| just after it) is the table function JSON_TABLE(doc,
+ * path COLUMNS (...)): MariaDB's is a table's name, not a builtin, and a
+ * call of that name in an expression (no COLUMNS) is a stored function's. */
+static bool json_table(const struct lexer *l, const struct token *t)
+{
+	if (!word_is(t, "JSON_TABLE") || t->quoted)
+		return false;
+	struct lexer ahead = *l;
+	struct token a;
+	int depth = 0;
+	for (int i = 0; lookahead_token(&ahead, &a, i); i++) {
+		bool punct = a.n == 0 && !a.quoted;
+		if (punct && a.punct == '(')
+			depth++;
+		else if ((punct && a.punct == ')' && --depth == 0) || depth == 0)
+			return false;
+		else if (depth == 1 && word_is(&a, "COLUMNS"))
+			return true;
+	}
+	return false;
 }
 
 /* calls_stored: the word |t| (|l| just after it) is a call of a function
@@ -495,7 +616,13 @@ static bool calls_stored(const struct lexer *l, const struct token *t, bool qual
 	for (size_t i = 0; i < t->n; i++)
 		up[i] = (char)toupper(t->w[i]);
 	up[t->n] = '\0';
-	return !my_builtin_name(up);
+	unsigned arities;
+	if ((builtin_forms(l->server, my_builtin_find(up), &arities) & builtin_form(l, t)) == 0)
+		return !json_table(l, t);
+	if (arities == MY_BUILTIN_ANY_ARITY)
+		return false;
+	int args = count_args(l);
+	return args < 0 || (arities & (1u << args)) == 0;
 }
 
 static bool word_in(const struct token *t, const char *const *words, size_t n)
@@ -509,10 +636,12 @@ static bool word_in(const struct token *t, const char *const *words, size_t n)
 
 /* names_a_table: the name after |t| is a table's (INSERT INTO t), a common
  * table expression's (WITH c) or an alias (AS a), whose "(" opens a list
- * of columns, not a call. */
+ * of columns, not a call; or a column's or a character set's (SET a = ...,
+ * LOAD DATA ... CHARACTER SET utf8mb4 (a, b)). */
 static bool names_a_table(const struct token *t)
 {
-	static const char *const words[] = {"AS", "INSERT", "INTO", "REPLACE", "TABLE", "WITH"};
+	static const char *const words[] = {"AS",	 "CHARSET", "INSERT", "INTO",
+					    "REPLACE", "SET",	    "TABLE",  "WITH"};
 	return word_in(t, words, sizeof(words) / sizeof(words[0]));
 }
 
@@ -530,8 +659,71 @@ static bool keeps_a_table(const struct token *t)
 enum calls_run { CALLS_NONE, CALLS_RUN, CALLS_FROM_SELECT };
 
 /* Where scan_to_end is in a table's name: none, just after a word that
- * names one, or after its first part (db in db.t). */
-enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED };
+ * names one, after its first part (db in db.t), or just after ")" or a
+ * literal, where a name is an alias ((SELECT 1) dt (x)): no call stands
+ * there in valid SQL. */
+enum table_name { TABLE_NONE, TABLE_NEXT, TABLE_NAMED, TABLE_ALIAS };
+
+
+/* cte_columns: the name just read (|l| after it) is a common table
+ * expression's with a column list: "(" ... ")" AS "(" follows, which no
+ * call is followed by (WITH a AS (...), b (x) AS (...): b is no call). */
+static bool cte_columns(const struct lexer *l)
+{
+	struct lexer ahead = *l;
+	struct token t;
+	int depth = 0;
+	for (int i = 0; lookahead_token(&ahead, &t, i); i++) {
+		bool open = t.punct == '(' && !t.quoted, close = t.punct == ')' && !t.quoted;
+		if ((i == 0 && !open) || (close && --depth < 0))
+			return false;
+		depth += open;
+		if (depth == 0 && close)
+			return next_in_statement(&ahead, &t) && word_is(&t, "AS") &&
+			       next_in_statement(&ahead, &t) && t.punct == '(' && !t.quoted;
+	}
+	return false;
+}
+
+/* note_call: the token |t| (|l| just after it) of a statement that runs
+ * the functions it names pins when it calls a stored one, unless it names
+ * a table (INSERT INTO t (a)); |table| follows where table names stand. */
+static void note_call(const struct lexer *l, const struct token *t, bool after_dot,
+		      enum table_name *table, struct scan *s)
+{
+	bool name = t->n || t->quoted;
+	bool dot = t->punct == '.' && !t->quoted;
+	if (t->n && *table != TABLE_NEXT && *table != TABLE_ALIAS && s->pin == MY_PIN_NONE &&
+	    calls_stored(l, t, after_dot) && !cte_columns(l))
+		s->pin = MY_PIN_STORED_FUNCTION;
+	if (t->punct == ')' && !t->quoted)
+		*table = TABLE_ALIAS; /* (SELECT 1) dt (x): no call stands right after ")" */
+	else if (names_a_table(t))
+		*table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
+	else if (*table == TABLE_NEXT && keeps_a_table(t))
+		*table = TABLE_NEXT;
+	else if (name && *table == TABLE_NEXT)
+		*table = TABLE_NAMED;
+	else if (dot && *table == TABLE_NAMED)
+		*table = TABLE_NEXT;
+	else if (t->quoted && !t->n)
+		*table = TABLE_ALIAS; /* JSON_TABLE('[]', '$' COLUMNS (...)): no call after a literal */
+	else
+		*table = TABLE_NONE;
+}
+
+/* starts_query: |t| opens the query of CREATE TABLE ... [AS] query, whose
+ * calls run: SELECT, VALUES ROW(...), or TABLE t after the statement's own
+ * TABLE (MySQL; |tables| counts them). */
+static bool starts_query(const struct lexer *l, const struct token *t, unsigned *tables)
+{
+	struct token next;
+	if (word_is(t, "TABLE"))
+		return ++*tables > 1;
+	if (word_is(t, "VALUES")) /* not a partition's VALUES LESS THAN (...), VALUES IN (...) */
+		return !peek_token(l, &next) || (!word_is(&next, "LESS") && !word_is(&next, "IN"));
+	return word_is(t, "SELECT");
+}
 
 /* scan_to_end reads the rest of a statement, its ";" included, and
  * reports the first token that leaves state behind; |calls|: whether the
@@ -543,28 +735,17 @@ static void scan_to_end(struct lexer *l, bool reads, enum calls_run calls, bool 
 	struct token t;
 	bool after_dot = false;
 	enum table_name table = table_next ? TABLE_NEXT : TABLE_NONE;
+	unsigned tables = 0;
 	while (next_in_statement(l, &t)) {
-		bool name = t.n || t.quoted;
 		if (t.user_variable && s->pin == MY_PIN_NONE)
 			s->pin = MY_PIN_USER_VARIABLE;
 		if (t.n)
 			scan_word(l, &t, after_dot, reads, s);
-		if (calls == CALLS_FROM_SELECT && word_is(&t, "SELECT"))
+		if (calls == CALLS_FROM_SELECT && starts_query(l, &t, &tables))
 			calls = CALLS_RUN;
-		if (t.n && calls == CALLS_RUN && table != TABLE_NEXT && s->pin == MY_PIN_NONE &&
-		    calls_stored(l, &t, after_dot))
-			s->pin = MY_PIN_STORED_FUNCTION;
+		if (calls == CALLS_RUN)
+			note_call(l, &t, after_dot, &table, s);
 		after_dot = t.punct == '.' && !t.quoted;
-		if (names_a_table(&t))
-			table = TABLE_NEXT; /* INSERT IGNORE INTO t: the last one */
-		else if (table == TABLE_NEXT && keeps_a_table(&t))
-			table = TABLE_NEXT;
-		else if (name && table == TABLE_NEXT)
-			table = TABLE_NAMED;
-		else if (after_dot && table == TABLE_NAMED)
-			table = TABLE_NEXT;
-		else
-			table = TABLE_NONE;
 	}
 }
 
@@ -865,15 +1046,15 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 {
 	static const char *const ansi_quoting[] = {"ANSI_QUOTES", "ANSI", "DB2", "MAXDB",
 						   "MSSQL", "ORACLE", "POSTGRESQL"};
-	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+	struct my_sql_mode m = {MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 	if (*v != '\'')
 		return m; /* DEFAULT, a number (a bit mask): not read here */
-	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false};
+	m = (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_EITHER};
 	for (const char *p = v + 1; *p && *p != '\'';) {
 		size_t n = strcspn(p, ",'");
 		for (size_t i = 0; i < n; i++) {
 			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+				return (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 		}
 		for (size_t i = 0; i < sizeof(ansi_quoting) / sizeof(ansi_quoting[0]); i++) {
 			if (n == strlen(ansi_quoting[i]) && strncasecmp(p, ansi_quoting[i], n) == 0)
@@ -889,7 +1070,7 @@ static struct my_sql_mode sql_mode_of_literal(const char *v)
 struct my_sql_mode my_sql_mode_of(const struct my_vars *vars)
 {
 	const char *v = my_vars_get(vars, "sql_mode");
-	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false};
+	return v ? sql_mode_of_literal(v) : (struct my_sql_mode){MY_MODE_UNKNOWN, MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER};
 }
 
 struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
@@ -901,7 +1082,15 @@ struct my_sql_mode my_sql_mode_merge(struct my_sql_mode a, struct my_sql_mode b)
 		a.charset_unreadable || b.charset_unreadable,
 		a.space_byte ? a.space_byte : b.space_byte,
 		a.space_unknown || b.space_unknown || a.space_byte != b.space_byte,
+		a.server == b.server ? a.server : MY_SERVER_EITHER,
 	};
+}
+
+enum my_server_kind my_server_kind_of(const char *server_version)
+{
+	if (!server_version || !server_version[0])
+		return MY_SERVER_EITHER;
+	return strstr(server_version, "MariaDB") ? MY_SERVER_MARIADB : MY_SERVER_MYSQL;
 }
 
 /* with_sql_mode: |m|'s lexing rules of sql_mode, with the character set's
@@ -911,6 +1100,7 @@ static struct my_sql_mode with_sql_mode(struct my_sql_mode charset, struct my_sq
 	m.charset_unreadable = charset.charset_unreadable;
 	m.space_byte = charset.space_byte;
 	m.space_unknown = charset.space_unknown;
+	m.server = charset.server; /* nor the backend */
 	return m;
 }
 
@@ -1114,7 +1304,7 @@ static enum my_pin_reason classify_set(struct lexer *l, struct my_session_change
 	if (r != MY_PIN_NONE || my_vars_get(&readback, "sql_mode")) {
 		/* sql_mode = expression: what follows reads in an unknown mode. */
 		l->mode = with_sql_mode(l->mode, (struct my_sql_mode){MY_MODE_UNKNOWN,
-								      MY_MODE_UNKNOWN, false, 0, false});
+								      MY_MODE_UNKNOWN, false, 0, false, MY_SERVER_EITHER});
 	}
 	my_vars_clear(&set);
 	my_vars_clear(&readback);
@@ -1190,7 +1380,8 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 		return true; /* label: */
 	if (!word_is(first, "CREATE"))
 		return false;
-	for (int i = 0; i < 12 && next_token(&ahead, &t) && !is_end(&t) && t.punct != '('; i++) {
+	for (int i = 0; i < 12 && next_token(&ahead, &t) && !is_end(&t) && t.punct != '(' &&
+			!word_is(&t, "TABLE"); i++) { /* CREATE TABLE event SELECT f(1) runs f */
 		for (size_t k = 0; k < sizeof(routine) / sizeof(routine[0]); k++) {
 			if (word_is(&t, routine[k]))
 				return true;
@@ -1201,8 +1392,11 @@ static bool starts_compound(const struct lexer *l, const struct token *first)
 
 /* classify_compound reads the rest of the text as one statement: any word
  * that would pin as a statement of its own, or in a body, pins. One that
- * runs (not a CREATE of a routine) pins in any case (reason call): under
- * MariaDB's sql_mode=ORACLE a name standing alone in it calls a procedure. */
+ * runs (not a CREATE of a routine) pins in any case: for the stored
+ * functions it calls (reason stored_function), else for a name standing
+ * alone in it, a procedure's call under MariaDB's sql_mode=ORACLE (reason
+ * call). What follows a CREATE's first ";" runs too: it pins for the
+ * stored functions it calls. */
 static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 {
 	static const struct {
@@ -1217,8 +1411,16 @@ static enum my_pin_reason classify_compound(struct lexer *l, bool runs)
 	};
 	struct scan s = {0};
 	struct token t;
-	bool after_dot = false;
+	bool after_dot = false, calls_run = runs;
+	enum table_name table = TABLE_NONE;
 	while (next_token(l, &t)) {
+		/* A routine's body may end at its first ";", and what follows
+		 * runs (CREATE PROCEDURE p() SELECT 1; SELECT f(1)): calls after
+		 * it pin, in a body of several statements too (where its END is
+		 * is not followed here). */
+		calls_run = calls_run || is_end(&t);
+		if (calls_run)
+			note_call(l, &t, after_dot, &table, &s);
 		if (t.user_variable && s.pin == MY_PIN_NONE)
 			s.pin = MY_PIN_USER_VARIABLE;
 		for (size_t i = 0; t.n && s.pin == MY_PIN_NONE && i < sizeof(words) / sizeof(words[0]); i++) {
@@ -1260,7 +1462,7 @@ static enum calls_run runs_calls(const struct lexer *l, const struct token *firs
 {
 	static const char *const words[] = {"SELECT",  "WITH",	  "INSERT",   "REPLACE", "UPDATE",
 					    "DELETE",  "DO",	  "VALUES",   "TABLE",	 "LOAD",
-					    "SHOW",    "EXPLAIN", "DESCRIBE", "DESC",	 "ANALYZE"};
+					    "SHOW",    "EXPLAIN", "DESCRIBE", "DESC",	 "ANALYZE", "PURGE"};
 	if (first->n == 0)
 		return first->punct == '(' && !first->quoted ? CALLS_RUN : CALLS_NONE; /* (SELECT ...) */
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -1416,7 +1618,9 @@ static void classify_text(struct my_session_change *out, struct my_sql_mode mode
 			  enum my_text_kind kind, const uint8_t *sql, size_t len, unsigned depth)
 {
 	change_init(out);
-	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth,
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
 			  .charset_unreadable = mode.charset_unreadable};
 	bool read = false, statement_read;
 	while (classify_statement(&l, out, &statement_read)) {
@@ -1456,7 +1660,9 @@ bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t le
 {
 	static const char *const plain[] = {"SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE",
 					    "LOAD", "DO", "WITH", "VALUES", "TABLE"};
-	struct lexer l = {.p = sql, .end = sql + len, .mode = mode,
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
 			  .charset_unreadable = mode.charset_unreadable};
 	struct token first, next;
 	if (mode.charset_unreadable || !next_token(&l, &first) || first.n == 0 ||

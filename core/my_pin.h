@@ -41,6 +41,14 @@ enum my_mode_bit {
 	MY_MODE_UNKNOWN = 2,
 };
 
+/* The backend's kind; EITHER before any greeting: a name is then a builtin
+ * when either server owns it. */
+enum my_server_kind {
+	MY_SERVER_EITHER = 0,
+	MY_SERVER_MARIADB = 1,
+	MY_SERVER_MYSQL = 2,
+};
+
 /* The sql_mode flags that change how text is cut into tokens. With a bit
  * unknown, the lexer reads each quoted token both ways; when the readings
  * end in different places the text pins (MY_PIN_SQL_MODE). */
@@ -58,7 +66,15 @@ struct my_sql_mode {
 	 * (MY_PIN_SQL_MODE). */
 	uint8_t space_byte;
 	bool space_unknown;
+
+	/* Which server reads the text: its builtin functions are its own
+	 * (a MySQL builtin's name is a stored function's to MariaDB). */
+	enum my_server_kind server;
 };
+
+/* my_server_kind_of: the kind of server whose greeting says
+ * |server_version| ("5.5.5-10.11.19-MariaDB..." is MariaDB). */
+enum my_server_kind my_server_kind_of(const char *server_version);
 
 /* my_sql_mode_of: the lexing rules of a session whose tracked variables are
  * |vars|: exact when they hold an sql_mode literal, unknown otherwise (the

@@ -1010,12 +1010,23 @@ bool client_multi_statements(const struct client *c)
 	return c->multi_statements == CLIENT_OPTION_ON;
 }
 
+/* client_server_kind: the kind of the client's backend, from its last
+ * greeting (a builtin of one kind is a stored function's name to the
+ * other); either before one. */
+static enum my_server_kind client_server_kind(const struct client *c)
+{
+	if (!c->bp)
+		return MY_SERVER_EITHER;
+	return my_server_kind_of(c->conn.w->stats.backends[c->bp->backend_idx].server_version);
+}
+
 struct my_sql_mode client_sql_mode(const struct client *c)
 {
 	struct my_sql_mode m = my_sql_mode_of(&c->vars);
 	/* gbk and its kind are not lexed: such a client pins (reason charset). */
 	m.charset_unreadable = c->charset_unreadable || my_collation_hides_backslash(c->collation);
 	m.space_byte = my_collation_space_byte(c->collation);
+	m.server = client_server_kind(c);
 	if (c->pending_response && c->pending.collation &&
 	    my_collation_space_byte(c->pending.collation) != m.space_byte) {
 		/* A SET NAMES in flight: its spaces may or may not apply. */
@@ -1028,6 +1039,7 @@ struct my_sql_mode client_sql_mode(const struct client *c)
 		pending.charset_unreadable = m.charset_unreadable;
 		pending.space_byte = m.space_byte;
 		pending.space_unknown = m.space_unknown;
+		pending.server = m.server;
 		return my_sql_mode_merge(m, pending);
 	}
 	const struct server *s = c->server;

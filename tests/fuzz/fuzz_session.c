@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] % 2 == 0) {
 		struct my_sql_mode mode = {(enum my_mode_bit)(data[1] % 3),
 					   (enum my_mode_bit)(data[1] / 3 % 3), data[1] / 9 % 2 != 0,
-					   data[1] & 0x40 ? 0xa0 : 0, (data[1] & 0x20) != 0};
+					   data[1] & 0x40 ? 0xa0 : 0, (data[1] & 0x20) != 0,
+					   (enum my_server_kind)(data[0] / 2 % 3)};
 		enum my_text_kind kind = data[1] & 0x80 ? MY_TEXT_PREPARE : MY_TEXT_QUERY;
 		struct my_session_change ch;
 		my_classify(&ch, mode, kind, data + 2, size - 2);

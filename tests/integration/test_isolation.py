@@ -183,6 +183,11 @@ STATES = {
                                 lambda b: value(b, "SELECT LAST_INSERT_ID()") == 0, None),
     "stored_function": ("SELECT wp_iso.leave_fn()",
                         lambda b: value(b, "SELECT @fn_var") is None, None),
+    # compound statements outside a routine run the functions they name
+    "stored_function_compound": ("BEGIN NOT ATOMIC DO wp_iso.leave_fn(); END",
+                                 lambda b: value(b, "SELECT @fn_var") is None, None),
+    "stored_function_if": ("IF wp_iso.leave_fn() THEN DO 1; END IF",
+                           lambda b: value(b, "SELECT @fn_var") is None, None),
     "sequence": ("SELECT NEXTVAL(wp_iso.seq)",
                  lambda b: value(b, "SELECT LASTVAL(wp_iso.seq)") is None, None),
     "procedure": ("CALL wp_iso.leave_state()",
@@ -200,7 +205,8 @@ WAYS = {
 }
 # Statements the server does not take in some ways.
 NOT_SENDABLE = {("sql_prepare", "prepared"), ("lock_tables", "prepared"),
-                ("schema", "prepared")}
+                ("schema", "prepared"), ("stored_function_compound", "prepared"),
+                ("stored_function_if", "prepared")}
 # What warmpool tracks and restores (README, "Transaction pooling"): sent
 # plainly or in a multi-statement, these must not keep A's connection.
 RESTORED = {"variable_literal", "sql_mode", "autocommit", "charset", "schema", "isolation"}

@@ -12,7 +12,7 @@
 static int parse(const char *sql, char *out, size_t out_len)
 {
 	struct my_session_change ch;
-	my_classify(&ch, (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false}, MY_TEXT_QUERY,
+	my_classify(&ch, (struct my_sql_mode){MY_MODE_OFF, MY_MODE_OFF, false, 0, false, MY_SERVER_EITHER}, MY_TEXT_QUERY,
 		    (const uint8_t *)sql, strlen(sql));
 	int r = ch.pin == MY_PIN_NONE && ch.vars.n > 0;
 	out[0] = '\0';

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import cli, wait_until
+from rawclient import RawClient, err_of, frame, login_payload, native_token
 
 
 def fd_count(wp):
@@ -153,6 +154,25 @@ def test_abandoned_handshakes_release_their_descriptors(wp_short):
     assert fd_count(wp) <= baseline + 5, "handshake timeout did not free the descriptors"
     for s in socks:
         s.close()
+    others_still_served(wp)
+
+
+def test_unknown_user_is_answered_like_a_wrong_password(wp):
+    """Neither the reply nor the log tells which users exist: an unknown user
+    gets what a known user with a wrong password gets (both go through the
+    same hashing, against a password no token matches)."""
+    def deny(user):
+        c = RawClient(wp.port)
+        c.sock.sendall(frame(1, login_payload(user.encode(), native_token("guess", c.scramble))))
+        _, reply = c.read_packet()
+        c.close()
+        code, state, message = err_of(reply)
+        return code, state, message.replace(user.encode(), b"USER")
+    known, unknown = deny("app"), deny("nobody_here")
+    assert known == unknown and known[0] == 1045, (known, unknown)
+    log = wp.read_log()
+    assert log.count('msg="authentication failed"') == 2, log
+    assert 'user="app"' in log and 'user="nobody_here"' in log
     others_still_served(wp)
 
 

@@ -220,9 +220,14 @@ struct admin *admin_start(struct runtime *rt, char *why, size_t why_len)
 				     &a->guard, on_request, a,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				     MHD_OPTION_NOTIFY_CONNECTION, admin_guard_on_notify, &a->guard,
+				     /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it adds
+				      * SO_REUSEPORT, and the port would then be shared
+				      * with any listener of this user on it (the kernel
+				      * split connections between a MySQL listener and
+				      * this endpoint). MHD's default, SO_REUSEADDR, keeps
+				      * a restart from waiting out TIME_WAIT of old probes;
+				      * a port in use fails the start. */
 				     MHD_OPTION_SOCK_ADDR, res->ai_addr,
-				     /* A restart must not wait out TIME_WAIT of old probes. */
-				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_CONNECTIONS_HARD,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_MAX_PER_IP,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,

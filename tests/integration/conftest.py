@@ -18,10 +18,20 @@ FIXTURE = ROOT / "tools" / "mariadb-fixture.sh"
 WARMPOOL = Path(os.environ.get("WARMPOOL_BIN", ROOT / "build" / "io" / "warmpool"))
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never the same twice in a run: the kernel
+    may give a port just closed again, and warmpool's listeners share theirs
+    (SO_REUSEPORT), so two of its sockets on one port split the connections."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class MariaDB:

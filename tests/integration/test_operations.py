@@ -10,7 +10,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import cli, connect, value, wait_until
+from conftest import Warmpool, cli, connect, free_port, value, wait_until
 
 
 def get(wp, path, token=None):
@@ -268,3 +268,17 @@ def _try_connect(wp):
         return connect(wp)
     except pymysql.err.OperationalError:
         return None
+
+
+def test_admin_endpoint_never_shares_a_listeners_port(mariadb, tmp_path):
+    """On a port a listener holds, the admin endpoint fails the start, clearly:
+    with SO_REUSEPORT it took half of the listener's connections (a pymysql
+    client got an HTTP endpoint: "Lost connection during query")."""
+    port = free_port()
+    wp = Warmpool(tmp_path, mariadb, warmpool={"admin_port": str(port)},
+                  listener_main={"port": str(port)})
+    with pytest.raises(AssertionError, match="warmpool exited"):
+        wp.start()
+    assert wp.proc.wait(timeout=10) != 0
+    wp.log.close()
+    assert "cannot serve the admin endpoint" in wp.read_log(), wp.read_log()

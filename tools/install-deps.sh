@@ -17,6 +17,7 @@ PACKAGES=(
   openssl                    # certificates for the throwaway MariaDB
   mariadb-server mariadb-client   # real backend, mariadb CLI, mysqlslap
   sysbench python3 python3-pymysql python3-pytest
+  python3-pytest-xdist       # the integration tests mostly wait: three at a time per pass
   python3-cryptography      # RSA in the fake caching_sha2 backend
   # real drivers of tests/integration/test_drivers.py (about 30 s to install
   # all of them here). node's mysql2 comes from npm into a cache dir at test

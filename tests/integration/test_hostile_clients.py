@@ -78,11 +78,11 @@ def login_packet(seq=1, user=b"app", auth=b"\x00" * 20, caps=0x000aa205):
 
 @pytest.mark.parametrize("name,payload", [
     ("garbage", b"\x05\x00\x00\x01hello-garbage-bytes"),
-    ("tls hello on plaintext", bytes.fromhex("16030100f8010000f40303") + os.urandom(64)),
+    ("tls hello on plaintext", bytes.fromhex("16030100f8010000f40303") + bytes(range(64))),
     ("wrong sequence id", login_packet(seq=7)),
     ("lying lengths", login_packet()[:40] + b"\xff" + b"x" * 8),
     ("http", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-])
+], ids=["garbage", "tls_hello_on_plaintext", "wrong_sequence_id", "lying_lengths", "http"])
 def test_bad_login_gets_an_error_and_a_close(wp_short, name, payload):
     wp = wp_short  # a lying length is cut at the handshake timeout
     with socket.create_connection(("127.0.0.1", wp.sha2_port)) as s:

@@ -1,5 +1,6 @@
 """Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
 import os
+import re
 import resource
 import shutil
 import signal
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pymysql
@@ -288,6 +290,23 @@ def row(conn, sql, args=None):
 def value(conn, sql, args=None):
     """The first column of |sql|'s first row."""
     return row(conn, sql, args)[0]
+
+
+def pin_summary(wp):
+    """Pins by reason, nonzero only, from the summary warmpool logs as it stops
+    (exact: every worker's count, after the last client). Stops warmpool."""
+    wp.stop()
+    m = re.search(r'msg="pin summary" (.*)', wp.read_log())
+    found = re.findall(r"(\w+)=(\d+)", m.group(1)) if m else []
+    return {k: int(v) for k, v in found if int(v)}
+
+
+def metric_counts(wp, family, label):
+    """{label value: count} of one counter family in warmpool's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    pattern = rf'^{family}\{{{label}="(\w+)"\}} (\S+)$'
+    return {m.group(1): int(float(m.group(2))) for m in re.finditer(pattern, text, re.M)}
 
 
 def cli(port, sql, user="app", password="app-secret", database=None, extra=(), timeout=60):

@@ -8,10 +8,9 @@ import threading
 import time
 import urllib.request
 
-import pymysql
 import pytest
 
-from conftest import MariaDB
+from conftest import MariaDB, connect, row
 
 
 @pytest.fixture
@@ -45,17 +44,6 @@ def member_queries(wp):
     return {b["name"]: b["queries"] for b in status(wp)["backends"] if b["name"] in ("m0", "m1", "m2")}
 
 
-def connect(wp):
-    return pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
-                           autocommit=True, connect_timeout=30, read_timeout=60)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()
-
-
 @pytest.mark.parametrize("balance", ["least_outstanding", "round_robin"])
 def test_queries_spread_over_the_members(warmpool_factory, three_dbs, balance):
     wp = group_pool(warmpool_factory, three_dbs, balance)
@@ -63,7 +51,7 @@ def test_queries_spread_over_the_members(warmpool_factory, three_dbs, balance):
     ports = set()
     for _ in range(40):
         for c in clients:
-            ports.add(one(c, "SELECT @@port")[0])
+            ports.add(row(c, "SELECT @@port")[0])
     assert ports == {db.port for db in three_dbs}
     time.sleep(0.3)  # the next published statistics
     counts = member_queries(wp)
@@ -84,7 +72,7 @@ def test_a_member_down_sends_its_clients_to_the_others(warmpool_factory, three_d
     survivors = {three_dbs[0].port, three_dbs[2].port}
     for _ in range(20):
         for c in clients:
-            assert one(c, "SELECT @@port")[0] in survivors
+            assert row(c, "SELECT @@port")[0] in survivors
     st = status(wp)
     assert st["ready"] is True  # one member down is not the group down
     # down, or probing (down with a connect attempt in flight)
@@ -100,7 +88,7 @@ def test_a_member_down_sends_its_clients_to_the_others(warmpool_factory, three_d
     ports, deadline = set(), time.monotonic() + 5
     while three_dbs[1].port not in ports and time.monotonic() < deadline:
         for c in clients:
-            ports.add(one(c, "SELECT @@port")[0])
+            ports.add(row(c, "SELECT @@port")[0])
     assert three_dbs[1].port in ports
     for c in clients:
         c.close()
@@ -150,11 +138,11 @@ def test_rolling_restart_with_tls_toggled_under_sysbench(warmpool_factory, three
 def test_all_members_down_a_query_waits_for_the_first_back(warmpool_factory, three_dbs):
     wp = group_pool(warmpool_factory, three_dbs)
     c = connect(wp)
-    assert one(c, "SELECT 1") == (1,)
+    assert row(c, "SELECT 1") == (1,)
     for db in three_dbs:
         db.stop()
     answer = []
-    t = threading.Thread(target=lambda: answer.append(one(c, "SELECT @@port")[0]))
+    t = threading.Thread(target=lambda: answer.append(row(c, "SELECT @@port")[0]))
     t.start()
     time.sleep(2)  # the query waits: every member is down
     assert not answer

@@ -9,16 +9,7 @@ import urllib.request
 import pymysql
 import pytest
 
-
-def connect(port, **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
-                           connect_timeout=30, read_timeout=60, autocommit=True, **kw)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()
+from conftest import connect, row
 
 
 def pool(factory, db, mode):
@@ -33,12 +24,12 @@ def test_idle_clients_do_not_notice_restarts_with_tls_toggled(warmpool_factory, 
     wp = pool(warmpool_factory, private_db, mode)
     clients = [connect(wp.port, database="wp_r") for _ in range(5)]
     for c in clients:
-        one(c, "SELECT 1")
+        row(c, "SELECT 1")
     for ssl in ("off", "on"):
         private_db.restart(ssl=ssl)
         for c in clients:  # each waits for the backend if it is not back yet
-            assert one(c, "SELECT DATABASE(), 1") == ("wp_r", 1)
-        tls = one(clients[0], "SHOW SESSION STATUS LIKE 'Ssl_version'")[1]
+            assert row(c, "SELECT DATABASE(), 1") == ("wp_r", 1)
+        tls = row(clients[0], "SHOW SESSION STATUS LIKE 'Ssl_version'")[1]
         assert (tls != "") == (ssl == "on"), f"ssl={ssl} but Ssl_version={tls!r}"
     if mode == "session":  # each lost its connection twice and was kept
         assert wp.read_log().count("client kept") >= 10, wp.read_log()
@@ -51,17 +42,17 @@ def test_transaction_cut_by_a_restart_gets_a_clear_error(warmpool_factory, priva
     wp = pool(warmpool_factory, private_db, "transaction")
     private_db.root_sql("CREATE TABLE wp_r.t (id INT PRIMARY KEY)")
     c = connect(wp.port, database="wp_r")
-    one(c, "BEGIN")
-    one(c, "INSERT INTO t VALUES (1)")
+    row(c, "BEGIN")
+    row(c, "INSERT INTO t VALUES (1)")
     private_db.restart(ssl="on")
     with pytest.raises(pymysql.err.OperationalError) as lost:
-        one(c, "INSERT INTO t VALUES (2)")
+        row(c, "INSERT INTO t VALUES (2)")
     assert lost.value.args[0] == 1927
     assert "transaction was rolled back" in lost.value.args[1]
     # The same client connection goes on with a new transaction.
-    one(c, "BEGIN")
-    one(c, "INSERT INTO t VALUES (3)")
-    one(c, "COMMIT")
+    row(c, "BEGIN")
+    row(c, "INSERT INTO t VALUES (3)")
+    row(c, "COMMIT")
     assert private_db.root_sql("SELECT GROUP_CONCAT(id) FROM wp_r.t").strip() == "3"
     c.close()
 
@@ -70,10 +61,10 @@ def test_transaction_cut_by_a_restart_gets_a_clear_error(warmpool_factory, priva
 def test_session_variables_survive_a_restart(warmpool_factory, private_db, mode):
     wp = pool(warmpool_factory, private_db, mode)
     c = connect(wp.port, database="wp_r")
-    one(c, "SET SESSION sql_mode = 'ANSI_QUOTES', max_statement_time = 7")
-    before = one(c, "SELECT CONNECTION_ID()")[0]
+    row(c, "SET SESSION sql_mode = 'ANSI_QUOTES', max_statement_time = 7")
+    before = row(c, "SELECT CONNECTION_ID()")[0]
     private_db.restart(ssl="off")
-    assert one(c, "SELECT @@SESSION.sql_mode, @@SESSION.max_statement_time, DATABASE(), "
+    assert row(c, "SELECT @@SESSION.sql_mode, @@SESSION.max_statement_time, DATABASE(), "
                   "CONNECTION_ID() <> %d" % before) == ("ANSI_QUOTES", 7.0, "wp_r", 1)
     c.close()
     assert "session state warmpool cannot restore" not in wp.read_log()
@@ -82,13 +73,13 @@ def test_session_variables_survive_a_restart(warmpool_factory, private_db, mode)
 def test_session_with_state_warmpool_cannot_rebuild_is_closed(warmpool_factory, private_db):
     wp = pool(warmpool_factory, private_db, "session")
     c = connect(wp.port)
-    one(c, "SET @kept = 1")
+    row(c, "SET @kept = 1")
     private_db.restart(ssl="on")
     with pytest.raises(pymysql.err.OperationalError):
-        one(c, "SELECT @kept")  # silently answering NULL would be worse
+        row(c, "SELECT @kept")  # silently answering NULL would be worse
     assert wp.wait_for_log("session state warmpool cannot restore")
     c2 = connect(wp.port)
-    assert one(c2, "SELECT 1") == (1,)
+    assert row(c2, "SELECT 1") == (1,)
     c2.close()
 
 
@@ -128,7 +119,7 @@ def test_statement_in_flight_gets_1927_and_the_client_goes_on(warmpool_factory, 
 
     def sleeper():
         try:
-            one(c, "SELECT SLEEP(30)")
+            row(c, "SELECT SLEEP(30)")
         except pymysql.err.OperationalError as e:
             errors.append(e.args)
     t = threading.Thread(target=sleeper)
@@ -140,7 +131,7 @@ def test_statement_in_flight_gets_1927_and_the_client_goes_on(warmpool_factory, 
     assert "may or may not have taken effect" in errors[0][1]
     private_db.start(ssl="on")
     # The same connection goes on, with its schema restored.
-    assert one(c, "SELECT DATABASE(), 2") == ("wp_r", 2)
+    assert row(c, "SELECT DATABASE(), 2") == ("wp_r", 2)
     c.close()
 
 
@@ -149,7 +140,7 @@ def test_kill_9_mid_large_result(warmpool_factory, private_db):
     nothing leaks: descriptors come back to what they were."""
     wp = pool(warmpool_factory, private_db, "transaction")
     bystander = connect(wp.port)
-    one(bystander, "SELECT 1")
+    row(bystander, "SELECT 1")
     fds_before = unexplained_fds(wp)
     reader = connect(wp.port)
     errors = []
@@ -169,9 +160,9 @@ def test_kill_9_mid_large_result(warmpool_factory, private_db):
     t.join(timeout=30)
     assert errors, "the cut result must not look complete"
     private_db.start(ssl="on")
-    assert one(bystander, "SELECT 3") == (3,)  # waited for the backend, then served
+    assert row(bystander, "SELECT 3") == (3,)  # waited for the backend, then served
     c = connect(wp.port)
-    assert one(c, "SELECT 4") == (4,)
+    assert row(c, "SELECT 4") == (4,)
     c.close()
     reader.close()
     deadline = time.monotonic() + 10
@@ -186,11 +177,11 @@ def test_reset_connection_lifts_the_pin(warmpool_factory, private_db):
     charset (restored by warmpool) and survives a restart afterwards."""
     wp = pool(warmpool_factory, private_db, "session")
     c = connect(wp.port, charset="latin1")
-    one(c, "SET @kept = 1")  # a pin: this session could not be rebuilt
+    row(c, "SET @kept = 1")  # a pin: this session could not be rebuilt
     c._execute_command(0x1F, b"")  # COM_RESET_CONNECTION
     c._read_ok_packet()
-    assert one(c, "SELECT @@character_set_client") == ("latin1",)
+    assert row(c, "SELECT @@character_set_client") == ("latin1",)
     private_db.restart(ssl="on")
-    assert one(c, "SELECT 'kept', @@character_set_client") == ("kept", "latin1")
-    assert one(c, "SELECT @kept") == (None,)  # (reading it pins again; that is fine now)
+    assert row(c, "SELECT 'kept', @@character_set_client") == ("kept", "latin1")
+    assert row(c, "SELECT @kept") == (None,)  # (reading it pins again; that is fine now)
     c.close()

@@ -1,15 +1,15 @@
 """Real drivers (tools/install-deps.sh; mysql2 from npm) with their default settings through a transaction-mode listener: ordinary use pins nothing, stacked queries are refused where the driver did not ask for them, cancel interrupts the right query."""
 import hashlib
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import metric_counts, pin_summary
 
 DRIVERS = Path(__file__).with_name("drivers")
 # Compiled programs are kept in tmp under a hash of their sources (Go and Java
@@ -28,22 +28,11 @@ def need(path, what):
         pytest.skip(f"{what} is not installed (tools/install-deps.sh)")
 
 
-def pins(wp):
-    """Pins by reason from the summary warmpool logs as it stops: every
-    worker's count, after the last client has gone. Stops warmpool."""
-    wp.stop()
-    m = re.search(r'msg="pin summary" (.*)', wp.read_log())
-    found = re.findall(r"(\w+)=(\d+)", m.group(1)) if m else []
-    return {k: int(v) for k, v in found if int(v)}
 
 
 def metrics_pins(wp):
     """warmpool_pins_total by reason from /metrics, nonzero only."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    return {m.group(1): float(m.group(2)) for m in
-            re.finditer(r'^warmpool_pins_total\{reason="(\w+)"\} (\S+)$', text, re.M)
-            if float(m.group(2))}
+    return {k: v for k, v in metric_counts(wp, "warmpool_pins_total", "reason").items() if v}
 
 
 @pytest.fixture
@@ -127,4 +116,4 @@ def test_driver_multiplexes_without_pins(wp, driver):
     wp.wait_for_log("warmpool started")  # /metrics reads what workers publish each tick
     time.sleep(0.3)
     assert metrics_pins(wp) == {}
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}

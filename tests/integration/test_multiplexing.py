@@ -1,6 +1,5 @@
 """Transaction mode multiplexes what real drivers send at connect and around transactions: a SET of expressions read back, SET [SESSION] TRANSACTION, long data, without pins."""
 import json
-import re
 import struct
 import threading
 import time
@@ -9,42 +8,19 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import wait_until
+from conftest import connect, metric_counts, pin_summary, row, wait_until
 from rawclient import RawClient
-
-
-def pins(wp):
-    """Pins by reason, from the summary warmpool logs as it stops (exact: every
-    worker's count, after the last client). Stops warmpool."""
-    wp.stop()
-    m = re.search(r'msg="pin summary" (.*)', wp.read_log())
-    found = re.findall(r"(\w+)=(\d+)", m.group(1)) if m else []
-    return {k: int(v) for k, v in found if int(v)}
 
 
 def holds(wp):
     """warmpool_holds_total by kind, from /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    return {m.group(1): int(float(m.group(2))) for m in
-            re.finditer(r'^warmpool_holds_total\{kind="(\w+)"\} (\S+)$', text, re.M)}
+    return metric_counts(wp, "warmpool_holds_total", "kind")
 
 
 def holds_counted(wp, **want):
     """Waits for /metrics (a snapshot the workers refresh) to count |want|."""
     expected = {"transaction": 0, "long_data": 0, "readback": 0, **want}
     wait_until(lambda: holds(wp) == expected, what=f"holds {expected} (seen {holds(wp)})")
-
-
-def connect(wp, **kw):
-    return pymysql.connect(host="127.0.0.1", port=wp.port, user="app", password="app-secret",
-                           autocommit=True, connect_timeout=30, **kw)
-
-
-def one(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
 
 
 @pytest.fixture
@@ -68,42 +44,42 @@ def test_connector_j_connect_set_is_read_back_and_tracked(wp, mariadb):
     """Connector/J's connect-time SET of an expression: applied, its value read
     back on the same connection and tracked as a literal; no pin."""
     a, b = connect(wp), connect(wp)
-    one(a, "set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')")
-    one(a, "set sql_mode = concat(@@sql_mode,',PIPES_AS_CONCAT')")  # a real change
-    want = one(a, "SELECT @@session.sql_mode")[0]
+    row(a, "set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')")
+    row(a, "set sql_mode = concat(@@sql_mode,',PIPES_AS_CONCAT')")  # a real change
+    want = row(a, "SELECT @@session.sql_mode")[0]
     assert "STRICT_TRANS_TABLES" in want and "PIPES_AS_CONCAT" in want
     glob = mariadb.root_sql("SELECT @@global.sql_mode").strip()
     for _ in range(3):
-        assert one(b, PRISTINE)[:4] == (1, 1, 1, 1)
-        assert one(a, "SELECT @@session.sql_mode")[0] == want
+        assert row(b, PRISTINE)[:4] == (1, 1, 1, 1)
+        assert row(a, "SELECT @@session.sql_mode")[0] == want
     # An expression of another variable, and a numeric one.
-    one(b, "SET wait_timeout = @@global.wait_timeout + 7")
-    assert one(b, "SELECT @@session.wait_timeout - @@global.wait_timeout")[0] == 7
-    assert one(a, "SELECT @@session.wait_timeout = @@global.wait_timeout")[0] == 1
-    assert one(b, "SELECT @@session.wait_timeout - @@global.wait_timeout")[0] == 7
+    row(b, "SET wait_timeout = @@global.wait_timeout + 7")
+    assert row(b, "SELECT @@session.wait_timeout - @@global.wait_timeout")[0] == 7
+    assert row(a, "SELECT @@session.wait_timeout = @@global.wait_timeout")[0] == 1
+    assert row(b, "SELECT @@session.wait_timeout - @@global.wait_timeout")[0] == 7
     assert glob != want
     holds_counted(wp, readback=3)  # each SET of an expression was read back once
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}
 
 
-def test_expression_with_side_effects_still_pins(wp):
+def test_expression_with_side_effects_still_pin_summary(wp):
     a = connect(wp)
-    one(a, "SET sql_mode = CONCAT(@@sql_mode, IF(GET_LOCK('mux', 0), '', ''))")
+    row(a, "SET sql_mode = CONCAT(@@sql_mode, IF(GET_LOCK('mux', 0), '', ''))")
     a.close()
-    assert pins(wp) == {"set": 1}
+    assert pin_summary(wp) == {"set": 1}
 
 
 def test_set_session_transaction_is_tracked_as_the_variable(wp):
     """JDBC setTransactionIsolation / setReadOnly: SET SESSION TRANSACTION is
     the session's tx_isolation (tx_read_only); restored, never leaked."""
     a, b = connect(wp), connect(wp)
-    one(a, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-    one(a, "SET SESSION TRANSACTION READ ONLY")
+    row(a, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    row(a, "SET SESSION TRANSACTION READ ONLY")
     for _ in range(2):
-        assert one(b, PRISTINE)[:3] == (1, 1, 1)
-        assert one(a, "SELECT @@session.tx_isolation, @@session.tx_read_only") == \
+        assert row(b, PRISTINE)[:3] == (1, 1, 1)
+        assert row(a, "SELECT @@session.tx_isolation, @@session.tx_read_only") == \
             ("READ-COMMITTED", 1)
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}
 
 
 def wait_for_waiting_clients(wp, n, must=True):
@@ -124,7 +100,7 @@ def read_only_now(conn):
     """Asks the server whether the open transaction is READ ONLY: a write in
     it fails with ERR 1792 (the table is TEMPORARY-free, nothing is kept)."""
     try:
-        one(conn, "UPDATE mux.t SET id = id WHERE id = 1")
+        row(conn, "UPDATE mux.t SET id = id WHERE id = 1")
         return False
     except pymysql.err.MySQLError as e:
         assert e.args[0] == 1792, e
@@ -137,42 +113,42 @@ def test_set_transaction_holds_until_its_transaction_ends(wp):
     statements in autocommit mode do not use them up): the connection is held
     from the SET to that transaction's end, then released, with no pin."""
     a, b = connect(wp), connect(wp)
-    one(a, "SET TRANSACTION READ ONLY")
-    one(a, "SELECT 1")
+    row(a, "SET TRANSACTION READ ONLY")
+    row(a, "SELECT 1")
     seen_by_b = []
 
     def b_transaction():  # waits for the one connection, held by A
-        one(b, "START TRANSACTION")
+        row(b, "START TRANSACTION")
         seen_by_b.append(read_only_now(b))
-        one(b, "COMMIT")
+        row(b, "COMMIT")
 
     t = threading.Thread(target=b_transaction)
     t.start()
     wait_for_waiting_clients(wp, 1)  # B asked first: it would win the connection
-    one(a, "START TRANSACTION")
+    row(a, "START TRANSACTION")
     assert read_only_now(a)
-    one(a, "COMMIT")
+    row(a, "COMMIT")
     t.join()
     assert seen_by_b == [False]
     for c in (b, a):
-        one(c, "START TRANSACTION")
+        row(c, "START TRANSACTION")
         assert not read_only_now(c)
-        one(c, "COMMIT")
+        row(c, "COMMIT")
     holds_counted(wp, transaction=1)  # A's; B's transaction had no SET TRANSACTION
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}
 
 
 def test_set_transaction_not_yet_used_is_not_given_away(wp):
     """A client with a SET TRANSACTION still unused keeps it off other
     clients: the connection is held, and reset when the client leaves."""
     a, b = connect(wp), connect(wp)
-    one(a, "SET TRANSACTION READ ONLY")
-    one(a, "SELECT 1")
+    row(a, "SET TRANSACTION READ ONLY")
+    row(a, "SELECT 1")
     a.close()
-    one(b, "START TRANSACTION")
+    row(b, "START TRANSACTION")
     assert not read_only_now(b)
-    one(b, "COMMIT")
-    assert pins(wp) == {}
+    row(b, "COMMIT")
+    assert pin_summary(wp) == {}
 
 
 COM_STMT_EXECUTE, COM_STMT_SEND_LONG_DATA = 0x17, 0x18
@@ -196,9 +172,9 @@ def test_long_data_holds_until_the_execute(wp):
     # B asks for the one connection meanwhile: it waits for the execute.
     reply = execute_blob(raw, stmt)
     assert reply[0] == 0, reply
-    assert one(b, "SELECT b FROM mux.t WHERE id = 1")[0] == b"abcdef"
+    assert row(b, "SELECT b FROM mux.t WHERE id = 1")[0] == b"abcdef"
     holds_counted(wp, long_data=1)  # two pieces of one statement's parameter: one hold
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}
     raw.close()
 
 
@@ -238,7 +214,7 @@ def test_long_data_is_not_given_to_another_client(wp):
     assert waited
     a.close()
     b.close()
-    assert pins(wp) == {}
+    assert pin_summary(wp) == {}
 
 
 def test_callproc_pins(wp, mariadb):
@@ -252,9 +228,9 @@ def test_callproc_pins(wp, mariadb):
         cur.callproc("mux.bump", (41,))
         cur.execute("SELECT @_mux.bump_0")
         assert cur.fetchone()[0] == 42
-    a_id = one(a, "SELECT CONNECTION_ID()")[0]
+    a_id = row(a, "SELECT CONNECTION_ID()")[0]
     a.close()
     b = connect(wp)
-    assert one(b, "SELECT CONNECTION_ID(), @`_mux.bump_0`") == (a_id, None)
+    assert row(b, "SELECT CONNECTION_ID(), @`_mux.bump_0`") == (a_id, None)
     b.close()
-    assert pins(wp) == {"set": 1, "user_variable": 1}  # A's SET @_p_0, B's read of @x
+    assert pin_summary(wp) == {"set": 1, "user_variable": 1}  # A's SET @_p_0, B's read of @x

@@ -13,18 +13,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import cli, free_port, wait_until
-
-
-def connect(port, **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
-                           connect_timeout=30, read_timeout=60, autocommit=True, **kw)
-
-
-def one(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()
+from conftest import connect, free_port, row, wait_until
 
 
 def server_status(db, name):
@@ -71,7 +60,7 @@ def test_thousand_sequential_clients_reuse_the_session_pool(warmpool_factory, my
     ids = set()
     for _ in range(1000):
         c = connect(wp.port)
-        ids.add(one(c, "SELECT CONNECTION_ID()")[0])
+        ids.add(row(c, "SELECT CONNECTION_ID()")[0])
         c.close()
     # The server saw the pool's 4 logins (and this query's own), nothing else.
     assert server_status(mysql, "Connections") - before - 1 == 4
@@ -90,8 +79,8 @@ def test_transaction_mode_with_and_without_a_schema(warmpool_factory, mysql):
     for i in range(200):
         db = "wp_tx" if i % 2 else None
         c = connect(wp.port, database=db)
-        assert one(c, "SELECT DATABASE()") == (db,)
-        assert one(c, "SELECT @@SESSION.transaction_isolation")[0] == "REPEATABLE-READ"
+        assert row(c, "SELECT DATABASE()") == (db,)
+        assert row(c, "SELECT @@SESSION.transaction_isolation")[0] == "REPEATABLE-READ"
         c.close()
     assert backend_connects(wp) == 2
     log = wp.read_log()
@@ -142,14 +131,14 @@ def test_backend_tls_sessions_resume(warmpool_factory, mysql):
     reused = []
     for _ in range(5):
         c = connect(wp.port)
-        conn_id, = one(c, "SELECT CONNECTION_ID()")
-        reused.append(one(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
+        conn_id, = row(c, "SELECT CONNECTION_ID()")
+        reused.append(row(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
         c.close()
         connects = backend_connects(wp)
         mysql.root_sql(f"KILL {conn_id}")
         wait_pool(wp, connects + 1)
     c = connect(wp.port)
-    reused.append(one(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
+    reused.append(row(c, "SHOW SESSION STATUS LIKE 'Ssl_sessions_reused'")[1])
     c.close()
     assert metric(wp, "warmpool_tls_handshakes_total", backend % "full") == 1
     assert metric(wp, "warmpool_tls_handshakes_total", backend % "resumed") == 5
@@ -178,14 +167,14 @@ def test_restarts_with_tls_toggled_and_full_authentication(warmpool_factory, pri
                                 "client_wait_timeout_ms": "2000"},
                       backend={"ssl_mode": "preferred"})
     c = connect(wp.port, database="wp_r")
-    assert one(c, "SELECT DATABASE()") == ("wp_r",)
+    assert row(c, "SELECT DATABASE()") == ("wp_r",)
     # MySQL's name for it (no tx_isolation): restored on the new connections.
-    one(c, "SET SESSION transaction_isolation = 'READ-COMMITTED'")
+    row(c, "SET SESSION transaction_isolation = 'READ-COMMITTED'")
     for ssl in ("off", "on"):
         db.restart(ssl=ssl)
-        assert one(c, "SELECT DATABASE(), @@SESSION.transaction_isolation") == \
+        assert row(c, "SELECT DATABASE(), @@SESSION.transaction_isolation") == \
             ("wp_r", "READ-COMMITTED")
-        tls = one(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1]
+        tls = row(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1]
         assert (tls != "") == (ssl == "on"), f"ssl={ssl} but Ssl_version={tls!r}"
         if ssl == "off":
             assert "auth=full-rsa-configured-key" in wp.read_log(), wp.read_log()
@@ -222,7 +211,7 @@ def test_restarts_under_load(warmpool_factory, private_mysql):
         c = connect(wp.port)
         while not stop.is_set():
             try:
-                one(c, "SELECT 1")
+                row(c, "SELECT 1")
             except pymysql.MySQLError as e:
                 errors.append(repr(e))
             time.sleep(0.05)
@@ -277,21 +266,21 @@ def test_after_a_statement_meets_the_shutdown_the_next_wait_for_the_new_server(
     first, second = connect(wp.port), connect(wp.port)
     sessions = [connect(session_port) for _ in range(6)]  # spread by the kernel
     for c in [first, second, *sessions]:
-        assert one(c, sql) == (4242,)
+        assert row(c, sql) == (4242,)
     restart = threading.Thread(target=db.restart, kwargs={"ssl": "on"})
     restart.start()
     wait_until(lambda: not accepting(db.port), timeout=60, what="the shutdown to begin")
     errors, answers = [], []
     while not answers:  # until a statement is answered by the new server
         try:
-            value = one(first, sql)[0]
+            value = row(first, sql)[0]
             if value != 4242:
                 answers.append(value)
         except pymysql.MySQLError as e:
             errors.append(e.args[0])
             # At once, within MySQL's 2 s grace: the session clients first
             # (the others wait for the new server).
-            answers += [one(c, sql)[0] for c in [*sessions, second, first]]
+            answers += [row(c, sql)[0] for c in [*sessions, second, first]]
         assert len(errors) < 10, errors
     restart.join()
     assert errors in ([], [1053]), (errors, wp.read_log()[-3000:])
@@ -320,7 +309,7 @@ def test_a_group_of_two_mysql_servers_survives_a_member_shutting_down(
     clients = [connect(wp.port) for _ in range(4)]
 
     def ports_seen(rounds):
-        return {one(c, "SELECT @@port")[0] for _ in range(rounds) for c in clients}
+        return {row(c, "SELECT @@port")[0] for _ in range(rounds) for c in clients}
 
     assert ports_seen(20) == {mysql.port, private_mysql.port}
     stop = threading.Thread(target=private_mysql.stop)
@@ -391,14 +380,14 @@ def test_reset_after_a_cache_flush_takes_full_authentication(warmpool_factory, t
         assert "auth=scramble" in b.read_log()  # the fast path: A filled the cache
         db.root_sql("FLUSH PRIVILEGES")
         c = connect(b.port)
-        assert one(c, "SELECT 1") == (1,)
+        assert row(c, "SELECT 1") == (1,)
         c.close()  # B's reset: the server asks for full authentication
         assert b.wait_for_log("needs server_public_key"), b.read_log()
         c = connect(a.port)
-        a_id, = one(c, "SELECT CONNECTION_ID()")
+        a_id, = row(c, "SELECT CONNECTION_ID()")
         c.close()  # A's reset: full authentication to the configured key
         c = connect(a.port)
-        assert one(c, "SELECT CONNECTION_ID()") == (a_id,)  # the same connection, kept
+        assert row(c, "SELECT CONNECTION_ID()") == (a_id,)  # the same connection, kept
         c.close()
         assert backend_connects(a) == 1
         assert "reset failed" not in a.read_log() and "needs server_public_key" not in a.read_log()
@@ -429,7 +418,7 @@ def test_ssl_ca_as_jks_or_p7b_verifies_the_server(warmpool_factory, mysql, tmp_p
     wp = through(warmpool_factory, mysql, "session", pool=1,
                  backend={"ssl_mode": "verify_identity", "ssl_ca": str(ca)})
     c = connect(wp.port)
-    assert one(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1].startswith("TLSv1.")
+    assert row(c, "SHOW SESSION STATUS LIKE 'Ssl_version'")[1].startswith("TLSv1.")
     c.close()
 
 

@@ -43,6 +43,7 @@ struct worker_arg {
 	_Atomic bool *abort;
 	double stall_max;		  /* restart: the longest gap between two answers */
 	_Atomic uint64_t *last_answer_ns; /* restart: when any connection last got one */
+	bool large; /* this connection runs the large statement, then quits */
 };
 
 static void record(struct worker_arg *a, double seconds)
@@ -171,11 +172,35 @@ static void restart_loop(struct worker_arg *a)
 		bench_close(&s, true);
 }
 
+/* large_once sends one statement of o->large_bytes whose result is as
+ * large: the TLS output of the backend connection carrying it grows by the
+ * statement, that of the client by the result. */
+static void large_once(struct worker_arg *a)
+{
+	struct bench_session s;
+	struct bench_sample sample;
+	char why[256];
+	size_t n = a->o->large_bytes;
+	char *sql = malloc(n + 64);
+	if (!sql)
+		abort();
+	int head = snprintf(sql, n + 64, "SELECT LENGTH('");
+	memset(sql + head, 'x', n);
+	snprintf(sql + head + n, 64, "'), REPEAT('y', %zu)", n);
+	bool ok = bench_open(a->t, &s, &sample, why, sizeof(why)) && bench_query(&s, sql);
+	if (!ok)
+		error(a, why);
+	bench_close(&s, ok);
+	free(sql);
+}
+
 /* connection_task is one client connection's coroutine. */
 static void connection_task(void *arg)
 {
 	struct worker_arg *a = arg;
-	if (a->o->scenario == LOAD_CONNECT)
+	if (a->large)
+		large_once(a);
+	else if (a->o->scenario == LOAD_CONNECT)
 		connect_loop(a);
 	else if (a->o->scenario == LOAD_RESTART)
 		restart_loop(a);
@@ -227,7 +252,7 @@ struct load_run {
 /* load_start deals the connections round-robin over the client threads and
  * starts them; they run until |deadline| or load_finish. */
 static void load_start(struct load_run *run, const struct load_opts *o,
-		       const struct bench_target *t, double deadline, int round)
+		       const struct bench_target *t, double deadline, int round, bool large)
 {
 	run->n = o->connections;
 	run->nt = o->client_threads < run->n ? o->client_threads : run->n;
@@ -243,7 +268,8 @@ static void load_start(struct load_run *run, const struct load_opts *o,
 		run->args[i] = (struct worker_arg){
 			.o = o, .t = t, .deadline = deadline,
 			.seed = (unsigned)(i * 7919 + round * 104729 + 1),
-			.abort = &run->abort_flag, .last_answer_ns = &run->last_answer_ns};
+			.abort = &run->abort_flag, .last_answer_ns = &run->last_answer_ns,
+			.large = large};
 	}
 	for (int k = 0, used = 0; k < run->nt; k++) {
 		struct client_thread *ct = &run->threads[k];
@@ -284,9 +310,16 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		     const struct bench_target *t, struct target_result *r, int round)
 {
 	struct load_run run;
+	if (o->large_first && strcmp(o->large_first, spec->name) == 0) {
+		/* All at once, so that they hold different pooled connections;
+		 * outside the measured span. */
+		load_start(&run, o, t, INFINITY, round, true);
+		load_join(&run);
+		load_finish(&run, r);
+	}
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
 	double t0 = bench_now();
-	load_start(&run, o, t, t0 + o->seconds, round);
+	load_start(&run, o, t, t0 + o->seconds, round, false);
 	load_join(&run);
 	double elapsed = bench_now() - t0;
 	r->seconds += elapsed;
@@ -310,7 +343,7 @@ static bool run_restarts(const struct load_opts *o, const struct load_target_spe
 	struct load_run run;
 	double t0 = bench_now();
 	bool ok = true;
-	load_start(&run, o, t, INFINITY, 0);
+	load_start(&run, o, t, INFINITY, 0, false);
 	bench_sleep(o->interval);
 	for (int i = 0; ok && i < o->restarts; i++) {
 		const char *cmd = o->restart_cmds[(size_t)i % o->n_restart_cmds];

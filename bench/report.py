@@ -183,6 +183,18 @@ def main():
                   "`BEGIN`, two point selects, `UPDATE ... SET k=k+1` of a random row, `COMMIT`; "
                   "in transaction mode the backend connection is held for the transaction and "
                   "given back at `COMMIT`.", "", load_table(rw, "tps"), ""]
+    large = load(run, "large-first.json")
+    if large:
+        r_cpu = ratio(large, "warmpool-txn-large", "warmpool-txn", "cpu_us_per_op")
+        parts += ["### point selects after a 4 MiB statement on the same pooled connections "
+                  "(16 clients)", "",
+                  f"`{BENCH_CMD} throughput --large-first warmpool-txn-large ...` — before each "
+                  "round on `warmpool-txn-large` (a pool of its own), every connection sends one "
+                  "4 MiB statement whose result is 4 MiB too, all at once so that they hold "
+                  "different pooled connections; then the point selects are measured.", "",
+                  load_table(large, "qps"), "",
+                  f"CPU per query after the large statement: **{fmt(r_cpu, 2)}×** that without.",
+                  ""]
     scaling = plot_scaling(run, out)
     if scaling:
         files = sorted(run.glob("scaling-*.json"),

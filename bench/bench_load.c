@@ -22,6 +22,7 @@ struct target_result {
 	size_t errors;
 	double seconds;	  /* measured wall time, summed over rounds */
 	double cpu;	  /* the measured process's CPU over those spans */
+	double wakeups;	  /* its threads' voluntary context switches over them */
 	double rss_max;	  /* bytes */
 	char first_error[256];
 	/* restart */
@@ -318,6 +319,7 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		load_finish(&run, r);
 	}
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
+	double wake0 = spec->pid ? bench_process_wakeups(spec->pid) : 0;
 	double t0 = bench_now();
 	load_start(&run, o, t, t0 + o->seconds, round, false);
 	load_join(&run);
@@ -325,6 +327,7 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 	r->seconds += elapsed;
 	if (spec->pid) {
 		r->cpu += bench_process_cpu(spec->pid) - cpu0;
+		r->wakeups += bench_process_wakeups(spec->pid) - wake0;
 		double rss = bench_process_rss(spec->pid);
 		if (rss > r->rss_max)
 			r->rss_max = rss;
@@ -373,8 +376,8 @@ static bool run_restarts(const struct load_opts *o, const struct load_target_spe
 static void print_results(const struct load_opts *o, struct target_result *res)
 {
 	const char *unit = o->scenario == LOAD_CONNECT ? "conns/s" : o->read_write ? "tps" : "qps";
-	printf("\n%-22s %10s %9s %9s %9s %7s %12s %9s\n", "target", unit, "p50_ms", "p95_ms",
-	       "p99_ms", "errors", "cpu_us/op", "rss_MB");
+	printf("\n%-22s %10s %9s %9s %9s %7s %12s %9s %11s\n", "target", unit, "p50_ms", "p95_ms",
+	       "p99_ms", "errors", "cpu_us/op", "rss_MB", "wakeups/op");
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
 		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"mix\": \"%s\",\n"
@@ -391,19 +394,22 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 		double p99 = bench_quantile(r->latency, r->n, 0.99) * 1e3;
 		double cpu = o->targets[i].pid && r->n ? r->cpu / (double)r->n * 1e6 : NAN;
 		double rss = o->targets[i].pid ? r->rss_max / 1048576 : NAN;
-		printf("%-22s %10.0f %9.3f %9.3f %9.3f %7zu %12.1f %9.1f\n", o->targets[i].name, rate,
-		       p50, p95, p99, r->errors, cpu, rss);
+		double wakeups = o->targets[i].pid && r->n ? r->wakeups / (double)r->n : NAN;
+		printf("%-22s %10.0f %9.3f %9.3f %9.3f %7zu %12.1f %9.1f %11.2f\n", o->targets[i].name,
+		       rate, p50, p95, p99, r->errors, cpu, rss, wakeups);
 		if (r->errors)
 			printf("  first error: %s\n", r->first_error);
-		char cpu_s[32], rss_s[32];
+		char cpu_s[32], rss_s[32], wake_s[32];
 		if (json)
 			fprintf(json,
 				"%s\n    \"%s\": {\"rate\": %.1f, \"ops\": %zu, \"errors\": %zu, "
 				"\"p50_ms\": %.4f, \"p95_ms\": %.4f, \"p99_ms\": %.4f, "
-				"\"cpu_us_per_op\": %s, \"rss_mb\": %s, \"cdf_ms\": [",
+				"\"cpu_us_per_op\": %s, \"rss_mb\": %s, \"wakeups_per_op\": %s, "
+				"\"cdf_ms\": [",
 				i ? "," : "", o->targets[i].name, rate, r->n, r->errors, p50, p95, p99,
 				bench_json_number(cpu, cpu_s, sizeof(cpu_s)),
-				bench_json_number(rss, rss_s, sizeof(rss_s)));
+				bench_json_number(rss, rss_s, sizeof(rss_s)),
+				bench_json_number(wakeups, wake_s, sizeof(wake_s)));
 		/* The latency CDF in 1% steps (r->latency is sorted by now). */
 		for (int q = 1; json && q <= 100; q++)
 			fprintf(json, "%s%.4f", q > 1 ? ", " : "",
@@ -411,8 +417,9 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 		if (json)
 			fprintf(json, "]}");
 	}
-	printf("\ncpu_us/op and rss_MB are those of the process named with --pid for the target\n"
-	       "(the proxy, or mariadbd for a direct target), over the measured spans.\n");
+	printf("\ncpu_us/op, rss_MB and wakeups/op (voluntary context switches of all its\n"
+	       "threads) are those of the process named with --pid for the target (the\n"
+	       "proxy, or mariadbd for a direct target), over the measured spans.\n");
 	if (json) {
 		fprintf(json, "\n  }\n}\n");
 		fclose(json);

@@ -254,6 +254,11 @@ enum tls_io tls_conn_input(struct tls_conn *t, const uint8_t *cipher, size_t cip
 		int n = SSL_read(t->ssl, dst, (int)room);
 		if (n > 0) {
 			plain_out->len += (size_t)n;
+			/* Nothing left to decrypt: another SSL_read would only
+			 * learn WANT_READ. */
+			if (BIO_pending(t->rbio) == 0 && !SSL_has_pending(t->ssl) &&
+			    !SSL_in_init(t->ssl))
+				break;
 			continue;
 		}
 		r = record_error(t, n);

@@ -15,6 +15,12 @@
 #include "cfg.h"
 #include "tls_ctx.h"
 
+/* After the large statements, the time given to the target before the
+ * measurement: a proxy's allocator gives the freed megabytes back over some
+ * seconds (jemalloc: dirty pages decay over 10 s), a cost of the large
+ * statement, not of the queries after it. */
+#define LARGE_SETTLE_S 12.0
+
 /* What one target accumulates over its rounds. */
 struct target_result {
 	double *latency; /* seconds per request (connect) or per query (throughput) */
@@ -317,6 +323,7 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		load_start(&run, o, t, INFINITY, round, true);
 		load_join(&run);
 		load_finish(&run, r);
+		bench_sleep(LARGE_SETTLE_S);
 	}
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
 	double wake0 = spec->pid ? bench_process_wakeups(spec->pid) : 0;

@@ -191,7 +191,8 @@ def main():
                   f"`{BENCH_CMD} throughput --large-first warmpool-txn-large ...` — before each "
                   "round on `warmpool-txn-large` (a pool of its own), every connection sends one "
                   "4 MiB statement whose result is 4 MiB too, all at once so that they hold "
-                  "different pooled connections; then the point selects are measured.", "",
+                  "different pooled connections; 12 s later (the allocator gives the freed "
+                  "megabytes back meanwhile) the point selects are measured.", "",
                   load_table(large, "qps"), "",
                   f"CPU per query after the large statement: **{fmt(r_cpu, 2)}×** that without.",
                   ""]

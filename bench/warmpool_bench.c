@@ -39,6 +39,8 @@ static void usage(FILE *out)
 	      "                        connection runs one statement of --large-bytes\n"
 	      "                        (4194304) returning as many, then quits: the pooled\n"
 	      "                        connections measured next have carried large I/O\n"
+	      "                        (measured 12 s later: the allocator's cleanup of the\n"
+	      "                        large transfer is not the queries' cost)\n"
 	      "  --user, --password-env, --ssl-ca, --server-name, --json: as below\n"
 	      "\n"
 	      "  restart     per target: N connections run paced point selects (--pause-ms,\n"

@@ -237,7 +237,8 @@ static void merge(struct target_result *r, struct worker_arg *a)
 		if (!r->latency)
 			abort();
 	}
-	memcpy(r->latency + r->n, a->latency, a->n * sizeof(*a->latency));
+	if (a->n) /* none from a connection that only ran the large statement */
+		memcpy(r->latency + r->n, a->latency, a->n * sizeof(*a->latency));
 	r->n += a->n;
 	if (a->errors && !r->errors)
 		snprintf(r->first_error, sizeof(r->first_error), "%s", a->first_error);

@@ -196,40 +196,35 @@ static struct backend_pool *adopt(struct worker *w, struct server *s, struct han
 	return bp;
 }
 
-/* take_posted moves the inbox's connections to |into|; |close| closes it. */
-static void take_posted(struct worker *w, struct list *into, bool close)
+/* adopt_posted adopts what was posted to |w|, and hands each connection
+ * out (or, |stopping|, closes the inbox and leaves them on |w|'s lists, to be
+ * closed with the rest). */
+static void adopt_posted(struct worker *w, bool stopping)
 {
 	struct handoff_inbox *in = &w->rt->handoffs.inboxes[w->id];
-	list_init(into);
+	struct list arrived, *n;
+	list_init(&arrived);
 	pthread_mutex_lock(&in->lock);
-	in->closed |= close;
-	struct list *n;
+	in->closed |= stopping;
 	while ((n = list_pop_head(&in->servers)))
-		list_add_tail(into, n);
+		list_add_tail(&arrived, n);
 	pthread_mutex_unlock(&in->lock);
+	while ((n = list_pop_head(&arrived))) {
+		struct server *s = container_of(n, struct server, conn.node);
+		struct backend_pool *bp = adopt(w, s, s->lent_pool);
+		if (!stopping)
+			backend_pool_connection_ready(bp, &s->pc);
+	}
 }
 
 void handoff_take_inbox(struct worker *w)
 {
-	struct list arrived;
-	take_posted(w, &arrived, false);
-	struct list *n;
-	while ((n = list_pop_head(&arrived))) {
-		struct server *s = container_of(n, struct server, conn.node);
-		struct backend_pool *bp = adopt(w, s, s->lent_pool);
-		backend_pool_connection_ready(bp, &s->pc);
-	}
+	adopt_posted(w, false);
 }
 
 void handoff_stop(struct worker *w)
 {
-	struct list arrived;
-	take_posted(w, &arrived, true);
-	struct list *n;
-	while ((n = list_pop_head(&arrived))) {
-		struct server *s = container_of(n, struct server, conn.node);
-		adopt(w, s, s->lent_pool); /* on |w|'s lists: closed with the rest */
-	}
+	adopt_posted(w, true);
 	/* Nothing more is coming: no worker should keep a lend for it. */
 	for (size_t i = 0; i < w->n_pools; i++)
 		pool_shared_publish(w->pools[i]->pool.shared, (size_t)w->id, 0, UINT64_MAX);

@@ -225,7 +225,7 @@ void handoff_take_inbox(struct worker *w)
 void handoff_stop(struct worker *w)
 {
 	adopt_posted(w, true);
-	/* Nothing more is coming: no worker should keep a lend for it. */
+	/* Nothing more can come: no worker should keep a lend for it. */
 	for (size_t i = 0; i < w->n_pools; i++)
-		pool_shared_publish(w->pools[i]->pool.shared, (size_t)w->id, 0, UINT64_MAX);
+		pool_shared_retire_slot(w->pools[i]->pool.shared, (size_t)w->id);
 }

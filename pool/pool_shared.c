@@ -35,7 +35,7 @@ bool pool_shared_publish(struct pool_shared *ps, size_t slot, size_t unmet, uint
 	pthread_mutex_lock(&ps->lock);
 	struct pool_lend_slot *s = &ps->slots[slot];
 	size_t before = s->wanted;
-	set_wanted(ps, s, unmet > s->incoming ? unmet - s->incoming : 0);
+	set_wanted(ps, s, unmet > s->incoming && !s->gone ? unmet - s->incoming : 0);
 	s->deadline_ms = deadline_ms;
 	bool more = s->wanted > before;
 	pthread_mutex_unlock(&ps->lock);
@@ -92,6 +92,15 @@ void pool_shared_lend_failed(struct pool_shared *ps, size_t slot)
 	s->incoming--;
 	/* Its client still waits (the shard's next publish corrects it if not),
 	 * and the shard would not publish again: nothing changed there. */
-	set_wanted(ps, s, s->wanted + 1);
+	if (!s->gone)
+		set_wanted(ps, s, s->wanted + 1);
+	pthread_mutex_unlock(&ps->lock);
+}
+
+void pool_shared_retire_slot(struct pool_shared *ps, size_t slot)
+{
+	pthread_mutex_lock(&ps->lock);
+	ps->slots[slot].gone = true;
+	set_wanted(ps, &ps->slots[slot], 0);
 	pthread_mutex_unlock(&ps->lock);
 }

@@ -13,6 +13,7 @@ struct pool_lend_slot {
 	size_t wanted;	      /* lends asked for and not claimed yet */
 	size_t incoming;      /* lends claimed for it and not arrived yet */
 	uint64_t deadline_ms; /* its oldest waiting client's deadline: who asked first */
+	bool gone;	      /* its worker stopped: nothing is lent to it any more */
 };
 
 /* Every worker's shard of one (backend, user, profile) pool points at the
@@ -49,6 +50,10 @@ bool pool_shared_publish(struct pool_shared *ps, size_t slot, size_t unmet, uint
  * pool_shared_lend_failed. False: keep the connection. */
 bool pool_shared_claim(struct pool_shared *ps, size_t slot, uint64_t local_deadline_ms,
 		       uint64_t slack_ms, size_t *out_slot);
+
+/* pool_shared_retire_slot: shard |slot|'s worker stops; its requests are
+ * dropped and no new one is taken, failed lends included. */
+void pool_shared_retire_slot(struct pool_shared *ps, size_t slot);
 
 /* pool_shared_lend_arrived: a claimed connection reached shard |slot|;
  * pool_shared_lend_failed: it closed on its way, and the request stands

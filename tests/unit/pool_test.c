@@ -306,3 +306,17 @@ Test(pool, lends_go_to_the_shard_that_asked_first)
 	cr_expect_eq(pool_shared_lends_wanted(&shared), 0);
 	pool_shared_cleanup(&shared);
 }
+
+Test(pool, a_stopped_shard_is_lent_nothing)
+{
+	share_two();
+	size_t to;
+	pool_shared_publish(&shared, 1, 1, 1000);
+	cr_assert(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to));
+	pool_shared_retire_slot(&shared, 1);
+	pool_shared_lend_failed(&shared, 1); /* its inbox was closed */
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 0, "not asked again");
+	cr_expect_not(pool_shared_publish(&shared, 1, 3, 1000));
+	cr_expect_not(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to));
+	pool_shared_cleanup(&shared);
+}

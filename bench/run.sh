@@ -261,27 +261,15 @@ done
 # start_wp NAME WORKERS MAX_CONNECTIONS: its port in WP_PORT, its pid in WP_LAST.
 start_wp() {
   WP_PORT=$(free_port)
-  cat > "$OUT/warmpool-$1.ini" <<EOF
-[warmpool]
-workers = $2
-users_file = $PWD/$OUT/users.txt
-admin_port = $(free_port)
-log_level = warn
-client_wait_timeout_ms = 30000
-
-[listener txn]
-port = $WP_PORT
-backend = main
-pool_mode = transaction
-
-[backend main]
-port = $DB_port
-ssl_mode = verify_identity
-ssl_ca = $DB_ca
-ssl_server_name = localhost
-min_idle = $(( $3 < 8 ? 0 : 8 ))
-max_connections = $3
-EOF
+  {
+    printf '[warmpool]\nworkers = %s\nusers_file = %s\nadmin_port = %s\nlog_level = warn\n' \
+      "$2" "$PWD/$OUT/users.txt" "$(free_port)"
+    printf 'client_wait_timeout_ms = 30000\n\n[listener txn]\nport = %s\n' "$WP_PORT"
+    printf 'backend = main\npool_mode = transaction\n\n'
+    # The main warmpool's backend, with this pool's size.
+    sed -n '/^\[backend main\]/,/^$/p' "$OUT/warmpool.ini" |
+      sed "s/^max_connections = .*/max_connections = $3/; s/^min_idle = .*/min_idle = $(( $3 < 8 ? 0 : 8 ))/"
+  } > "$OUT/warmpool-$1.ini"
   build/io/warmpool --config "$OUT/warmpool-$1.ini" 2>"$OUT/warmpool-$1.log" &
   WP_LAST=$!
   WP_WORKER_PIDS="${WP_WORKER_PIDS:-} $WP_LAST"

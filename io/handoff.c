@@ -174,9 +174,8 @@ void handoff_server_closed(struct server *s)
 
 /* adopt makes a lent connection |w|'s: on its lists, in its shard of the
  * same pool |hp| (found by the pool's key: s->bp, the lender's shard, may be
- * gone with its worker), its
- * receive armed on |w|'s ring. The pool is returned; the connection is
- * RESETTING in it, to be handed out. */
+ * gone with its worker), its receive armed on |w|'s ring. The pool is
+ * returned; the connection is RESETTING in it, to be handed out. */
 static struct backend_pool *adopt(struct worker *w, struct server *s, struct handoff_pool *hp)
 {
 	const struct cfg_user *u = cfg_find_user(&w->rt->cfg, hp->user);

@@ -319,8 +319,9 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 }
 
 /* expire_waiters answers the clients whose wait is over: the backend is
- * unavailable (connects fail, or none answers: no live connection), or it
- * is up and every connection this worker may open is busy. */
+ * unavailable (connects fail, or none answers: no live connection here
+ * while the pool could open more), or it is up and every connection the
+ * pool may have over the process is busy (this worker may hold none). */
 static void expire_waiters(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
@@ -329,7 +330,9 @@ static void expire_waiters(struct backend_pool *bp)
 	while ((waiter = pool_waiter_pop_expired(&bp->pool, w->now_ms))) {
 		struct client *c = container_of(waiter, struct client, waiter);
 		char msg[512];
-		if (bp->pool.last_error[0] || backend_count(w, bp->backend_idx, LIVE) == 0) {
+		bool at_limit = pool_process_total(&bp->pool) >= bp->pool.max_conns;
+		if (bp->pool.last_error[0] ||
+		    (!at_limit && backend_count(w, bp->backend_idx, LIVE) == 0)) {
 			snprintf(msg, sizeof(msg),
 				 "warmpool: backend '%s' unavailable for %d ms: %s", b->name,
 				 w->rt->cfg.client_wait_timeout_ms,

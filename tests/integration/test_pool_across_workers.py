@@ -13,7 +13,7 @@ import urllib.request
 
 import pymysql
 
-from conftest import connect, metric_counts, value, wait_until
+from conftest import cli, connect, metric_counts, value, wait_until
 
 WORKERS = 4
 MAX = 8
@@ -159,6 +159,23 @@ def test_freed_connection_goes_to_the_waiter_on_any_worker(warmpool_factory):
     wait_until(lambda: handoffs(wp) > 0, timeout=10, what="a connection lent across workers")
     for h in holders:
         h.close()
+
+
+def test_a_full_pool_says_so_on_every_worker(warmpool_factory):
+    """A waiter on a worker that holds none of the pool's connections is told
+    the pool is full (ERR 1040), not that the backend is unavailable: the
+    connections are busy on another worker."""
+    wp = warmpool_factory(warmpool={"workers": str(WORKERS), "client_wait_timeout_ms": "300"},
+                          backend_main={"min_idle": "0", "max_connections": "1"})
+    holder = connect(wp)
+    value(holder, "SELECT 1")
+    # 6 clients: with the holder's worker only 1 in 4, some land elsewhere.
+    for _ in range(6):
+        r = cli(wp.port, "SELECT 1")
+        assert "ERROR 1040 (08004)" in r.stderr, r.stderr
+        assert "no free connection to backend 'main' within 300 ms" in r.stderr, r.stderr
+    holder.close()
+    assert cli(wp.port, "SELECT 1").returncode == 0
 
 
 def test_64_transaction_clients_on_8_connections_never_exceed_the_limit(warmpool_factory,

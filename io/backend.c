@@ -223,8 +223,10 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 		return;
 	struct pool_waiter *waiter = pool_conn_ready(&bp->pool, pc);
 	handoff_publish(bp);
-	if (!waiter)
+	if (!waiter) {
+		handoff_lend_idle(bp); /* asked for meanwhile: see pool_shared_set_idle */
 		return;
+	}
 	struct client *c = container_of(waiter, struct client, waiter);
 	struct server *s = container_of(pc, struct server, pc);
 	server_link_client(s, c);
@@ -239,6 +241,8 @@ void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn 
 	if (waiter)
 		server_link_client(container_of(pc, struct server, pc),
 				   container_of(waiter, struct client, waiter));
+	else
+		handoff_lend_idle(bp);
 }
 
 static struct stats_backend *backend_stats(struct backend_pool *bp)

@@ -84,10 +84,12 @@ static struct handoff_pool *handoff_pool_of(struct backend_pool *bp)
 	return container_of(bp->pool.shared, struct handoff_pool, shared);
 }
 
-static void wake_others(struct worker *w)
+/* wake_lenders wakes the other workers that have an idle connection of
+ * the pool to lend; the others lend as their connections come free. */
+static void wake_lenders(struct worker *w, struct pool_shared *ps)
 {
 	for (int i = 0; i < w->rt->n_workers; i++)
-		if (i != w->id)
+		if (i != w->id && pool_shared_has_idle(ps, (size_t)i))
 			worker_wake(&w->rt->workers[i]);
 }
 
@@ -102,7 +104,7 @@ void handoff_publish(struct backend_pool *bp)
 	bp->lend_unmet = unmet;
 	bp->lend_deadline_ms = deadline;
 	if (pool_shared_publish(p->shared, p->shard, unmet, deadline))
-		wake_others(bp->w);
+		wake_lenders(bp->w, p->shared);
 }
 
 /* lend takes |pc| off the pool and stops its receive; it leaves for worker
@@ -169,7 +171,7 @@ void handoff_server_closed(struct server *s)
 {
 	s->lending = false;
 	pool_shared_lend_failed(s->bp->pool.shared, s->lent_to);
-	wake_others(s->conn.w);
+	wake_lenders(s->conn.w, s->bp->pool.shared);
 }
 
 /* adopt makes a lent connection |w|'s: on its lists, in its shard of the

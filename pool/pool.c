@@ -45,6 +45,17 @@ static uint32_t next_random(struct pool *p)
 	return x;
 }
 
+/* show_idle tells the other shards whether this one has an idle
+ * connection, when that changes (see pool_shared_set_idle). */
+static void show_idle(struct pool *p)
+{
+	bool has = p->counts[POOL_CONN_IDLE] > 0;
+	if (has == p->idle_shown || p->shared->n_slots == 0)
+		return;
+	p->idle_shown = has;
+	pool_shared_set_idle(p->shared, p->shard, has);
+}
+
 void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t max_conns,
 	       uint32_t seed)
 {
@@ -126,6 +137,7 @@ void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_st
 	p->counts[to]++;
 	if (to == POOL_CONN_IDLE)
 		pc->idle_since_ms = *p->now_ms;
+	show_idle(p);
 }
 
 void pool_conn_give_away(struct pool *p, struct pool_conn *pc)
@@ -135,6 +147,7 @@ void pool_conn_give_away(struct pool *p, struct pool_conn *pc)
 	list_del(&pc->node);
 	p->counts[pc->state]--;
 	pc->linked = false;
+	show_idle(p);
 }
 
 void pool_conn_take_in(struct pool *p, struct pool_conn *pc)

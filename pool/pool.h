@@ -54,6 +54,7 @@ struct pool {
 	struct pool_shared *shared; /* the process-wide side: |alone| until pool_share */
 	struct pool_shared alone;
 	size_t shard;		    /* this shard's slot in |shared| */
+	bool idle_shown;	    /* what |shared| was last told: it has idle connections */
 	struct list conns[POOL_CONN_STATE_COUNT]; /* IDLE: least recently used first */
 	size_t counts[POOL_CONN_STATE_COUNT];
 	struct list waiters; /* FIFO; equal timeouts keep deadlines sorted */

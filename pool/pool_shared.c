@@ -26,7 +26,7 @@ void pool_shared_cleanup(struct pool_shared *ps)
 static void set_wanted(struct pool_shared *ps, struct pool_lend_slot *s, size_t wanted)
 {
 	size_t sum = atomic_load_explicit(&ps->lends_wanted, memory_order_relaxed);
-	atomic_store_explicit(&ps->lends_wanted, sum - s->wanted + wanted, memory_order_relaxed);
+	atomic_store(&ps->lends_wanted, sum - s->wanted + wanted); /* see pool_shared_set_idle */
 	s->wanted = wanted;
 }
 

@@ -14,6 +14,9 @@ struct pool_lend_slot {
 	size_t incoming;      /* lends claimed for it and not arrived yet */
 	uint64_t deadline_ms; /* its oldest waiting client's deadline: who asked first */
 	bool gone;	      /* its worker stopped: nothing is lent to it any more */
+	/* It has an idle connection: worth waking for a request. Written by its
+	 * worker as its idle count leaves or reaches 0, read without the lock. */
+	_Atomic bool has_idle;
 };
 
 /* Every worker's shard of one (backend, user, profile) pool points at the
@@ -61,9 +64,24 @@ void pool_shared_retire_slot(struct pool_shared *ps, size_t slot);
 void pool_shared_lend_arrived(struct pool_shared *ps, size_t slot);
 void pool_shared_lend_failed(struct pool_shared *ps, size_t slot);
 
+/* pool_shared_lends_wanted and pool_shared_set_idle are sequentially
+ * consistent, as is the store of lends_wanted: a shard that makes a
+ * connection idle and then asks whether lends are wanted, and a shard that
+ * asks for a lend and then looks for shards with idle connections to wake,
+ * cannot both miss the other (on x86 the load is a plain move). */
 static inline size_t pool_shared_lends_wanted(struct pool_shared *ps)
 {
-	return atomic_load_explicit(&ps->lends_wanted, memory_order_relaxed);
+	return atomic_load(&ps->lends_wanted);
+}
+
+static inline void pool_shared_set_idle(struct pool_shared *ps, size_t slot, bool has_idle)
+{
+	atomic_store(&ps->slots[slot].has_idle, has_idle);
+}
+
+static inline bool pool_shared_has_idle(struct pool_shared *ps, size_t slot)
+{
+	return atomic_load(&ps->slots[slot].has_idle);
 }
 
 #endif

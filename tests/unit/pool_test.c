@@ -270,9 +270,11 @@ Test(pool, a_connection_moving_between_shards_stays_counted_until_removed)
 	pool_conn_give_away(&p, &conns[0]);
 	cr_expect_eq(pool_total(&p), 0);
 	cr_expect_eq(pool_process_total(&p), 1, "on its way: still counted");
+	cr_expect_not(pool_shared_has_idle(&shared, 0), "the lender has no idle one left");
 	pool_conn_take_in(&shard_b, &conns[0]);
 	cr_expect_null(pool_conn_ready(&shard_b, &conns[0]));
 	cr_expect_eq(shard_b.counts[POOL_CONN_IDLE], 1);
+	cr_expect(pool_shared_has_idle(&shared, 1), "the borrower shows its idle one");
 	/* Closed on the way (given away, never taken in): still uncounted once. */
 	pool_conn_give_away(&shard_b, &conns[0]);
 	pool_conn_remove(&shard_b, &conns[0]);

@@ -154,6 +154,10 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 	counter(f, "warmpool_retried_reads_total",
 		"Read-only statements re-sent after their backend connection died (retry_reads).",
 		(double)t->retried_reads_total);
+	counter(f, "warmpool_retried_aborted_total",
+		"Statements the server aborted as it shut down (ERR 1053: rolled back), re-sent on "
+		"a new backend connection.",
+		(double)t->retried_aborted_total);
 	counter(f, "warmpool_client_received_bytes_total", "Bytes received from clients.",
 		(double)t->client_bytes_received_total);
 	counter(f, "warmpool_client_sent_bytes_total", "Bytes sent to clients.",

@@ -1213,14 +1213,30 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 	return true;
 }
 
-/* Reads longer than this are not kept for a retry. */
+/* Statements longer than this are not kept for a retry. */
 #define RETRY_MAX (64u << 10)
+
+/* command_is_read: the command framed at |frame| (whole, |len| bytes of
+ * payload) is a read retry_reads may re-send: a COM_QUERY that
+ * my_query_is_read accepts, or an execute of a statement whose text is one
+ * (judged at its prepare). */
+static bool command_is_read(struct client *c, const uint8_t *frame, uint32_t len)
+{
+	const uint8_t *payload = frame + MY_FRAME_HEADER_LEN;
+	if (!client_listener(c)->retry_reads)
+		return false;
+	if (payload[0] == COM_QUERY)
+		return my_query_is_read(client_sql_mode(c), payload + 1, len - 1);
+	return stmt_execute_is_read(c, payload, len);
+}
 
 /* client_keep_for_retry copies the command at the head of c->in when it
  * could be re-sent if its connection died unanswered: one whole COM_QUERY
- * frame, nothing pinned, no transaction open, nothing else outstanding. A
- * read may be re-sent with retry_reads; any statement may be re-sent when
- * the server provably never read it (server.c: farewell_crossed). */
+ * or COM_STMT_EXECUTE frame, nothing kept on the connection, no transaction
+ * open, nothing else outstanding. A read may be re-sent with retry_reads;
+ * any statement may be re-sent when the server provably never read it
+ * (server.c: farewell_crossed) or answered that it aborted it as it shut
+ * down (client_statement_killed). */
 static void client_keep_for_retry(struct client *c, uint32_t len)
 {
 	const struct server *s = c->server;
@@ -1228,20 +1244,21 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	const uint8_t *frame = buf_head(in);
 	if (!c->replaying)
 		c->retries = 0;
-	c->replaying = false;
 	c->retry_read = false;
 	c->unread = false;
+	c->aborted = false;
 	buf_reset(&c->retry);
 	if (len < 2 || len > RETRY_MAX || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
-	    frame[MY_FRAME_HEADER_LEN] != COM_QUERY || c->pin != MY_PIN_NONE ||
-	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS))
+	    (frame[MY_FRAME_HEADER_LEN] != COM_QUERY &&
+	     (frame[MY_FRAME_HEADER_LEN] != COM_STMT_EXECUTE || len < 5)) ||
+	    client_keeps_session(c) || !my_track_idle(&s->track) ||
+	    (s->track.status & SERVER_STATUS_IN_TRANS))
 		return;
 	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8)) {
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
 		return;
 	}
-	c->retry_read = client_listener(c)->retry_reads &&
-			my_query_is_read(client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1, len - 1);
+	c->retry_read = command_is_read(c, frame, len);
 }
 
 static void client_between_transactions(struct client *c);
@@ -1251,6 +1268,7 @@ static void client_between_transactions(struct client *c);
  * True while the client stays linked (its next command follows). */
 static bool client_answered_here(struct client *c)
 {
+	c->replaying = false; /* a re-sent command answered here, if it was one */
 	client_maybe_release(c);
 	if (c->state == CLIENT_LINKED)
 		return true;
@@ -1379,6 +1397,8 @@ static void client_relay(struct client *c)
 				}
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+			if (seq == 0 && !uploading)
+				c->replaying = false; /* the re-sent command is going out */
 			client_kill_scan_frame(c, seq == 0 && !uploading, command, len);
 		}
 		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
@@ -1544,31 +1564,61 @@ static bool unanswered(const struct client *c, const struct server *s)
 	       c->frame_left == 0 && buf_avail(&c->conn.in) == 0;
 }
 
-/* Times one lost read is re-sent before the client gets the error. */
+/* Times one lost statement is re-sent before the client gets the error. */
 #define RETRY_LIMIT 2
+
+/* client_may_resend: the statement kept in c->retry may go to a new
+ * connection: a read retry_reads allows, one the server never read, or one
+ * it aborted; but not when the statement itself left state on the
+ * connection (a cursor, a routine's pin: an aborted CALL may have
+ * committed its first statements) that would not come with it. */
+static bool client_may_resend(const struct client *c)
+{
+	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT)
+		return false;
+	if (c->unread)
+		return true;
+	return (c->retry_read || c->aborted) && !client_keeps_session(c);
+}
+
+bool client_statement_killed(struct client *c, uint16_t code)
+{
+	if (c->frame_left > 0 || buf_avail(&c->conn.in) > 0)
+		return false; /* more behind it: only a whole answer keeps them in step */
+	c->aborted = code == ER_SERVER_SHUTDOWN;
+	if (client_may_resend(c))
+		return true;
+	c->aborted = false;
+	return false;
+}
 
 /* client_replay puts a lost statement back at the head of c->in (empty:
  * see unanswered) and runs it again on a new backend connection: a read
- * retry_reads allows, or one the server never read. */
+ * retry_reads allows, one the server never read, or one it aborted. */
 static bool client_replay(struct client *c)
 {
-	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT ||
-	    !(c->retry_read || c->unread))
+	if (!client_may_resend(c))
 		return false;
-	bool unread = c->unread;
+	const char *what =
+		c->unread ? "statement the backend never read re-sent on a new backend connection"
+		: c->retry_read
+			? "read statement re-sent on a new backend connection"
+			: "statement the backend aborted as it shut down re-sent on a new backend "
+			  "connection";
+	struct worker_stats *stats = &c->conn.w->stats;
+	if (!c->unread && c->retry_read)
+		stats->retried_reads_total++;
+	else if (!c->unread)
+		stats->retried_aborted_total++;
 	c->retries++;
 	c->replaying = true;
-	c->unread = false;
-	if (!unread)
-		c->conn.w->stats.retried_reads_total++;
+	c->unread = c->aborted = false;
 	bool ok = buf_append(&c->conn.in, buf_head(&c->retry), buf_avail(&c->retry), BUF_NO_LIMIT);
 	buf_cleanup(&c->retry);
 	if (!ok)
 		return false;
 	c->avoid_backend = c->bp->backend_idx; /* another member, if there is one up */
-	log_info(unread ? "statement the backend never read re-sent on a new backend connection"
-			: "read statement re-sent on a new backend connection",
-		 "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
+	log_info(what, "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);
 	client_between_transactions(c);
 	return true;

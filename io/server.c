@@ -1103,7 +1103,7 @@ static void server_relay(struct server *s)
 		if (code == ER_SERVER_SHUTDOWN)
 			server_leaving(s);
 		s->leaving = true;
-		if (buf_avail(&s->client->retry) > 0 && s->client->retry_read) {
+		if (client_statement_killed(s->client, code)) {
 			conn_close(&s->conn, LOG_INFO,
 				   "the backend killed the statement before answering");
 			return;

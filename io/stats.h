@@ -80,6 +80,7 @@ struct worker_stats {
 	uint64_t heartbeat_ms; /* the last loop turn (copied: the live value is atomic) */
 	uint64_t queries_total;
 	uint64_t retried_reads_total; /* lost reads re-sent (retry_reads) */
+	uint64_t retried_aborted_total; /* statements the server aborted (ERR 1053), re-sent */
 	uint64_t client_bytes_received_total;
 	uint64_t client_bytes_sent_total;
 	uint64_t backend_bytes_received_total;

@@ -1618,6 +1618,13 @@ static bool client_replay(struct client *c)
 	if (!ok)
 		return false;
 	c->avoid_backend = c->bp->backend_idx; /* another member, if there is one up */
+	/* The connections that sat idle while this one died may have died with
+	 * it, unnoticed yet (their EOFs can be in the same batch of
+	 * completions): sent to one of them, the statement would be lost again,
+	 * a retry spent for nothing. The re-sent statement gets a connection
+	 * opened from now on. */
+	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+				       "idle while another connection died under a statement");
 	log_info(what, "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);
 	client_between_transactions(c);

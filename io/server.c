@@ -733,9 +733,9 @@ static bool between_commands(const struct server *s)
 	       !c->frame_left && !buf_avail(&c->conn.in);
 }
 
-void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+void server_retire_idle_born_before(struct backend_pool *bp, uint64_t before_ms,
+				    const char *why)
 {
-	static const char why[] = "backend going away (another connection was told so)";
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_IDLE])
 	{
@@ -743,6 +743,13 @@ void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
 		if (pc->born_ms < before_ms)
 			server_retire(container_of(pc, struct server, pc), why);
 	}
+}
+
+void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+{
+	static const char why[] = "backend going away (another connection was told so)";
+	struct list *pos, *tmp;
+	server_retire_idle_born_before(bp, before_ms, why);
 	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_ACTIVE])
 	{
 		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);

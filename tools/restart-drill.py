@@ -8,8 +8,8 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
-    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--restarts 5] [--build build]
-                           [--json out.json] [--keep]
+    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--prepared] [--restarts 5]
+                           [--build build] [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -91,6 +91,14 @@ connect_concurrency = {CONCURRENCY}
         with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/status", timeout=5) as r:
             return json.load(r)
 
+    def retried(self):
+        """warmpool's re-sent statements, by kind, from /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return {kind: int(float(re.search(rf"^warmpool_retried_{kind}_total (\S+)$", text,
+                                          re.M).group(1)))
+                for kind in ("reads", "aborted")}
+
     def warm(self):
         b = self.status()["backends"][0]
         return b["connections"]["idle"] + b["connections"]["active"] >= MIN_IDLE
@@ -154,10 +162,11 @@ def restart(db_dir, db_port, ssl):
     return up_at - start, up_at
 
 
-def sysbench(port, seconds):
+def sysbench(port, seconds, prepared):
     base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
             "--mysql-password=app-secret", "--mysql-db=drill", "--tables=2",
-            "--table-size=10000", "--db-ps-mode=disable", "--mysql-ssl=off"]
+            "--table-size=10000", f"--db-ps-mode={'auto' if prepared else 'disable'}",
+            "--mysql-ssl=off"]
     # Prepared through warmpool: sysbench's plaintext login to MySQL directly
     # would need caching_sha2_password full authentication of its own.
     subprocess.run(base + [f"--mysql-port={port}", "prepare"], check=True,
@@ -189,6 +198,9 @@ def main():
     ap.add_argument("--retry-reads", action="store_true",
                     help="retry_reads = true: MySQL answers statements that arrive during "
                          "its shutdown with ERR 1053; reads are then re-sent")
+    ap.add_argument("--prepared", action="store_true",
+                    help="sysbench with its default server-side prepared statements "
+                         "(COM_STMT_EXECUTE) instead of text queries")
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
@@ -222,7 +234,7 @@ def main():
         for t in threads:
             t.start()
         total = args.restarts * (args.pause + 3) + args.pause
-        bench = sysbench(wp.port, int(total))
+        bench = sysbench(wp.port, int(total), args.prepared)
         time.sleep(args.pause)
         restarts = []
         for i in range(args.restarts):
@@ -257,6 +269,7 @@ def main():
         result = {
             "server": args.server,
             "retry_reads": args.retry_reads,
+            "prepared": args.prepared,
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},
@@ -264,6 +277,7 @@ def main():
             "connect_concurrency": CONCURRENCY,
             "connecting_peak_bound": st["backends"][0]["connecting_peak"],
             "warmpool_errors": st["errors"],
+            "warmpool_retried": wp.retried(),
         }
         print(json.dumps(result, indent=2))
         if args.json:

@@ -91,9 +91,11 @@ const struct cfg_key cfg_keys[] = {
 	 "until the end of each transaction, unless session state pins it (see README)."},
 	{CFG_SECTION_LISTENER, "retry_reads", CFG_BOOL, offsetof(struct cfg_listener, retry_reads),
 	 "false", 0, 0, NULL,
-	 "Re-send a lone read-only SELECT or SHOW, outside transactions, on a new backend "
-	 "connection when its connection dies (or its server shuts down) before answering, "
-	 "instead of answering ERR 1927. Never a statement that may write."},
+	 "Re-send a lone read-only SELECT or SHOW (a text query, or an execute of a "
+	 "prepared one), outside transactions, on a new backend connection when its "
+	 "connection dies (or its server kills it) before answering, instead of answering "
+	 "ERR 1927. Never a statement that may write (those the server aborted as it shut "
+	 "down, ERR 1053, are re-sent without it)."},
 	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
 	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
 

@@ -14,6 +14,7 @@
 #include "my_pin.h"
 #include "my_stmt.h"
 #include "pool.h"
+#include "replay.h"
 
 struct server;
 struct worker;
@@ -45,6 +46,7 @@ struct stmt_pending {
 	char *sql[STMT_PENDING_MAX];
 	size_t len[STMT_PENDING_MAX];
 	bool read[STMT_PENDING_MAX]; /* the text is a lone read (my_query_is_read) */
+	bool stays[STMT_PENDING_MAX]; /* ... never commits (my_query_stays_in_transaction) */
 	uint8_t head, n;
 };
 
@@ -87,6 +89,7 @@ struct client {
 	bool aborted;	   /* ... the server answered it ERR 1053: it rolled it back as it
 			      shut down (client_statement_killed) */
 	uint8_t retries;   /* times it was re-sent */
+	struct replay_log replay; /* its open transaction, kept to run again (replay.c) */
 	bool replaying;	   /* c->in starts with a re-sent command */
 	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */
 	unsigned setup_retries; /* session setups lost in a row */
@@ -172,6 +175,10 @@ bool client_forward(struct client *c, const uint8_t *data, size_t len);
  * client_keep_for_retry): the caller then drops the connection as lost
  * without relaying the ERR. */
 bool client_statement_killed(struct client *c, uint16_t code);
+/* client_relay_answer relays |len| bytes of an answer to the client (as
+ * client_forward), feeding the transaction log's digest; the answer of a
+ * statement run again by a replay is checked instead of relayed. */
+bool client_relay_answer(struct client *c, const uint8_t *data, size_t len);
 /* client_backend_lost: its backend connection |s| died (|s| is still
  * readable: its tracker says whether a response or a transaction was open). */
 void client_backend_lost(struct client *c, const struct server *s);

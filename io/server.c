@@ -1141,7 +1141,7 @@ static void server_relay(struct server *s)
 			continue;
 		}
 		struct client *c = s->client;
-		if (!client_forward(c, buf_head(in), span))
+		if (!client_relay_answer(c, buf_head(in), span))
 			return;
 		buf_consume(in, span);
 		if (ended)

@@ -10,6 +10,7 @@
 #include "my_frame.h"
 #include "my_result.h"
 #include "server.h"
+#include "worker.h"
 
 bool stmt_is_command(uint8_t command)
 {
@@ -126,6 +127,8 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	my_classify(&ch, client_sql_mode(c), MY_TEXT_PREPARE, (const uint8_t *)sql, text_len);
 	my_session_change_cleanup(&ch);
 	bool read = ch.read && ch.pin == MY_PIN_NONE; /* as my_query_is_read */
+	bool stays = c->conn.w->rt->cfg.listeners[c->listener_idx].replay_transactions &&
+		     my_query_stays_in_transaction(client_sql_mode(c), (const uint8_t *)sql, text_len);
 	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		xfree(sql); /* its id would name a backend session at each execute */
@@ -139,6 +142,7 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	q->sql[at] = sql;
 	q->len[at] = text_len;
 	q->read[at] = read;
+	q->stays[at] = stays;
 	return STMT_RELAY;
 }
 
@@ -292,6 +296,14 @@ bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len
 	return st && st->read;
 }
 
+bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload, uint32_t len)
+{
+	if (len < 5)
+		return false;
+	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
+	return st && st->stays;
+}
+
 bool stmt_client_close_idle(struct client *c)
 {
 	struct buf *in = &c->conn.in;
@@ -310,8 +322,8 @@ bool stmt_client_close_idle(struct client *c)
 }
 
 /* pop_prepare takes the oldest queued prepare text (NULL: none), its
- * length and whether it is a read. */
-static char *pop_prepare(struct client *c, size_t *len, bool *out_read)
+ * length, whether it is a read and whether it never commits. */
+static char *pop_prepare(struct client *c, size_t *len, bool *out_read, bool *out_stays)
 {
 	struct stmt_pending *q = &c->prepares;
 	if (q->n == 0)
@@ -319,6 +331,7 @@ static char *pop_prepare(struct client *c, size_t *len, bool *out_read)
 	char *sql = q->sql[q->head];
 	*len = q->len[q->head];
 	*out_read = q->read[q->head];
+	*out_stays = q->stays[q->head];
 	q->sql[q->head] = NULL;
 	q->head = (uint8_t)((q->head + 1) % STMT_PENDING_MAX);
 	q->n--;
@@ -380,13 +393,15 @@ void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have)
 		return;
 	}
 	size_t sql_len;
-	bool read = false;
-	char *sql = c ? pop_prepare(c, &sql_len, &read) : NULL;
+	bool read = false, stays = false;
+	char *sql = c ? pop_prepare(c, &sql_len, &read, &stays) : NULL;
 	if (ok && sql) {
 		uint32_t id = my_stmts_add(&c->stmts, (const uint8_t *)sql, sql_len, params);
 		struct my_stmt *st = my_stmts_find(&c->stmts, id);
-		if (st)
+		if (st) {
 			st->read = read;
+			st->stays = stays;
+		}
 		if (!cache_prepared(s, sql, sql_len, backend_id, params))
 			client_pin(c, MY_PIN_PREPARED_STATEMENT); /* out of memory */
 		put_le32(payload + MY_STMT_ID_OFFSET, id); /* 0 (out of memory): unknown later */
@@ -437,9 +452,9 @@ void stmt_server_invalidate(struct server *s, struct my_bld *b)
 void stmt_client_prepares_lost(struct client *c)
 {
 	size_t len;
-	bool read;
+	bool read, stays;
 	char *sql;
-	while ((sql = pop_prepare(c, &len, &read)))
+	while ((sql = pop_prepare(c, &len, &read, &stays)))
 		xfree(sql);
 }
 

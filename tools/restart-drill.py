@@ -8,8 +8,8 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
-    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--prepared] [--restarts 5]
-                           [--build build] [--json out.json] [--keep]
+    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--replay-transactions]
+                           [--prepared] [--restarts 5] [--build build] [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -58,7 +58,8 @@ def accepting(port):
 
 
 class Warmpool:
-    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False):
+    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False,
+                 replay=False):
         self.port, self.admin = free_port(), free_port()
         users = workdir / "users.txt"
         users.write_text("app:app-secret\n")
@@ -75,6 +76,7 @@ drain_timeout_ms = 5000
 port = {self.port}
 pool_mode = transaction
 retry_reads = {"true" if retry_reads else "false"}
+replay_transactions = {"true" if replay else "false"}
 
 [backend main]
 port = {db_port}
@@ -95,9 +97,13 @@ connect_concurrency = {CONCURRENCY}
         """warmpool's re-sent statements, by kind, from /metrics."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
             text = r.read().decode()
-        return {kind: int(float(re.search(rf"^warmpool_retried_{kind}_total (\S+)$", text,
-                                          re.M).group(1)))
-                for kind in ("reads", "aborted")}
+        found = {kind: int(float(re.search(rf"^warmpool_retried_{kind}_total (\S+)$", text,
+                                           re.M).group(1)))
+                 for kind in ("reads", "aborted")}
+        found["transaction_replays"] = {
+            m.group(1): int(float(m.group(2))) for m in re.finditer(
+                r'^warmpool_replays_total\{outcome="(\w+)"\} (\S+)$', text, re.M)}
+        return found
 
     def warm(self):
         b = self.status()["backends"][0]
@@ -198,6 +204,9 @@ def main():
     ap.add_argument("--retry-reads", action="store_true",
                     help="retry_reads = true: MySQL answers statements that arrive during "
                          "its shutdown with ERR 1053; reads are then re-sent")
+    ap.add_argument("--replay-transactions", action="store_true",
+                    help="replay_transactions = true: transactions lost with nothing "
+                         "committed run again on a new connection")
     ap.add_argument("--prepared", action="store_true",
                     help="sysbench with its default server-side prepared statements "
                          "(COM_STMT_EXECUTE) instead of text queries")
@@ -214,7 +223,7 @@ def main():
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
                     "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
     wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
-                  env.get("rsa_public_key"), args.retry_reads)
+                  env.get("rsa_public_key"), args.retry_reads, args.replay_transactions)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -270,6 +279,7 @@ def main():
             "server": args.server,
             "retry_reads": args.retry_reads,
             "prepared": args.prepared,
+            "replay_transactions": args.replay_transactions,
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},

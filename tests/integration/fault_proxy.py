@@ -120,6 +120,13 @@ class FaultProxy:
             pass
         self._cut(client, server)
 
+    def cut(self):
+        """Closes every connection open now without a word, as a server that
+        goes away between statements."""
+        with self.lock:
+            conns, self.conns = self.conns, []
+        self._cut(*conns)
+
     def close(self):
         self.listener.close()
         with self.lock:

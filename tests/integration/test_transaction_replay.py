@@ -1,0 +1,197 @@
+"""replay_transactions: a transaction whose backend connection died with nothing
+committed runs again on a new connection, each answer checked against the
+original; the client goes on as if nothing happened, or is told (ERR 1927) when
+an answer differs, when the statement in flight may have committed, or when the
+transaction was over the size bound. Checked with the server's own rows (a fault
+proxy in front of the real MariaDB cuts connections on purpose)."""
+import re
+import time
+import urllib.request
+import uuid
+
+import pymysql
+import pytest
+
+from conftest import connect, row, value
+from fault_proxy import FaultProxy
+
+
+@pytest.fixture
+def table(mariadb):
+    name = f"rr.x_{uuid.uuid4().hex[:12]}"
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
+                     f"CREATE TABLE {name} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
+                     f"INSERT INTO {name} VALUES (1, 10)")
+    yield name
+    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.fixture
+def proxy(mariadb):
+    p = FaultProxy(mariadb.port)
+    yield p
+    p.close()
+
+
+def replaying(factory, proxy, mode="transaction", max_bytes="65536"):
+    return factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                   listener_main={"pool_mode": mode, "replay_transactions": "true",
+                                  "replay_max_bytes": max_bytes},
+                   backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                 "min_idle": "1", "max_connections": "4"})
+
+
+def replays_now(wp):
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): int(float(m.group(2))) for m in re.finditer(
+        r'^warmpool_replays_total\{outcome="(\w+)"\} (\S+)$', text, re.M) if float(m.group(2))}
+
+
+def replays(wp, expected):
+    """warmpool_replays_total by outcome (nonzero), once |expected| or after a
+    while, and still so a moment later."""
+    deadline = time.monotonic() + 1.5
+    while replays_now(wp) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return replays_now(wp)
+
+
+def ids(db, table):
+    return db.root_sql(f"SELECT GROUP_CONCAT(id ORDER BY id) FROM {table}").strip()
+
+
+def lost_transaction(e):
+    return e.value.args[0] == 1927 and "transaction was rolled back" in e.value.args[1]
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_lost_between_statements_the_transaction_runs_again(warmpool_factory, mariadb, proxy,
+                                                            table, mode):
+    wp = replaying(warmpool_factory, proxy, mode)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (2, 20)")
+    assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
+    proxy.cut()
+    row(c, f"INSERT INTO {table} VALUES (3, 30)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,2,3"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    assert wp.wait_for_log("transaction lost with its backend connection replayed")
+    c.close()
+
+
+def test_a_statement_in_flight_runs_again_after_the_transaction(warmpool_factory, mariadb,
+                                                                proxy, table):
+    """The INSERT ran, its answer was lost with the connection: the server
+    rolled the transaction back, so both statements run again, once."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (2, 20)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"VALUES (3" in p)
+    row(c, f"INSERT INTO {table} VALUES (3, 30)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,2,3"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_a_statement_aborted_by_a_shutdown_runs_again_after_the_transaction(
+        warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
+    proxy.arm("abort", lambda p: p[:1] == b"\x03" and b"VALUES (4" in p)
+    row(c, f"INSERT INTO {table} VALUES (4, 40)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,4"
+    assert mariadb.root_sql(f"SELECT v FROM {table} WHERE id = 1").strip() == "11"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_a_different_result_on_replay_is_refused(warmpool_factory, mariadb, proxy, table):
+    """Another session changed the row the transaction read: its answer on
+    the new connection differs, so the client is told; nothing of it stays."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
+    row(c, f"INSERT INTO {table} VALUES (5, 50)")
+    mariadb.root_sql(f"UPDATE {table} SET v = 99 WHERE id = 1")
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES (6, 60)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, table) == "1"
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    row(c, "BEGIN")  # the client goes on
+    row(c, f"INSERT INTO {table} VALUES (7, 70)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,7"
+    c.close()
+
+
+def test_a_non_deterministic_statement_is_refused(warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, "SELECT RAND(), NOW(6)")
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES (8, 80)")
+    assert lost_transaction(lost)
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    c.close()
+
+
+def test_a_commit_lost_in_flight_is_never_run_again(warmpool_factory, mariadb, proxy, table):
+    """The COMMIT reached the server and committed; its answer was lost (as
+    under a kill -9 of the server right after): its outcome is unknown, so
+    nothing runs again, and the rows are there once."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (9, 90)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"COMMIT" in p.upper())
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, "COMMIT")
+    assert lost.value.args[0] == 1927
+    assert ids(mariadb, table) == "1,9"
+    assert replays(wp, {"unknown_outcome": 1}) == {"unknown_outcome": 1}
+    c.close()
+
+
+def test_a_transaction_over_the_size_bound_is_refused(warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy, max_bytes="1024")
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (10, 100) /* {'x' * 1100} */")
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES (11, 110)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, table) == "1"
+    assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()
+
+
+def test_without_the_option_nothing_runs_again(warmpool_factory, mariadb, proxy, table):
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                        "min_idle": "1"})
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (12, 120)")
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES (13, 130)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, table) == "1"
+    assert replays(wp, {}) == {}
+    c.close()

@@ -1406,6 +1406,8 @@ static void client_relay(struct client *c)
 			bool uploading = c->server->track.uploading;
 			if (uploading && len == 0)
 				my_track_upload_ended(&c->server->track);
+			if (uploading) /* a file sent with LOAD DATA LOCAL: not kept to replay */
+				replay_log_forget_pending(&c->replay, false);
 			command = 0;
 			if (seq == 0 && !uploading && c->replay.running && c->replay.awaiting)
 				return; /* a statement run again: its answer is checked first */

@@ -66,6 +66,17 @@ def lost_transaction(e):
     return e.value.args[0] == 1927 and "transaction was rolled back" in e.value.args[1]
 
 
+def cut_and_told(c, proxy, db, table, id_):
+    """The connection goes between statements; the client's next statement
+    (an INSERT of |id_|) is told that the transaction was rolled back, and
+    nothing of it is in the table."""
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES ({id_}, 0)")
+    assert lost_transaction(lost)
+    assert ids(db, table) == "1"
+
+
 @pytest.mark.parametrize("mode", ["transaction", "session"])
 def test_lost_between_statements_the_transaction_runs_again(warmpool_factory, mariadb, proxy,
                                                             table, mode):
@@ -123,11 +134,7 @@ def test_a_different_result_on_replay_is_refused(warmpool_factory, mariadb, prox
     assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
     row(c, f"INSERT INTO {table} VALUES (5, 50)")
     mariadb.root_sql(f"UPDATE {table} SET v = 99 WHERE id = 1")
-    proxy.cut()
-    with pytest.raises(pymysql.err.OperationalError) as lost:
-        row(c, f"INSERT INTO {table} VALUES (6, 60)")
-    assert lost_transaction(lost)
-    assert ids(mariadb, table) == "1"
+    cut_and_told(c, proxy, mariadb, table, 6)
     assert replays(wp, {"different_result": 1}) == {"different_result": 1}
     row(c, "BEGIN")  # the client goes on
     row(c, f"INSERT INTO {table} VALUES (7, 70)")
@@ -141,10 +148,7 @@ def test_a_non_deterministic_statement_is_refused(warmpool_factory, mariadb, pro
     c = connect(wp)
     row(c, "BEGIN")
     row(c, "SELECT RAND(), NOW(6)")
-    proxy.cut()
-    with pytest.raises(pymysql.err.OperationalError) as lost:
-        row(c, f"INSERT INTO {table} VALUES (8, 80)")
-    assert lost_transaction(lost)
+    cut_and_told(c, proxy, mariadb, table, 8)
     assert replays(wp, {"different_result": 1}) == {"different_result": 1}
     c.close()
 
@@ -171,11 +175,7 @@ def test_a_transaction_over_the_size_bound_is_refused(warmpool_factory, mariadb,
     c = connect(wp)
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (10, 100) /* {'x' * 1100} */")
-    proxy.cut()
-    with pytest.raises(pymysql.err.OperationalError) as lost:
-        row(c, f"INSERT INTO {table} VALUES (11, 110)")
-    assert lost_transaction(lost)
-    assert ids(mariadb, table) == "1"
+    cut_and_told(c, proxy, mariadb, table, 11)
     assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
     c.close()
 
@@ -188,10 +188,43 @@ def test_without_the_option_nothing_runs_again(warmpool_factory, mariadb, proxy,
     c = connect(wp)
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (12, 120)")
-    proxy.cut()
-    with pytest.raises(pymysql.err.OperationalError) as lost:
-        row(c, f"INSERT INTO {table} VALUES (13, 130)")
-    assert lost_transaction(lost)
-    assert ids(mariadb, table) == "1"
+    cut_and_told(c, proxy, mariadb, table, 13)
     assert replays(wp, {}) == {}
+    c.close()
+
+
+def test_a_transaction_with_load_data_local_is_refused(warmpool_factory, mariadb, proxy, table,
+                                                       tmp_path):
+    """The file went to the old connection; warmpool does not keep it."""
+    wp = replaying(warmpool_factory, proxy)
+    data = tmp_path / "rows.tsv"
+    data.write_text("14\t140\n")
+    c = connect(wp, local_infile=True)
+    row(c, "BEGIN")
+    row(c, f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE {table}")
+    cut_and_told(c, proxy, mariadb, table, 15)
+    assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()
+
+
+def test_kill_9_of_the_server_between_statements(warmpool_factory, private_db):
+    """A crash rolls the open transaction back too (crash recovery): once the
+    server is back, the transaction runs again there, and its rows are there
+    once, after its COMMIT."""
+    from test_backend_restart import kill_backend
+    db = private_db
+    db.root_sql("CREATE DATABASE rr; CREATE TABLE rr.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+    wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+                          listener_main={"pool_mode": "transaction",
+                                         "replay_transactions": "true"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "1"})
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, "INSERT INTO rr.t VALUES (1)")
+    kill_backend(db)
+    db.start(ssl="off")
+    row(c, "INSERT INTO rr.t VALUES (2)")
+    row(c, "COMMIT")
+    assert db.root_sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM rr.t").strip() == "1,2"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
     c.close()

@@ -1278,11 +1278,17 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 	const uint8_t *frame = buf_head(&c->conn.in);
 	if (!l->replay_transactions || log->running)
 		return;
+	if (len == 0 || buf_avail(&c->conn.in) <= MY_FRAME_HEADER_LEN) {
+		replay_log_forget_pending(log, false); /* not here yet: looked at again then */
+		return;
+	}
 	uint8_t cmd = frame[MY_FRAME_HEADER_LEN];
 	if (cmd == COM_STMT_PREPARE || cmd == COM_PING) {
 		replay_log_forget_pending(log, true);
 		return;
 	}
+	if (cmd == COM_STMT_CLOSE && (s->track.status & SERVER_STATUS_IN_TRANS))
+		log->broken = true; /* an execute of it run again would be answered here */
 	if (len < 2 || buf_avail(&c->conn.in) < MY_FRAME_HEADER_LEN + (size_t)len ||
 	    (cmd != COM_QUERY && cmd != COM_STMT_EXECUTE) || !my_track_idle(&s->track)) {
 		replay_log_forget_pending(log, false);

@@ -228,3 +228,30 @@ def test_kill_9_of_the_server_between_statements(warmpool_factory, private_db):
     assert db.root_sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM rr.t").strip() == "1,2"
     assert replays(wp, {"replayed": 1}) == {"replayed": 1}
     c.close()
+
+
+def test_prepared_statements_in_the_transaction(warmpool_factory, mariadb, proxy, table):
+    """Executes run again (prepared again on the new connection); a statement
+    the client closed inside the transaction makes it one that is not
+    replayed (its execute could not run again)."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    insert, _ = s.prepare(f"INSERT INTO {table} VALUES (?, ?)")
+    s.query("BEGIN")
+    s.execute(insert, 16, 160)
+    proxy.cut()
+    s.execute(insert, 17, 170)
+    s.query("COMMIT")
+    assert ids(mariadb, table) == "1,16,17"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    s.query("BEGIN")
+    s.execute(insert, 18, 180)
+    s.close_stmt(insert)
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        s.query(f"INSERT INTO {table} VALUES (19, 190)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, table) == "1,16,17"
+    assert replays(wp, {"replayed": 1, "not_kept": 1}) == {"replayed": 1, "not_kept": 1}
+    s.close()

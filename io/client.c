@@ -1663,6 +1663,15 @@ static void client_replay_refused(struct client *c, enum replay_outcome outcome)
 	client_between_transactions(c);
 }
 
+bool client_replay_refuse_local_answer(struct client *c)
+{
+	if (!c->replay.running)
+		return false;
+	replay_log_stop(&c->replay);
+	client_replay_refused(c, REPLAY_DIFFERENT_RESULT);
+	return true;
+}
+
 /* client_replay_answered: an answer ended. Outside a replay, the log learns
  * whether its statement is part of the open transaction (false: go on as
  * usual). During one, the answer of a statement run again is checked: the

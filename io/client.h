@@ -179,6 +179,12 @@ bool client_statement_killed(struct client *c, uint16_t code);
  * client_forward), feeding the transaction log's digest; the answer of a
  * statement run again by a replay is checked instead of relayed. */
 bool client_relay_answer(struct client *c, const uint8_t *data, size_t len);
+/* client_replay_refuse_local_answer: warmpool is about to answer the
+ * client's command itself (stmt_relay.c); when that command is a statement
+ * of a transaction being run again, the answer would reach the client out
+ * of step: the replay is refused instead (the client is told its
+ * transaction was rolled back). True when it was: send nothing. */
+bool client_replay_refuse_local_answer(struct client *c);
 /* client_backend_lost: its backend connection |s| died (|s| is still
  * readable: its tracker says whether a response or a transaction was open). */
 void client_backend_lost(struct client *c, const struct server *s);

@@ -70,6 +70,8 @@ static enum stmt_step answer_locally(struct client *c, uint32_t len, uint16_t co
 		return STMT_WAIT;
 	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_CLOSE)
 		return STMT_HANDLED;
+	if (client_replay_refuse_local_answer(c))
+		return STMT_HANDLED;
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (message) {
@@ -421,7 +423,8 @@ void stmt_server_reprepared(struct server *s)
 		 * command that needed it gets the server's ERR as it came, with
 		 * its code and SQLSTATE. */
 		uint8_t cmd = take_command(c, head_len(c)); /* whole: see stmt_client_command */
-		if (cmd != 0 && cmd != COM_STMT_SEND_LONG_DATA) {
+		if (cmd != 0 && cmd != COM_STMT_SEND_LONG_DATA &&
+		    !client_replay_refuse_local_answer(c)) {
 			struct my_bld b;
 			conn_bld_begin(&c->conn, &b);
 			my_bld_packet_begin(&b, 1);

@@ -255,3 +255,4 @@ def test_prepared_statements_in_the_transaction(warmpool_factory, mariadb, proxy
     assert ids(mariadb, table) == "1,16,17"
     assert replays(wp, {"replayed": 1, "not_kept": 1}) == {"replayed": 1, "not_kept": 1}
     s.close()
+

@@ -70,13 +70,17 @@ static bool pump(struct bench_session *s)
 	return flush(s);
 }
 
+/* The largest packet the bench reads: results of --large-first included. */
+#define BENCH_MAX_PACKET (64u << 20)
+
 static bool read_packet(struct bench_session *s, struct buf *payload, uint8_t *seq)
 {
 	for (;;) {
 		size_t used;
 		buf_reset(payload);
 		enum my_packet_status st = my_packet_read(
-			my_cur_make(buf_head(&s->in), buf_avail(&s->in)), 1 << 20, payload, &used, seq);
+			my_cur_make(buf_head(&s->in), buf_avail(&s->in)), BENCH_MAX_PACKET, payload, &used,
+			seq);
 		if (st == MY_PACKET_COMPLETE) {
 			buf_consume(&s->in, used);
 			return true;

@@ -15,6 +15,12 @@
 #include "cfg.h"
 #include "tls_ctx.h"
 
+/* After the large statements, the time given to the target before the
+ * measurement: a proxy's allocator gives the freed megabytes back over some
+ * seconds (jemalloc: dirty pages decay over 10 s), a cost of the large
+ * statement, not of the queries after it. */
+#define LARGE_SETTLE_S 12.0
+
 /* What one target accumulates over its rounds. */
 struct target_result {
 	double *latency; /* seconds per request (connect) or per query (throughput) */
@@ -22,6 +28,7 @@ struct target_result {
 	size_t errors;
 	double seconds;	  /* measured wall time, summed over rounds */
 	double cpu;	  /* the measured process's CPU over those spans */
+	double wakeups;	  /* its threads' voluntary context switches over them */
 	double rss_max;	  /* bytes */
 	char first_error[256];
 	/* restart */
@@ -43,6 +50,7 @@ struct worker_arg {
 	_Atomic bool *abort;
 	double stall_max;		  /* restart: the longest gap between two answers */
 	_Atomic uint64_t *last_answer_ns; /* restart: when any connection last got one */
+	bool large; /* this connection runs the large statement, then quits */
 };
 
 static void record(struct worker_arg *a, double seconds)
@@ -171,11 +179,35 @@ static void restart_loop(struct worker_arg *a)
 		bench_close(&s, true);
 }
 
+/* large_once sends one statement of o->large_bytes whose result is as
+ * large: the TLS output of the backend connection carrying it grows by the
+ * statement, that of the client by the result. */
+static void large_once(struct worker_arg *a)
+{
+	struct bench_session s;
+	struct bench_sample sample;
+	char why[256];
+	size_t n = a->o->large_bytes;
+	char *sql = malloc(n + 64);
+	if (!sql)
+		abort();
+	int head = snprintf(sql, n + 64, "SELECT LENGTH('");
+	memset(sql + head, 'x', n);
+	snprintf(sql + head + n, 64, "'), REPEAT('y', %zu)", n);
+	bool ok = bench_open(a->t, &s, &sample, why, sizeof(why)) && bench_query(&s, sql);
+	if (!ok)
+		error(a, why);
+	bench_close(&s, ok);
+	free(sql);
+}
+
 /* connection_task is one client connection's coroutine. */
 static void connection_task(void *arg)
 {
 	struct worker_arg *a = arg;
-	if (a->o->scenario == LOAD_CONNECT)
+	if (a->large)
+		large_once(a);
+	else if (a->o->scenario == LOAD_CONNECT)
 		connect_loop(a);
 	else if (a->o->scenario == LOAD_RESTART)
 		restart_loop(a);
@@ -205,7 +237,8 @@ static void merge(struct target_result *r, struct worker_arg *a)
 		if (!r->latency)
 			abort();
 	}
-	memcpy(r->latency + r->n, a->latency, a->n * sizeof(*a->latency));
+	if (a->n) /* none from a connection that only ran the large statement */
+		memcpy(r->latency + r->n, a->latency, a->n * sizeof(*a->latency));
 	r->n += a->n;
 	if (a->errors && !r->errors)
 		snprintf(r->first_error, sizeof(r->first_error), "%s", a->first_error);
@@ -227,7 +260,7 @@ struct load_run {
 /* load_start deals the connections round-robin over the client threads and
  * starts them; they run until |deadline| or load_finish. */
 static void load_start(struct load_run *run, const struct load_opts *o,
-		       const struct bench_target *t, double deadline, int round)
+		       const struct bench_target *t, double deadline, int round, bool large)
 {
 	run->n = o->connections;
 	run->nt = o->client_threads < run->n ? o->client_threads : run->n;
@@ -243,7 +276,8 @@ static void load_start(struct load_run *run, const struct load_opts *o,
 		run->args[i] = (struct worker_arg){
 			.o = o, .t = t, .deadline = deadline,
 			.seed = (unsigned)(i * 7919 + round * 104729 + 1),
-			.abort = &run->abort_flag, .last_answer_ns = &run->last_answer_ns};
+			.abort = &run->abort_flag, .last_answer_ns = &run->last_answer_ns,
+			.large = large};
 	}
 	for (int k = 0, used = 0; k < run->nt; k++) {
 		struct client_thread *ct = &run->threads[k];
@@ -284,14 +318,24 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		     const struct bench_target *t, struct target_result *r, int round)
 {
 	struct load_run run;
+	if (o->large_first && strcmp(o->large_first, spec->name) == 0) {
+		/* All at once, so that they hold different pooled connections;
+		 * outside the measured span. */
+		load_start(&run, o, t, INFINITY, round, true);
+		load_join(&run);
+		load_finish(&run, r);
+		bench_sleep(LARGE_SETTLE_S);
+	}
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
+	double wake0 = spec->pid ? bench_process_wakeups(spec->pid) : 0;
 	double t0 = bench_now();
-	load_start(&run, o, t, t0 + o->seconds, round);
+	load_start(&run, o, t, t0 + o->seconds, round, false);
 	load_join(&run);
 	double elapsed = bench_now() - t0;
 	r->seconds += elapsed;
 	if (spec->pid) {
 		r->cpu += bench_process_cpu(spec->pid) - cpu0;
+		r->wakeups += bench_process_wakeups(spec->pid) - wake0;
 		double rss = bench_process_rss(spec->pid);
 		if (rss > r->rss_max)
 			r->rss_max = rss;
@@ -310,7 +354,7 @@ static bool run_restarts(const struct load_opts *o, const struct load_target_spe
 	struct load_run run;
 	double t0 = bench_now();
 	bool ok = true;
-	load_start(&run, o, t, INFINITY, 0);
+	load_start(&run, o, t, INFINITY, 0, false);
 	bench_sleep(o->interval);
 	for (int i = 0; ok && i < o->restarts; i++) {
 		const char *cmd = o->restart_cmds[(size_t)i % o->n_restart_cmds];
@@ -340,8 +384,8 @@ static bool run_restarts(const struct load_opts *o, const struct load_target_spe
 static void print_results(const struct load_opts *o, struct target_result *res)
 {
 	const char *unit = o->scenario == LOAD_CONNECT ? "conns/s" : o->read_write ? "tps" : "qps";
-	printf("\n%-22s %10s %9s %9s %9s %7s %12s %9s\n", "target", unit, "p50_ms", "p95_ms",
-	       "p99_ms", "errors", "cpu_us/op", "rss_MB");
+	printf("\n%-22s %10s %9s %9s %9s %7s %12s %9s %11s\n", "target", unit, "p50_ms", "p95_ms",
+	       "p99_ms", "errors", "cpu_us/op", "rss_MB", "wakeups/op");
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
 		fprintf(json, "{\n  \"scenario\": \"%s\",\n  \"mix\": \"%s\",\n"
@@ -358,19 +402,22 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 		double p99 = bench_quantile(r->latency, r->n, 0.99) * 1e3;
 		double cpu = o->targets[i].pid && r->n ? r->cpu / (double)r->n * 1e6 : NAN;
 		double rss = o->targets[i].pid ? r->rss_max / 1048576 : NAN;
-		printf("%-22s %10.0f %9.3f %9.3f %9.3f %7zu %12.1f %9.1f\n", o->targets[i].name, rate,
-		       p50, p95, p99, r->errors, cpu, rss);
+		double wakeups = o->targets[i].pid && r->n ? r->wakeups / (double)r->n : NAN;
+		printf("%-22s %10.0f %9.3f %9.3f %9.3f %7zu %12.1f %9.1f %11.2f\n", o->targets[i].name,
+		       rate, p50, p95, p99, r->errors, cpu, rss, wakeups);
 		if (r->errors)
 			printf("  first error: %s\n", r->first_error);
-		char cpu_s[32], rss_s[32];
+		char cpu_s[32], rss_s[32], wake_s[32];
 		if (json)
 			fprintf(json,
 				"%s\n    \"%s\": {\"rate\": %.1f, \"ops\": %zu, \"errors\": %zu, "
 				"\"p50_ms\": %.4f, \"p95_ms\": %.4f, \"p99_ms\": %.4f, "
-				"\"cpu_us_per_op\": %s, \"rss_mb\": %s, \"cdf_ms\": [",
+				"\"cpu_us_per_op\": %s, \"rss_mb\": %s, \"wakeups_per_op\": %s, "
+				"\"cdf_ms\": [",
 				i ? "," : "", o->targets[i].name, rate, r->n, r->errors, p50, p95, p99,
 				bench_json_number(cpu, cpu_s, sizeof(cpu_s)),
-				bench_json_number(rss, rss_s, sizeof(rss_s)));
+				bench_json_number(rss, rss_s, sizeof(rss_s)),
+				bench_json_number(wakeups, wake_s, sizeof(wake_s)));
 		/* The latency CDF in 1% steps (r->latency is sorted by now). */
 		for (int q = 1; json && q <= 100; q++)
 			fprintf(json, "%s%.4f", q > 1 ? ", " : "",
@@ -378,8 +425,9 @@ static void print_results(const struct load_opts *o, struct target_result *res)
 		if (json)
 			fprintf(json, "]}");
 	}
-	printf("\ncpu_us/op and rss_MB are those of the process named with --pid for the target\n"
-	       "(the proxy, or mariadbd for a direct target), over the measured spans.\n");
+	printf("\ncpu_us/op, rss_MB and wakeups/op (voluntary context switches of all its\n"
+	       "threads) are those of the process named with --pid for the target (the\n"
+	       "proxy, or mariadbd for a direct target), over the measured spans.\n");
 	if (json) {
 		fprintf(json, "\n  }\n}\n");
 		fclose(json);

@@ -40,6 +40,11 @@ struct load_opts {
 	const char *table;  /* point selects: SELECT c FROM table WHERE id=? */
 	bool read_write;    /* throughput: transactions of 2 selects and an update of k */
 	int table_size;	    /* ids drawn from 1..table_size */
+	/* throughput: before each round on this target, every connection runs
+	 * one statement carrying and returning |large_bytes| (NULL: none), so
+	 * that the pooled connections measured after it have done large I/O */
+	const char *large_first;
+	size_t large_bytes;
 	const char *json_path;
 	/* restart: commands run in turn (e.g. TLS off, then on), each restart */
 	const char *restart_cmds[LOAD_MAX_RESTART_CMDS];

@@ -1,6 +1,7 @@
 /* bench_util: /proc readings and quantiles. */
 #include "bench_util.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,39 @@ double bench_process_cpu(int pid)
 			 &stime) != 2)
 		return NAN;
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* thread_wakeups reads voluntary_ctxt_switches from one status file. */
+static double thread_wakeups(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0; /* the thread ended between the listing and now */
+	char line[256];
+	unsigned long n = 0;
+	while (fgets(line, sizeof(line), f) && sscanf(line, "voluntary_ctxt_switches: %lu", &n) != 1)
+		;
+	fclose(f);
+	return (double)n;
+}
+
+double bench_process_wakeups(int pid)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return NAN;
+	double sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid, e->d_name);
+		sum += thread_wakeups(path);
+	}
+	closedir(d);
+	return sum;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -7,6 +7,9 @@
 /* process_cpu reads utime + stime of |pid| (all its threads), in seconds;
  * NAN when it cannot be read. */
 double bench_process_cpu(int pid);
+/* bench_process_wakeups sums the voluntary context switches of every thread
+ * of |pid|: each is a sleep, so each is a wake-up; NAN when unreadable. */
+double bench_process_wakeups(int pid);
 /* process_rss reads the resident set of |pid| in bytes; NAN when unreadable. */
 double bench_process_rss(int pid);
 /* bench_json_number formats |v| for JSON, or null when it was not

@@ -26,12 +26,13 @@ def fmt(v, digits=0):
 
 
 def load_table(doc, unit):
-    rows = [f"| target | {unit} | p50 ms | p95 ms | p99 ms | errors | proxy CPU µs/op | RSS MB |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [f"| target | {unit} | p50 ms | p95 ms | p99 ms | errors | proxy CPU µs/op | RSS MB "
+            "| wake-ups/op |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, t in doc["targets"].items():
         rows.append(f"| {name} | {fmt(t['rate'])} | {t['p50_ms']:.3f} | {t['p95_ms']:.3f} | "
                     f"{t['p99_ms']:.3f} | {t['errors']} | {fmt(t['cpu_us_per_op'], 1)} | "
-                    f"{fmt(t['rss_mb'], 1)} |")
+                    f"{fmt(t['rss_mb'], 1)} | {fmt(t.get('wakeups_per_op'), 2)} |")
     return "\n".join(rows)
 
 
@@ -183,6 +184,19 @@ def main():
                   "`BEGIN`, two point selects, `UPDATE ... SET k=k+1` of a random row, `COMMIT`; "
                   "in transaction mode the backend connection is held for the transaction and "
                   "given back at `COMMIT`.", "", load_table(rw, "tps"), ""]
+    large = load(run, "large-first.json")
+    if large:
+        r_cpu = ratio(large, "warmpool-txn-large", "warmpool-txn", "cpu_us_per_op")
+        parts += ["### point selects after a 4 MiB statement on the same pooled connections "
+                  "(16 clients)", "",
+                  f"`{BENCH_CMD} throughput --large-first warmpool-txn-large ...` — before each "
+                  "round on `warmpool-txn-large` (a pool of its own), every connection sends one "
+                  "4 MiB statement whose result is 4 MiB too, all at once so that they hold "
+                  "different pooled connections; 12 s later (the allocator gives the freed "
+                  "megabytes back meanwhile) the point selects are measured.", "",
+                  load_table(large, "qps"), "",
+                  f"CPU per query after the large statement: **{fmt(r_cpu, 2)}×** that without.",
+                  ""]
     scaling = plot_scaling(run, out)
     if scaling:
         files = sorted(run.glob("scaling-*.json"),
@@ -197,7 +211,16 @@ def main():
             cells = [fmt(doc["targets"][t]["rate"]) if t in doc["targets"] else "—"
                      for t in names]
             rows.append(f"| {n} | " + " | ".join(cells) + " |")
+        # The proxy's wake-ups per query (voluntary context switches of its threads).
+        wake_rows = ["| clients | " + " | ".join(f"{t} wake-ups/query" for t in names) + " |",
+                     "| --- | " + " | ".join("---" for _ in names) + " |"]
+        for f, doc in zip(files, docs):
+            n = re.search(r"scaling-(\d+)", f.name).group(1)
+            cells = [fmt(doc["targets"][t].get("wakeups_per_op"), 2) if t in doc["targets"]
+                     else "—" for t in names]
+            wake_rows.append(f"| {n} | " + " | ".join(cells) + " |")
         parts += ["### qps vs client connections", "", "\n".join(rows), "",
+                  "\n".join(wake_rows), "",
                   "At 1,000 clients only warmpool can be measured: MariaDB (and HAProxy, which "
                   "opens one backend connection per client) stop at the fixture's "
                   "max_connections = 1000, while warmpool multiplexes them onto at most 64.", "",

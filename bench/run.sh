@@ -68,7 +68,7 @@ sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$DB_port" --mysq
 
 # warmpool: plaintext and TLS clients, session and transaction mode; TLS to the backend.
 WP_SESSION=$(free_port) WP_TXN=$(free_port) WP_TXN_TLS=$(free_port) WP_ADMIN=$(free_port)
-WP_RESTART=$(free_port) WP_PS=$(free_port)
+WP_RESTART=$(free_port) WP_PS=$(free_port) WP_LARGE=$(free_port)
 echo "app:app-secret" > "$OUT/users.txt"; chmod 600 "$OUT/users.txt"
 cat > "$OUT/warmpool.ini" <<EOF
 [warmpool]
@@ -95,6 +95,13 @@ backend = main
 pool_mode = transaction
 tls_cert = $DB_server_cert
 tls_key = $DB_server_key
+
+# Point selects on pooled connections that each carried a 4 MiB statement:
+# a pool of its own, so that the other scenarios meet none of them.
+[listener txn_large]
+port = $WP_LARGE
+backend = large
+pool_mode = transaction
 
 # Prepared statements multiplexed: 16 sysbench threads on at most 4 connections.
 [listener txn_ps]
@@ -123,6 +130,14 @@ ssl_ca = $DB_ca
 ssl_server_name = localhost
 min_idle = 4
 max_connections = 4
+
+[backend large]
+port = $DB_port
+ssl_mode = verify_identity
+ssl_ca = $DB_ca
+ssl_server_name = localhost
+min_idle = 8
+max_connections = 64
 
 # For the restart scenario, which switches TLS off and on as a managed
 # instance does: preferred follows the server.
@@ -206,6 +221,8 @@ T_HA_TLS=(--target haproxy-tls=127.0.0.1:$HAPROXY/tls --pid haproxy-tls=$HA_PID)
 T_WPS=(--target warmpool-session=127.0.0.1:$WP_SESSION --pid warmpool-session=$WP_PID)
 T_WPT=(--target warmpool-txn=127.0.0.1:$WP_TXN --pid warmpool-txn=$WP_PID)
 T_WPT_TLS=(--target warmpool-txn-tls=127.0.0.1:$WP_TXN_TLS/tls --pid warmpool-txn-tls=$WP_PID)
+T_WPT_LARGE=(--target warmpool-txn-large=127.0.0.1:$WP_LARGE --pid warmpool-txn-large=$WP_PID
+  --large-first warmpool-txn-large)
 
 # First, while warmpool's memory is fresh: later loads leave allocator caches.
 say "idle: $IDLE connections held open"
@@ -225,6 +242,10 @@ say "throughput: read-write transactions (BEGIN, 2 point selects, UPDATE, COMMIT
 $BENCH throughput --mix read-write "${T_DIRECT[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" \
   "${T_WPT[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS \
   --json "$OUT/read-write.json"
+
+say "throughput: point selects after a 4 MiB statement on the same pooled connections, 16 clients"
+$BENCH throughput "${T_WPT[@]}" "${T_WPT_LARGE[@]}" "${COMMON[@]}" --connections 16 \
+  --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/large-first.json"
 
 for n in 16 64 256 1000; do
   say "throughput at $n clients"

@@ -174,6 +174,12 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 		(double)t->backend_bytes_received_total);
 	counter(f, "warmpool_backend_sent_bytes_total", "Bytes sent to backends.",
 		(double)t->backend_bytes_sent_total);
+	counter(f, "warmpool_ring_waits_total",
+		"Event loop turns, each one io_uring_enter that waits for completions.",
+		(double)t->ring_waits_total);
+	counter(f, "warmpool_ring_completions_total",
+		"io_uring completions handled (per turn: divide by warmpool_ring_waits_total).",
+		(double)t->ring_completions_total);
 	family(f, "warmpool_errors_total", "counter", "Errors by kind (see README).");
 	for (int k = 0; k < STATS_ERR_COUNT; k++) {
 		snprintf(labels, sizeof(labels), "kind=\"%s\"", stats_error_str((enum stats_error)k));

@@ -120,6 +120,8 @@ void stats_merge(struct worker_stats *into, const struct worker_stats *from)
 	into->client_bytes_sent_total += from->client_bytes_sent_total;
 	into->backend_bytes_received_total += from->backend_bytes_received_total;
 	into->backend_bytes_sent_total += from->backend_bytes_sent_total;
+	into->ring_waits_total += from->ring_waits_total;
+	into->ring_completions_total += from->ring_completions_total;
 	for (size_t i = 0; i < STATS_ERR_COUNT; i++)
 		into->errors_total[i] += from->errors_total[i];
 	for (size_t i = 0; i < MY_PIN_REASON_COUNT; i++)

@@ -87,6 +87,8 @@ struct worker_stats {
 	uint64_t client_bytes_sent_total;
 	uint64_t backend_bytes_received_total;
 	uint64_t backend_bytes_sent_total;
+	uint64_t ring_waits_total;	 /* loop turns: each one io_uring_enter that waits */
+	uint64_t ring_completions_total; /* completions those turns handled */
 	uint64_t errors_total[STATS_ERR_COUNT];
 	uint64_t pins_total[MY_PIN_REASON_COUNT]; /* clients pinned, by reason */
 	uint64_t holds_total[STATS_HOLD_COUNT];	  /* connections held, by kind */

@@ -1,6 +1,7 @@
 /* tls_layer: BoringSSL sessions driven through memory BIOs by the connection layer. */
 #include "tls_layer.h"
 
+#include <openssl/buf.h>
 #include <openssl/err.h>
 #include <openssl/sha.h>
 #include <time.h>
@@ -116,17 +117,56 @@ void tls_conn_free(struct tls_conn *t)
 	xfree(t);
 }
 
+/* The most output capacity a session keeps between writes. A mem BIO only
+ * grows, and BoringSSL's BIO_reset zeroes all of it: after one large write a
+ * kept 4 MiB BIO would cost every later small write a 4 MiB memset, and hold
+ * the memory while the connection sits idle in the pool. */
+#define TLS_OUTPUT_KEEP (64u << 10)
+
+/* output_capacity: what |t|'s output BIO holds allocated. */
+static size_t output_capacity(const struct tls_conn *t)
+{
+	BUF_MEM *mem = NULL;
+	BIO_get_mem_ptr(t->wbio, &mem);
+	return mem ? mem->max : 0;
+}
+
+/* shrink_output gives an output BIO grown past TLS_OUTPUT_KEEP back, by
+ * swapping in a fresh one (SSL_set0_wbio frees the old). */
+static void shrink_output(struct tls_conn *t)
+{
+	if (output_capacity(t) <= TLS_OUTPUT_KEEP)
+		return;
+	BIO *fresh = BIO_new(BIO_s_mem());
+	if (!fresh)
+		return; /* keep the big one: still correct */
+	SSL_set0_wbio(t->ssl, fresh);
+	t->wbio = fresh;
+}
+
+/* drain_output moves the ciphertext BoringSSL wrote into |cipher_out|.
+ * BIO_read, not BIO_reset: an emptied mem BIO then costs nothing, where a
+ * reset would zero its whole capacity. */
 static bool drain_output(struct tls_conn *t, struct buf *cipher_out)
 {
-	const uint8_t *data;
 	size_t len;
-	if (!BIO_mem_contents(t->wbio, &data, &len))
-		return false;
-	if (len == 0)
-		return true;
-	bool ok = buf_append(cipher_out, data, len, BUF_NO_LIMIT);
-	BIO_reset(t->wbio);
-	return ok;
+	while ((len = BIO_pending(t->wbio)) > 0) {
+		int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+		uint8_t *dst = buf_reserve(cipher_out, (size_t)chunk, BUF_NO_LIMIT);
+		if (!dst)
+			return false;
+		int n = BIO_read(t->wbio, dst, chunk);
+		if (n <= 0)
+			return false;
+		cipher_out->len += (size_t)n;
+	}
+	shrink_output(t);
+	return true;
+}
+
+size_t tls_conn_output_capacity(const struct tls_conn *t)
+{
+	return output_capacity(t);
 }
 
 /* handshake_finished counts the handshake and tells the cache whether the
@@ -214,6 +254,11 @@ enum tls_io tls_conn_input(struct tls_conn *t, const uint8_t *cipher, size_t cip
 		int n = SSL_read(t->ssl, dst, (int)room);
 		if (n > 0) {
 			plain_out->len += (size_t)n;
+			/* Nothing left to decrypt: another SSL_read would only
+			 * learn WANT_READ. */
+			if (BIO_pending(t->rbio) == 0 && !SSL_has_pending(t->ssl) &&
+			    !SSL_in_init(t->ssl))
+				break;
 			continue;
 		}
 		r = record_error(t, n);

@@ -60,6 +60,9 @@ bool tls_conn_resumed(const struct tls_conn *t);
 uint64_t tls_conn_offered_ticket(const struct tls_conn *t);
 double tls_conn_handshake_seconds(const struct tls_conn *t);
 const char *tls_conn_version(const struct tls_conn *t);
+/* tls_conn_output_capacity: the bytes the session keeps allocated for
+ * ciphertext between writes (bounded: see TLS_OUTPUT_KEEP). */
+size_t tls_conn_output_capacity(const struct tls_conn *t);
 /* tls_conn_error describes why the session failed (verification included). */
 const char *tls_conn_error(const struct tls_conn *t);
 

@@ -1,5 +1,6 @@
 """Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
 import os
+import random
 import re
 import resource
 import shutil
@@ -23,17 +24,37 @@ WARMPOOL = Path(os.environ.get("WARMPOOL_BIN", ROOT / "build" / "io" / "warmpool
 _handed_out = set()
 
 
+def _port_range():
+    """Ports below the kernel's ephemeral range: an outgoing connection (of
+    any process on the machine) never takes one between free_port and the
+    bind of whoever it was for. Test runs side by side (xdist workers, the
+    release and ASan runs) draw at random, so they rarely meet, and the
+    bind check below catches the port a neighbour already holds."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return 10000, max(low, 12000)
+
+
 def free_port():
     """A port nothing listens on, never the same twice in a run: the kernel
     may give a port just closed again, and warmpool's listeners share theirs
     (SO_REUSEPORT), so two of its sockets on one port split the connections."""
+    first, end = _port_range()
+    rng = random.SystemRandom()
     while True:
+        port = rng.randrange(first, end)
+        if port in _handed_out:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 class MariaDB:

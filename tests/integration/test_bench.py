@@ -1,10 +1,12 @@
-"""warmpool-bench itself: many connections on two client threads, and the restart scenario."""
+"""warmpool-bench itself: many connections on two client threads, the restart scenario, and point selects after a large statement."""
 import json
 import os
+import re
 import resource
 import subprocess
 import threading
 import time
+import urllib.request
 
 from conftest import FIXTURE, WARMPOOL
 
@@ -107,3 +109,30 @@ def test_restart_scenario_counts_what_the_application_sees(warmpool_factory, pri
     assert pooled["answered"] > 0 and direct["answered"] > 0
     # The outage is the restart itself: a client waited through it.
     assert pooled["stall_max_s"] >= min(pooled["outage_s"]) * 0.5, pooled
+
+
+def test_large_statement_then_point_selects_on_the_same_pooled_connections(
+        warmpool_factory, mariadb, tmp_path):
+    """--large-first: 4 MiB each way through warmpool, TLS on both sides, on all
+    four pooled connections at once; then point selects on those connections.
+    Wake-ups per query and the ring's counters are reported."""
+    table = bench_table(mariadb)
+    wp = warmpool_factory(listener_main={"pool_mode": "transaction"},
+                          backend_main={"max_connections": "4"})
+    out = tmp_path / "large.json"
+    r, _ = run_bench("throughput", "--target", f"fresh=127.0.0.1:{wp.port}/tls",
+                     "--target", f"large=127.0.0.1:{wp.port}/tls", "--pid", f"large={wp.proc.pid}",
+                     "--large-first", "large", "--connections", 4, "--seconds", 1, "--rounds", 2,
+                     "--ssl-ca", f"{mariadb.env['certs']}/ca.pem", "--server-name", "localhost",
+                     *table, "--json", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    targets = json.loads(out.read_text())["targets"]
+    assert targets["fresh"]["errors"] == 0 and targets["large"]["errors"] == 0, r.stdout
+    assert targets["large"]["ops"] > 0 and targets["large"]["wakeups_per_op"] > 0, r.stdout
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as m:
+        text = m.read().decode()
+    values = dict(re.findall(r"^(warmpool_\w+) (\S+)$", text, re.M))
+    # Two rounds of four 4 MiB results came back from the backend.
+    assert float(values["warmpool_backend_received_bytes_total"]) > 8 * (4 << 20), values
+    waits = float(values["warmpool_ring_waits_total"])
+    assert waits > 0 and float(values["warmpool_ring_completions_total"]) >= waits

@@ -12,36 +12,13 @@
 #include <string.h>
 
 #include "tls_cache.h"
+#include "test_tls.h"
 
 static uint64_t now_ms = 1000000;
 
 static uint64_t test_clock(void)
 {
 	return now_ms;
-}
-
-/* A throwaway P-256 key and self-signed certificate for the server side. */
-static SSL_CTX *server_ctx(int max_version)
-{
-	EVP_PKEY *pkey = EVP_PKEY_new();
-	EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-	cr_assert(EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(pkey, ec));
-	X509 *x = X509_new();
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const uint8_t *)"localhost", -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	X509_set_pubkey(x, pkey);
-	cr_assert(X509_sign(x, pkey, EVP_sha256()));
-	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
-	SSL_CTX_set_max_proto_version(ctx, max_version);
-	cr_assert(SSL_CTX_use_certificate(ctx, x) && SSL_CTX_use_PrivateKey(ctx, pkey));
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-	return ctx;
 }
 
 static SSL_CTX *client_ctx(int max_version)
@@ -97,7 +74,7 @@ Test(tls_cache, reuse_is_learned_then_one_ticket_serves_every_connection)
 {
 	/* A BoringSSL server, like OpenSSL's (MariaDB, MySQL), resumes a
 	 * stateless ticket as often as it is offered. */
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
 	uint64_t offered, first;
@@ -145,7 +122,7 @@ static int single_use_ticket_cb(SSL *ssl, uint8_t *key_name, uint8_t *iv, EVP_CI
 
 Test(tls_cache, refused_reuse_is_learned_then_no_ticket_is_offered_twice)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	SSL_CTX_set_tlsext_ticket_key_cb(sctx, single_use_ticket_cb);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
@@ -173,7 +150,7 @@ Test(tls_cache, refused_reuse_is_learned_then_no_ticket_is_offered_twice)
 
 Test(tls_cache, one_pilot_opens_alone_then_the_burst_follows)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
 	uint64_t offered;
@@ -215,7 +192,7 @@ Test(tls_cache, one_pilot_opens_alone_then_the_burst_follows)
 
 Test(tls_cache, single_use_tickets_are_set_aside_one_per_connection)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	SSL_CTX_set_tlsext_ticket_key_cb(sctx, single_use_ticket_cb);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
@@ -238,7 +215,7 @@ Test(tls_cache, single_use_tickets_are_set_aside_one_per_connection)
 
 Test(tls_cache, tls12_session_is_reused_and_kept)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_2_VERSION), *cctx = client_ctx(TLS1_2_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_2_VERSION), *cctx = client_ctx(TLS1_2_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
 	uint64_t offered;
@@ -254,7 +231,7 @@ Test(tls_cache, tls12_session_is_reused_and_kept)
 
 Test(tls_cache, restart_refusal_drops_old_tickets_then_resumes_again)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
 	uint64_t offered;
@@ -263,7 +240,7 @@ Test(tls_cache, restart_refusal_drops_old_tickets_then_resumes_again)
 	cr_assert_geq(cache.n, 2);
 	/* A "restarted" server: a new context, so new ticket keys. */
 	SSL_CTX_free(sctx);
-	sctx = server_ctx(TLS1_3_VERSION);
+	sctx = test_server_ctx(TLS1_3_VERSION);
 	cr_expect_not(connect_once(cctx, sctx, &cache, &offered), "old ticket refused");
 	cr_expect_neq(offered, 0);
 	/* Only tickets from the new server remain, so the next one resumes. */
@@ -277,7 +254,7 @@ Test(tls_cache, restart_refusal_drops_old_tickets_then_resumes_again)
 
 Test(tls_cache, expiry_and_refresh)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	SSL_CTX_set_session_psk_dhe_timeout(sctx, 100); /* TLS 1.3 ticket lifetime, s */
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 0, test_clock);
@@ -301,7 +278,7 @@ Test(tls_cache, expiry_and_refresh)
 
 Test(tls_cache, disabled_cache_offers_nothing)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, false, 0, test_clock);
 	uint64_t offered;
@@ -314,7 +291,7 @@ Test(tls_cache, disabled_cache_offers_nothing)
 
 Test(tls_cache, max_age_caps_the_server_lifetime)
 {
-	SSL_CTX *sctx = server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
+	SSL_CTX *sctx = test_server_ctx(TLS1_3_VERSION), *cctx = client_ctx(TLS1_3_VERSION);
 	struct tls_cache cache;
 	tls_cache_init(&cache, true, 2000, test_clock);
 	uint64_t offered, seq;

@@ -885,9 +885,24 @@ static bool retire_if_poisoned(struct server *s)
 	return true;
 }
 
+/* retire_if_outlived closes a connection coming free that was opened before
+ * its server said it is leaving (another connection was answered ERR 1053,
+ * backend_server_leaving): its answer came in time, but the server kills the
+ * next command there. Not lent again: a statement re-sent after the ERR 1053
+ * would meet it (and get ERR 1927, with no proof it did not run). */
+static bool retire_if_outlived(struct server *s)
+{
+	if (s->pc.born_ms >= s->bp->leaving_seen_ms)
+		return false;
+	s->client = NULL;
+	s->conn.relay_peer = NULL;
+	server_retire(s, "backend going away (another connection was told so)");
+	return true;
+}
+
 void server_release(struct server *s)
 {
-	if (retire_if_poisoned(s))
+	if (retire_if_poisoned(s) || retire_if_outlived(s))
 		return;
 	s->client = NULL;
 	s->conn.relay_peer = NULL;
@@ -906,7 +921,7 @@ bool server_clean(const struct server *s)
 
 void server_unlink(struct server *s)
 {
-	if (retire_if_poisoned(s))
+	if (retire_if_poisoned(s) || retire_if_outlived(s))
 		return;
 	s->client = NULL;
 	s->conn.relay_peer = NULL;

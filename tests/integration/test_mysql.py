@@ -438,10 +438,11 @@ def test_writes_that_meet_the_shutdown_run_once_on_the_new_server(warmpool_facto
     """Without retry_reads: MySQL aborts what arrives at its sessions as it shuts
     down (ERR 1053 as the answer: rolled back), and warmpool runs it again on the
     server that comes back (TLS toggled off). Writers insert numbered rows and
-    add to a counter: no error reaches them, every row they were told about is
-    there, and the counter is exactly the sum of the updates they were told
-    succeeded (a statement run twice would show: a duplicate key, or a counter
-    too high)."""
+    add to a counter. No ERR 1053 reaches them; a statement run twice would
+    show (a duplicate key, or a counter above what they were told). The only
+    error allowed is warmpool's ERR 1927 "may or may not have taken effect":
+    at the signal MySQL also closes a connection under a statement without a
+    word, now and then, and such a statement is never sent again."""
     db = private_mysql
     db.root_sql("CREATE DATABASE rr; CREATE TABLE rr.t (id INT PRIMARY KEY); "
                 "CREATE TABLE rr.c (id INT PRIMARY KEY, n INT); INSERT INTO rr.c VALUES (1, 0)")
@@ -450,20 +451,26 @@ def test_writes_that_meet_the_shutdown_run_once_on_the_new_server(warmpool_facto
                  backend={"ssl_mode": "preferred", "max_connections": "24",
                           "server_public_key": db.env["rsa_public_key"]})
     wait_pool(wp, 4)
-    stop, errors, inserted, updated = threading.Event(), [], [], []
+    stop, errors, unknown = threading.Event(), [], {"insert": [], "update": 0}
+    inserted, updated = [], []
 
     def writer(k):
         c = connect(wp.port)
         i = 0
         while not stop.is_set():
             i += 1
-            try:
-                row(c, "INSERT INTO rr.t VALUES (%s)", (k * 1000000 + i,))
-                inserted.append(k * 1000000 + i)
-                row(c, "UPDATE rr.c SET n = n + 1 WHERE id = 1")
-                updated.append(1)
-            except pymysql.MySQLError as e:
-                errors.append(repr(e))
+            for kind, sql, args in (("insert", "INSERT INTO rr.t VALUES (%s)", (k * 1000000 + i,)),
+                                    ("update", "UPDATE rr.c SET n = n + 1 WHERE id = 1", None)):
+                try:
+                    row(c, sql, args)
+                    (inserted.append(args[0]) if kind == "insert" else updated.append(1))
+                except pymysql.MySQLError as e:
+                    if e.args[0] != 1927 or "may or may not" not in e.args[1]:
+                        errors.append(repr(e))
+                    elif kind == "insert":
+                        unknown["insert"].append(args[0])
+                    else:
+                        unknown["update"] += 1
         c.close()
 
     writers = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
@@ -476,9 +483,11 @@ def test_writes_that_meet_the_shutdown_run_once_on_the_new_server(warmpool_facto
     for t in writers:
         t.join()
     assert errors == [], (errors[:5], wp.read_log()[-3000:])
-    ids = [int(v) for v in db.root_sql("SELECT id FROM rr.t").split()]
-    assert sorted(ids) == sorted(inserted)
-    assert int(db.root_sql("SELECT n FROM rr.c").strip()) == len(updated)
+    ids = set(int(v) for v in db.root_sql("SELECT id FROM rr.t").split())
+    assert set(inserted) <= ids <= set(inserted) | set(unknown["insert"])
+    n = int(db.root_sql("SELECT n FROM rr.c").strip())
+    assert len(updated) <= n <= len(updated) + unknown["update"]
+    assert len(unknown["insert"]) + unknown["update"] <= 4, unknown  # at most one per writer
     assert metric(wp, "warmpool_retried_aborted_total") >= 1, wp.read_log()[-3000:]
     assert metric(wp, "warmpool_retried_reads_total") == 0
 

@@ -1795,7 +1795,9 @@ static bool client_replay(struct client *c)
 
 /* answer_lost_command sends ERR 1927 in place of the lost answer. The
  * statement may or may not have run (never re-sent: it may have written);
- * an open transaction was rolled back. The client stays, unless state
+ * an open transaction was rolled back, unless the statement lost was its
+ * COMMIT (warmpool does not classify every statement of a transaction to
+ * tell, so the message says both). The client stays, unless state
  * warmpool cannot restore went with the connection. */
 static void answer_lost_command(struct client *c, const struct server *s)
 {
@@ -1807,7 +1809,9 @@ static void answer_lost_command(struct client *c, const struct server *s)
 	my_err_build(&b, (uint8_t)(c->last_seq + 1), ER_CONNECTION_KILLED, "70100",
 		     in_transaction
 			     ? "warmpool: the backend connection was lost during a transaction; the "
-			       "transaction was rolled back, start it again"
+			       "transaction was rolled back, unless the lost statement was the one "
+			       "that ended it (COMMIT, or one that commits implicitly): its outcome is "
+			       "then unknown"
 			     : "warmpool: the backend connection was lost while the statement ran; it "
 			       "may or may not have taken effect");
 	if (!conn_bld_send(&c->conn, &b))

@@ -165,6 +165,7 @@ def test_a_commit_lost_in_flight_is_never_run_again(warmpool_factory, mariadb, p
     with pytest.raises(pymysql.err.OperationalError) as lost:
         row(c, "COMMIT")
     assert lost.value.args[0] == 1927
+    assert "outcome is then unknown" in lost.value.args[1]  # not only "rolled back"
     assert ids(mariadb, table) == "1,9"
     assert replays(wp, {"unknown_outcome": 1}) == {"unknown_outcome": 1}
     c.close()

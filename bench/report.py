@@ -139,6 +139,25 @@ def sysbench_qps(run, kind="sysbench", label="sysbench oltp_point_select, 16 thr
     return "\n".join(rows)
 
 
+def workers_section(run, doc):
+    """warmpool with 1, 2 and 4 workers, and at 2 connections for 16 clients,
+    where a connection moves to another worker's waiting client (#17)."""
+    handoffs = run / "workers-handoffs.txt"
+    counts = dict(line.rsplit(" ", 1) for line in handoffs.read_text().splitlines()) \
+        if handoffs.exists() else {}
+    moved = sum(float(v) for k, v in counts.items() if k.startswith("warmpool_pool_handoffs"))
+    queries = sum(float(v) for k, v in counts.items() if k.startswith("warmpool_queries"))
+    share = f"{moved / queries * 100:.1f} %" if queries else "—"
+    return ["### workers: one warmpool per worker count (transaction mode, 16 clients)", "",
+            "`warmpool-wN`: N workers, up to 64 backend connections; `-2conns`: at most 2 "
+            "connections for the 16 clients, so clients always wait; with 4 workers a "
+            "connection that comes free goes to the worker whose client asked first, moving "
+            "between workers (a lend: receive cancelled, posted to the other worker, re-armed "
+            "there), with 1 worker it never moves.", "", load_table(doc, "qps"), "",
+            f"Connections lent between workers in `warmpool-w4-2conns`: {fmt(moved)} for "
+            f"{fmt(queries)} queries ({share}).", ""]
+
+
 def machine():
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -259,6 +278,9 @@ def main():
                   "logins, each a reconnect the application must do; recovery is the time from "
                   "the restart command's end (MariaDB accepting again) to the next answer.", "",
                   "\n".join(rows), ""]
+    workers = load(run, "workers.json")
+    if workers:
+        parts += workers_section(run, workers)
     parts += ["### Cross-check: sysbench through the same targets", "", sysbench_qps(run), ""]
     if any(run.glob("sysbenchps-*.txt")):
         parts += ["### Prepared statements: sysbench's binary protocol", "",

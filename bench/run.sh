@@ -56,6 +56,7 @@ FILL_SHA2_CACHE="mariadb --no-defaults -uapp -papp-secret -S $DB_socket -e 'SELE
 eval "$FILL_SHA2_CACHE"
 cleanup() {
   [ -n "${WP_PID:-}" ] && kill "$WP_PID" 2>/dev/null && wait "$WP_PID" 2>/dev/null
+  for pid in ${WP_WORKER_PIDS:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   [ -n "${PSQL_PID:-}" ] && kill "$PSQL_PID" 2>/dev/null && wait "$PSQL_PID" 2>/dev/null
   [ -f "$OUT/haproxy.pid" ] && kill "$(cat "$OUT/haproxy.pid")" 2>/dev/null
   tools/mariadb-fixture.sh stop --dir "$DB" >/dev/null 2>&1 || true
@@ -274,6 +275,39 @@ for t in direct:$DB_port warmpool-session:$WP_SESSION warmpool-txn-4conns:$WP_PS
     --mysql-password=app-secret --mysql-db=bench --tables=1 --table-size=10000 --mysql-ssl=off \
     --db-ps-mode=auto --threads=16 --time=$((SECONDS_PER * 2)) run > "$OUT/sysbenchps-${t%%:*}.txt"
 done
+
+# One warmpool per worker count, transaction mode, TLS to the backend: what a
+# worker costs and brings. The 2-connection ones force the pool over its limit,
+# where connections move between workers (4 workers) or cannot (1 worker).
+# start_wp NAME WORKERS MAX_CONNECTIONS: its port in WP_PORT, its pid in WP_LAST.
+start_wp() {
+  WP_PORT=$(free_port)
+  {
+    printf '[warmpool]\nworkers = %s\nusers_file = %s\nadmin_port = %s\nlog_level = warn\n' \
+      "$2" "$PWD/$OUT/users.txt" "$(free_port)"
+    printf 'client_wait_timeout_ms = 30000\n\n[listener txn]\nport = %s\n' "$WP_PORT"
+    printf 'backend = main\npool_mode = transaction\n\n'
+    # The main warmpool's backend, with this pool's size.
+    sed -n '/^\[backend main\]/,/^$/p' "$OUT/warmpool.ini" |
+      sed "s/^max_connections = .*/max_connections = $3/; s/^min_idle = .*/min_idle = $(( $3 < 8 ? 0 : 8 ))/"
+  } > "$OUT/warmpool-$1.ini"
+  build/io/warmpool --config "$OUT/warmpool-$1.ini" 2>"$OUT/warmpool-$1.log" &
+  WP_LAST=$!
+  WP_WORKER_PIDS="${WP_WORKER_PIDS:-} $WP_LAST"
+}
+T_WORKERS=()
+for spec in w1:1:64 w2:2:64 w4:4:64 w1-2conns:1:2 w4-2conns:4:2; do
+  IFS=: read -r name workers conns <<< "$spec"
+  start_wp "$name" "$workers" "$conns"
+  T_WORKERS+=(--target "warmpool-$name=127.0.0.1:$WP_PORT" --pid "warmpool-$name=$WP_LAST")
+done
+sleep 1
+say "workers: transaction mode with 1, 2 and 4 workers, and 2 connections for 16 clients"
+$BENCH throughput "${T_WORKERS[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER \
+  --rounds $ROUNDS --json "$OUT/workers.json"
+HANDOFF_ADMIN=$(sed -n 's/^admin_port = //p' "$OUT/warmpool-w4-2conns.ini")
+curl -s "http://127.0.0.1:$HANDOFF_ADMIN/metrics" | grep -E '^warmpool_(pool_handoffs|queries)_total' \
+  > "$OUT/workers-handoffs.txt" || true
 
 # Last: it restarts MariaDB, whose pid the scenarios above measure.
 say "restart: 20 paced clients while MariaDB restarts 4 times, TLS off and on"

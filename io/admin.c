@@ -48,6 +48,12 @@ void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt)
 		for (size_t b = 0; b < nb; b++)
 			snap->tls_reuse[b] = tls_cache_reuse(&rt->tls_caches[b]);
 	}
+	snap->pool_connections = NULL;
+	if (rt->handoffs.inboxes) {
+		snap->pool_connections = xcalloc(nb, sizeof(*snap->pool_connections));
+		for (size_t b = 0; b < nb; b++)
+			snap->pool_connections[b] = handoff_backend_total(rt, b);
+	}
 	for (int i = 0; i < rt->n_workers; i++) {
 		stats_init(&snap->workers[i], nb, nl);
 		worker_stats_read(&rt->workers[i], &snap->workers[i]);
@@ -64,6 +70,7 @@ void admin_snapshot_free(struct admin_snapshot *snap)
 	xfree(snap->workers);
 	xfree(snap->heartbeat_ms);
 	xfree(snap->tls_reuse);
+	xfree(snap->pool_connections);
 	stats_cleanup(&snap->total);
 }
 

@@ -31,6 +31,7 @@ struct admin_snapshot {
 	uint64_t *heartbeat_ms;	      /* live heartbeats, per worker */
 	uint64_t admin_evicted_total; /* the endpoint's own (admin_guard): set by route */
 	enum tls_reuse *tls_reuse;    /* per backend, as learned; NULL: not known */
+	size_t *pool_connections;     /* per backend, over the process (handoff.c); NULL: not known */
 };
 void admin_snapshot_take(struct admin_snapshot *snap, struct runtime *rt);
 void admin_snapshot_free(struct admin_snapshot *snap);

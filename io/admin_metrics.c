@@ -253,6 +253,10 @@ static void write_backends(FILE *f, const struct admin_snapshot *snap)
 			       snap->total.backends[b].health == (enum backend_health)h);
 		}
 	}
+	PER_BACKEND(f, snap, "warmpool_pool_handoffs_total", "counter",
+		    "Backend connections lent by one worker to another, whose client asked first "
+		    "while the pool was at max_connections (counted as they arrive).",
+		    sb->handoffs_borrowed_total);
 	PER_BACKEND(f, snap, "warmpool_backend_health_transitions_total", "counter",
 		    "Changes of health state (summed over workers).", sb->transitions_total);
 	PER_BACKEND(f, snap, "warmpool_backend_tls", "gauge",

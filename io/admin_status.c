@@ -154,7 +154,7 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 	uint64_t since = sb->health == BACKEND_UNKNOWN ? snap->now_ms : sb->health_since_ms;
 	return json_pack(
 		"{s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:f, s:s?, s:s, s:o, s:I, s:I, "
-		"s:I, s:I, s:I, s:o, s:I, s:o, s:s?}",
+		"s:I, s:I, s:I, s:o, s:I, s:o, s:s?, s:o?, s:I}",
 		"name", cb->name, "host", cb->host, "port", cb->port, "ssl_mode",
 		cfg_ssl_mode_str(cb->ssl_mode), "min_idle", cb->min_idle, "max_connections",
 		cb->max_connections, "idle_timeout_ms", cb->idle_timeout_ms, "max_age_ms",
@@ -167,7 +167,12 @@ static json_t *backend_json(const struct admin_snapshot *snap, size_t b)
 		(json_int_t)sb->connect_failures_total, "lost", (json_int_t)sb->lost_total,
 		"closed", closed, "connecting_peak", (json_int_t)sb->connecting_peak,
 		"tls_handshakes", tls_json(&sb->tls), "tls_ticket_reuse",
-		snap->tls_reuse ? tls_reuse_str(snap->tls_reuse[b]) : NULL);
+		snap->tls_reuse ? tls_reuse_str(snap->tls_reuse[b]) : NULL,
+		/* Counted as they open and close (pool_shared): what max_connections
+		 * bounds, lent connections on their way included. */
+		"pool_connections",
+		snap->pool_connections ? json_integer((json_int_t)snap->pool_connections[b]) : NULL,
+		"handoffs", (json_int_t)sb->handoffs_borrowed_total);
 }
 
 static json_t *listener_json(const struct admin_snapshot *snap, size_t l)
@@ -218,9 +223,8 @@ static const char *error_name(int k)
 }
 
 /* worker_backends_json: what one worker's pool shards hold, per backend:
- * its connections by state and its waiting clients. A client waits only on
- * its own worker's shard, so an idle connection next to a waiting client of
- * another worker shows here (#17). */
+ * its connections by state, its waiting clients, and the connections it
+ * lent to other workers and borrowed from them (handoff.c). */
 static json_t *worker_backends_json(const struct admin_snapshot *snap, int worker)
 {
 	json_t *o = json_object();
@@ -231,8 +235,10 @@ static json_t *worker_backends_json(const struct admin_snapshot *snap, int worke
 			json_object_set_new(conns, pool_conn_state_str((enum pool_conn_state)st),
 					    json_integer((json_int_t)sb->conns[st]));
 		json_object_set_new(o, snap->rt->cfg.backends[b].name,
-				    json_pack("{s:o, s:I}", "connections", conns, "waiting",
-					      (json_int_t)sb->waiting));
+				    json_pack("{s:o, s:I, s:I, s:I}", "connections", conns, "waiting",
+					      (json_int_t)sb->waiting, "lent",
+					      (json_int_t)sb->handoffs_lent_total, "borrowed",
+					      (json_int_t)sb->handoffs_borrowed_total));
 	}
 	return o;
 }

@@ -7,6 +7,7 @@
 #include "backend_tls.h"
 #include "balance.h"
 #include "client.h"
+#include "handoff.h"
 #include "log.h"
 #include "server.h"
 #include "worker.h"
@@ -24,7 +25,9 @@ const struct cfg_backend *backend_pool_cfg(const struct backend_pool *bp)
 	return &bp->w->rt->cfg.backends[bp->backend_idx];
 }
 
-/* size_pool sets this worker's share of the backend's limits. Only the
+/* size_pool sets the backend's limits: this worker's share of min_idle
+ * (which sums to min_idle over the process), and max_connections, which
+ * bounds the pool's connections over the process (pool_reserve). Only the
  * default profile of a configured user is kept warm; others open on demand. */
 static void size_pool(struct backend_pool *bp)
 {
@@ -32,7 +35,7 @@ static void size_pool(struct backend_pool *bp)
 	const struct cfg_backend *b = backend_pool_cfg(bp);
 	bool warm = !bp->profile_caps && !bp->retired_user;
 	bp->pool.min_idle = warm ? share(b->min_idle, w->rt->n_workers, w->id, 0) : 0;
-	bp->pool.max_conns = share(b->max_connections, w->rt->n_workers, w->id, 1);
+	bp->pool.max_conns = b->max_connections > 0 ? (size_t)b->max_connections : 1;
 	bp->pool.idle_timeout_ms = (uint64_t)b->idle_timeout_ms;
 	bp->pool.max_age_ms = (uint64_t)b->max_age_ms;
 }
@@ -53,6 +56,8 @@ struct backend_pool *backend_pool_get(struct worker *w, size_t backend_idx,
 	bp->user.password = xstrdup(user->password);
 	bp->profile_caps = profile_caps;
 	pool_init(&bp->pool, &w->now_ms, 0, 1, (uint32_t)(w->id * 7919 + w->n_pools * 104729 + 1));
+	pool_share(&bp->pool, handoff_shared_get(w->rt, backend_idx, user->name, profile_caps),
+		   (size_t)w->id);
 	size_pool(bp);
 	w->pools = xrealloc(w->pools, (w->n_pools + 1) * sizeof(*w->pools));
 	w->pools[w->n_pools++] = bp;
@@ -101,7 +106,8 @@ static bool open_one(struct backend_pool *bp)
 	return true;
 }
 
-void backend_pool_fill(struct backend_pool *bp)
+/* open_wanted opens what the pool wants now, within connect_concurrency. */
+static void open_wanted(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
 	size_t n = pool_connects_wanted(&bp->pool, w->now_ms);
@@ -115,17 +121,32 @@ void backend_pool_fill(struct backend_pool *bp)
 	if (n > room)
 		n = room;
 	size_t opened = 0;
-	while (opened < n && open_one(bp))
+	/* Each open holds a place of max_connections over the process. */
+	while (opened < n && pool_reserve(&bp->pool)) {
+		bool started = open_one(bp);
+		pool_unreserve(&bp->pool);
+		if (!started)
+			break;
 		opened++;
+	}
 	struct stats_backend *st = &w->stats.backends[bp->backend_idx];
 	if (busy + opened > st->connecting_peak)
 		st->connecting_peak = busy + opened;
 }
 
+void backend_pool_fill(struct backend_pool *bp)
+{
+	open_wanted(bp);
+	handoff_publish(bp); /* the waiters not covered ask the other workers */
+}
+
 void backend_pools_refill(struct worker *w)
 {
-	for (size_t i = 0; i < w->n_pools; i++)
+	handoff_take_inbox(w);
+	for (size_t i = 0; i < w->n_pools; i++) {
+		handoff_lend_idle(w->pools[i]);
 		backend_pool_fill(w->pools[i]);
+	}
 }
 
 void backend_pools_prewarm(struct worker *w)
@@ -193,13 +214,19 @@ void backend_take_leaving(struct worker *w)
 	}
 }
 
+/* A connection coming free goes, in this order: closed if due; lent to
+ * another worker whose client asked first (handoff.c); to this worker's
+ * oldest waiter; idle. */
 void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (retire_if_due(bp, pc))
+	if (retire_if_due(bp, pc) || handoff_lend_if_wanted(bp, pc))
 		return;
 	struct pool_waiter *waiter = pool_conn_ready(&bp->pool, pc);
-	if (!waiter)
+	handoff_publish(bp);
+	if (!waiter) {
+		handoff_lend_idle(bp); /* asked for meanwhile: see pool_shared_set_idle */
 		return;
+	}
 	struct client *c = container_of(waiter, struct client, waiter);
 	struct server *s = container_of(pc, struct server, pc);
 	server_link_client(s, c);
@@ -207,12 +234,15 @@ void backend_pool_connection_ready(struct backend_pool *bp, struct pool_conn *pc
 
 void backend_pool_connection_released(struct backend_pool *bp, struct pool_conn *pc)
 {
-	if (retire_if_due(bp, pc))
+	if (retire_if_due(bp, pc) || handoff_lend_if_wanted(bp, pc))
 		return;
 	struct pool_waiter *waiter = pool_conn_release(&bp->pool, pc);
+	handoff_publish(bp);
 	if (waiter)
 		server_link_client(container_of(pc, struct server, pc),
 				   container_of(waiter, struct client, waiter));
+	else
+		handoff_lend_idle(bp);
 }
 
 static struct stats_backend *backend_stats(struct backend_pool *bp)
@@ -293,8 +323,9 @@ void backend_pool_fail_waiters(struct backend_pool *bp, uint16_t code, const cha
 }
 
 /* expire_waiters answers the clients whose wait is over: the backend is
- * unavailable (connects fail, or none answers: no live connection), or it
- * is up and every connection this worker may open is busy. */
+ * unavailable (connects fail, or none answers: no live connection here
+ * while the pool could open more), or it is up and every connection the
+ * pool may have over the process is busy (this worker may hold none). */
 static void expire_waiters(struct backend_pool *bp)
 {
 	struct worker *w = bp->w;
@@ -303,7 +334,9 @@ static void expire_waiters(struct backend_pool *bp)
 	while ((waiter = pool_waiter_pop_expired(&bp->pool, w->now_ms))) {
 		struct client *c = container_of(waiter, struct client, waiter);
 		char msg[512];
-		if (bp->pool.last_error[0] || backend_count(w, bp->backend_idx, LIVE) == 0) {
+		bool at_limit = pool_process_total(&bp->pool) >= bp->pool.max_conns;
+		if (bp->pool.last_error[0] ||
+		    (!at_limit && backend_count(w, bp->backend_idx, LIVE) == 0)) {
 			snprintf(msg, sizeof(msg),
 				 "warmpool: backend '%s' unavailable for %d ms: %s", b->name,
 				 w->rt->cfg.client_wait_timeout_ms,
@@ -316,9 +349,9 @@ static void expire_waiters(struct backend_pool *bp)
 		} else {
 			snprintf(msg, sizeof(msg),
 				 "warmpool: no free connection to backend '%s' within %d ms "
-				 "(%zu in use, max %zu on this worker)",
+				 "(%zu open over all workers, max_connections %zu)",
 				 b->name, w->rt->cfg.client_wait_timeout_ms,
-				 bp->pool.counts[POOL_CONN_ACTIVE], bp->pool.max_conns);
+				 pool_process_total(&bp->pool), bp->pool.max_conns);
 			log_warn("client wait timed out: pool exhausted", "conn=c%llu backend=%s",
 				 (unsigned long long)c->conn.id, b->name);
 			w->stats.errors_total[STATS_ERR_WAIT_TIMEOUT]++;
@@ -376,11 +409,13 @@ void backend_pools_tick(struct worker *w)
 {
 	for (size_t b = 0; b < w->rt->cfg.n_backends; b++)
 		refresh_tickets(w, b);
+	handoff_take_inbox(w);
 	for (size_t i = 0; i < w->n_pools; i++) {
 		struct backend_pool *bp = w->pools[i];
 		expire_waiters(bp);
 		check_opening(bp);
 		close_expired(bp);
+		handoff_lend_idle(bp);
 		backend_pool_fill(bp);
 	}
 }
@@ -401,11 +436,12 @@ static void mark_stale(struct backend_pool *bp)
 	}
 }
 
-/* trim_idle closes idle connections above a lowered max_connections. */
+/* trim_idle closes idle connections above a lowered max_connections
+ * (counted over the process: every worker trims while it is exceeded). */
 static void trim_idle(struct backend_pool *bp)
 {
 	struct list *idle = &bp->pool.conns[POOL_CONN_IDLE];
-	while (pool_total(&bp->pool) > bp->pool.max_conns && !list_empty(idle))
+	while (pool_process_total(&bp->pool) > bp->pool.max_conns && !list_empty(idle))
 		retire(bp, container_of(idle->next, struct pool_conn, node), POOL_CLOSE_RELOAD);
 }
 

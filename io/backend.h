@@ -43,6 +43,10 @@ struct backend_pool {
 	bool retired_user;    /* the user left the config: no new connections */
 	uint32_t profile_caps;
 	uint64_t leaving_seen_ms; /* the last rt->backend_leaving_ms acted on */
+	/* What handoff_publish last told the other workers: waiting clients
+	 * not covered here, and the oldest one's deadline. */
+	size_t lend_unmet;
+	uint64_t lend_deadline_ms;
 };
 
 /* Which connections backend_count sums, by pool state; and the waiters. */

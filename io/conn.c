@@ -42,7 +42,12 @@ static void conn_submit_close(struct conn *c)
 void conn_op_completed(struct conn *c)
 {
 	c->pending--;
-	if (!c->closing || c->pending > 0)
+	if (!c->closing) {
+		if (c->pending == 0 && c->recv_paused && c->ops->on_quiet)
+			c->ops->on_quiet(c); /* may hand |c| to another thread: last use */
+		return;
+	}
+	if (c->pending > 0)
 		return;
 	if (!c->close_submitted && c->fd >= 0) {
 		conn_submit_close(c);
@@ -58,6 +63,21 @@ void conn_op_completed(struct conn *c)
 	buf_cleanup(&c->sending);
 	buf_cleanup(&c->scratch);
 	c->ops->on_free(c);
+}
+
+void conn_move_out(struct conn *c)
+{
+	list_del(&c->node);
+	list_del(&c->rearm_node);
+	c->w->n_conns--;
+	c->w = NULL;
+}
+
+void conn_move_in(struct conn *c, struct worker *w)
+{
+	c->w = w;
+	list_add_tail(&w->conns, &c->node);
+	w->n_conns++;
 }
 
 void conn_arm_recv(struct conn *c)

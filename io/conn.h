@@ -28,6 +28,9 @@ struct conn_ops {
 	/* Its own output went under CONN_OUT_LOW while its input was paused
 	 * (may be NULL). */
 	void (*on_drained)(struct conn *c);
+	/* Its receive is paused and nothing is in flight on the ring any more
+	 * (may be NULL): it may move to another worker (handoff.c). */
+	void (*on_quiet)(struct conn *c);
 };
 
 struct conn {
@@ -37,7 +40,7 @@ struct conn {
 	uint64_t id;
 	int fd;
 	char peer[64]; /* "addr:port", for logs */
-	struct list node; /* on worker->conns */
+	struct list node; /* on worker->conns; on an inbox while it moves (handoff.c) */
 	struct list rearm_node;
 	/* Operations in flight that name this conn; it is freed only at zero. */
 	unsigned pending;
@@ -105,6 +108,12 @@ void conn_handle_done(struct conn *c, struct io_uring_cqe *cqe);
 /* conn_op_submitted and conn_op_completed count operations in flight. */
 void conn_op_submitted(struct conn *c);
 void conn_op_completed(struct conn *c);
+
+/* conn_move_out takes a quiet connection (see on_quiet) off its worker's
+ * lists, to be moved; conn_move_in makes it |w|'s. Its receive stays paused
+ * until conn_resume_recv, on the new worker's ring. */
+void conn_move_out(struct conn *c);
+void conn_move_in(struct conn *c, struct worker *w);
 
 /* conn_submit_rearms re-arms receives that ended for lack of buffers. */
 void conn_submit_rearms(struct worker *w);

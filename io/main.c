@@ -144,6 +144,7 @@ static int run(struct runtime *rt)
 	pthread_barrier_init(&rt->park, NULL, (unsigned)rt->n_workers + 1);
 	runtime_user_slots_sync(rt);
 	runtime_tls_caches_init(rt);
+	handoffs_init(rt);
 	rt->workers = xcalloc((size_t)rt->n_workers, sizeof(*rt->workers));
 	/* Every worker is set up before any runs: a running worker may wake
 	 * any other (backend_tls.c). */
@@ -192,6 +193,7 @@ stop:
 	for (int i = 0; i < started; i++)
 		worker_free_stats(&rt->workers[i]);
 	xfree(rt->workers);
+	handoffs_free(rt);
 	runtime_tls_caches_free(rt);
 	pthread_barrier_destroy(&rt->park);
 	runtime_user_slots_free(rt);

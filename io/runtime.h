@@ -12,6 +12,7 @@
 
 #include "addr_budget.h"
 #include "cfg.h"
+#include "handoff.h"
 #include "kill.h"
 #include "tls_cache.h"
 
@@ -52,6 +53,7 @@ struct runtime {
 	struct kill_registry kills; /* every logged-in client, for KILL */
 	struct addr_budget addrs;   /* logins per source address */
 	struct tls_cache *tls_caches; /* per backend, for every worker; kept across reloads */
+	struct handoffs handoffs;     /* pools over the workers; kept across reloads */
 };
 
 /* runtime_build loads the TLS material and resolves the backends of

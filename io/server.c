@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "backend_tls.h"
 #include "client.h"
+#include "handoff.h"
 #include "log.h"
 #include "my_charset.h"
 #include "my_frame.h"
@@ -1197,6 +1198,8 @@ static void server_on_close(struct conn *conn)
 	/* Opening, and not cut short by warmpool itself (stop, reload). */
 	bool was_opening = s->pc.linked && s->pc.state == POOL_CONN_CONNECTING &&
 			   !conn->w->stopping && !s->retired;
+	if (s->lending)
+		handoff_server_closed(s);
 	pool_conn_remove(&bp->pool, &s->pc);
 	backend_tls_release(bp, &s->tls_claim);
 	/* A connection the server ended may mean a restart, whose new ticket
@@ -1249,11 +1252,20 @@ static void server_on_peer_drained(struct conn *conn)
 	conn_resume_recv(conn);
 }
 
+/* server_on_quiet: a connection being lent can leave now. */
+static void server_on_quiet(struct conn *conn)
+{
+	struct server *s = server_of(conn);
+	if (s->lending)
+		handoff_server_quiet(s);
+}
+
 static const struct conn_ops server_ops = {
 	.on_input = server_on_input,
 	.on_close = server_on_close,
 	.on_free = server_on_free,
 	.on_peer_drained = server_on_peer_drained,
+	.on_quiet = server_on_quiet,
 };
 
 void server_check_deadline(struct server *s, uint64_t now_ms)

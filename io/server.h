@@ -18,6 +18,7 @@
 
 struct backend_pool;
 struct client;
+struct handoff_pool;
 
 /* The protocol phase of a backend connection. */
 enum server_state {
@@ -79,6 +80,11 @@ struct server {
 	enum tls_admit tls_claim; /* held from open to login or close (backend_tls.c) */
 	bool leaving; /* its server ended a command with ERR 1053 or 1927: it closes this
 		       * connection next, so it is closed once that answer is relayed */
+	/* Lent to another worker (handoff.c): from the claim until it is
+	 * posted, off its pool's lists, its receive being cancelled. */
+	bool lending;
+	size_t lent_to;			  /* the worker it goes to */
+	struct handoff_pool *lent_pool;	  /* its pool, by key: the new worker's shard of it */
 };
 
 /* server_retire_born_before closes |bp|'s connections opened before

@@ -95,6 +95,8 @@ static void merge_backend(struct stats_backend *into, const struct stats_backend
 	into->connecting_peak += from->connecting_peak;
 	for (size_t i = 0; i <= TLS_ADMIT_WAIT; i++)
 		into->tls_admits[i] += from->tls_admits[i];
+	into->handoffs_lent_total += from->handoffs_lent_total;
+	into->handoffs_borrowed_total += from->handoffs_borrowed_total;
 	merge_health(into, from); /* before summing: it reads |from|'s own gauges */
 	for (size_t i = 0; i < POOL_CONN_STATE_COUNT; i++)
 		into->conns[i] += from->conns[i];

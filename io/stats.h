@@ -55,6 +55,8 @@ struct stats_backend {
 	uint64_t queries_total;		 /* commands relayed to this backend */
 	uint64_t connecting_peak;	 /* most connections opened at once (summed: a bound) */
 	uint64_t tls_admits[TLS_ADMIT_WAIT + 1]; /* the session stash's answers to the pools */
+	uint64_t handoffs_lent_total;	  /* connections this worker lent to another (handoff.c) */
+	uint64_t handoffs_borrowed_total; /* connections lent to this worker by another */
 	/* Gauges, refreshed when published. */
 	uint64_t conns[POOL_CONN_STATE_COUNT];
 	uint64_t waiting;

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "client.h"
 #include "conn.h"
+#include "handoff.h"
 #include "listener.h"
 #include "log.h"
 #include "reload.h"
@@ -194,6 +195,7 @@ static void begin_stop(struct worker *w)
 	if (w->stopping)
 		return;
 	w->stopping = true;
+	handoff_stop(w); /* connections lent to it are closed with the rest */
 	for (size_t i = 0; i < w->n_listeners; i++)
 		listener_close(&w->listeners[i]);
 	struct list *pos, *tmp;

@@ -45,6 +45,17 @@ static uint32_t next_random(struct pool *p)
 	return x;
 }
 
+/* show_idle tells the other shards whether this one has an idle
+ * connection, when that changes (see pool_shared_set_idle). */
+static void show_idle(struct pool *p)
+{
+	bool has = p->counts[POOL_CONN_IDLE] > 0;
+	if (has == p->idle_shown || p->shared->n_slots == 0)
+		return;
+	p->idle_shown = has;
+	pool_shared_set_idle(p->shared, p->shard, has);
+}
+
 void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t max_conns,
 	       uint32_t seed)
 {
@@ -56,6 +67,29 @@ void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t m
 	p->min_idle = min_idle;
 	p->max_conns = max_conns;
 	p->jitter_state = seed ? seed : 1;
+	pool_shared_init(&p->alone, 0);
+	p->shared = &p->alone;
+}
+
+void pool_share(struct pool *p, struct pool_shared *ps, size_t shard)
+{
+	p->shared = ps;
+	p->shard = shard;
+}
+
+bool pool_reserve(struct pool *p)
+{
+	size_t total = atomic_load(&p->shared->total);
+	do {
+		if (total >= p->max_conns)
+			return false;
+	} while (!atomic_compare_exchange_weak(&p->shared->total, &total, total + 1));
+	return true;
+}
+
+void pool_unreserve(struct pool *p)
+{
+	atomic_fetch_sub(&p->shared->total, 1);
 }
 
 /* The transitions a pool connection may take; anything else is a bug. */
@@ -71,14 +105,22 @@ static bool transition_allowed(enum pool_conn_state from, enum pool_conn_state t
 	return false;
 }
 
+/* link puts |pc| on the list of |state|. */
+static void link_in(struct pool *p, struct pool_conn *pc, enum pool_conn_state state)
+{
+	pc->state = state;
+	pc->linked = true;
+	list_add_tail(&p->conns[state], &pc->node);
+	p->counts[state]++;
+}
+
 void pool_conn_add(struct pool *p, struct pool_conn *pc)
 {
-	pc->state = POOL_CONN_CONNECTING;
-	pc->linked = true;
 	pc->born_ms = *p->now_ms;
 	pc->age_jitter = (uint16_t)(next_random(p) >> 16);
-	list_add_tail(&p->conns[pc->state], &pc->node);
-	p->counts[pc->state]++;
+	pc->counted = true;
+	atomic_fetch_add(&p->shared->total, 1);
+	link_in(p, pc, POOL_CONN_CONNECTING);
 }
 
 void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_state to)
@@ -95,15 +137,37 @@ void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_st
 	p->counts[to]++;
 	if (to == POOL_CONN_IDLE)
 		pc->idle_since_ms = *p->now_ms;
+	show_idle(p);
 }
 
-void pool_conn_remove(struct pool *p, struct pool_conn *pc)
+void pool_conn_give_away(struct pool *p, struct pool_conn *pc)
 {
 	if (!pc->linked)
 		return;
 	list_del(&pc->node);
 	p->counts[pc->state]--;
 	pc->linked = false;
+	show_idle(p);
+}
+
+void pool_conn_take_in(struct pool *p, struct pool_conn *pc)
+{
+	link_in(p, pc, POOL_CONN_RESETTING);
+}
+
+void pool_conn_remove(struct pool *p, struct pool_conn *pc)
+{
+	pool_conn_give_away(p, pc);
+	if (pc->counted)
+		atomic_fetch_sub(&p->shared->total, 1);
+	pc->counted = false;
+}
+
+uint64_t pool_oldest_deadline(const struct pool *p)
+{
+	if (list_empty(&p->waiters))
+		return UINT64_MAX;
+	return list_entry(p->waiters.next, struct pool_waiter, node)->deadline_ms;
 }
 
 static void waiter_enqueue(struct pool *p, struct pool_waiter *w, uint64_t deadline_ms)
@@ -178,11 +242,16 @@ size_t pool_total(const struct pool *p)
 	return n;
 }
 
+size_t pool_process_total(const struct pool *p)
+{
+	return atomic_load(&p->shared->total);
+}
+
 size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms)
 {
 	if (now_ms < p->next_connect_ms)
 		return 0;
-	size_t total = pool_total(p);
+	size_t total = pool_process_total(p);
 	if (total >= p->max_conns)
 		return 0;
 	size_t connecting = p->counts[POOL_CONN_CONNECTING];

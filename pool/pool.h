@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "list.h"
+#include "pool_shared.h"
 
 /* Who may use a backend connection. The finer protocol phase (greeting, TLS,
  * auth...) belongs to the io layer; this is the ownership the pool tracks. */
@@ -35,6 +36,7 @@ struct pool_conn {
 	struct list node; /* on the list of its state */
 	enum pool_conn_state state;
 	bool linked;	  /* on a list of a pool */
+	bool counted;	  /* holds one of the pool's process-wide count (pool_shared.total) */
 	uint64_t born_ms;       /* added to the pool (its connect began) */
 	uint64_t idle_since_ms; /* it last became IDLE */
 	uint16_t age_jitter;	/* drawn at birth: where in the max_age spread it falls */
@@ -49,12 +51,16 @@ struct pool_waiter {
 
 struct pool {
 	const uint64_t *now_ms; /* the owner's clock (CLOCK_MONOTONIC ms), read on transitions */
+	struct pool_shared *shared; /* the process-wide side: |alone| until pool_share */
+	struct pool_shared alone;
+	size_t shard;		    /* this shard's slot in |shared| */
+	bool idle_shown;	    /* what |shared| was last told: it has idle connections */
 	struct list conns[POOL_CONN_STATE_COUNT]; /* IDLE: least recently used first */
 	size_t counts[POOL_CONN_STATE_COUNT];
 	struct list waiters; /* FIFO; equal timeouts keep deadlines sorted */
 	size_t n_waiters;
-	size_t min_idle;
-	size_t max_conns;
+	size_t min_idle;  /* of this shard */
+	size_t max_conns; /* over the process: every shard's connections count */
 	uint64_t idle_timeout_ms; /* 0: idle connections above min_idle stay */
 	uint64_t max_age_ms;	  /* 0: a connection lives as long as it works */
 	/* Connect failures: backoff before the next attempt. */
@@ -69,13 +75,38 @@ struct pool {
 void pool_init(struct pool *p, const uint64_t *now_ms, size_t min_idle, size_t max_conns,
 	       uint32_t seed);
 
-/* pool_conn_add registers a connection being opened (CONNECTING). */
+/* pool_share makes |p| one shard (slot |shard|) of the process-wide pool
+ * |ps|, whose count max_conns bounds. Before any connection is added. */
+void pool_share(struct pool *p, struct pool_shared *ps, size_t shard);
+
+/* pool_reserve takes one place of the process-wide max_conns for a
+ * connection about to be opened; false at the limit. The caller gives it
+ * back with pool_unreserve once pool_conn_add counted the connection (or
+ * none was made): reserved and added, the place is held twice for a moment,
+ * so no other shard can take it meanwhile. */
+bool pool_reserve(struct pool *p) __attribute__((warn_unused_result));
+void pool_unreserve(struct pool *p);
+
+/* pool_conn_add registers a connection being opened (CONNECTING) and
+ * counts it over the process, whatever the limit (pool_reserve checks it). */
 void pool_conn_add(struct pool *p, struct pool_conn *pc);
 /* pool_conn_set_state moves |pc| between state lists; it aborts on a
  * transition the pool never makes (a bug, not a runtime condition). */
 void pool_conn_set_state(struct pool *p, struct pool_conn *pc, enum pool_conn_state to);
-/* pool_conn_remove forgets |pc| whatever its state (closed or failed). */
+/* pool_conn_remove forgets |pc| whatever its state (closed or failed),
+ * also while it moves between shards, and uncounts it. Idempotent. */
 void pool_conn_remove(struct pool *p, struct pool_conn *pc);
+
+/* pool_conn_give_away takes |pc| off this shard's lists to move it to
+ * another shard; it stays counted. pool_conn_take_in puts a connection
+ * given away by another shard on this one's lists, as RESETTING (about to
+ * be ready: pool_conn_ready hands it out). */
+void pool_conn_give_away(struct pool *p, struct pool_conn *pc);
+void pool_conn_take_in(struct pool *p, struct pool_conn *pc);
+
+/* pool_oldest_deadline: the deadline of the longest-waiting client of this
+ * shard, UINT64_MAX when none waits. */
+uint64_t pool_oldest_deadline(const struct pool *p);
 
 /* pool_acquire lends an idle connection (now ACTIVE), or queues |w| with
  * |deadline_ms| and returns NULL. The most recently used idle connection
@@ -118,10 +149,14 @@ bool pool_conn_renewal_due(const struct pool *p, const struct pool_conn *pc);
  * Connections lent to a client are never returned. */
 struct pool_conn *pool_next_to_close(struct pool *p, enum pool_close_reason *out_reason);
 
+/* pool_total: this shard's connections; pool_process_total: the pool's
+ * over the process (every shard, and those moving between shards). */
 size_t pool_total(const struct pool *p);
+size_t pool_process_total(const struct pool *p);
 /* pool_connects_wanted says how many connections to start opening now:
  * enough for min_idle plus the waiters not already covered by connections
- * being opened, within max_conns, and none while backing off. */
+ * being opened, within the room max_conns leaves over the process, and
+ * none while backing off. */
 size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms);
 
 /* pool_connect_failed records a failed open and schedules the next attempt

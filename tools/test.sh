@@ -65,11 +65,11 @@ cat "$LOGS/asan.log"
 # A race report makes warmpool exit 66 at the end, which the suite checks.
 # tools/tsan.supp: BoringSSL is not instrumented (why, in the file).
 export TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tools/tsan.supp
-echo "== integration tests (tsan: workers, admin endpoint, reload, drain, restarts, KILL across workers, the shared TLS stash)"
+echo "== integration tests (tsan: workers, admin endpoint, reload, drain, restarts, KILL across workers, the shared TLS stash, connections lent across workers)"
 integration build-tsan tsan 2 tests/integration/test_operations.py \
   tests/integration/test_pooling.py tests/integration/test_transaction_pooling.py \
   tests/integration/test_backend_restart.py tests/integration/test_kill.py \
-  tests/integration/test_tls_stash.py || status=1
+  tests/integration/test_tls_stash.py tests/integration/test_pool_across_workers.py || status=1
 # The servers' files of a passing run (gigabytes) go; a failing run's stay for a look.
 [ $status -eq 0 ] && rm -rf "$LOGS"
 exit $status

@@ -225,3 +225,100 @@ Test(pool, close_reasons_have_names)
 	for (int r = 0; r < POOL_CLOSE_REASON_COUNT; r++)
 		cr_expect_str_neq(pool_close_reason_str((enum pool_close_reason)r), "unknown");
 }
+
+/* Two shards of one process-wide pool, max 2, as two workers hold them. */
+static struct pool_shared shared;
+static struct pool shard_b;
+
+static void share_two(void)
+{
+	pool_shared_init(&shared, 2);
+	pool_share(&p, &shared, 0);
+	pool_init(&shard_b, &now, 0, 2, 7);
+	pool_share(&shard_b, &shared, 1);
+}
+
+Test(pool, max_conns_holds_over_the_shards)
+{
+	share_two();
+	cr_assert(pool_reserve(&p));
+	pool_conn_add(&p, &conns[0]);
+	pool_unreserve(&p);
+	cr_expect_eq(pool_connects_wanted(&shard_b, 0), 0, "shard_b wants none: no waiter");
+	cr_expect_null(pool_acquire(&shard_b, &waiters[0], 100));
+	cr_expect_eq(pool_connects_wanted(&shard_b, 0), 1, "one place left");
+	cr_assert(pool_reserve(&shard_b));
+	cr_expect_not(pool_reserve(&p), "reserved: the last place is taken");
+	pool_conn_add(&shard_b, &conns[1]);
+	pool_unreserve(&shard_b);
+	cr_expect_eq(pool_process_total(&p), 2);
+	cr_expect_not(pool_reserve(&p));
+	cr_expect_eq(pool_connects_wanted(&p, 0), 0);
+	pool_conn_remove(&shard_b, &conns[1]);
+	cr_expect(pool_reserve(&p), "a close frees a place for every shard");
+	pool_unreserve(&p);
+	pool_conn_remove(&p, &conns[0]);
+	cr_expect_eq(pool_process_total(&p), 0);
+	pool_shared_cleanup(&shared);
+}
+
+Test(pool, a_connection_moving_between_shards_stays_counted_until_removed)
+{
+	share_two();
+	pool_conn_add(&p, &conns[0]);
+	pool_conn_ready(&p, &conns[0]);
+	pool_conn_give_away(&p, &conns[0]);
+	cr_expect_eq(pool_total(&p), 0);
+	cr_expect_eq(pool_process_total(&p), 1, "on its way: still counted");
+	cr_expect_not(pool_shared_has_idle(&shared, 0), "the lender has no idle one left");
+	pool_conn_take_in(&shard_b, &conns[0]);
+	cr_expect_null(pool_conn_ready(&shard_b, &conns[0]));
+	cr_expect_eq(shard_b.counts[POOL_CONN_IDLE], 1);
+	cr_expect(pool_shared_has_idle(&shared, 1), "the borrower shows its idle one");
+	/* Closed on the way (given away, never taken in): still uncounted once. */
+	pool_conn_give_away(&shard_b, &conns[0]);
+	pool_conn_remove(&shard_b, &conns[0]);
+	pool_conn_remove(&shard_b, &conns[0]);
+	cr_expect_eq(pool_process_total(&p), 0);
+	pool_shared_cleanup(&shared);
+}
+
+Test(pool, lends_go_to_the_shard_that_asked_first)
+{
+	share_two();
+	size_t to = 9;
+	cr_expect_not(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to), "nobody asked");
+	cr_expect(pool_shared_publish(&shared, 1, 2, 1000), "two asked: wake the others");
+	cr_expect_not(pool_shared_claim(&shared, 1, UINT64_MAX, 5, &to), "not to itself");
+	cr_expect_not(pool_shared_claim(&shared, 0, 1003, 5, &to), "own waiter within the slack");
+	cr_expect(pool_shared_claim(&shared, 0, 1010, 5, &to), "own waiter asked later");
+	cr_expect_eq(to, 1);
+	cr_expect(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to));
+	cr_expect_not(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to), "both claimed");
+	/* Still two unmet while both are on their way: nothing more is asked. */
+	cr_expect_not(pool_shared_publish(&shared, 1, 2, 1000));
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 0);
+	pool_shared_lend_failed(&shared, 1);
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 1, "a failed lend is asked again at once");
+	cr_expect_not(pool_shared_publish(&shared, 1, 2, 1000), "and not twice");
+	pool_shared_lend_arrived(&shared, 1);
+	cr_expect_not(pool_shared_publish(&shared, 1, 1, 1000), "served by the one that came");
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 1, "the failed one is still asked for");
+	cr_expect_not(pool_shared_publish(&shared, 1, 0, UINT64_MAX));
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 0);
+	pool_shared_cleanup(&shared);
+}
+
+Test(pool, a_stopped_shard_is_lent_nothing)
+{
+	share_two();
+	size_t to;
+	pool_shared_publish(&shared, 1, 1, 1000);
+	cr_assert(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to));
+	pool_shared_retire_slot(&shared, 1);
+	pool_shared_lend_failed(&shared, 1); /* its inbox was closed */
+	cr_expect_eq(pool_shared_lends_wanted(&shared), 0, "not asked again");
+	cr_expect_not(pool_shared_publish(&shared, 1, 3, 1000));
+	cr_expect_not(pool_shared_claim(&shared, 0, UINT64_MAX, 5, &to));
+	pool_shared_cleanup(&shared);
+}

@@ -87,6 +87,8 @@ struct cfg_listener {
 	int auth_plugin; /* enum my_auth_plugin */
 	int pool_mode;	 /* enum cfg_pool_mode */
 	bool retry_reads; /* re-send a lost read-only statement */
+	bool replay_transactions; /* run a transaction lost with nothing committed again */
+	int replay_max_bytes;	  /* statements kept per transaction for that */
 	int backlog;
 };
 

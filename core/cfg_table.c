@@ -91,9 +91,21 @@ const struct cfg_key cfg_keys[] = {
 	 "until the end of each transaction, unless session state pins it (see README)."},
 	{CFG_SECTION_LISTENER, "retry_reads", CFG_BOOL, offsetof(struct cfg_listener, retry_reads),
 	 "false", 0, 0, NULL,
-	 "Re-send a lone read-only SELECT or SHOW, outside transactions, on a new backend "
-	 "connection when its connection dies (or its server shuts down) before answering, "
-	 "instead of answering ERR 1927. Never a statement that may write."},
+	 "Re-send a lone read-only SELECT or SHOW (a text query, or an execute of a "
+	 "prepared one), outside transactions, on a new backend connection when its "
+	 "connection dies (or its server kills it) before answering, instead of answering "
+	 "ERR 1927. Never a statement that may write (those the server aborted as it shut "
+	 "down, ERR 1053, are re-sent without it)."},
+	{CFG_SECTION_LISTENER, "replay_transactions", CFG_BOOL,
+	 offsetof(struct cfg_listener, replay_transactions), "false", 0, 0, NULL,
+	 "Keep the statements of each open transaction and a digest of each answer; when "
+	 "its backend connection dies with nothing committed, run them again on a new "
+	 "connection and, if every answer is the same, go on as if nothing happened "
+	 "(README: When the backend restarts). Assumes transactional tables."},
+	{CFG_SECTION_LISTENER, "replay_max_bytes", CFG_INT,
+	 offsetof(struct cfg_listener, replay_max_bytes), "65536", 1024, 16777216, NULL,
+	 "Statement bytes kept per transaction for replay_transactions; a transaction "
+	 "that sends more is not replayed."},
 	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
 	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
 

@@ -1674,3 +1674,28 @@ bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t le
 	}
 	return true;
 }
+
+bool my_query_stays_in_transaction(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	static const char *const dml[] = {"SELECT", "INSERT", "REPLACE", "UPDATE",
+					  "DELETE", "VALUES", "TABLE",	"WITH"};
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
+			  .charset_unreadable = mode.charset_unreadable};
+	struct token first;
+	if (mode.charset_unreadable || !next_token(&l, &first) || first.n == 0 ||
+	    l.executable_comment)
+		return false;
+	bool plain = false;
+	for (size_t i = 0; i < sizeof(dml) / sizeof(dml[0]); i++)
+		plain = plain || word_is(&first, dml[i]);
+	if (!plain)
+		return false;
+	struct my_session_change ch;
+	my_classify(&ch, mode, MY_TEXT_QUERY, sql, len);
+	bool stays = ch.statements == 1 && ch.pin == MY_PIN_NONE && !my_session_change_tracks(&ch) &&
+		     !ch.next_transaction && !ch.kill && !ch.xa;
+	my_session_change_cleanup(&ch);
+	return stays;
+}

@@ -139,6 +139,13 @@ static inline bool my_session_change_tracks(const struct my_session_change *ch)
  * re-sent (retry_reads). */
 bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
+/* my_query_stays_in_transaction: one plain data statement (SELECT, INSERT,
+ * REPLACE, UPDATE, DELETE, VALUES, TABLE, WITH) that touches no session
+ * state: run inside a transaction, it never commits it (no implicit commit),
+ * so when the connection dies with it unanswered, the transaction was rolled
+ * back whatever it did. */
+bool my_query_stays_in_transaction(struct my_sql_mode mode, const uint8_t *sql, size_t len);
+
 /* my_text_may_run_kill: the text whose first |len| bytes are |sql| (maybe
  * not all of it) may run a KILL other than as its first statement: false
  * only when those bytes show a first word that begins neither a compound

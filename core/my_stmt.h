@@ -26,6 +26,8 @@ struct my_stmt {
 	uint32_t id;
 	uint16_t n_params;
 	bool types_known;
+	bool read; /* its text is a lone read: an execute may run twice (retry_reads) */
+	bool stays; /* its text never commits a transaction (my_query_stays_in_transaction) */
 	char *sql;
 	size_t sql_len;
 	uint8_t *types; /* 2 bytes per parameter */

@@ -154,6 +154,18 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 	counter(f, "warmpool_retried_reads_total",
 		"Read-only statements re-sent after their backend connection died (retry_reads).",
 		(double)t->retried_reads_total);
+	counter(f, "warmpool_retried_aborted_total",
+		"Statements the server aborted as it shut down (ERR 1053: rolled back), re-sent on "
+		"a new backend connection.",
+		(double)t->retried_aborted_total);
+	family(f, "warmpool_replays_total", "counter",
+	       "Transactions lost with their backend connection, by what followed "
+	       "(replay_transactions).");
+	for (int k = 0; k < REPLAY_OUTCOME_COUNT; k++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"",
+			 replay_outcome_str((enum replay_outcome)k));
+		sample(f, "warmpool_replays_total", labels, (double)t->replays_total[k]);
+	}
 	counter(f, "warmpool_client_received_bytes_total", "Bytes received from clients.",
 		(double)t->client_bytes_received_total);
 	counter(f, "warmpool_client_sent_bytes_total", "Bytes sent to clients.",

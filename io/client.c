@@ -750,6 +750,8 @@ static void client_update_holds(struct client *c, const struct server *s)
 		c->hold_transaction = c->hold_transaction_began = false;
 }
 
+static bool client_replay_answered(struct client *c, struct server *s);
+
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
@@ -767,6 +769,8 @@ void client_response_ended(struct client *c)
 			client_after_reset(c, s);
 	}
 	client_update_holds(c, s);
+	if (client_replay_answered(c, s))
+		return;
 	buf_cleanup(&c->retry); /* answered: nothing to re-send */
 	client_maybe_release(c);
 	if (c->stmt_blocked && c->state == CLIENT_LINKED && !c->conn.closing &&
@@ -1213,14 +1217,30 @@ static bool client_track_command(struct client *c, struct my_cur frame, size_t p
 	return true;
 }
 
-/* Reads longer than this are not kept for a retry. */
+/* Statements longer than this are not kept for a retry. */
 #define RETRY_MAX (64u << 10)
+
+/* command_is_read: the command framed at |frame| (whole, |len| bytes of
+ * payload) is a read retry_reads may re-send: a COM_QUERY that
+ * my_query_is_read accepts, or an execute of a statement whose text is one
+ * (judged at its prepare). */
+static bool command_is_read(struct client *c, const uint8_t *frame, uint32_t len)
+{
+	const uint8_t *payload = frame + MY_FRAME_HEADER_LEN;
+	if (!client_listener(c)->retry_reads)
+		return false;
+	if (payload[0] == COM_QUERY)
+		return my_query_is_read(client_sql_mode(c), payload + 1, len - 1);
+	return stmt_execute_is_read(c, payload, len);
+}
 
 /* client_keep_for_retry copies the command at the head of c->in when it
  * could be re-sent if its connection died unanswered: one whole COM_QUERY
- * frame, nothing pinned, no transaction open, nothing else outstanding. A
- * read may be re-sent with retry_reads; any statement may be re-sent when
- * the server provably never read it (server.c: farewell_crossed). */
+ * or COM_STMT_EXECUTE frame, nothing kept on the connection, no transaction
+ * open, nothing else outstanding. A read may be re-sent with retry_reads;
+ * any statement may be re-sent when the server provably never read it
+ * (server.c: farewell_crossed) or answered that it aborted it as it shut
+ * down (client_statement_killed). */
 static void client_keep_for_retry(struct client *c, uint32_t len)
 {
 	const struct server *s = c->server;
@@ -1228,20 +1248,73 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	const uint8_t *frame = buf_head(in);
 	if (!c->replaying)
 		c->retries = 0;
-	c->replaying = false;
 	c->retry_read = false;
 	c->unread = false;
+	c->aborted = false;
 	buf_reset(&c->retry);
 	if (len < 2 || len > RETRY_MAX || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
-	    frame[MY_FRAME_HEADER_LEN] != COM_QUERY || c->pin != MY_PIN_NONE ||
-	    !my_track_idle(&s->track) || (s->track.status & SERVER_STATUS_IN_TRANS))
+	    (frame[MY_FRAME_HEADER_LEN] != COM_QUERY &&
+	     (frame[MY_FRAME_HEADER_LEN] != COM_STMT_EXECUTE || len < 5)) ||
+	    client_keeps_session(c) || !my_track_idle(&s->track) ||
+	    (s->track.status & SERVER_STATUS_IN_TRANS))
 		return;
 	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8)) {
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
 		return;
 	}
-	c->retry_read = client_listener(c)->retry_reads &&
-			my_query_is_read(client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1, len - 1);
+	c->retry_read = command_is_read(c, frame, len);
+}
+
+/* client_keep_for_replay copies the command at the head of c->in for the
+ * transaction log (replay.c), on listeners with replay_transactions: a whole
+ * COM_QUERY or COM_STMT_EXECUTE, alone on the connection. Prepares and pings
+ * are neutral (a statement prepares again wherever it runs); anything else
+ * inside a transaction makes it one that is not replayed. */
+static void client_keep_for_replay(struct client *c, uint32_t len)
+{
+	const struct server *s = c->server;
+	struct replay_log *log = &c->replay;
+	const struct cfg_listener *l = client_listener(c);
+	const uint8_t *frame = buf_head(&c->conn.in);
+	if (!l->replay_transactions || log->running)
+		return;
+	if (len == 0 || buf_avail(&c->conn.in) <= MY_FRAME_HEADER_LEN) {
+		replay_log_forget_pending(log, false); /* not here yet: looked at again then */
+		return;
+	}
+	uint8_t cmd = frame[MY_FRAME_HEADER_LEN];
+	if (cmd == COM_STMT_PREPARE || cmd == COM_PING) {
+		replay_log_forget_pending(log, true);
+		return;
+	}
+	if (cmd == COM_STMT_CLOSE && (s->track.status & SERVER_STATUS_IN_TRANS))
+		log->broken = true; /* an execute of it run again would be answered here */
+	if (len < 2 || buf_avail(&c->conn.in) < MY_FRAME_HEADER_LEN + (size_t)len ||
+	    (cmd != COM_QUERY && cmd != COM_STMT_EXECUTE) || !my_track_idle(&s->track)) {
+		replay_log_forget_pending(log, false);
+		return;
+	}
+	bool stays = false;
+	if (s->track.status & SERVER_STATUS_IN_TRANS) /* what a lost statement may be */
+		stays = cmd == COM_QUERY ? my_query_stays_in_transaction(
+						   client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1,
+						   len - 1)
+					 : stmt_execute_stays_in_transaction(
+						   c, frame + MY_FRAME_HEADER_LEN, len);
+	replay_log_keep(log, frame, MY_FRAME_HEADER_LEN + (size_t)len, stays,
+			(size_t)l->replay_max_bytes);
+}
+
+/* client_command_sent: the command at the head of c->in starts going out:
+ * a re-sent one is on its way, and the digest of its answer starts. */
+static void client_command_sent(struct client *c)
+{
+	c->replaying = false;
+	if (!client_listener(c)->replay_transactions)
+		return;
+	replay_log_sent(&c->replay);
+	if (c->replay.running)
+		c->replay.awaiting = true; /* the client's own wait behind it */
 }
 
 static void client_between_transactions(struct client *c);
@@ -1251,6 +1324,7 @@ static void client_between_transactions(struct client *c);
  * True while the client stays linked (its next command follows). */
 static bool client_answered_here(struct client *c)
 {
+	c->replaying = false; /* a re-sent command answered here, if it was one */
 	client_maybe_release(c);
 	if (c->state == CLIENT_LINKED)
 		return true;
@@ -1338,9 +1412,14 @@ static void client_relay(struct client *c)
 			bool uploading = c->server->track.uploading;
 			if (uploading && len == 0)
 				my_track_upload_ended(&c->server->track);
+			if (uploading) /* a file sent with LOAD DATA LOCAL: not kept to replay */
+				replay_log_forget_pending(&c->replay, false);
 			command = 0;
+			if (seq == 0 && !uploading && c->replay.running && c->replay.awaiting)
+				return; /* a statement run again: its answer is checked first */
 			if (seq == 0 && !uploading) {
 				client_keep_for_retry(c, len);
+				client_keep_for_replay(c, len);
 				if (!my_cur_u8(&h, &command))
 					return;
 				if (command == COM_QUIT) {
@@ -1379,6 +1458,8 @@ static void client_relay(struct client *c)
 				}
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
+			if (seq == 0 && !uploading)
+				client_command_sent(c);
 			client_kill_scan_frame(c, seq == 0 && !uploading, command, len);
 		}
 		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
@@ -1536,6 +1617,94 @@ bool client_forward(struct client *c, const uint8_t *data, size_t len)
 	return conn_write(&c->conn, data, len);
 }
 
+bool client_relay_answer(struct client *c, const uint8_t *data, size_t len)
+{
+	if (!client_listener(c)->replay_transactions)
+		return client_forward(c, data, len);
+	replay_log_feed(&c->replay, data, len);
+	if (c->replay.awaiting)
+		return true; /* the answer of a statement run again: checked, not relayed */
+	return client_forward(c, data, len);
+}
+
+/* prepend_frame puts |frame| (|len| bytes) before what c->in holds. False
+ * (the client closed) when out of memory. */
+static bool prepend_frame(struct client *c, const uint8_t *frame, size_t len)
+{
+	struct buf in = {0};
+	if (!buf_append(&in, frame, len, BUF_NO_LIMIT) ||
+	    !buf_append(&in, buf_head(&c->conn.in), buf_avail(&c->conn.in), BUF_NO_LIMIT)) {
+		buf_cleanup(&in);
+		conn_close(&c->conn, LOG_ERROR, "out of memory");
+		return false;
+	}
+	buf_cleanup(&c->conn.in);
+	c->conn.in = in;
+	return true;
+}
+
+/* client_replay_refused: the transaction lost with its connection is not
+ * run again (|outcome| says why), or no longer: the client is told at the
+ * statement it waits for, or its next one, that the transaction was rolled
+ * back (ERR 1927), as without replay_transactions. A connection where part
+ * of it ran again goes back with a reset (the reset rolls it back). */
+static void client_replay_refused(struct client *c, enum replay_outcome outcome)
+{
+	log_info("transaction lost with its backend connection not replayed",
+		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
+		 replay_outcome_str(outcome), c->replay.n);
+	c->conn.w->stats.replays_total[outcome]++;
+	replay_log_clear(&c->replay);
+	client_give_back(c);
+	c->transaction_lost = true;
+	c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
+	if (c->state == CLIENT_LINKED)
+		client_set_state(c, CLIENT_IDLE);
+	client_between_transactions(c);
+}
+
+bool client_replay_refuse_local_answer(struct client *c)
+{
+	if (!c->replay.running)
+		return false;
+	replay_log_stop(&c->replay);
+	client_replay_refused(c, REPLAY_DIFFERENT_RESULT);
+	return true;
+}
+
+/* client_replay_answered: an answer ended. Outside a replay, the log learns
+ * whether its statement is part of the open transaction (false: go on as
+ * usual). During one, the answer of a statement run again is checked: the
+ * next one goes out, or the statement that waited for the replay does, or
+ * the replay is refused (true: all done here). */
+static bool client_replay_answered(struct client *c, struct server *s)
+{
+	struct replay_log *log = &c->replay;
+	if (!log->awaiting) {
+		if (client_listener(c)->replay_transactions)
+			replay_log_answered(log, (s->track.status & SERVER_STATUS_IN_TRANS) != 0);
+		return false;
+	}
+	const uint8_t *frame = NULL;
+	size_t len = 0;
+	enum replay_check check = replay_log_check(log, &frame, &len);
+	buf_cleanup(&c->retry); /* a statement of the log: never re-sent on its own */
+	if (check == REPLAY_CHECK_DIFFERENT) {
+		client_replay_refused(c, REPLAY_DIFFERENT_RESULT);
+		return true;
+	}
+	if (check == REPLAY_CHECK_DONE) {
+		c->conn.w->stats.replays_total[REPLAY_REPLAYED]++;
+		log_info("transaction lost with its backend connection replayed",
+			 "conn=c%llu statements=%u", (unsigned long long)c->conn.id, log->n);
+	} else if (!prepend_frame(c, frame, len)) {
+		return true;
+	}
+	if (!c->conn.closing && buf_avail(&c->conn.in) > 0)
+		c->conn.ops->on_input(&c->conn);
+	return true;
+}
+
 /* unanswered: the client's one command went out whole and not a byte of
  * its answer came back, so warmpool can still answer in its place. */
 static bool unanswered(const struct client *c, const struct server *s)
@@ -1544,31 +1713,81 @@ static bool unanswered(const struct client *c, const struct server *s)
 	       c->frame_left == 0 && buf_avail(&c->conn.in) == 0;
 }
 
-/* Times one lost read is re-sent before the client gets the error. */
+/* Times one lost statement is re-sent before the client gets the error. */
 #define RETRY_LIMIT 2
+
+/* client_may_resend: the statement kept in c->retry may go to a new
+ * connection: a read retry_reads allows, one the server never read, or one
+ * it aborted; but not when the statement itself left state on the
+ * connection (a cursor, a routine's pin: an aborted CALL may have
+ * committed its first statements) that would not come with it. */
+static bool client_may_resend(const struct client *c)
+{
+	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT)
+		return false;
+	if (c->unread)
+		return true;
+	return (c->retry_read || c->aborted) && !client_keeps_session(c);
+}
+
+/* client_replay_may_start: a transaction is open on |s|, all of it kept,
+ * and the statement in flight never commits: when |s| dies, the transaction
+ * can run again (client_replay_start). */
+static bool client_replay_may_start(const struct client *c, const struct server *s)
+{
+	const struct replay_log *log = &c->replay;
+	return client_listener(c)->replay_transactions && (s->track.status & SERVER_STATUS_IN_TRANS) &&
+	       !client_keeps_session(c) && replay_log_replayable(log) &&
+	       buf_avail(&log->pending) > 0 && log->pending_stays;
+}
+
+bool client_statement_killed(struct client *c, uint16_t code)
+{
+	if (c->frame_left > 0 || buf_avail(&c->conn.in) > 0)
+		return false; /* more behind it: only a whole answer keeps them in step */
+	if (code == ER_SERVER_SHUTDOWN && client_replay_may_start(c, c->server))
+		return true; /* its transaction runs again (client_replay_start) */
+	c->aborted = code == ER_SERVER_SHUTDOWN;
+	if (client_may_resend(c))
+		return true;
+	c->aborted = false;
+	return false;
+}
 
 /* client_replay puts a lost statement back at the head of c->in (empty:
  * see unanswered) and runs it again on a new backend connection: a read
- * retry_reads allows, or one the server never read. */
+ * retry_reads allows, one the server never read, or one it aborted. */
 static bool client_replay(struct client *c)
 {
-	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT ||
-	    !(c->retry_read || c->unread))
+	if (!client_may_resend(c))
 		return false;
-	bool unread = c->unread;
+	const char *what =
+		c->unread ? "statement the backend never read re-sent on a new backend connection"
+		: c->retry_read
+			? "read statement re-sent on a new backend connection"
+			: "statement the backend aborted as it shut down re-sent on a new backend "
+			  "connection";
+	struct worker_stats *stats = &c->conn.w->stats;
+	if (!c->unread && c->retry_read)
+		stats->retried_reads_total++;
+	else if (!c->unread)
+		stats->retried_aborted_total++;
 	c->retries++;
 	c->replaying = true;
-	c->unread = false;
-	if (!unread)
-		c->conn.w->stats.retried_reads_total++;
+	c->unread = c->aborted = false;
 	bool ok = buf_append(&c->conn.in, buf_head(&c->retry), buf_avail(&c->retry), BUF_NO_LIMIT);
 	buf_cleanup(&c->retry);
 	if (!ok)
 		return false;
 	c->avoid_backend = c->bp->backend_idx; /* another member, if there is one up */
-	log_info(unread ? "statement the backend never read re-sent on a new backend connection"
-			: "read statement re-sent on a new backend connection",
-		 "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
+	/* The connections that sat idle while this one died may have died with
+	 * it, unnoticed yet (their EOFs can be in the same batch of
+	 * completions): sent to one of them, the statement would be lost again,
+	 * a retry spent for nothing. The re-sent statement gets a connection
+	 * opened from now on. */
+	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+				       "idle while another connection died under a statement");
+	log_info(what, "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);
 	client_between_transactions(c);
 	return true;
@@ -1603,6 +1822,79 @@ static void answer_lost_command(struct client *c, const struct server *s)
 		return;
 	}
 	client_set_state(c, CLIENT_IDLE);
+}
+
+/* client_replay_lost_again: the connection of a replay died too: the
+ * statement of the log not sent yet goes (the client's own stays). */
+static void client_replay_lost_again(struct client *c)
+{
+	if (!c->replay.awaiting) {
+		size_t len = c->frame_left;
+		struct my_cur h = my_cur_make(buf_head(&c->conn.in), buf_avail(&c->conn.in));
+		uint32_t payload;
+		if (len == 0 && my_cur_u24le(&h, &payload))
+			len = MY_FRAME_HEADER_LEN + (size_t)payload;
+		buf_consume(&c->conn.in, len < buf_avail(&c->conn.in) ? len : buf_avail(&c->conn.in));
+	}
+	c->frame_left = 0;
+	client_replay_refused(c, REPLAY_LOST_AGAIN);
+}
+
+/* client_replay_start: |s| died inside the client's transaction. With
+ * replay_transactions, and a transaction whose statements were all kept,
+ * none committed: the server rolled it back when the connection went, as
+ * long as the statement in flight (if any) is one that never commits. Then
+ * it runs again on a new connection, statement by statement, each answer
+ * checked against the original (client_replay_answered), before the
+ * statement in flight, or the client's next one. True when started (or
+ * refused here: the client is told); false: as without replay. */
+static bool client_replay_start(struct client *c, const struct server *s, bool between_commands)
+{
+	struct replay_log *log = &c->replay;
+	if (log->running) {
+		client_replay_lost_again(c);
+		return true;
+	}
+	if (!client_listener(c)->replay_transactions ||
+	    !(s->track.status & SERVER_STATUS_IN_TRANS))
+		return false;
+	if (!between_commands && !unanswered(c, s))
+		return false; /* part of an answer went out: the client is closed */
+	enum replay_outcome refused = REPLAY_OUTCOME_COUNT;
+	if (client_keeps_session(c) || !replay_log_replayable(log) ||
+	    (!between_commands && buf_avail(&log->pending) == 0))
+		refused = REPLAY_NOT_KEPT;
+	else if (!between_commands && !log->pending_stays)
+		refused = REPLAY_UNKNOWN_OUTCOME; /* a COMMIT, or what may commit */
+	if (refused != REPLAY_OUTCOME_COUNT) {
+		log_info("transaction lost with its backend connection not replayed",
+			 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
+			 replay_outcome_str(refused), log->n);
+		c->conn.w->stats.replays_total[refused]++;
+		replay_log_clear(log);
+		return false;
+	}
+	const uint8_t *frame;
+	size_t len;
+	replay_log_begin(log, &frame, &len);
+	if (!between_commands && !buf_append(&c->conn.in, buf_head(&log->pending),
+					     buf_avail(&log->pending), BUF_NO_LIMIT)) {
+		conn_close(&c->conn, LOG_ERROR, "out of memory");
+		return true;
+	}
+	replay_log_forget_pending(log, false);
+	if (!prepend_frame(c, frame, len))
+		return true;
+	buf_cleanup(&c->retry);
+	c->transaction_lost = false;
+	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+				       "idle while another connection died inside a transaction");
+	log_info("backend connection lost inside a transaction; running it again",
+		 "conn=c%llu statements=%u in_flight=%s", (unsigned long long)c->conn.id, log->n,
+		 between_commands ? "no" : "yes");
+	client_set_state(c, CLIENT_IDLE);
+	client_between_transactions(c);
+	return true;
 }
 
 void client_backend_lost(struct client *c, const struct server *s)
@@ -1645,6 +1937,8 @@ void client_backend_lost(struct client *c, const struct server *s)
 				(my_track_idle(&s->track) && s->frame_left == 0 && c->frame_left == 0);
 	c->stmt_blocked = false;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;
+	if (client_replay_start(c, s, between_commands))
+		return;
 	if (!between_commands && unanswered(c, s)) {
 		answer_lost_command(c, s);
 		return;
@@ -1699,6 +1993,7 @@ static void client_on_free(struct conn *conn)
 {
 	struct client *c = client_of(conn);
 	buf_cleanup(&c->retry);
+	replay_log_clear(&c->replay);
 	my_vars_clear(&c->vars);
 	my_vars_clear(&c->readback);
 	my_session_change_cleanup(&c->pending);

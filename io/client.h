@@ -14,6 +14,7 @@
 #include "my_pin.h"
 #include "my_stmt.h"
 #include "pool.h"
+#include "replay.h"
 
 struct server;
 struct worker;
@@ -44,6 +45,8 @@ enum client_option {
 struct stmt_pending {
 	char *sql[STMT_PENDING_MAX];
 	size_t len[STMT_PENDING_MAX];
+	bool read[STMT_PENDING_MAX]; /* the text is a lone read (my_query_is_read) */
+	bool stays[STMT_PENDING_MAX]; /* ... never commits (my_query_stays_in_transaction) */
 	uint8_t head, n;
 };
 
@@ -79,10 +82,14 @@ struct client {
 	size_t frame_left; /* bytes of the current client frame still to relay */
 	uint8_t last_seq;  /* sequence id of the last frame relayed */
 	struct buf retry;  /* the outstanding statement, while it may be re-sent: a read
-			    * (retry_reads), or any statement the server never read */
+			    * (retry_reads), or any statement the server never read or
+			    * aborted */
 	bool retry_read;   /* ... it is a read retry_reads may re-send */
 	bool unread;	   /* ... the server closed without reading it (set by the server) */
+	bool aborted;	   /* ... the server answered it ERR 1053: it rolled it back as it
+			      shut down (client_statement_killed) */
 	uint8_t retries;   /* times it was re-sent */
+	struct replay_log replay; /* its open transaction, kept to run again (replay.c) */
 	bool replaying;	   /* c->in starts with a re-sent command */
 	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */
 	unsigned setup_retries; /* session setups lost in a row */
@@ -161,6 +168,23 @@ void client_pin(struct client *c, enum my_pin_reason reason);
 void client_fail(struct client *c, uint16_t code, const char *sqlstate, const char *message);
 /* client_forward writes backend bytes to the client. */
 bool client_forward(struct client *c, const uint8_t *data, size_t len);
+/* client_statement_killed: the server answered the client's statement,
+ * before any of the answer was relayed, with ERR |code| (1053: it aborted
+ * the statement as it shuts down, which rolls it back; 1927: killed). True
+ * when warmpool will send the statement again on a new connection (see
+ * client_keep_for_retry): the caller then drops the connection as lost
+ * without relaying the ERR. */
+bool client_statement_killed(struct client *c, uint16_t code);
+/* client_relay_answer relays |len| bytes of an answer to the client (as
+ * client_forward), feeding the transaction log's digest; the answer of a
+ * statement run again by a replay is checked instead of relayed. */
+bool client_relay_answer(struct client *c, const uint8_t *data, size_t len);
+/* client_replay_refuse_local_answer: warmpool is about to answer the
+ * client's command itself (stmt_relay.c); when that command is a statement
+ * of a transaction being run again, the answer would reach the client out
+ * of step: the replay is refused instead (the client is told its
+ * transaction was rolled back). True when it was: send nothing. */
+bool client_replay_refuse_local_answer(struct client *c);
 /* client_backend_lost: its backend connection |s| died (|s| is still
  * readable: its tracker says whether a response or a transaction was open). */
 void client_backend_lost(struct client *c, const struct server *s);

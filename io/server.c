@@ -734,9 +734,9 @@ static bool between_commands(const struct server *s)
 	       !c->frame_left && !buf_avail(&c->conn.in);
 }
 
-void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+void server_retire_idle_born_before(struct backend_pool *bp, uint64_t before_ms,
+				    const char *why)
 {
-	static const char why[] = "backend going away (another connection was told so)";
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_IDLE])
 	{
@@ -744,6 +744,13 @@ void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
 		if (pc->born_ms < before_ms)
 			server_retire(container_of(pc, struct server, pc), why);
 	}
+}
+
+void server_retire_born_before(struct backend_pool *bp, uint64_t before_ms)
+{
+	static const char why[] = "backend going away (another connection was told so)";
+	struct list *pos, *tmp;
+	server_retire_idle_born_before(bp, before_ms, why);
 	list_for_each_safe(pos, tmp, &bp->pool.conns[POOL_CONN_ACTIVE])
 	{
 		struct pool_conn *pc = list_entry(pos, struct pool_conn, node);
@@ -1104,7 +1111,7 @@ static void server_relay(struct server *s)
 		if (code == ER_SERVER_SHUTDOWN)
 			server_leaving(s);
 		s->leaving = true;
-		if (buf_avail(&s->client->retry) > 0 && s->client->retry_read) {
+		if (client_statement_killed(s->client, code)) {
 			conn_close(&s->conn, LOG_INFO,
 				   "the backend killed the statement before answering");
 			return;
@@ -1135,7 +1142,7 @@ static void server_relay(struct server *s)
 			continue;
 		}
 		struct client *c = s->client;
-		if (!client_forward(c, buf_head(in), span))
+		if (!client_relay_answer(c, buf_head(in), span))
 			return;
 		buf_consume(in, span);
 		if (ended)

@@ -87,6 +87,11 @@ struct server {
 	struct handoff_pool *lent_pool;	  /* its pool, by key: the new worker's shard of it */
 };
 
+/* server_retire_idle_born_before closes |bp|'s idle connections opened
+ * before |before_ms|, logging |why|. */
+void server_retire_idle_born_before(struct backend_pool *bp, uint64_t before_ms,
+				    const char *why);
+
 /* server_retire_born_before closes |bp|'s connections opened before
  * |before_ms| (CLOCK_MONOTONIC) that would take a command next: idle ones,
  * and those lent to clients between commands. MySQL marks every session for

@@ -115,6 +115,9 @@ void stats_merge(struct worker_stats *into, const struct worker_stats *from)
 		into->heartbeat_ms = from->heartbeat_ms; /* the stalest worker */
 	into->queries_total += from->queries_total;
 	into->retried_reads_total += from->retried_reads_total;
+	into->retried_aborted_total += from->retried_aborted_total;
+	for (int k = 0; k < REPLAY_OUTCOME_COUNT; k++)
+		into->replays_total[k] += from->replays_total[k];
 	into->client_bytes_received_total += from->client_bytes_received_total;
 	into->client_bytes_sent_total += from->client_bytes_sent_total;
 	into->backend_bytes_received_total += from->backend_bytes_received_total;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "metric.h"
+#include "replay.h"
 #include "tls_cache.h"
 #include "my_pin.h"
 #include "pool.h"
@@ -82,6 +83,8 @@ struct worker_stats {
 	uint64_t heartbeat_ms; /* the last loop turn (copied: the live value is atomic) */
 	uint64_t queries_total;
 	uint64_t retried_reads_total; /* lost reads re-sent (retry_reads) */
+	uint64_t retried_aborted_total; /* statements the server aborted (ERR 1053), re-sent */
+	uint64_t replays_total[REPLAY_OUTCOME_COUNT]; /* transactions lost, by what followed */
 	uint64_t client_bytes_received_total;
 	uint64_t client_bytes_sent_total;
 	uint64_t backend_bytes_received_total;

@@ -10,6 +10,7 @@
 #include "my_frame.h"
 #include "my_result.h"
 #include "server.h"
+#include "worker.h"
 
 bool stmt_is_command(uint8_t command)
 {
@@ -69,6 +70,8 @@ static enum stmt_step answer_locally(struct client *c, uint32_t len, uint16_t co
 		return STMT_WAIT;
 	if (cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_STMT_CLOSE)
 		return STMT_HANDLED;
+	if (client_replay_refuse_local_answer(c))
+		return STMT_HANDLED;
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (message) {
@@ -125,6 +128,9 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	struct my_session_change ch;
 	my_classify(&ch, client_sql_mode(c), MY_TEXT_PREPARE, (const uint8_t *)sql, text_len);
 	my_session_change_cleanup(&ch);
+	bool read = ch.read && ch.pin == MY_PIN_NONE; /* as my_query_is_read */
+	bool stays = c->conn.w->rt->cfg.listeners[c->listener_idx].replay_transactions &&
+		     my_query_stays_in_transaction(client_sql_mode(c), (const uint8_t *)sql, text_len);
 	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		xfree(sql); /* its id would name a backend session at each execute */
@@ -137,6 +143,8 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	size_t at = (q->head + q->n++) % STMT_PENDING_MAX;
 	q->sql[at] = sql;
 	q->len[at] = text_len;
+	q->read[at] = read;
+	q->stays[at] = stays;
 	return STMT_RELAY;
 }
 
@@ -282,6 +290,22 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len)
 	return STMT_RELAY;
 }
 
+bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len)
+{
+	if (len < 5)
+		return false;
+	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
+	return st && st->read;
+}
+
+bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload, uint32_t len)
+{
+	if (len < 5)
+		return false;
+	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
+	return st && st->stays;
+}
+
 bool stmt_client_close_idle(struct client *c)
 {
 	struct buf *in = &c->conn.in;
@@ -299,14 +323,17 @@ bool stmt_client_close_idle(struct client *c)
 	return true;
 }
 
-/* pop_prepare takes the oldest queued prepare text (NULL: none). */
-static char *pop_prepare(struct client *c, size_t *len)
+/* pop_prepare takes the oldest queued prepare text (NULL: none), its
+ * length, whether it is a read and whether it never commits. */
+static char *pop_prepare(struct client *c, size_t *len, bool *out_read, bool *out_stays)
 {
 	struct stmt_pending *q = &c->prepares;
 	if (q->n == 0)
 		return NULL;
 	char *sql = q->sql[q->head];
 	*len = q->len[q->head];
+	*out_read = q->read[q->head];
+	*out_stays = q->stays[q->head];
 	q->sql[q->head] = NULL;
 	q->head = (uint8_t)((q->head + 1) % STMT_PENDING_MAX);
 	q->n--;
@@ -368,9 +395,15 @@ void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have)
 		return;
 	}
 	size_t sql_len;
-	char *sql = c ? pop_prepare(c, &sql_len) : NULL;
+	bool read = false, stays = false;
+	char *sql = c ? pop_prepare(c, &sql_len, &read, &stays) : NULL;
 	if (ok && sql) {
 		uint32_t id = my_stmts_add(&c->stmts, (const uint8_t *)sql, sql_len, params);
+		struct my_stmt *st = my_stmts_find(&c->stmts, id);
+		if (st) {
+			st->read = read;
+			st->stays = stays;
+		}
 		if (!cache_prepared(s, sql, sql_len, backend_id, params))
 			client_pin(c, MY_PIN_PREPARED_STATEMENT); /* out of memory */
 		put_le32(payload + MY_STMT_ID_OFFSET, id); /* 0 (out of memory): unknown later */
@@ -390,7 +423,8 @@ void stmt_server_reprepared(struct server *s)
 		 * command that needed it gets the server's ERR as it came, with
 		 * its code and SQLSTATE. */
 		uint8_t cmd = take_command(c, head_len(c)); /* whole: see stmt_client_command */
-		if (cmd != 0 && cmd != COM_STMT_SEND_LONG_DATA) {
+		if (cmd != 0 && cmd != COM_STMT_SEND_LONG_DATA &&
+		    !client_replay_refuse_local_answer(c)) {
 			struct my_bld b;
 			conn_bld_begin(&c->conn, &b);
 			my_bld_packet_begin(&b, 1);
@@ -421,8 +455,9 @@ void stmt_server_invalidate(struct server *s, struct my_bld *b)
 void stmt_client_prepares_lost(struct client *c)
 {
 	size_t len;
+	bool read, stays;
 	char *sql;
-	while ((sql = pop_prepare(c, &len)))
+	while ((sql = pop_prepare(c, &len, &read, &stays)))
 		xfree(sql);
 }
 

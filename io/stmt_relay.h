@@ -25,6 +25,17 @@ bool stmt_is_command(uint8_t command);
  * head of the client's input, which is linked to a backend connection. */
 enum stmt_step stmt_client_command(struct client *c, uint32_t len);
 
+/* stmt_execute_is_read: the COM_STMT_EXECUTE |payload| (|len| bytes,
+ * command byte first, the client's statement id) runs one of the client's
+ * statements whose text is a lone read (my_query_is_read, judged at its
+ * prepare): running it twice is harmless. */
+bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len);
+
+/* stmt_execute_stays_in_transaction: as stmt_execute_is_read, for a
+ * statement whose text never commits a transaction (judged at its prepare,
+ * on listeners with replay_transactions). */
+bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload, uint32_t len);
+
 /* stmt_client_close_idle drops a COM_STMT_CLOSE that arrives between
  * transactions without taking a connection; false when the head of c->in
  * is something else (or not all there). */

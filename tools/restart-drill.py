@@ -8,8 +8,8 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
-    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--restarts 5] [--build build]
-                           [--json out.json] [--keep]
+    tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--replay-transactions]
+                           [--prepared] [--restarts 5] [--build build] [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -58,7 +58,8 @@ def accepting(port):
 
 
 class Warmpool:
-    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False):
+    def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False,
+                 replay=False):
         self.port, self.admin = free_port(), free_port()
         users = workdir / "users.txt"
         users.write_text("app:app-secret\n")
@@ -75,6 +76,7 @@ drain_timeout_ms = 5000
 port = {self.port}
 pool_mode = transaction
 retry_reads = {"true" if retry_reads else "false"}
+replay_transactions = {"true" if replay else "false"}
 
 [backend main]
 port = {db_port}
@@ -90,6 +92,18 @@ connect_concurrency = {CONCURRENCY}
     def status(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/status", timeout=5) as r:
             return json.load(r)
+
+    def retried(self):
+        """warmpool's re-sent statements, by kind, from /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        found = {kind: int(float(re.search(rf"^warmpool_retried_{kind}_total (\S+)$", text,
+                                           re.M).group(1)))
+                 for kind in ("reads", "aborted")}
+        found["transaction_replays"] = {
+            m.group(1): int(float(m.group(2))) for m in re.finditer(
+                r'^warmpool_replays_total\{outcome="(\w+)"\} (\S+)$', text, re.M)}
+        return found
 
     def warm(self):
         b = self.status()["backends"][0]
@@ -154,10 +168,11 @@ def restart(db_dir, db_port, ssl):
     return up_at - start, up_at
 
 
-def sysbench(port, seconds):
+def sysbench(port, seconds, prepared):
     base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
             "--mysql-password=app-secret", "--mysql-db=drill", "--tables=2",
-            "--table-size=10000", "--db-ps-mode=disable", "--mysql-ssl=off"]
+            "--table-size=10000", f"--db-ps-mode={'auto' if prepared else 'disable'}",
+            "--mysql-ssl=off"]
     # Prepared through warmpool: sysbench's plaintext login to MySQL directly
     # would need caching_sha2_password full authentication of its own.
     subprocess.run(base + [f"--mysql-port={port}", "prepare"], check=True,
@@ -189,6 +204,12 @@ def main():
     ap.add_argument("--retry-reads", action="store_true",
                     help="retry_reads = true: MySQL answers statements that arrive during "
                          "its shutdown with ERR 1053; reads are then re-sent")
+    ap.add_argument("--replay-transactions", action="store_true",
+                    help="replay_transactions = true: transactions lost with nothing "
+                         "committed run again on a new connection")
+    ap.add_argument("--prepared", action="store_true",
+                    help="sysbench with its default server-side prepared statements "
+                         "(COM_STMT_EXECUTE) instead of text queries")
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
@@ -202,7 +223,7 @@ def main():
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
                     "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
     wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
-                  env.get("rsa_public_key"), args.retry_reads)
+                  env.get("rsa_public_key"), args.retry_reads, args.replay_transactions)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -222,7 +243,7 @@ def main():
         for t in threads:
             t.start()
         total = args.restarts * (args.pause + 3) + args.pause
-        bench = sysbench(wp.port, int(total))
+        bench = sysbench(wp.port, int(total), args.prepared)
         time.sleep(args.pause)
         restarts = []
         for i in range(args.restarts):
@@ -257,6 +278,8 @@ def main():
         result = {
             "server": args.server,
             "retry_reads": args.retry_reads,
+            "prepared": args.prepared,
+            "replay_transactions": args.replay_transactions,
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},
@@ -264,6 +287,7 @@ def main():
             "connect_concurrency": CONCURRENCY,
             "connecting_peak_bound": st["backends"][0]["connecting_peak"],
             "warmpool_errors": st["errors"],
+            "warmpool_retried": wp.retried(),
         }
         print(json.dumps(result, indent=2))
         if args.json:

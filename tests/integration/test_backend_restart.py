@@ -1,7 +1,9 @@
 """Backend restarts (as an SSL toggle causes): clients between commands notice nothing."""
 import json
 import os
+import re
 import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -185,3 +187,34 @@ def test_reset_connection_lifts_the_pin(warmpool_factory, private_db):
     assert row(c, "SELECT 'kept', @@character_set_client") == ("kept", "latin1")
     assert row(c, "SELECT @kept") == (None,)  # (reading it pins again; that is fine now)
     c.close()
+
+
+def test_prepared_point_selects_survive_restarts_with_retry_reads(warmpool_factory, private_db):
+    """sysbench's default prepared point selects (COM_STMT_EXECUTE, binary
+    protocol) through a transaction-mode listener with retry_reads, across two
+    restarts toggling TLS: MariaDB closes every session at once, executes in
+    flight included; each is a read, so it is prepared again and re-sent on the
+    server that comes back. Not one error."""
+    db = private_db
+    db.root_sql("CREATE DATABASE IF NOT EXISTS sbtest")
+    wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+                          listener_main={"pool_mode": "transaction", "retry_reads": "true"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "2",
+                                        "max_connections": "8"})
+    base = ["sysbench", "oltp_point_select", "--mysql-host=127.0.0.1", f"--mysql-port={wp.port}",
+            "--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=sbtest",
+            "--mysql-ssl=off", "--tables=1", "--table-size=1000"]
+    prep = subprocess.run(base + ["prepare"], capture_output=True, text=True, timeout=120)
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    bench = subprocess.Popen(base + ["--threads=4", "--time=14", "--report-interval=0", "run"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    for ssl in ("off", "on"):
+        db.restart(ssl=ssl)
+        time.sleep(2)
+    output = bench.communicate(timeout=120)[0]
+    assert bench.returncode == 0 and "FATAL" not in output, output[-3000:]
+    assert re.search(r"ignored errors:\s+0\s", output) and re.search(r"reconnects:\s+0\s", output), \
+        output
+    executes = db.root_sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'").split()[1]
+    assert int(executes) > 0  # binary protocol, on the server that came back

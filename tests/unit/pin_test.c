@@ -288,6 +288,36 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect_not(my_query_is_read(unknown, (const uint8_t *)"SELECT 'a\\'b'", 13));
 }
 
+static bool stays(const char *sql)
+{
+	return my_query_stays_in_transaction(plain, (const uint8_t *)sql, strlen(sql));
+}
+
+Test(pin, statements_that_never_commit_a_transaction)
+{
+	cr_expect(stays("SELECT c FROM sbtest1 WHERE id=42"));
+	cr_expect(stays("UPDATE sbtest1 SET k=k+1 WHERE id=7"));
+	cr_expect(stays("  insert into t values (1, 'commit')"));
+	cr_expect(stays("DELETE FROM t WHERE id = 3"));
+	cr_expect(stays("REPLACE INTO t VALUES (1)"));
+	cr_expect(stays("SELECT * FROM t WHERE id = 1 FOR UPDATE"));
+	cr_expect(stays("WITH a AS (SELECT 1) SELECT * FROM a"));
+	cr_expect_not(stays("COMMIT"));
+	cr_expect_not(stays("commit work"));
+	cr_expect_not(stays("BEGIN"));
+	cr_expect_not(stays("START TRANSACTION"));
+	cr_expect_not(stays("CREATE TABLE t2 (a INT)"));
+	cr_expect_not(stays("TRUNCATE TABLE t"));
+	cr_expect_not(stays("SET autocommit = 1"));
+	cr_expect_not(stays("LOCK TABLES t WRITE"));
+	cr_expect_not(stays("CALL p()"));
+	cr_expect_not(stays("SELECT 1; COMMIT"));
+	cr_expect_not(stays("/*!50000 COMMIT */"));
+	cr_expect_not(stays("SELECT @x := 1"));
+	cr_expect_not(stays("XA END 'x'"));
+	cr_expect_not(stays(""));
+}
+
 /* What a text is refused or flagged for, beyond its pin. */
 struct flag_case {
 	const char *sql;

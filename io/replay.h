@@ -1,0 +1,82 @@
+/* replay: the statements of a client's open transaction and a digest of each answer, kept to run them again on a new backend connection and check they answer the same. */
+#ifndef WP_REPLAY_H
+#define WP_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Why a transaction lost with its connection was, or was not, run again
+ * (replays_total{outcome}). */
+enum replay_outcome {
+	REPLAY_REPLAYED = 0,	     /* every statement answered the same: the client goes on */
+	REPLAY_DIFFERENT_RESULT = 1, /* a statement answered otherwise: the client is told */
+	REPLAY_UNKNOWN_OUTCOME = 2,  /* the statement in flight may have committed (COMMIT,
+					an implicit commit): never run again */
+	REPLAY_NOT_KEPT = 3,	     /* over replay_max_bytes, or a statement that is not kept */
+	REPLAY_LOST_AGAIN = 4,	     /* the new connection died too */
+	REPLAY_OUTCOME_COUNT = 5,
+};
+const char *replay_outcome_str(enum replay_outcome outcome);
+
+/* One client's transaction log. The zero value is an empty log. */
+struct replay_log {
+	struct buf frames;  /* the transaction's statements, whole frames as the client
+			       sent them (its statement ids), oldest first */
+	uint64_t *digests;  /* per statement: the digest of its whole answer */
+	uint32_t n, cap;
+	bool broken;	    /* a statement of this transaction was not kept: no replay */
+	struct buf pending; /* the statement being answered, kept until its answer ends */
+	bool pending_stays; /* ... which never commits (my_query_stays_in_transaction) */
+	bool pending_neutral; /* ... a command a transaction does not depend on (a prepare,
+				 a ping): neither kept nor a reason not to replay */
+	uint64_t digest;    /* of the answer so far */
+	/* While the transaction runs again: */
+	bool running;
+	bool awaiting;	   /* a statement of the log is out, its answer not checked yet */
+	uint32_t next;	   /* the statement whose answer is checked next */
+	size_t next_off;   /* its offset in |frames| */
+};
+
+/* replay_log_keep keeps a copy of the command frame |frame| (whole, |len|
+ * bytes with its header) as the statement about to be answered, when the
+ * log stays within |max_bytes| with it; |stays| says whether it never
+ * commits. */
+void replay_log_keep(struct replay_log *log, const uint8_t *frame, size_t len, bool stays,
+		     size_t max_bytes);
+/* replay_log_forget_pending: the command about to be answered is not kept;
+ * |neutral|: the transaction does not depend on it. */
+void replay_log_forget_pending(struct replay_log *log, bool neutral);
+/* replay_log_sent: a command went out; the digest of its answer starts. */
+void replay_log_sent(struct replay_log *log);
+/* replay_log_feed adds answer bytes to the digest. */
+void replay_log_feed(struct replay_log *log, const uint8_t *data, size_t len);
+/* replay_log_answered: an answer ended outside a replay. |in_transaction|:
+ * a transaction is open after it, so the statement is part of it (kept, or
+ * the log is broken); otherwise the transaction is over and the log empty. */
+void replay_log_answered(struct replay_log *log, bool in_transaction);
+/* replay_log_replayable: the log holds a whole transaction to run again. */
+bool replay_log_replayable(const struct replay_log *log);
+
+/* replay_log_begin starts running the log again; |*out_frame| and
+ * |*out_len| are its first statement (to be sent). */
+void replay_log_begin(struct replay_log *log, const uint8_t **out_frame, size_t *out_len);
+
+/* What the answer of a statement run again says. */
+enum replay_check {
+	REPLAY_CHECK_NEXT = 0,	    /* the same: |*out_frame| is the next statement to send */
+	REPLAY_CHECK_DONE = 1,	    /* the same, and it was the last: the replay is over */
+	REPLAY_CHECK_DIFFERENT = 2, /* another answer: the replay is over, refused */
+};
+/* replay_log_check compares the answer just ended with the original. */
+enum replay_check replay_log_check(struct replay_log *log, const uint8_t **out_frame,
+				   size_t *out_len);
+
+/* replay_log_stop ends a replay (the log is kept). */
+void replay_log_stop(struct replay_log *log);
+/* replay_log_clear empties the log (its memory too). */
+void replay_log_clear(struct replay_log *log);
+
+#endif

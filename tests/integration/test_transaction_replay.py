@@ -1,0 +1,258 @@
+"""replay_transactions: a transaction whose backend connection died with nothing
+committed runs again on a new connection, each answer checked against the
+original; the client goes on as if nothing happened, or is told (ERR 1927) when
+an answer differs, when the statement in flight may have committed, or when the
+transaction was over the size bound. Checked with the server's own rows (a fault
+proxy in front of the real MariaDB cuts connections on purpose)."""
+import re
+import time
+import urllib.request
+import uuid
+
+import pymysql
+import pytest
+
+from conftest import connect, row, value
+from fault_proxy import FaultProxy
+
+
+@pytest.fixture
+def table(mariadb):
+    name = f"rr.x_{uuid.uuid4().hex[:12]}"
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
+                     f"CREATE TABLE {name} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
+                     f"INSERT INTO {name} VALUES (1, 10)")
+    yield name
+    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.fixture
+def proxy(mariadb):
+    p = FaultProxy(mariadb.port)
+    yield p
+    p.close()
+
+
+def replaying(factory, proxy, mode="transaction", max_bytes="65536"):
+    return factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                   listener_main={"pool_mode": mode, "replay_transactions": "true",
+                                  "replay_max_bytes": max_bytes},
+                   backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                 "min_idle": "1", "max_connections": "4"})
+
+
+def replays_now(wp):
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): int(float(m.group(2))) for m in re.finditer(
+        r'^warmpool_replays_total\{outcome="(\w+)"\} (\S+)$', text, re.M) if float(m.group(2))}
+
+
+def replays(wp, expected):
+    """warmpool_replays_total by outcome (nonzero), once |expected| or after a
+    while, and still so a moment later."""
+    deadline = time.monotonic() + 1.5
+    while replays_now(wp) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return replays_now(wp)
+
+
+def ids(db, table):
+    return db.root_sql(f"SELECT GROUP_CONCAT(id ORDER BY id) FROM {table}").strip()
+
+
+def lost_transaction(e):
+    return e.value.args[0] == 1927 and "transaction was rolled back" in e.value.args[1]
+
+
+def cut_and_told(c, proxy, db, table, id_):
+    """The connection goes between statements; the client's next statement
+    (an INSERT of |id_|) is told that the transaction was rolled back, and
+    nothing of it is in the table."""
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {table} VALUES ({id_}, 0)")
+    assert lost_transaction(lost)
+    assert ids(db, table) == "1"
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_lost_between_statements_the_transaction_runs_again(warmpool_factory, mariadb, proxy,
+                                                            table, mode):
+    wp = replaying(warmpool_factory, proxy, mode)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (2, 20)")
+    assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
+    proxy.cut()
+    row(c, f"INSERT INTO {table} VALUES (3, 30)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,2,3"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    assert wp.wait_for_log("transaction lost with its backend connection replayed")
+    c.close()
+
+
+def test_a_statement_in_flight_runs_again_after_the_transaction(warmpool_factory, mariadb,
+                                                                proxy, table):
+    """The INSERT ran, its answer was lost with the connection: the server
+    rolled the transaction back, so both statements run again, once."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (2, 20)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"VALUES (3" in p)
+    row(c, f"INSERT INTO {table} VALUES (3, 30)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,2,3"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_a_statement_aborted_by_a_shutdown_runs_again_after_the_transaction(
+        warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
+    proxy.arm("abort", lambda p: p[:1] == b"\x03" and b"VALUES (4" in p)
+    row(c, f"INSERT INTO {table} VALUES (4, 40)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,4"
+    assert mariadb.root_sql(f"SELECT v FROM {table} WHERE id = 1").strip() == "11"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_a_different_result_on_replay_is_refused(warmpool_factory, mariadb, proxy, table):
+    """Another session changed the row the transaction read: its answer on
+    the new connection differs, so the client is told; nothing of it stays."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
+    row(c, f"INSERT INTO {table} VALUES (5, 50)")
+    mariadb.root_sql(f"UPDATE {table} SET v = 99 WHERE id = 1")
+    cut_and_told(c, proxy, mariadb, table, 6)
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    row(c, "BEGIN")  # the client goes on
+    row(c, f"INSERT INTO {table} VALUES (7, 70)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,7"
+    c.close()
+
+
+def test_a_non_deterministic_statement_is_refused(warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, "SELECT RAND(), NOW(6)")
+    cut_and_told(c, proxy, mariadb, table, 8)
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    c.close()
+
+
+def test_a_commit_lost_in_flight_is_never_run_again(warmpool_factory, mariadb, proxy, table):
+    """The COMMIT reached the server and committed; its answer was lost (as
+    under a kill -9 of the server right after): its outcome is unknown, so
+    nothing runs again, and the rows are there once."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (9, 90)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"COMMIT" in p.upper())
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, "COMMIT")
+    assert lost.value.args[0] == 1927
+    assert ids(mariadb, table) == "1,9"
+    assert replays(wp, {"unknown_outcome": 1}) == {"unknown_outcome": 1}
+    c.close()
+
+
+def test_a_transaction_over_the_size_bound_is_refused(warmpool_factory, mariadb, proxy, table):
+    wp = replaying(warmpool_factory, proxy, max_bytes="1024")
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (10, 100) /* {'x' * 1100} */")
+    cut_and_told(c, proxy, mariadb, table, 11)
+    assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()
+
+
+def test_without_the_option_nothing_runs_again(warmpool_factory, mariadb, proxy, table):
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                        "min_idle": "1"})
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (12, 120)")
+    cut_and_told(c, proxy, mariadb, table, 13)
+    assert replays(wp, {}) == {}
+    c.close()
+
+
+def test_a_transaction_with_load_data_local_is_refused(warmpool_factory, mariadb, proxy, table,
+                                                       tmp_path):
+    """The file went to the old connection; warmpool does not keep it."""
+    wp = replaying(warmpool_factory, proxy)
+    data = tmp_path / "rows.tsv"
+    data.write_text("14\t140\n")
+    c = connect(wp, local_infile=True)
+    row(c, "BEGIN")
+    row(c, f"LOAD DATA LOCAL INFILE '{data}' INTO TABLE {table}")
+    cut_and_told(c, proxy, mariadb, table, 15)
+    assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()
+
+
+def test_kill_9_of_the_server_between_statements(warmpool_factory, private_db):
+    """A crash rolls the open transaction back too (crash recovery): once the
+    server is back, the transaction runs again there, and its rows are there
+    once, after its COMMIT."""
+    from test_backend_restart import kill_backend
+    db = private_db
+    db.root_sql("CREATE DATABASE rr; CREATE TABLE rr.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+    wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "30000"},
+                          listener_main={"pool_mode": "transaction",
+                                         "replay_transactions": "true"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "1"})
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, "INSERT INTO rr.t VALUES (1)")
+    kill_backend(db)
+    db.start(ssl="off")
+    row(c, "INSERT INTO rr.t VALUES (2)")
+    row(c, "COMMIT")
+    assert db.root_sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM rr.t").strip() == "1,2"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_prepared_statements_in_the_transaction(warmpool_factory, mariadb, proxy, table):
+    """Executes run again (prepared again on the new connection); a statement
+    the client closed inside the transaction makes it one that is not
+    replayed (its execute could not run again)."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    insert, _ = s.prepare(f"INSERT INTO {table} VALUES (?, ?)")
+    s.query("BEGIN")
+    s.execute(insert, 16, 160)
+    proxy.cut()
+    s.execute(insert, 17, 170)
+    s.query("COMMIT")
+    assert ids(mariadb, table) == "1,16,17"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    s.query("BEGIN")
+    s.execute(insert, 18, 180)
+    s.close_stmt(insert)
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        s.query(f"INSERT INTO {table} VALUES (19, 190)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, table) == "1,16,17"
+    assert replays(wp, {"replayed": 1, "not_kept": 1}) == {"replayed": 1, "not_kept": 1}
+    s.close()
+

@@ -684,6 +684,12 @@ static void client_pending_ended(struct client *c, struct server *s)
 {
 	if (!s->track.last_error) {
 		client_apply_pending(c, s);
+		/* A replay's connection is set up with the client's session as it
+		 * is at the loss: the statements before this change would run
+		 * under it (another schema, character set, sql_mode...) and answer
+		 * the same. A transaction that changed its session is not replayed. */
+		if (s->track.status & SERVER_STATUS_IN_TRANS)
+			c->replay.broken = true;
 		/* Variables set by expression: their values are read on this
 		 * connection before anything else runs there. */
 		if (c->pending.readback.n > 0 && !readback_start(c, &c->pending.readback))

@@ -57,3 +57,219 @@ def test_replay_runs_statements_in_the_schema_they_ran_in(warmpool_factory, mari
     # Replayed in the right schemas, or refused; never 1 in b.t.
     assert (rows_of(mariadb, f"{a}.t"), rows_of(mariadb, f"{b}.t")) in (
         ("1", "2,3"), ("NULL", "NULL"))
+
+
+@pytest.fixture
+def two_users(mariadb, tmp_path):
+    """app and a second user (adv2) known to warmpool and the server, each with a
+    schema of its own."""
+    mariadb.root_sql("CREATE USER IF NOT EXISTS 'adv2'@'%' IDENTIFIED BY 'adv2-secret'; "
+                     "CREATE DATABASE IF NOT EXISTS adv_u1; CREATE DATABASE IF NOT EXISTS adv_u2; "
+                     "GRANT ALL ON adv_u1.* TO 'app'@'%'; GRANT ALL ON adv_u2.* TO 'adv2'@'%'")
+    users = tmp_path / "users2.txt"
+    users.write_text("app:app-secret\nadv2:adv2-secret\n")
+    users.chmod(0o600)
+    return str(users)
+
+
+def session_of(c):
+    return row(c, "SELECT CURRENT_USER(), DATABASE(), @v, @@session.wait_timeout, "
+                  "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()), "
+                  "CONNECTION_ID()")
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+@pytest.mark.parametrize("tls", [False, True])
+def test_lent_connections_carry_nothing_of_the_last_client(warmpool_factory, mariadb, two_users,
+                                                           mode, tls):
+    """Four workers, one backend connection per user: every client waits for a
+    connection that comes free on another worker most of the time. Each client
+    leaves state behind (session mode: a user variable, a temporary table, a
+    prepared statement; both modes: a schema and a session variable, tracked)
+    and checks, on the server, that it sees only its own."""
+    import threading
+    wp = warmpool_factory(warmpool={"workers": "4", "users_file": two_users,
+                                    "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    errors = []
+    users = {"app": ("app-secret", "adv_u1"), "adv2": ("adv2-secret", "adv_u2")}
+
+    def client(i):
+        user = "app" if i % 2 else "adv2"
+        password, schema = users[user]
+        try:
+            for j in range(12):
+                kw = {"ssl": {"check_hostname": False}} if tls else {}
+                c = connect(wp, user=user, password=password, read_timeout=120, **kw)
+                timeout = 10000 + i * 100 + j
+                got = session_of(c)
+                if got[0].split("@")[0] != user or got[1] is not None or got[2] is not None:
+                    errors.append(f"client {i}/{j} ({user}) found {got}")
+                row(c, f"USE {schema}")
+                row(c, f"SET SESSION wait_timeout = {timeout}")
+                if mode == "session":
+                    row(c, f"SET @v = {timeout}")
+                    try:
+                        row(c, "CREATE TEMPORARY TABLE tmp_adv (a INT)")
+                    except pymysql.err.OperationalError as e:
+                        errors.append(f"client {i}/{j} ({user}): temporary table left: {e}")
+                    row(c, "PREPARE adv_s FROM 'SELECT 1'")
+                got = session_of(c)
+                want_v = timeout if mode == "session" else None
+                if (got[0].split("@")[0], got[1], got[2], got[3]) != (user, schema, want_v, timeout):
+                    errors.append(f"client {i}/{j} ({user}) set its own and found {got}")
+                c.close()
+        except Exception as e:  # collected
+            errors.append(f"client {i}: {e!r}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert not errors, errors[:10]
+    # The counts: one connection per user on the server, as many in warmpool.
+    for user in ("app", "adv2"):
+        n = int(mariadb.root_sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                 f"WHERE USER = '{user}'").strip())
+        assert n <= 1, (user, n)
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_lends_under_kills_disconnects_and_reloads(warmpool_factory, mariadb, mode):
+    """Four workers at a limit of 2, 12 clients, while an admin session kills
+    warmpool's backend connections, clients vanish mid-transaction and reloads
+    move max_connections between 1 and 3. No two clients ever share a
+    connection at once (each sees only its own uncommitted row), and at rest
+    the process's count is what the server holds."""
+    import json
+    import signal
+    import socket
+    import threading
+    import time
+    import urllib.request
+    table = f"rr.lend_{uuid.uuid4().hex[:8]}"
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; CREATE TABLE {table} "
+                     "(id INT AUTO_INCREMENT PRIMARY KEY, owner INT) ENGINE=InnoDB; "
+                     "GRANT ALL ON rr.* TO 'app'@'%'")
+    wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"min_idle": "1", "max_connections": "2"})
+    stop = threading.Event()
+    shared = []
+    errors = []
+
+    def client(i):
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                c = connect(wp, read_timeout=120)
+                row(c, "BEGIN")
+                row(c, f"INSERT INTO {table} (owner) VALUES ({i})")
+                owners = row(c, f"SELECT GROUP_CONCAT(DISTINCT owner) FROM {table}")[0]
+                if owners != str(i):
+                    shared.append(f"client {i} saw owners {owners}")
+                if n % 5 == 0:  # vanishes mid-transaction
+                    c._sock.shutdown(socket.SHUT_RDWR)
+                    c._sock.close()
+                    continue
+                row(c, "ROLLBACK")
+                c.close()
+            except pymysql.err.MySQLError as e:
+                if e.args and e.args[0] not in (1927, 2013, 2006, 1053):
+                    errors.append(f"client {i}: {e!r}")
+
+    def killer():
+        while not stop.is_set():
+            ids = mariadb.root_sql("SELECT ID FROM information_schema.PROCESSLIST "
+                                   "WHERE USER = 'app'").split()
+            for id_ in ids[:1]:
+                try:
+                    mariadb.root_sql(f"KILL CONNECTION {id_}")
+                except Exception:
+                    pass
+            time.sleep(0.2)
+
+    def reloader():
+        k = 0
+        while not stop.is_set():
+            k += 1
+            text = wp.config.read_text()
+            import re
+            wp.config.write_text(re.sub(r"max_connections = \d+",
+                                        f"max_connections = {1 + k % 3}", text))
+            wp.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+
+    threads = ([threading.Thread(target=client, args=(i,)) for i in range(12)]
+               + [threading.Thread(target=killer), threading.Thread(target=reloader)])
+    for t in threads:
+        t.start()
+    time.sleep(20)
+    stop.set()
+    for t in threads:
+        t.join(300)
+    assert wp.alive(), wp.read_log()[-3000:]
+    assert not shared, shared[:5]
+    assert not errors, errors[:5]
+
+    def counts():
+        with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+            st = json.loads(r.read().decode())
+        ours = st["backends"][0]["pool_connections"]
+        theirs = int(mariadb.root_sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                      "WHERE USER = 'app'").strip())
+        return ours, theirs
+
+    try:
+        from conftest import wait_until
+        wait_until(lambda: counts()[0] == counts()[1] and counts()[0] <= 3, timeout=30,
+                   what="warmpool's count to match the server's")
+    except AssertionError:
+        raise AssertionError(f"counts (warmpool, server) {counts()}")
+    c = connect(wp)
+    assert value(c, "SELECT 1") == 1
+    c.close()
+    mariadb.root_sql(f"DROP TABLE {table}")
+
+
+@pytest.fixture
+def counter(mariadb):
+    name = f"rr.c_{uuid.uuid4().hex[:12]}"
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; GRANT ALL ON rr.* TO 'app'@'%'; "
+                     f"CREATE TABLE {name} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
+                     f"INSERT INTO {name} VALUES (1, 10)")
+    yield name
+    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.parametrize("committing", [
+    "BEGIN",                                  # implicit commit of the open transaction
+    "COMMIT AND CHAIN",                       # commits, and a new one is open at once
+    "CREATE TABLE rr.t_exists_adv (a INT)",   # implicit commit, then an error
+])
+def test_replay_never_runs_again_what_a_statement_inside_committed(warmpool_factory, mariadb,
+                                                                   proxy, counter, committing):
+    """A statement that commits the open transaction and leaves one open (the
+    server's flag stays set from one answer to the next) is kept in the log
+    with what it committed: replayed, the committed UPDATE would run twice."""
+    mariadb.root_sql("CREATE TABLE IF NOT EXISTS rr.t_exists_adv (a INT)")
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"UPDATE {counter} SET v = v + 1 WHERE id = 1")
+    try:
+        row(c, committing)
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] == 1050  # the table exists: the commit came first
+    assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"  # committed
+    proxy.cut()
+    try:
+        row(c, f"SELECT v FROM {counter} WHERE id = 1")
+        row(c, "COMMIT")
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] == 1927, e
+    c.close()
+    assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"

@@ -1300,8 +1300,8 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 		replay_log_forget_pending(log, false);
 		return;
 	}
-	bool stays = false;
-	if (s->track.status & SERVER_STATUS_IN_TRANS) /* what a lost statement may be */
+	bool stays = false, in_trans = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+	if (in_trans) /* what a lost statement may be */
 		stays = cmd == COM_QUERY ? my_query_stays_in_transaction(
 						   client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1,
 						   len - 1)
@@ -1309,6 +1309,10 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 						   c, frame + MY_FRAME_HEADER_LEN, len);
 	replay_log_keep(log, frame, MY_FRAME_HEADER_LEN + (size_t)len, stays,
 			(size_t)l->replay_max_bytes);
+	/* One that may commit the open transaction and still answer "in a
+	 * transaction" (BEGIN, COMMIT AND CHAIN, a DDL failing after its
+	 * implicit commit): replayed, what it committed would run twice. */
+	log->pending_commits = in_trans && !stays;
 }
 
 /* client_command_sent: the command at the head of c->in starts going out:

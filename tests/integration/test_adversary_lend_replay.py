@@ -273,3 +273,29 @@ def test_replay_never_runs_again_what_a_statement_inside_committed(warmpool_fact
         assert e.args[0] == 1927, e
     c.close()
     assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"
+
+
+def test_replay_after_a_deadlock_never_runs_an_autocommitted_statement_twice(
+        warmpool_factory, mariadb, proxy, counter):
+    """A deadlock's ERR 1213 rolls the whole transaction back, and an ERR carries
+    no status: warmpool still sees the transaction open. The client's next
+    UPDATE runs in autocommit and commits; its answer is lost with the
+    connection. Replayed, the deadlock comes again (the same lock holder, or
+    innodb_rollback_on_timeout with a lock still held), the same ERR, and the
+    committed UPDATE would be sent again."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"SELECT COUNT(*) FROM {counter} WHERE id = 2")  # not the row updated below
+    for _ in range(2):  # the client's, and the replay's
+        proxy.arm("deadlock", lambda p: p[:1] == b"\x03" and b"/* victim */" in p)
+    with pytest.raises(pymysql.err.OperationalError) as dead:
+        row(c, f"UPDATE {counter} SET v = v /* victim */ WHERE id = 1")
+    assert dead.value.args[0] == 1213
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"v + 1" in p)
+    try:
+        row(c, f"UPDATE {counter} SET v = v + 1 WHERE id = 1")  # autocommit: no transaction
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] == 1927, e  # told it may or may not have run
+    c.close()
+    assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"

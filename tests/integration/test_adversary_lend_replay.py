@@ -299,3 +299,74 @@ def test_replay_after_a_deadlock_never_runs_an_autocommitted_statement_twice(
         assert e.args[0] == 1927, e  # told it may or may not have run
     c.close()
     assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"
+
+
+def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
+        warmpool_factory, mariadb):
+    """A reload that moves the backend (host, port, TLS settings: a failover to
+    another primary) retires every connection of the old settings: idle ones
+    at once, busy ones when given back. A connection on its way between
+    workers is on no worker's lists while they apply the reload: adopted
+    afterwards, it served clients on the old backend. Two proxies in front of
+    the same server stand for the old and the new backend; after each reload
+    no command may start on the old one (autocommit statements only: a busy
+    connection finishes its statement and is retired)."""
+    import re
+    import signal
+    import threading
+    import time
+    old_new = [FaultProxy(mariadb.port), FaultProxy(mariadb.port)]
+    seen = {0: [], 1: []}
+
+    def recorder(i):
+        def match(payload):
+            seen[i].append(time.monotonic())
+            return False
+        return match
+
+    for i, p in enumerate(old_new):
+        # Never fires: a match that records when each command passed.
+        p.armed.append(("abort", recorder(i)))
+    wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(old_new[0].port), "ssl_mode": "disabled",
+                                        "min_idle": "1", "max_connections": "1"})
+    stop = threading.Event()
+    errors = []
+
+    def client():
+        try:
+            c = connect(wp, read_timeout=120)
+            while not stop.is_set():
+                value(c, "SELECT 1")
+            c.close()
+        except Exception as e:  # collected
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    late = []
+    try:
+        for k in range(1, 41):
+            new, old = k % 2, 1 - k % 2
+            text = wp.config.read_text()
+            wp.config.write_text(re.sub(r"port = %d\n" % old_new[old].port,
+                                        "port = %d\n" % old_new[new].port, text))
+            before = wp.read_log().count('msg="configuration reloaded"')
+            wp.proc.send_signal(signal.SIGHUP)
+            wait_until_log = time.monotonic() + 60
+            while wp.read_log().count('msg="configuration reloaded"') == before:
+                assert time.monotonic() < wait_until_log, "reload not logged"
+                time.sleep(0.02)
+            done = time.monotonic()
+            time.sleep(0.3)
+            late += [t for t in seen[old] if t > done]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(120)
+        for p in old_new:
+            p.close()
+    assert not errors, errors[:3]
+    assert not late, f"{len(late)} commands went to the old backend after a reload"

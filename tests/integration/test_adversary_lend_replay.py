@@ -370,3 +370,33 @@ def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
             p.close()
     assert not errors, errors[:3]
     assert not late, f"{len(late)} commands went to the old backend after a reload"
+
+
+def test_a_transaction_abandoned_by_change_user_is_never_replayed(warmpool_factory, mariadb,
+                                                                  proxy, counter):
+    """COM_CHANGE_USER inside a transaction: warmpool answers it and resets the
+    connection, which rolls the transaction back. The replay log of the
+    abandoned transaction must go with it: kept, it was run again in front of the
+    next transaction of the session (with a BEGIN that commits it)."""
+    from rawclient import RawClient, change_user_payload, err_of
+    from test_change_user import query_one
+    wp = replaying(warmpool_factory, proxy)
+    c = RawClient(wp.port, timeout=60).login()
+    query_one(c, "BEGIN")
+    query_one(c, f"UPDATE {counter} SET v = v + 1 WHERE id = 1")
+    reply = c.command(change_user_payload("app", "app-secret", c.scramble))
+    assert reply[0] == 0x00, err_of(reply)
+    assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "10"  # rolled back
+    query_one(c, "BEGIN")
+    assert query_one(c, "SELECT 1") == "1"
+    proxy.cut()
+    c.send(b"\x03SELECT 2")
+    _, first = c.read_packet()
+    if first[0] != 0xFF:  # replayed: the rest of the result, then the COMMIT
+        eofs = 0
+        while eofs < 2:
+            _, p = c.read_packet()
+            eofs += p[0] == 0xFE and len(p) < 9
+        query_one(c, "COMMIT")
+    c.close()
+    assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "10"

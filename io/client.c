@@ -855,6 +855,9 @@ static void client_forget_session(struct client *c, const struct my_login *l)
 	stmt_client_forget(c);
 	stmt_client_prepares_lost(c);
 	buf_cleanup(&c->retry);
+	/* Its transaction went with the reset: never to be run again. */
+	if (!c->replay.running)
+		replay_log_clear(&c->replay);
 	snprintf(c->db, sizeof(c->db), "%s", l->db);
 	if (l->collation)
 		c->collation = client_collation_of(l->collation);

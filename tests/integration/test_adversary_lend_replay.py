@@ -6,7 +6,7 @@ import uuid
 import pymysql
 import pytest
 
-from conftest import connect, row, value
+from conftest import connect, metric_counts, row, value
 from fault_proxy import FaultProxy
 from test_transaction_replay import replays, replaying
 
@@ -400,3 +400,38 @@ def test_a_transaction_abandoned_by_change_user_is_never_replayed(warmpool_facto
         query_one(c, "COMMIT")
     c.close()
     assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "10"
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_warnings_never_reach_the_client_a_connection_is_lent_to(warmpool_factory, mode):
+    """A warning quotes the data ('secret-...'); the connection it stays on is
+    lent to another worker's client, which asks for the session's warnings."""
+    import threading
+    wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    leaks = []
+    errors = []
+
+    def client(i):
+        try:
+            for j in range(30):
+                c = connect(wp, read_timeout=120)
+                with c.cursor() as cur:
+                    cur.execute("SHOW WARNINGS")
+                    seen = [r for r in cur.fetchall() if b"secret" in str(r).encode()]
+                    if seen:
+                        leaks.append((i, j, seen))
+                    cur.execute(f"SELECT CAST('secret-{i}-{j}' AS SIGNED)")
+                c.close()
+        except Exception as e:  # collected
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert not errors, errors[:3]
+    assert not leaks, leaks[:3]
+    assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0

@@ -435,3 +435,70 @@ def test_warnings_never_reach_the_client_a_connection_is_lent_to(warmpool_factor
     assert not errors, errors[:3]
     assert not leaks, leaks[:3]
     assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+@pytest.mark.parametrize("state", [
+    ("SET @adv_x = 5", "@adv_x"),
+    ("CREATE TEMPORARY TABLE rr.adv_tmp (a INT) SELECT 5 AS a", "(SELECT a FROM rr.adv_tmp)"),
+    ("PREPARE adv_p FROM 'SELECT 5'", "5"),
+])
+def test_replay_never_runs_without_the_session_state_it_read(warmpool_factory, mariadb, proxy,
+                                                             counter, mode, state):
+    """Session state set before or inside the transaction that warmpool cannot
+    restore (user variables, temporary tables, SQL prepared statements): a
+    replay on a new connection would read NULL where the original read 5,
+    with the same OK."""
+    setup, expr = state
+    wp = replaying(warmpool_factory, proxy, mode)
+    c = connect(wp)
+    row(c, setup)
+    row(c, "BEGIN")
+    row(c, f"UPDATE {counter} SET v = {expr} WHERE id = 1")
+    proxy.cut()
+    try:
+        row(c, "COMMIT")
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] in (1927, 2013), e
+    c.close()
+    assert mariadb.root_sql(f"SELECT IFNULL(v, 'NULL') FROM {counter}").strip() in ("10", "5")
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_drain_while_connections_move_between_workers(warmpool_factory, mode):
+    """SIGTERM while 16 clients on 4 workers share 2 connections (lends on the
+    way, waiters everywhere): warmpool drains and exits 0 (the factory checks it;
+    the ASan build checks the frees)."""
+    import signal
+    import threading
+    wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000",
+                                    "drain_timeout_ms": "3000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"min_idle": "1", "max_connections": "2"})
+    stop = threading.Event()
+
+    def client():
+        while not stop.is_set():
+            try:
+                c = connect(wp, read_timeout=60)
+                for _ in range(20):
+                    value(c, "SELECT 1")
+                c.close()
+            except Exception:
+                return  # the drain closes them
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    import time
+    deadline = time.monotonic() + 60
+    while sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) < 50:
+        assert time.monotonic() < deadline, "no lends"
+        time.sleep(0.1)
+    wp.proc.send_signal(signal.SIGTERM)
+    rc = wp.exit_code = wp.proc.wait(timeout=60)
+    wp.log.close()
+    stop.set()
+    for t in threads:
+        t.join(120)
+    assert rc == 0, wp.read_log()[-3000:]

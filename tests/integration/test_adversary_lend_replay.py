@@ -502,3 +502,83 @@ def test_drain_while_connections_move_between_workers(warmpool_factory, mode):
     for t in threads:
         t.join(120)
     assert rc == 0, wp.read_log()[-3000:]
+
+
+@pytest.mark.parametrize("how", ["kill9", "restart"])
+def test_replay_and_lends_through_a_server_crash_write_nothing_twice(warmpool_factory,
+                                                                     private_db, how):
+    """8 clients on 4 workers share 2 connections with replay_transactions, each
+    running BEGIN; INSERT its tag; INSERT its tag again; COMMIT. The server is
+    killed -9 (or restarted) under them. Afterwards: every transaction whose
+    COMMIT said OK is there, each tag at most twice (its two rows, never
+    replayed on top of a commit), no tag of a transaction the client was told
+    failed before its COMMIT, and warmpool's count is the server's."""
+    import json
+    import threading
+    import time
+    import urllib.request
+    from test_backend_restart import kill_backend
+    db = private_db
+    db.root_sql("CREATE DATABASE rr; CREATE TABLE rr.t (n INT AUTO_INCREMENT PRIMARY KEY, "
+                "tag VARCHAR(40)) ENGINE=InnoDB; GRANT ALL ON rr.* TO 'app'@'%'")
+    wp = warmpool_factory(db=db, warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": "transaction",
+                                         "replay_transactions": "true"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "1",
+                                        "max_connections": "2"})
+    stop = threading.Event()
+    committed, failed_before, unknown, errors = set(), set(), set(), []
+
+    def client(i):
+        n = 0
+        c = None
+        while not stop.is_set():
+            n += 1
+            tag = f"{i}-{n}"
+            stage = "connect"
+            try:
+                if c is None:
+                    c = connect(wp, read_timeout=120)
+                stage = "body"
+                row(c, "BEGIN")
+                row(c, f"INSERT INTO rr.t (tag) VALUES ('{tag}')")
+                row(c, f"INSERT INTO rr.t (tag) VALUES ('{tag}')")
+                stage = "commit"
+                row(c, "COMMIT")
+                committed.add(tag)
+            except pymysql.err.MySQLError as e:
+                (unknown if stage == "commit" else failed_before).add(tag)
+                if e.args and e.args[0] in (2013, 2006):
+                    c = None
+                elif not e.args or e.args[0] not in (1927, 1053, 1213, 1205, 2003):
+                    errors.append(f"{tag} {stage}: {e!r}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(3)
+    if how == "kill9":
+        kill_backend(db)
+        db.start(ssl="on")
+    else:
+        db.restart(ssl="on")
+    time.sleep(5)
+    stop.set()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[:5]
+    rows = db.root_sql("SELECT tag, COUNT(*) FROM rr.t GROUP BY tag").split("\n")
+    counts = dict(r.split("\t") for r in rows if r)
+    assert all(v == "2" for v in counts.values()), {k: v for k, v in counts.items() if v != "2"}
+    assert committed <= set(counts), committed - set(counts)
+    assert not (failed_before & set(counts)), failed_before & set(counts)
+
+    def both():
+        with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/status", timeout=5) as r:
+            ours = json.loads(r.read().decode())["backends"][0]["pool_connections"]
+        theirs = int(db.root_sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                 "WHERE USER = 'app'").strip())
+        return ours, theirs
+
+    from conftest import wait_until
+    wait_until(lambda: both()[0] == both()[1], timeout=30, what=f"counts to agree {both()}")

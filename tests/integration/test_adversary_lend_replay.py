@@ -582,3 +582,54 @@ def test_replay_and_lends_through_a_server_crash_write_nothing_twice(warmpool_fa
 
     from conftest import wait_until
     wait_until(lambda: both()[0] == both()[1], timeout=30, what=f"counts to agree {both()}")
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_prepared_statements_follow_their_client_across_lends(warmpool_factory, mode):
+    """Server-side prepared statements (binary protocol): 8 clients on 4 workers,
+    one backend connection; each executes its own statement again and again on
+    whatever connection comes, lent or not, and must get its own text back."""
+    import struct
+    import threading
+    from rawclient import RawClient, err_of
+    wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
+                          listener_main={"pool_mode": mode},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    wrong, errors = [], []
+
+    def execute_one(c, stmt_id):
+        c.send(b"\x17" + struct.pack("<IBI", stmt_id, 0, 1))
+        packets = []
+        while True:
+            _, p = c.read_packet()
+            if p[0] == 0xFF:
+                raise AssertionError(err_of(p))
+            packets.append(p)
+            if p[0] == 0xFE and len(p) < 9 and len(packets) > 3:
+                break
+        binary_row = packets[3]  # count, one column, EOF, the row
+        return binary_row[3:3 + binary_row[2]].decode()
+
+    def client(i):
+        try:
+            for _ in range(3):
+                c = RawClient(wp.port, timeout=120).login()
+                ids = [c.prepare(f"SELECT 'client-{i}-{k}'") for k in range(2)]
+                for j in range(15):
+                    k = j % 2
+                    got = execute_one(c, ids[k])
+                    if got != f"client-{i}-{k}":
+                        wrong.append((i, k, got))
+                c.send(b"\x01")
+                c.close()
+        except Exception as e:  # collected
+            errors.append(f"client {i}: {e!r}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert not errors, errors[:3]
+    assert not wrong, wrong[:5]
+    assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0

@@ -633,3 +633,36 @@ def test_prepared_statements_follow_their_client_across_lends(warmpool_factory, 
     assert not errors, errors[:3]
     assert not wrong, wrong[:5]
     assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0
+
+
+@pytest.mark.parametrize("committing", ["BEGIN", "COMMIT AND CHAIN"])
+def test_replay_never_runs_again_what_was_committed_mysql(warmpool_factory, mysql, committing):
+    """The same on MySQL 9.7."""
+    p = FaultProxy(mysql.port)
+    try:
+        name = f"rr.c_{uuid.uuid4().hex[:12]}"
+        mysql.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; CREATE DATABASE IF NOT EXISTS rr2; "
+                       f"CREATE TABLE {name} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
+                       f"INSERT INTO {name} VALUES (1, 10); GRANT ALL ON rr.* TO 'app'@'%'; "
+                       f"GRANT ALL ON rr2.* TO 'app'@'%'")
+        wp = warmpool_factory(db=mysql, warmpool={"workers": "1",
+                                                  "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "transaction",
+                                             "replay_transactions": "true"},
+                              backend_main={"port": str(p.port), "ssl_mode": "disabled",
+                                            "allow_public_key_retrieval": "true",
+                                            "min_idle": "1", "max_connections": "4"})
+        c = connect(wp, database="rr")
+        row(c, "BEGIN")
+        row(c, f"UPDATE {name} SET v = v + 1 WHERE id = 1")
+        row(c, committing)
+        p.cut()
+        try:
+            row(c, f"SELECT v FROM {name} WHERE id = 1")
+            row(c, "COMMIT")
+        except pymysql.err.OperationalError as e:
+            assert e.args[0] == 1927, e
+        c.close()
+        assert mysql.root_sql(f"SELECT v FROM {name}").strip() == "11"
+    finally:
+        p.close()

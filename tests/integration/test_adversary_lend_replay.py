@@ -666,3 +666,31 @@ def test_replay_never_runs_again_what_was_committed_mysql(warmpool_factory, mysq
         assert mysql.root_sql(f"SELECT v FROM {name}").strip() == "11"
     finally:
         p.close()
+
+
+def test_replay_reads_last_insert_id_as_the_transaction_did(warmpool_factory, mariadb, proxy):
+    """LAST_INSERT_ID() is restored on a new connection from the client's last
+    OK; a replay's connection gets the value at the loss, not the one at the
+    transaction's start. An explicit id in an AUTO_INCREMENT column shows in
+    the OK (mysql_insert_id) without changing LAST_INSERT_ID(), and it is the
+    same on replay, so the answers match while the child row gets another
+    parent."""
+    p, ch = (f"rr.li_{uuid.uuid4().hex[:8]}" for _ in range(2))
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; GRANT ALL ON rr.* TO 'app'@'%'; "
+                     f"CREATE TABLE {p} (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB; "
+                     f"CREATE TABLE {ch} (parent INT) ENGINE=InnoDB")
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, f"INSERT INTO {p} VALUES (NULL)")  # LAST_INSERT_ID() = 1
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {ch} VALUES (LAST_INSERT_ID())")  # 1
+    row(c, f"INSERT INTO {p} VALUES (100)")  # explicit: LAST_INSERT_ID() stays 1
+    proxy.cut()
+    try:
+        row(c, "COMMIT")
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] == 1927, e
+    c.close()
+    assert mariadb.root_sql(f"SELECT IFNULL(GROUP_CONCAT(parent), 'none') FROM {ch}").strip() \
+        in ("1", "none")
+    mariadb.root_sql(f"DROP TABLE {p}; DROP TABLE {ch}")

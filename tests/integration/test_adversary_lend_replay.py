@@ -632,7 +632,10 @@ def test_prepared_statements_follow_their_client_across_lends(warmpool_factory, 
         t.join(600)
     assert not errors, errors[:3]
     assert not wrong, wrong[:5]
-    assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0
+    from conftest import wait_until
+    wait_until(lambda: sum(metric_counts(wp, "warmpool_pool_handoffs_total",
+                                         "backend").values()) > 0,
+               what="a lend (published each tick)")
 
 
 @pytest.mark.parametrize("committing", ["BEGIN", "COMMIT AND CHAIN"])

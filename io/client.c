@@ -763,6 +763,10 @@ void client_response_ended(struct client *c)
 	struct server *s = c->server;
 	bool blocked = client_readback_blocks(c);
 	if (s->track.last_insert_id) { /* an insert that generated a value */
+		/* A replay's connection is given the id as it is at the loss: the
+		 * statements before this one would read another LAST_INSERT_ID(). */
+		if ((s->track.status & SERVER_STATUS_IN_TRANS) && s->track.last_insert_id != c->insert_id)
+			c->replay.broken = true;
 		c->insert_id = s->insert_id = s->track.last_insert_id;
 		s->track.last_insert_id = 0; /* the next response's own, or none */
 	}

@@ -684,6 +684,12 @@ static void client_pending_ended(struct client *c, struct server *s)
 {
 	if (!s->track.last_error) {
 		client_apply_pending(c, s);
+		/* A replay's connection is set up with the client's session as it
+		 * is at the loss: the statements before this change would run
+		 * under it (another schema, character set, sql_mode...) and answer
+		 * the same. A transaction that changed its session is not replayed. */
+		if (s->track.status & SERVER_STATUS_IN_TRANS)
+			c->replay.broken = true;
 		/* Variables set by expression: their values are read on this
 		 * connection before anything else runs there. */
 		if (c->pending.readback.n > 0 && !readback_start(c, &c->pending.readback))
@@ -757,6 +763,10 @@ void client_response_ended(struct client *c)
 	struct server *s = c->server;
 	bool blocked = client_readback_blocks(c);
 	if (s->track.last_insert_id) { /* an insert that generated a value */
+		/* A replay's connection is given the id as it is at the loss: the
+		 * statements before this one would read another LAST_INSERT_ID(). */
+		if ((s->track.status & SERVER_STATUS_IN_TRANS) && s->track.last_insert_id != c->insert_id)
+			c->replay.broken = true;
 		c->insert_id = s->insert_id = s->track.last_insert_id;
 		s->track.last_insert_id = 0; /* the next response's own, or none */
 	}
@@ -849,6 +859,9 @@ static void client_forget_session(struct client *c, const struct my_login *l)
 	stmt_client_forget(c);
 	stmt_client_prepares_lost(c);
 	buf_cleanup(&c->retry);
+	/* Its transaction went with the reset: never to be run again. */
+	if (!c->replay.running)
+		replay_log_clear(&c->replay);
 	snprintf(c->db, sizeof(c->db), "%s", l->db);
 	if (l->collation)
 		c->collation = client_collation_of(l->collation);
@@ -1294,8 +1307,8 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 		replay_log_forget_pending(log, false);
 		return;
 	}
-	bool stays = false;
-	if (s->track.status & SERVER_STATUS_IN_TRANS) /* what a lost statement may be */
+	bool stays = false, in_trans = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+	if (in_trans) /* what a lost statement may be */
 		stays = cmd == COM_QUERY ? my_query_stays_in_transaction(
 						   client_sql_mode(c), frame + MY_FRAME_HEADER_LEN + 1,
 						   len - 1)
@@ -1303,6 +1316,10 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 						   c, frame + MY_FRAME_HEADER_LEN, len);
 	replay_log_keep(log, frame, MY_FRAME_HEADER_LEN + (size_t)len, stays,
 			(size_t)l->replay_max_bytes);
+	/* One that may commit the open transaction and still answer "in a
+	 * transaction" (BEGIN, COMMIT AND CHAIN, a DDL failing after its
+	 * implicit commit): replayed, what it committed would run twice. */
+	log->pending_commits = in_trans && !stays;
 }
 
 /* client_command_sent: the command at the head of c->in starts going out:
@@ -1681,8 +1698,16 @@ static bool client_replay_answered(struct client *c, struct server *s)
 {
 	struct replay_log *log = &c->replay;
 	if (!log->awaiting) {
-		if (client_listener(c)->replay_transactions)
-			replay_log_answered(log, (s->track.status & SERVER_STATUS_IN_TRANS) != 0);
+		bool in_transaction = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
+		/* An ERR carries no status, and some roll the whole transaction
+		 * back (a deadlock, a lock wait with innodb_rollback_on_timeout):
+		 * the statements after it may run in autocommit and commit, and a
+		 * replay that meets the same error would run them again. */
+		if (!client_listener(c)->replay_transactions)
+			return false;
+		if (in_transaction && s->track.last_error)
+			log->broken = true;
+		replay_log_answered(log, in_transaction);
 		return false;
 	}
 	const uint8_t *frame = NULL;

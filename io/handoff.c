@@ -20,6 +20,7 @@ void handoffs_init(struct runtime *rt)
 	struct handoffs *h = &rt->handoffs;
 	pthread_mutex_init(&h->lock, NULL);
 	h->pools = NULL;
+	atomic_init(&h->moves, 0);
 	h->inboxes = xcalloc((size_t)rt->n_workers, sizeof(*h->inboxes));
 	for (int i = 0; i < rt->n_workers; i++) {
 		pthread_mutex_init(&h->inboxes[i].lock, NULL);
@@ -66,6 +67,11 @@ struct pool_shared *handoff_shared_get(struct runtime *rt, size_t backend_idx, c
 	}
 	pthread_mutex_unlock(&h->lock);
 	return &hp->shared;
+}
+
+void handoffs_moved(struct runtime *rt)
+{
+	atomic_fetch_add(&rt->handoffs.moves, 1);
 }
 
 size_t handoff_backend_total(struct runtime *rt, size_t backend_idx)
@@ -116,6 +122,7 @@ static void lend(struct backend_pool *bp, struct pool_conn *pc, size_t to)
 	pool_conn_give_away(&bp->pool, pc);
 	s->lent_to = to;
 	s->lent_pool = handoff_pool_of(bp);
+	s->lent_moves = atomic_load(&bp->w->rt->handoffs.moves);
 	s->lending = true;
 	log_debug("lending a backend connection", "conn=s%llu backend=%s to_worker=%zu",
 		  (unsigned long long)s->conn.id, backend_pool_cfg(bp)->name, to);
@@ -193,6 +200,8 @@ static struct backend_pool *adopt(struct worker *w, struct server *s, struct han
 		bp->retired_user = true;
 		s->stale = true; /* a reload removed the user on the way: retired when free */
 	}
+	if (atomic_load(&w->rt->handoffs.moves) != s->lent_moves)
+		s->stale = true; /* a reload moved a backend on the way: of the old settings */
 	conn_resume_recv(&s->conn);
 	return bp;
 }

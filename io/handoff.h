@@ -3,6 +3,7 @@
 #define WP_HANDOFF_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +40,15 @@ struct handoffs {
 	pthread_mutex_t lock; /* |pools|, which only grows */
 	struct handoff_pool *pools;
 	struct handoff_inbox *inboxes; /* per worker */
+	/* Reloads that moved a backend (written while the workers are parked):
+	 * a connection on its way during one was on no worker's lists when
+	 * they retired the old settings' connections (handoff_server_moved). */
+	_Atomic uint64_t moves;
 };
+
+/* handoffs_moved counts a reload that moved a backend; only while every
+ * worker is parked. */
+void handoffs_moved(struct runtime *rt);
 
 void handoffs_init(struct runtime *rt);
 /* handoffs_free closes what is still in the inboxes (a lend posted to a

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "handoff.h"
 #include "log.h"
 #include "worker.h"
 
@@ -99,6 +100,8 @@ void reload(struct runtime *rt)
 	runtime_swap(rt, &next);
 	runtime_user_slots_sync(rt);
 	rt->backend_changed = changed;
+	if (moved > 0)
+		handoffs_moved(rt);
 	runtime_tls_caches_reset(rt, changed);
 	atomic_store(&log_min_level, rt->cfg.log_level);
 	pthread_rwlock_unlock(&rt->cfg_lock);

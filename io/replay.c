@@ -38,6 +38,7 @@ void replay_log_forget_pending(struct replay_log *log, bool neutral)
 {
 	buf_cleanup(&log->pending);
 	log->pending_stays = false;
+	log->pending_commits = false;
 	log->pending_neutral = neutral;
 }
 
@@ -80,7 +81,8 @@ void replay_log_answered(struct replay_log *log, bool in_transaction)
 		log->n = 0;
 		log->broken = false;
 	} else if (!log->pending_neutral &&
-		   (log->broken || buf_avail(&log->pending) == 0 || !append_pending(log))) {
+		   (log->broken || log->pending_commits || buf_avail(&log->pending) == 0 ||
+		    !append_pending(log))) {
 		log->broken = true;
 	}
 	replay_log_forget_pending(log, false);

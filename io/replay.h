@@ -30,6 +30,9 @@ struct replay_log {
 	bool broken;	    /* a statement of this transaction was not kept: no replay */
 	struct buf pending; /* the statement being answered, kept until its answer ends */
 	bool pending_stays; /* ... which never commits (my_query_stays_in_transaction) */
+	bool pending_commits; /* ... sent inside the transaction, and may have committed it
+				 (BEGIN, COMMIT AND CHAIN, DDL) while a transaction stays open:
+				 what the log holds before it may be committed, never replayed */
 	bool pending_neutral; /* ... a command a transaction does not depend on (a prepare,
 				 a ping): neither kept nor a reason not to replay */
 	uint64_t digest;    /* of the answer so far */

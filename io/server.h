@@ -84,6 +84,7 @@ struct server {
 	 * posted, off its pool's lists, its receive being cancelled. */
 	bool lending;
 	size_t lent_to;			  /* the worker it goes to */
+	uint64_t lent_moves;		  /* handoffs.moves when it left */
 	struct handoff_pool *lent_pool;	  /* its pool, by key: the new worker's shard of it */
 };
 

@@ -9,6 +9,9 @@ warmpool whose payload it matches; then the proxy's connection is cut:
   aborts as it shuts down (the statement did not run).
 - "lost": the command reaches the server and runs; its answer is dropped and
   the connection closed without a word (the statement ran; nothing says so).
+- "deadlock": the server gets a ROLLBACK in place of the command, and warmpool
+  ERR 1213 as its answer, as a server answers the victim of a deadlock (its
+  whole transaction rolled back); the connection stays.
 
 The backend of warmpool must use ssl_mode = disabled (the proxy reads frames).
 """
@@ -18,6 +21,8 @@ import threading
 import time
 
 SHUTDOWN_ERR = b"\xff" + struct.pack("<H", 1053) + b"#08S01Server shutdown in progress"
+DEADLOCK_ERR = (b"\xff" + struct.pack("<H", 1213)
+                + b"#40001Deadlock found when trying to get lock; try restarting transaction")
 
 
 def frame(seq, payload):
@@ -40,7 +45,7 @@ class FaultProxy:
 
     def arm(self, fault, match):
         """Fails the next command whose payload (command byte first) |match|es."""
-        assert fault in ("abort", "lost")
+        assert fault in ("abort", "lost", "deadlock")
         with self.lock:
             self.armed.append((fault, match))
 
@@ -96,6 +101,10 @@ class FaultProxy:
                         time.sleep(0.05)
                         self._cut(client, server)
                         return
+                    if fault == "deadlock":
+                        state["deadlock"] = True  # its OK becomes the ERR
+                        server.sendall(frame(0, b"\x03ROLLBACK"))
+                        continue
                     if fault == "lost":
                         state["swallow"] = True  # before the server can answer
                     server.sendall(whole)
@@ -114,6 +123,12 @@ class FaultProxy:
                 data = server.recv(65536)
                 if not data:
                     break
+                if state.get("deadlock"):  # the OK of the ROLLBACK, alone: nothing else asked
+                    while len(data) < 4 or len(data) < 4 + (data[0] | data[1] << 8 | data[2] << 16):
+                        data += server.recv(65536)
+                    state["deadlock"] = False
+                    client.sendall(frame(1, DEADLOCK_ERR))
+                    continue
                 if not state["swallow"]:
                     client.sendall(data)
         except OSError:

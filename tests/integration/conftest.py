@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -55,6 +56,30 @@ def free_port():
                 continue
         _handed_out.add(port)
         return port
+
+
+def start_threads(target, n, indexed=False):
+    """|n| threads running |target| (given its index when |indexed|), started."""
+    threads = [threading.Thread(target=target, args=(i,) if indexed else ())
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def run_threads(target, n, indexed=False, timeout=600):
+    """start_threads, then waits for every one (up to |timeout| s each)."""
+    for t in start_threads(target, n, indexed):
+        t.join(timeout)
+
+
+@pytest.fixture
+def proxy(mariadb):
+    """A fault proxy (tests/integration/fault_proxy.py) in front of the shared MariaDB."""
+    from fault_proxy import FaultProxy
+    p = FaultProxy(mariadb.port)
+    yield p
+    p.close()
 
 
 class MariaDB:

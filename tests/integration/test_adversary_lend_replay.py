@@ -6,16 +6,10 @@ import uuid
 import pymysql
 import pytest
 
-from conftest import connect, metric_counts, row, value
+from conftest import connect, metric_counts, row, value, run_threads, start_threads
 from fault_proxy import FaultProxy
-from test_transaction_replay import replays, replaying
+from test_transaction_replay import replaying
 
-
-@pytest.fixture
-def proxy(mariadb):
-    p = FaultProxy(mariadb.port)
-    yield p
-    p.close()
 
 
 @pytest.fixture
@@ -87,7 +81,6 @@ def test_lent_connections_carry_nothing_of_the_last_client(warmpool_factory, mar
     leaves state behind (session mode: a user variable, a temporary table, a
     prepared statement; both modes: a schema and a session variable, tracked)
     and checks, on the server, that it sees only its own."""
-    import threading
     wp = warmpool_factory(warmpool={"workers": "4", "users_file": two_users,
                                     "client_wait_timeout_ms": "60000"},
                           listener_main={"pool_mode": mode},
@@ -123,11 +116,7 @@ def test_lent_connections_carry_nothing_of_the_last_client(warmpool_factory, mar
         except Exception as e:  # collected
             errors.append(f"client {i}: {e!r}")
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
+    run_threads(client, 8, indexed=True)
     assert not errors, errors[:10]
     # The counts: one connection per user on the server, as many in warmpool.
     for user in ("app", "adv2"):
@@ -343,9 +332,7 @@ def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
         except Exception as e:  # collected
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=client) for _ in range(16)]
-    for t in threads:
-        t.start()
+    threads = start_threads(client, 16)
     late = []
     try:
         for k in range(1, 41):
@@ -406,7 +393,6 @@ def test_a_transaction_abandoned_by_change_user_is_never_replayed(warmpool_facto
 def test_warnings_never_reach_the_client_a_connection_is_lent_to(warmpool_factory, mode):
     """A warning quotes the data ('secret-...'); the connection it stays on is
     lent to another worker's client, which asks for the session's warnings."""
-    import threading
     wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
                           listener_main={"pool_mode": mode},
                           backend_main={"min_idle": "1", "max_connections": "1"})
@@ -427,11 +413,7 @@ def test_warnings_never_reach_the_client_a_connection_is_lent_to(warmpool_factor
         except Exception as e:  # collected
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
+    run_threads(client, 8, indexed=True)
     assert not errors, errors[:3]
     assert not leaks, leaks[:3]
     assert sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) > 0
@@ -487,9 +469,7 @@ def test_drain_while_connections_move_between_workers(warmpool_factory, mode):
             except Exception:
                 return  # the drain closes them
 
-    threads = [threading.Thread(target=client) for _ in range(16)]
-    for t in threads:
-        t.start()
+    threads = start_threads(client, 16)
     import time
     deadline = time.monotonic() + 60
     while sum(metric_counts(wp, "warmpool_pool_handoffs_total", "backend").values()) < 50:
@@ -553,9 +533,7 @@ def test_replay_and_lends_through_a_server_crash_write_nothing_twice(warmpool_fa
                 elif not e.args or e.args[0] not in (1927, 1053, 1213, 1205, 2003):
                     errors.append(f"{tag} {stage}: {e!r}")
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
+    threads = start_threads(client, 8, indexed=True)
     time.sleep(3)
     if how == "kill9":
         kill_backend(db)
@@ -590,7 +568,6 @@ def test_prepared_statements_follow_their_client_across_lends(warmpool_factory, 
     one backend connection; each executes its own statement again and again on
     whatever connection comes, lent or not, and must get its own text back."""
     import struct
-    import threading
     from rawclient import RawClient, err_of
     wp = warmpool_factory(warmpool={"workers": "4", "client_wait_timeout_ms": "60000"},
                           listener_main={"pool_mode": mode},
@@ -625,11 +602,7 @@ def test_prepared_statements_follow_their_client_across_lends(warmpool_factory, 
         except Exception as e:  # collected
             errors.append(f"client {i}: {e!r}")
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
+    run_threads(client, 8, indexed=True)
     assert not errors, errors[:3]
     assert not wrong, wrong[:5]
     from conftest import wait_until

@@ -13,7 +13,7 @@ import urllib.request
 
 import pymysql
 
-from conftest import cli, connect, metric_counts, value, wait_until
+from conftest import cli, connect, metric_counts, value, wait_until, run_threads
 
 WORKERS = 4
 MAX = 8
@@ -76,11 +76,7 @@ def hold_all(port, n, statements=("SELECT CONNECTION_ID()",), autocommit=True):
             errors.append(repr(e))
             barrier.abort()
 
-    threads = [threading.Thread(target=client) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(client, n)
     return errors
 
 
@@ -210,11 +206,7 @@ def test_64_transaction_clients_on_8_connections_never_exceed_the_limit(warmpool
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    threads = [threading.Thread(target=client) for _ in range(64)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(client, 64)
     stop.set()
     sampler.join()
     assert not errors, f"{len(errors)} of 64 clients failed: {errors[:3]}"

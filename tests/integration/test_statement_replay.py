@@ -13,7 +13,6 @@ import pymysql
 import pytest
 
 from conftest import connect, row, value
-from fault_proxy import FaultProxy
 from test_prepared_statements import COM_STMT_EXECUTE, Stmts
 
 
@@ -26,12 +25,6 @@ def table(mariadb):
     yield name
     mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
 
-
-@pytest.fixture
-def proxy(mariadb):
-    p = FaultProxy(mariadb.port)
-    yield p
-    p.close()
 
 
 def through_proxy(factory, proxy, mode="transaction", retry_reads=False):

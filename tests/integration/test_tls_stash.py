@@ -9,7 +9,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import wait_until
+from conftest import wait_until, run_threads
 
 WORKERS = 4
 MIN_IDLE = 4
@@ -65,11 +65,7 @@ def burst(port, n):
             errors.append(repr(e))
             barrier.abort()
 
-    threads = [threading.Thread(target=client) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(client, n)
     assert not errors, errors
 
 

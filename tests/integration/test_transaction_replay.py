@@ -13,7 +13,6 @@ import pymysql
 import pytest
 
 from conftest import connect, row, value
-from fault_proxy import FaultProxy
 
 
 @pytest.fixture
@@ -25,12 +24,6 @@ def table(mariadb):
     yield name
     mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
 
-
-@pytest.fixture
-def proxy(mariadb):
-    p = FaultProxy(mariadb.port)
-    yield p
-    p.close()
 
 
 def replaying(factory, proxy, mode="transaction", max_bytes="65536"):

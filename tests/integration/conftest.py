@@ -1,4 +1,5 @@
 """Integration fixtures: a real MariaDB (tools/mariadb-fixture.sh) and warmpool processes."""
+import atexit
 import os
 import random
 import re
@@ -28,9 +29,8 @@ _handed_out = set()
 def _port_range():
     """Ports below the kernel's ephemeral range: an outgoing connection (of
     any process on the machine) never takes one between free_port and the
-    bind of whoever it was for. Test runs side by side (xdist workers, the
-    release and ASan runs) draw at random, so they rarely meet, and the
-    bind check below catches the port a neighbour already holds."""
+    bind of whoever it was for. Test processes side by side draw at random
+    and reserve what they draw (_reserve_port)."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             low = int(f.read().split()[0])
@@ -39,11 +39,47 @@ def _port_range():
     return 10000, max(low, 12000)
 
 
+# Ports handed out by any test process of the machine (the xdist workers, the
+# release and ASan runs side by side): one file each, made with O_EXCL, removed
+# when the process that made it ends.
+_PORT_DIR = Path(tempfile.gettempdir()) / "warmpool-test-ports"
+_PORT_STALE_S = 3 * 3600  # left by a run that died
+
+
+def _reserve_port(port):
+    """True when |port| is this process's from now on, in every test process."""
+    path = _PORT_DIR / str(port)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        try:
+            if time.time() - path.stat().st_mtime > _PORT_STALE_S:
+                path.unlink()
+        except OSError:
+            pass
+        return False
+    if not _handed_out:
+        atexit.register(_release_ports)
+    _handed_out.add(port)
+    return True
+
+
+def _release_ports():
+    for port in _handed_out:
+        try:
+            (_PORT_DIR / str(port)).unlink()
+        except OSError:
+            pass
+
+
 def free_port():
-    """A port nothing listens on, never the same twice in a run: the kernel
-    may give a port just closed again, and warmpool's listeners share theirs
-    (SO_REUSEPORT), so two of its sockets on one port split the connections."""
+    """A port nothing listens on, never handed out twice while the test run
+    lives, in any of its processes: between free_port and the bind of
+    whoever it is for (a server start takes seconds), no other test may take
+    it, and warmpool's listeners share theirs (SO_REUSEPORT), so two of its
+    sockets on one port would split the connections."""
     first, end = _port_range()
+    _PORT_DIR.mkdir(exist_ok=True)
     rng = random.SystemRandom()
     while True:
         port = rng.randrange(first, end)
@@ -54,8 +90,8 @@ def free_port():
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        _handed_out.add(port)
-        return port
+        if _reserve_port(port):
+            return port
 
 
 def start_threads(target, n, indexed=False):

@@ -290,6 +290,9 @@ def test_replay_after_a_deadlock_never_runs_an_autocommitted_statement_twice(
     assert mariadb.root_sql(f"SELECT v FROM {counter}").strip() == "11"
 
 
+PROXY_STAMP_LAG_S = 0.2
+
+
 def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
         warmpool_factory, mariadb):
     """A reload that moves the backend (host, port, TLS settings: a failover to
@@ -346,9 +349,14 @@ def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
             while wp.read_log().count('msg="configuration reloaded"') == before:
                 assert time.monotonic() < wait_until_log, "reload not logged"
                 time.sleep(0.02)
-            done = time.monotonic()
-            time.sleep(0.3)
-            late += [t for t in seen[old] if t > done]
+            # The proxy stamps a command when its thread reads it, which under
+            # load lags behind warmpool's send: a statement sent just before
+            # the reload may be stamped just after. The bug this guards
+            # against sent thousands of commands to the old backend (8,533 in
+            # 40 reloads), for as long as the lent connection lived.
+            done = time.monotonic() + PROXY_STAMP_LAG_S
+            time.sleep(0.3 + PROXY_STAMP_LAG_S)
+            late += [round(t - done + PROXY_STAMP_LAG_S, 3) for t in seen[old] if t > done]
     finally:
         stop.set()
         for t in threads:
@@ -356,7 +364,8 @@ def test_a_connection_lent_across_a_reload_that_moved_the_backend_is_not_used(
         for p in old_new:
             p.close()
     assert not errors, errors[:3]
-    assert not late, f"{len(late)} commands went to the old backend after a reload"
+    assert not late, (f"{len(late)} commands went to the old backend after a reload "
+                      f"(seconds after it was logged: {late[:5]})")
 
 
 def test_a_transaction_abandoned_by_change_user_is_never_replayed(warmpool_factory, mariadb,

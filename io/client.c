@@ -1698,13 +1698,13 @@ static bool client_replay_answered(struct client *c, struct server *s)
 {
 	struct replay_log *log = &c->replay;
 	if (!log->awaiting) {
+		if (!client_listener(c)->replay_transactions)
+			return false;
 		bool in_transaction = (s->track.status & SERVER_STATUS_IN_TRANS) != 0;
 		/* An ERR carries no status, and some roll the whole transaction
 		 * back (a deadlock, a lock wait with innodb_rollback_on_timeout):
 		 * the statements after it may run in autocommit and commit, and a
 		 * replay that meets the same error would run them again. */
-		if (!client_listener(c)->replay_transactions)
-			return false;
 		if (in_transaction && s->track.last_error)
 			log->broken = true;
 		replay_log_answered(log, in_transaction);

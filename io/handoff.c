@@ -206,6 +206,14 @@ static struct backend_pool *adopt(struct worker *w, struct server *s, struct han
 	return bp;
 }
 
+/* born_before_leaving: |s| was opened before its server said it is leaving.
+ * backend_take_leaving retires such connections on every worker's lists, but
+ * one in transit between workers was on none of them. */
+static bool born_before_leaving(struct worker *w, const struct server *s)
+{
+	return s->pc.born_ms < atomic_load(&w->rt->backend_leaving_ms[s->bp->backend_idx]);
+}
+
 /* adopt_posted adopts what was posted to |w|, and hands each connection
  * out (or, |stopping|, closes the inbox and leaves them on |w|'s lists, to be
  * closed with the rest). */
@@ -222,7 +230,11 @@ static void adopt_posted(struct worker *w, bool stopping)
 	while ((n = list_pop_head(&arrived))) {
 		struct server *s = container_of(n, struct server, conn.node);
 		struct backend_pool *bp = adopt(w, s, s->lent_pool);
-		if (!stopping)
+		if (stopping)
+			continue;
+		if (born_before_leaving(w, s))
+			server_retire(s, "backend going away (another connection was told so)");
+		else
 			backend_pool_connection_ready(bp, &s->pc);
 	}
 }

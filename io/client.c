@@ -1667,9 +1667,11 @@ static bool prepend_frame(struct client *c, const uint8_t *frame, size_t len)
  * of it ran again goes back with a reset (the reset rolls it back). */
 static void client_replay_refused(struct client *c, enum replay_outcome outcome)
 {
+	/* at: the statement of the log (from 1) whose answer differed or that
+	 * was out when the new connection died too. */
 	log_info("transaction lost with its backend connection not replayed",
-		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
-		 replay_outcome_str(outcome), c->replay.n);
+		 "conn=c%llu outcome=%s statements=%u at=%u", (unsigned long long)c->conn.id,
+		 replay_outcome_str(outcome), c->replay.n, c->replay.next + 1);
 	c->conn.w->stats.replays_total[outcome]++;
 	replay_log_clear(&c->replay);
 	client_give_back(c);

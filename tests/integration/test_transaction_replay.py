@@ -250,3 +250,33 @@ def test_prepared_statements_in_the_transaction(warmpool_factory, mariadb, proxy
     assert replays(wp, {"replayed": 1, "not_kept": 1}) == {"replayed": 1, "not_kept": 1}
     s.close()
 
+
+
+def test_an_execute_that_no_longer_prepares_on_replay_is_refused(warmpool_factory, mariadb,
+                                                                 proxy, table):
+    """An execute of the transaction cannot be prepared on the new connection
+    (the server allows no more prepared statements): warmpool answers that
+    execute itself with the server's error, an answer the client must never
+    see (it had its answer; the replay runs as soon as the loss is noticed,
+    before the client's next statement). The replay is refused: the client
+    gets ERR 1927 at its next statement, and stays in step."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    select, _ = s.prepare(f"SELECT v FROM {table} WHERE id = ?")
+    s.query("BEGIN")
+    assert s.execute(select, 1) == [(10,)]
+    limit = mariadb.root_sql("SELECT @@GLOBAL.max_prepared_stmt_count").strip()
+    mariadb.root_sql("SET GLOBAL max_prepared_stmt_count = 0")
+    try:
+        proxy.cut()
+        assert wp.wait_for_log("outcome=different_result statements=2 at=2")
+    finally:
+        mariadb.root_sql(f"SET GLOBAL max_prepared_stmt_count = {limit}")
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        s.query("SELECT 2")
+    assert lost_transaction(lost)
+    assert s.query("SELECT 3") == ((3,),)
+    assert s.execute(select, 1) == [(10,)]
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    s.close()

@@ -16,6 +16,7 @@ drill exits 1 when a check fails.
 
     tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--replay-transactions]
                            [--prepared] [--restarts 5] [--tables 2] [--table-size 10000]
+                           [--rand-type special|uniform]
                            [--ledger-writers 2] [--build build] [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
@@ -177,26 +178,26 @@ def restart(db_dir, db_port, ssl):
     return up_at - start, up_at
 
 
-def sysbench_prepare(port, tables, table_size):
+def sysbench_prepare(port, tables, table_size, rand_type):
     """Fills sysbench's tables (one thread per table); the seconds it took."""
     start = time.monotonic()
     # Through warmpool: sysbench's plaintext login to MySQL directly would
     # need caching_sha2_password full authentication of its own.
-    subprocess.run(sysbench_args(tables, table_size, False) +
+    subprocess.run(sysbench_args(tables, table_size, False, rand_type) +
                    [f"--mysql-port={port}", f"--threads={tables}", "prepare"], check=True,
                    capture_output=True)
     return time.monotonic() - start
 
 
-def sysbench_args(tables, table_size, prepared):
+def sysbench_args(tables, table_size, prepared, rand_type):
     return ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
             "--mysql-password=app-secret", "--mysql-db=drill", f"--tables={tables}",
             f"--table-size={table_size}", f"--db-ps-mode={'auto' if prepared else 'disable'}",
-            "--mysql-ssl=off"]
+            "--mysql-ssl=off", f"--rand-type={rand_type}"]
 
 
-def sysbench(port, seconds, prepared, tables, table_size):
-    base = sysbench_args(tables, table_size, prepared)
+def sysbench(port, seconds, prepared, tables, table_size, rand_type):
+    base = sysbench_args(tables, table_size, prepared, rand_type)
     return subprocess.Popen(base + [f"--mysql-port={port}", "--threads=8", f"--time={seconds}",
                                     "--mysql-ignore-errors=1927,1053,1213,1205", "--report-interval=0",
                                     "--percentile=100", "run"],
@@ -236,6 +237,9 @@ def main():
                     help="rows per sysbench table: how often its 8 threads meet")
     ap.add_argument("--ledger-writers", type=int, default=2,
                     help="threads running ledger transactions through warmpool")
+    ap.add_argument("--rand-type", choices=["special", "uniform"], default="special",
+                    help="sysbench's choice of rows: special (its default) sends 75%% of "
+                         "the accesses to 1%% of the rows, uniform spreads them")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
     ap.add_argument("--keep", action="store_true",
@@ -259,7 +263,7 @@ def main():
             except OSError:
                 pass
             time.sleep(0.05)
-        prepare_s = sysbench_prepare(wp.port, args.tables, args.table_size)
+        prepare_s = sysbench_prepare(wp.port, args.tables, args.table_size, args.rand_type)
         print(f"sysbench prepare: {args.tables} tables of {args.table_size} rows in "
               f"{prepare_s:.1f} s", flush=True)
         clients = Clients()
@@ -274,7 +278,8 @@ def main():
         for t in threads + [w.thread for w in writers]:
             t.start()
         total = args.restarts * (args.pause + 3) + args.pause
-        bench = sysbench(wp.port, int(total), args.prepared, args.tables, args.table_size)
+        bench = sysbench(wp.port, int(total), args.prepared, args.tables, args.table_size,
+                         args.rand_type)
         time.sleep(args.pause)
         restarts = []
         for i in range(args.restarts):
@@ -319,6 +324,7 @@ def main():
             "replay_transactions": args.replay_transactions,
             "tables": args.tables,
             "table_size": args.table_size,
+            "rand_type": args.rand_type,
             "sysbench_prepare_s": round(prepare_s, 1),
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),

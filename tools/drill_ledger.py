@@ -127,13 +127,15 @@ def check_ledger(socket_path, writers):
     totals = {int(w): int(n) for w, n in server_rows(
         socket_path, "SELECT writer, n FROM drill.ledger_totals")}
     summary = {COMMITTED: 0, ROLLED_BACK: 0, UNKNOWN: 0, "unknown_committed": [],
-               "unknown_not_committed": []}
+               "unknown_not_committed": [], "rolled_back_errors": []}
     problems = []
     for w in writers:
         mine = present.get(w.writer, {})
         problems += check_writer(w, mine, totals.get(w.writer))
         for seq, outcome in w.outcomes.items():
             summary[outcome] += 1
+            if outcome == ROLLED_BACK and len(summary["rolled_back_errors"]) < 20:
+                summary["rolled_back_errors"].append(f"{w.writer}:{seq} {w.errors.get(seq, '')}")
             if outcome == UNKNOWN:
                 key = "unknown_committed" if mine.get(seq) else "unknown_not_committed"
                 summary[key].append(f"{w.writer}:{seq} {w.errors.get(seq, '')}")

@@ -111,22 +111,33 @@ static bool read_write(struct worker_arg *a, struct bench_session *s)
 	return bench_query(s, sql) && bench_query(s, "COMMIT");
 }
 
+/* one_request runs a point select or, with --mix read-write, one
+ * read-write transaction; false when a statement failed (the transaction
+ * is abandoned there). */
+static bool one_request(struct worker_arg *a, struct bench_session *s)
+{
+	char sql[160];
+	if (a->o->read_write)
+		return read_write(a, s);
+	point_select(a, sql, sizeof(sql));
+	return bench_query(s, sql);
+}
+
 /* throughput_loop: one connection, point selects (or read-write
  * transactions) back to back. */
 static void throughput_loop(struct worker_arg *a)
 {
 	struct bench_session s;
 	struct bench_sample sample;
-	char why[256], sql[160];
+	char why[256];
 	if (!bench_open(a->t, &s, &sample, why, sizeof(why))) {
 		error(a, why);
 		bench_close(&s, false);
 		return;
 	}
 	while (bench_now() < a->deadline && !atomic_load(a->abort)) {
-		point_select(a, sql, sizeof(sql));
 		double t0 = bench_now();
-		if (!(a->o->read_write ? read_write(a, &s) : bench_query(&s, sql))) {
+		if (!one_request(a, &s)) {
 			error(a, why);
 			break;
 		}
@@ -145,14 +156,15 @@ static void note_answer(struct worker_arg *a, double *last, double now)
 		;
 }
 
-/* restart_loop: paced point selects until told to stop, as an application
- * would run them through a restart: a failed query or login counts as an
- * error and the connection is opened again, 50 ms later. */
+/* restart_loop: paced point selects (or read-write transactions) until
+ * told to stop, as an application would run them through a restart: a
+ * failed statement or login counts as an error and the connection is
+ * opened again, 50 ms later (a failed transaction is not run again). */
 static void restart_loop(struct worker_arg *a)
 {
 	struct bench_session s;
 	struct bench_sample sample;
-	char why[256], sql[160];
+	char why[256];
 	bool open = false;
 	double last = bench_now();
 	while (!atomic_load(a->abort)) {
@@ -162,9 +174,8 @@ static void restart_loop(struct worker_arg *a)
 			bench_sleep(0.05);
 			continue;
 		}
-		point_select(a, sql, sizeof(sql));
 		double t0 = bench_now();
-		if (!bench_query(&s, sql)) {
+		if (!one_request(a, &s)) {
 			error(a, why);
 			bench_close(&s, false);
 			open = false;
@@ -516,9 +527,11 @@ static void print_restarts(const struct load_opts *o, struct target_result *res)
 	       "stall_max_s", "p99_ms", "recovery_ms", "outage_s");
 	FILE *json = o->json_path ? fopen(o->json_path, "w") : NULL;
 	if (json)
-		fprintf(json, "{\n  \"scenario\": \"restart\",\n  \"connections\": %d,\n"
-			      "  \"restarts\": %d,\n  \"pause_ms\": %.0f,\n  \"targets\": {",
-			o->connections, o->restarts, o->pause * 1e3);
+		fprintf(json, "{\n  \"scenario\": \"restart\",\n  \"mix\": \"%s\",\n"
+			      "  \"connections\": %d,\n  \"restarts\": %d,\n  \"pause_ms\": %.0f,\n"
+			      "  \"targets\": {",
+			o->read_write ? "read-write" : "point", o->connections, o->restarts,
+			o->pause * 1e3);
 	for (size_t i = 0; i < o->n_targets; i++) {
 		struct target_result *r = &res[i];
 		double p99 = bench_quantile(r->latency, r->n, 0.99) * 1e3;
@@ -544,7 +557,9 @@ static void print_restarts(const struct load_opts *o, struct target_result *res)
 			fprintf(json, "%s%.3f", k ? ", " : "", r->outage[k]);
 		fprintf(json, "]}");
 	}
-	printf("\nerrors: failed queries and logins (each is a reconnect for the application);\n"
+	printf("\nanswered: queries, or transactions with --mix read-write;\n"
+	       "errors: failed queries (transactions) and logins (each is a reconnect for the\n"
+	       "application);\n"
 	       "stall_max_s: the longest any connection went between two answers;\n"
 	       "recovery_ms: median/max, restart command done -> first answer after it;\n"
 	       "outage_s: the longest restart command.\n");

@@ -38,7 +38,10 @@
 #define SERVER_STATUS_IN_TRANS 0x0001u
 #define SERVER_STATUS_AUTOCOMMIT 0x0002u
 #define SERVER_MORE_RESULTS_EXISTS 0x0008u
+#define SERVER_QUERY_NO_GOOD_INDEX_USED 0x0010u
+#define SERVER_QUERY_NO_INDEX_USED 0x0020u
 #define SERVER_STATUS_NO_BACKSLASH_ESCAPES 0x0200u
+#define SERVER_QUERY_WAS_SLOW 0x0800u
 
 /* Commands (first payload byte of a client packet with sequence id 0). */
 enum my_command {

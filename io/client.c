@@ -1322,14 +1322,15 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 	log->pending_commits = in_trans && !stays;
 }
 
-/* client_command_sent: the command at the head of c->in starts going out:
- * a re-sent one is on its way, and the digest of its answer starts. */
-static void client_command_sent(struct client *c)
+/* client_command_sent: the command at the head of c->in (command byte
+ * |cmd|) starts going out: a re-sent one is on its way, and the digest of
+ * its answer starts. */
+static void client_command_sent(struct client *c, uint8_t cmd)
 {
 	c->replaying = false;
 	if (!client_listener(c)->replay_transactions)
 		return;
-	replay_log_sent(&c->replay);
+	replay_log_sent(&c->replay, cmd);
 	if (c->replay.running)
 		c->replay.awaiting = true; /* the client's own wait behind it */
 }
@@ -1476,7 +1477,7 @@ static void client_relay(struct client *c)
 			}
 			c->frame_left = MY_FRAME_HEADER_LEN + (size_t)len;
 			if (seq == 0 && !uploading)
-				client_command_sent(c);
+				client_command_sent(c, command);
 			client_kill_scan_frame(c, seq == 0 && !uploading, command, len);
 		}
 		size_t n = buf_avail(in) < c->frame_left ? buf_avail(in) : c->frame_left;
@@ -1667,9 +1668,11 @@ static bool prepend_frame(struct client *c, const uint8_t *frame, size_t len)
  * of it ran again goes back with a reset (the reset rolls it back). */
 static void client_replay_refused(struct client *c, enum replay_outcome outcome)
 {
+	/* at: the statement of the log (from 1) whose answer differed or that
+	 * was out when the new connection died too. */
 	log_info("transaction lost with its backend connection not replayed",
-		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
-		 replay_outcome_str(outcome), c->replay.n);
+		 "conn=c%llu outcome=%s statements=%u at=%u", (unsigned long long)c->conn.id,
+		 replay_outcome_str(outcome), c->replay.n, c->replay.next + 1);
 	c->conn.w->stats.replays_total[outcome]++;
 	replay_log_clear(&c->replay);
 	client_give_back(c);

@@ -5,10 +5,6 @@
 
 #include "my_frame.h"
 
-/* FNV-1a, 64 bits: a digest, not a defence (the server is trusted). */
-#define DIGEST_OFFSET 0xcbf29ce484222325ull
-#define DIGEST_PRIME 0x100000001b3ull
-
 const char *replay_outcome_str(enum replay_outcome outcome)
 {
 	switch (outcome) {
@@ -42,17 +38,14 @@ void replay_log_forget_pending(struct replay_log *log, bool neutral)
 	log->pending_neutral = neutral;
 }
 
-void replay_log_sent(struct replay_log *log)
+void replay_log_sent(struct replay_log *log, uint8_t cmd)
 {
-	log->digest = DIGEST_OFFSET;
+	my_digest_start(&log->digest, cmd);
 }
 
 void replay_log_feed(struct replay_log *log, const uint8_t *data, size_t len)
 {
-	uint64_t h = log->digest;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ data[i]) * DIGEST_PRIME;
-	log->digest = h;
+	my_digest_feed(&log->digest, data, len);
 }
 
 /* append_pending moves the statement just answered into the log, with the
@@ -70,7 +63,7 @@ static bool append_pending(struct replay_log *log)
 	if (!buf_append(&log->frames, buf_head(&log->pending), buf_avail(&log->pending),
 			BUF_NO_LIMIT))
 		return false;
-	log->digests[log->n++] = log->digest;
+	log->digests[log->n++] = my_digest_end(&log->digest);
 	return true;
 }
 
@@ -115,7 +108,7 @@ enum replay_check replay_log_check(struct replay_log *log, const uint8_t **out_f
 				   size_t *out_len)
 {
 	log->awaiting = false;
-	if (log->digest != log->digests[log->next]) {
+	if (my_digest_end(&log->digest) != log->digests[log->next]) {
 		replay_log_stop(log);
 		return REPLAY_CHECK_DIFFERENT;
 	}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "my_digest.h"
 
 /* Why a transaction lost with its connection was, or was not, run again
  * (replays_total{outcome}). */
@@ -35,7 +36,7 @@ struct replay_log {
 				 what the log holds before it may be committed, never replayed */
 	bool pending_neutral; /* ... a command a transaction does not depend on (a prepare,
 				 a ping): neither kept nor a reason not to replay */
-	uint64_t digest;    /* of the answer so far */
+	struct my_digest digest; /* of the answer so far */
 	/* While the transaction runs again: */
 	bool running;
 	bool awaiting;	   /* a statement of the log is out, its answer not checked yet */
@@ -52,8 +53,8 @@ void replay_log_keep(struct replay_log *log, const uint8_t *frame, size_t len, b
 /* replay_log_forget_pending: the command about to be answered is not kept;
  * |neutral|: the transaction does not depend on it. */
 void replay_log_forget_pending(struct replay_log *log, bool neutral);
-/* replay_log_sent: a command went out; the digest of its answer starts. */
-void replay_log_sent(struct replay_log *log);
+/* replay_log_sent: command |cmd| went out; the digest of its answer starts. */
+void replay_log_sent(struct replay_log *log, uint8_t cmd);
 /* replay_log_feed adds answer bytes to the digest. */
 void replay_log_feed(struct replay_log *log, const uint8_t *data, size_t len);
 /* replay_log_answered: an answer ended outside a replay. |in_transaction|:

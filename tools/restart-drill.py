@@ -8,8 +8,16 @@ every 100 ms each). Reports per client kind: queries attempted and failed, the
 longest stall; per restart: time from the backend accepting again to the pool
 back at min_idle, and the most handshakes warmpool had in flight.
 
+Accounting (tools/drill_ledger.py): ledger writers run transactions through
+warmpool alongside, and afterwards every row is checked on the server itself:
+each ledger transaction is there once if the client was told it committed,
+absent if told it was rolled back; sysbench's tables hold each id once. The
+drill exits 1 when a check fails.
+
     tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--replay-transactions]
-                           [--prepared] [--restarts 5] [--build build] [--json out.json] [--keep]
+                           [--prepared] [--restarts 5] [--tables 2] [--table-size 10000]
+                           [--rand-type special|uniform]
+                           [--ledger-writers 2] [--build build] [--json out.json] [--keep]
 
 With --server mysql (MySQL 9.7, see tools/mariadb-fixture.sh), warmpool has the
 server's RSA public key: after each SSL-off restart the caching_sha2_password
@@ -31,6 +39,8 @@ import urllib.request
 from pathlib import Path
 
 import pymysql
+
+import drill_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tools" / "mariadb-fixture.sh"
@@ -168,15 +178,26 @@ def restart(db_dir, db_port, ssl):
     return up_at - start, up_at
 
 
-def sysbench(port, seconds, prepared):
-    base = ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
-            "--mysql-password=app-secret", "--mysql-db=drill", "--tables=2",
-            "--table-size=10000", f"--db-ps-mode={'auto' if prepared else 'disable'}",
-            "--mysql-ssl=off"]
-    # Prepared through warmpool: sysbench's plaintext login to MySQL directly
-    # would need caching_sha2_password full authentication of its own.
-    subprocess.run(base + [f"--mysql-port={port}", "prepare"], check=True,
+def sysbench_prepare(port, tables, table_size, rand_type):
+    """Fills sysbench's tables (one thread per table); the seconds it took."""
+    start = time.monotonic()
+    # Through warmpool: sysbench's plaintext login to MySQL directly would
+    # need caching_sha2_password full authentication of its own.
+    subprocess.run(sysbench_args(tables, table_size, False, rand_type) +
+                   [f"--mysql-port={port}", f"--threads={tables}", "prepare"], check=True,
                    capture_output=True)
+    return time.monotonic() - start
+
+
+def sysbench_args(tables, table_size, prepared, rand_type):
+    return ["sysbench", "oltp_read_write", "--mysql-host=127.0.0.1", "--mysql-user=app",
+            "--mysql-password=app-secret", "--mysql-db=drill", f"--tables={tables}",
+            f"--table-size={table_size}", f"--db-ps-mode={'auto' if prepared else 'disable'}",
+            "--mysql-ssl=off", f"--rand-type={rand_type}"]
+
+
+def sysbench(port, seconds, prepared, tables, table_size, rand_type):
+    base = sysbench_args(tables, table_size, prepared, rand_type)
     return subprocess.Popen(base + [f"--mysql-port={port}", "--threads=8", f"--time={seconds}",
                                     "--mysql-ignore-errors=1927,1053,1213,1205", "--report-interval=0",
                                     "--percentile=100", "run"],
@@ -211,6 +232,14 @@ def main():
                     help="sysbench with its default server-side prepared statements "
                          "(COM_STMT_EXECUTE) instead of text queries")
     ap.add_argument("--pause", type=float, default=4.0, help="seconds of load between restarts")
+    ap.add_argument("--tables", type=int, default=2, help="sysbench's tables")
+    ap.add_argument("--table-size", type=int, default=10000,
+                    help="rows per sysbench table: how often its 8 threads meet")
+    ap.add_argument("--ledger-writers", type=int, default=2,
+                    help="threads running ledger transactions through warmpool")
+    ap.add_argument("--rand-type", choices=["special", "uniform"], default="special",
+                    help="sysbench's choice of rows: special (its default) sends 75%% of "
+                         "the accesses to 1%% of the rows, uniform spreads them")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
     ap.add_argument("--keep", action="store_true",
@@ -222,6 +251,7 @@ def main():
     db_port = int(env["port"])
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
                     "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
+    drill_ledger.create_tables(env["socket"], args.ledger_writers)
     wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
                   env.get("rsa_public_key"), args.retry_reads, args.replay_transactions)
     try:
@@ -233,6 +263,9 @@ def main():
             except OSError:
                 pass
             time.sleep(0.05)
+        prepare_s = sysbench_prepare(wp.port, args.tables, args.table_size, args.rand_type)
+        print(f"sysbench prepare: {args.tables} tables of {args.table_size} rows in "
+              f"{prepare_s:.1f} s", flush=True)
         clients = Clients()
         idle = [connect(wp.port) for _ in range(20)]
         for c in idle:
@@ -240,10 +273,13 @@ def main():
         stop = threading.Event()
         threads = [threading.Thread(target=periodic, args=(wp.port, clients, stop))
                    for _ in range(4)]
-        for t in threads:
+        writers = [drill_ledger.LedgerWriter(wp.port, w, stop)
+                   for w in range(args.ledger_writers)]
+        for t in threads + [w.thread for w in writers]:
             t.start()
         total = args.restarts * (args.pause + 3) + args.pause
-        bench = sysbench(wp.port, int(total), args.prepared)
+        bench = sysbench(wp.port, int(total), args.prepared, args.tables, args.table_size,
+                         args.rand_type)
         time.sleep(args.pause)
         restarts = []
         for i in range(args.restarts):
@@ -268,9 +304,15 @@ def main():
             except pymysql.MySQLError as e:
                 clients.record("idle", time.monotonic() - start, str(e))
         stop.set()
-        for t in threads:
+        for t in threads + [w.thread for w in writers]:
             t.join()
         sb_output = bench.communicate()[0]
+        for w in writers:
+            w.close()
+        ledger, problems = drill_ledger.check_ledger(env["socket"], writers)
+        sbtest, sb_problems = drill_ledger.check_sbtest(env["socket"], args.tables,
+                                                        args.table_size)
+        problems += sb_problems
         sb = sysbench_figures(sb_output)
         if sb["transactions"] is None:
             print(sb_output[-3000:], file=sys.stderr)
@@ -280,6 +322,10 @@ def main():
             "retry_reads": args.retry_reads,
             "prepared": args.prepared,
             "replay_transactions": args.replay_transactions,
+            "tables": args.tables,
+            "table_size": args.table_size,
+            "rand_type": args.rand_type,
+            "sysbench_prepare_s": round(prepare_s, 1),
             "restarts": restarts,
             "clients": {k: {**v, "max_stall_s": round(v["max_stall_s"], 3),
                             "errors": v["errors"][:5]} for k, v in clients.kinds.items()},
@@ -288,10 +334,18 @@ def main():
             "connecting_peak_bound": st["backends"][0]["connecting_peak"],
             "warmpool_errors": st["errors"],
             "warmpool_retried": wp.retried(),
+            "accounting": {"ledger": ledger, "sbtest_rows": sbtest, "problems": problems},
         }
         print(json.dumps(result, indent=2))
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"accounting: ledger {ledger['committed']} committed, {ledger['rolled_back']} "
+              f"rolled back, {ledger['unknown']} unknown outcome "
+              f"({len(ledger['unknown_committed'])} of them committed); sbtest rows "
+              f"{sbtest}: {'every row accounted for' if not problems else 'FAILED'}")
+        for p in problems:
+            print(f"accounting: {p}", file=sys.stderr)
+        return 1 if problems else 0
     finally:
         wp.proc.terminate()
         wp.proc.wait(timeout=20)

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "my_digest.h"
 #include "my_frame.h"
 #include "my_handshake.h"
 #include "my_kill.h"
@@ -38,10 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: sink += my_greeting_parse(in, &out.greeting); break;
 	case 2: sink += my_login_parse(in, &out.login); break;
 	case 3: sink += my_auth_switch_parse(in, &out.sw); break;
-	case 4:
+	case 4: {
 		sink += my_reply_classify_auth(in) + my_reply_classify_command(in);
 		sink += my_ok_parse(in, &out.ok);
+		/* The same answer whole and in two pieces digests alike. */
+		struct my_digest whole, halves;
+		my_digest_start(&whole, COM_QUERY);
+		my_digest_feed(&whole, in.ptr, in.len);
+		my_digest_start(&halves, COM_QUERY);
+		my_digest_feed(&halves, in.ptr, in.len / 2);
+		my_digest_feed(&halves, in.ptr + in.len / 2, in.len - in.len / 2);
+		if (my_digest_end(&whole) != my_digest_end(&halves))
+			__builtin_trap();
 		break;
+	}
 	case 5: sink += my_err_parse(in, &out.err); break;
 	case 6:
 		/* A client's COM_CHANGE_USER, under the capabilities of a login. */

@@ -5,6 +5,7 @@ an answer differs, when the statement in flight may have committed, or when the
 transaction was over the size bound. Checked with the server's own rows (a fault
 proxy in front of the real MariaDB cuts connections on purpose)."""
 import re
+import threading
 import time
 import urllib.request
 import uuid
@@ -250,3 +251,63 @@ def test_prepared_statements_in_the_transaction(warmpool_factory, mariadb, proxy
     assert replays(wp, {"replayed": 1, "not_kept": 1}) == {"replayed": 1, "not_kept": 1}
     s.close()
 
+
+
+def test_an_execute_that_no_longer_prepares_on_replay_is_refused(warmpool_factory, mariadb,
+                                                                 proxy, table):
+    """An execute of the transaction cannot be prepared on the new connection
+    (the server allows no more prepared statements): warmpool answers that
+    execute itself with the server's error, an answer the client must never
+    see (it had its answer; the replay runs as soon as the loss is noticed,
+    before the client's next statement). The replay is refused: the client
+    gets ERR 1927 at its next statement, and stays in step."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    select, _ = s.prepare(f"SELECT v FROM {table} WHERE id = ?")
+    s.query("BEGIN")
+    assert s.execute(select, 1) == [(10,)]
+    limit = mariadb.root_sql("SELECT @@GLOBAL.max_prepared_stmt_count").strip()
+    mariadb.root_sql("SET GLOBAL max_prepared_stmt_count = 0")
+    try:
+        proxy.cut()
+        assert wp.wait_for_log("outcome=different_result statements=2 at=2")
+    finally:
+        mariadb.root_sql(f"SET GLOBAL max_prepared_stmt_count = {limit}")
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        s.query("SELECT 2")
+    assert lost_transaction(lost)
+    assert s.query("SELECT 3") == ((3,),)
+    assert s.execute(select, 1) == [(10,)]
+    assert replays(wp, {"different_result": 1}) == {"different_result": 1}
+    s.close()
+
+
+def test_a_statement_slow_only_the_first_time_is_replayed(warmpool_factory, mariadb, proxy,
+                                                          table):
+    """The server flags an OK as slow (SERVER_QUERY_WAS_SLOW) when the
+    statement took longer than long_query_time: here the UPDATE waited for
+    another session's row lock the first time, and not when it runs again.
+    How long it waited is not part of its answer: the transaction is
+    replayed."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "SET SESSION long_query_time = 0.1")
+    holder = pymysql.connect(unix_socket=mariadb.env["socket"], user="root")
+    with holder.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute(f"SELECT v FROM {table} WHERE id = 1 FOR UPDATE")
+    release = threading.Timer(0.5, holder.commit)
+    release.start()
+    row(c, "BEGIN")
+    row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")  # waits for the holder
+    release.join()
+    holder.close()
+    assert c.server_status & 0x0800  # the OK said "slow"
+    proxy.cut()
+    row(c, f"INSERT INTO {table} VALUES (21, 210)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,21"
+    assert mariadb.root_sql(f"SELECT v FROM {table} WHERE id = 1").strip() == "11"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()

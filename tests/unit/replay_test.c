@@ -24,7 +24,7 @@ static void run(struct replay_log *log, const char *sql, const char *answer, boo
 	uint8_t f[256];
 	size_t n = frame(f, sql);
 	replay_log_keep(log, f, n, true, 1024);
-	replay_log_sent(log);
+	replay_log_sent(log, 0x03);
 	replay_log_feed(log, (const uint8_t *)answer, strlen(answer));
 	replay_log_answered(log, in_tx);
 }
@@ -33,7 +33,7 @@ static void run(struct replay_log *log, const char *sql, const char *answer, boo
 static enum replay_check answer(struct replay_log *log, const char *bytes, const uint8_t **next,
 				size_t *next_len)
 {
-	replay_log_sent(log);
+	replay_log_sent(log, 0x03);
 	log->awaiting = true;
 	replay_log_feed(log, (const uint8_t *)bytes, strlen(bytes));
 	return replay_log_check(log, next, next_len);
@@ -82,7 +82,7 @@ Test(replay, a_statement_not_kept_breaks_the_transaction_until_it_ends)
 	uint8_t big[1500] = {0}; /* over the bound of 1024 */
 	run(&log, "BEGIN", "ok", true);
 	replay_log_keep(&log, big, sizeof(big), true, 1024);
-	replay_log_sent(&log);
+	replay_log_sent(&log, 0x03);
 	replay_log_answered(&log, true);
 	cr_expect_not(replay_log_replayable(&log));
 	run(&log, "UPDATE t SET a = 2", "ok", true);

@@ -1530,19 +1530,37 @@ static void change_init(struct my_session_change *ch)
 	ch->next_transaction = false;
 	ch->statements = 0;
 	ch->read = false;
+	ch->begins = false;
 	ch->kill = false;
 	ch->xa = false;
 	ch->charset_unreadable = false;
 }
 
+/* starts_transaction: a statement that starts with |first| (|l| just
+ * after it) is BEGIN or START TRANSACTION (a BEGIN that opens a block pins
+ * as a compound statement, and is never taken for one: see begins_block). */
+static bool starts_transaction(const struct lexer *l, const struct token *first)
+{
+	struct token second;
+	return word_is(first, "BEGIN") ||
+	       (word_is(first, "START") && peek_token(l, &second) && word_is(&second, "TRANSACTION"));
+}
+
+/* What classify_statement found of one statement, beyond |out|. */
+struct statement_kind {
+	bool read;   /* a SELECT or SHOW that may run twice */
+	bool begins; /* BEGIN or START TRANSACTION */
+};
+
 /* classify_statement reads one statement (up to ";" or the end) into
  * |out|; false when no statement is left. */
-static bool classify_statement(struct lexer *l, struct my_session_change *out, bool *out_read)
+static bool classify_statement(struct lexer *l, struct my_session_change *out,
+			       struct statement_kind *kind)
 {
 	struct token first;
 	l->executable_comment = l->ambiguous_comment = l->ambiguous_mode = false;
 	l->statement_done = l->charset_word = false;
-	*out_read = false;
+	*kind = (struct statement_kind){0};
 	if (l->charset_unreadable) {
 		const uint8_t *from = l->p;
 		if (!skip_space_and_comments(l))
@@ -1563,6 +1581,7 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 	struct my_session_change tracked;
 	struct scan s = {0};
 	change_init(&tracked);
+	bool begins = starts_transaction(l, &first);
 	enum my_pin_reason r = classify_by_first_word(l, &first, &tracked, &s);
 	skip_statement(l); /* whatever a decided statement has left, to its ";" */
 	if (r == MY_PIN_NONE && l->ambiguous_mode)
@@ -1598,10 +1617,10 @@ static bool classify_statement(struct lexer *l, struct my_session_change *out, b
 	}
 	if (r == MY_PIN_NONE && tracked.next_transaction)
 		out->next_transaction = true;
-	*out_read = r == MY_PIN_NONE && !my_session_change_tracks(&tracked) &&
-		    !tracked.next_transaction && !s.writes &&
-		    !s.calls && !l->executable_comment &&
-		    (word_is(&first, "SELECT") || word_is(&first, "SHOW"));
+	bool plain = r == MY_PIN_NONE && !my_session_change_tracks(&tracked) &&
+		     !tracked.next_transaction && !s.writes && !s.calls && !l->executable_comment;
+	kind->read = plain && (word_is(&first, "SELECT") || word_is(&first, "SHOW"));
+	kind->begins = plain && begins;
 	my_session_change_cleanup(&tracked);
 	return true;
 }
@@ -1622,12 +1641,13 @@ static void classify_text(struct my_session_change *out, struct my_sql_mode mode
 	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .depth = depth, .server = mode.server,
 			  .lookahead_left = &lookahead_left,
 			  .charset_unreadable = mode.charset_unreadable};
-	bool read = false, statement_read;
-	while (classify_statement(&l, out, &statement_read)) {
-		if (statement_read && out->statements == 1)
-			read = true;
+	struct statement_kind first = {0}, statement;
+	while (classify_statement(&l, out, &statement)) {
+		if (out->statements == 1 && (statement.read || statement.begins))
+			first = statement;
 	}
-	out->read = read && out->statements == 1;
+	out->read = first.read && out->statements == 1;
+	out->begins = first.begins && out->statements == 1;
 	out->kill = out->kill || l.kill;
 	if (kind == MY_TEXT_PREPARE && out->pin == MY_PIN_NONE &&
 	    (my_session_change_tracks(out) || out->next_transaction))
@@ -1654,6 +1674,15 @@ bool my_query_is_read(struct my_sql_mode mode, const uint8_t *sql, size_t len)
 	bool read = ch.read && ch.pin == MY_PIN_NONE;
 	my_session_change_cleanup(&ch);
 	return read;
+}
+
+bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	struct my_session_change ch;
+	my_classify(&ch, mode, MY_TEXT_QUERY, sql, len);
+	bool begins = ch.begins && ch.pin == MY_PIN_NONE;
+	my_session_change_cleanup(&ch);
+	return begins;
 }
 
 bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len)

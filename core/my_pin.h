@@ -106,6 +106,8 @@ struct my_session_change {
 				   held by the session until that transaction ends */
 	unsigned statements;	/* non-empty statements in the text */
 	bool read;		/* one SELECT or SHOW that may run twice (retry_reads) */
+	bool begins;		/* one BEGIN [WORK] or START TRANSACTION [...]: sent outside a
+				   transaction, nothing of it outlives its connection */
 	bool kill;		/* a KILL statement: never for a backend (warmpool interprets
 				   one standing alone, and refuses the text otherwise); also
 				   one in a compound statement or a literal of dynamic SQL,
@@ -132,6 +134,11 @@ static inline bool my_session_change_tracks(const struct my_session_change *ch)
 {
 	return ch->use || ch->collation || ch->vars.n > 0 || ch->readback.n > 0;
 }
+
+/* my_query_begins_transaction: a lone BEGIN [WORK] or START TRANSACTION
+ * with its characteristics. Sent outside a transaction, what it did, if
+ * anything, died with a lost connection: it may always be re-sent. */
+bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
 /* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,
  * advances a sequence, calls a function that is not a known builtin nor

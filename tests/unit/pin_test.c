@@ -288,6 +288,31 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect_not(my_query_is_read(unknown, (const uint8_t *)"SELECT 'a\\'b'", 13));
 }
 
+static bool begins(const char *sql)
+{
+	return my_query_begins_transaction(plain, (const uint8_t *)sql, strlen(sql));
+}
+
+Test(pin, statements_that_only_begin_a_transaction)
+{
+	cr_expect(begins("BEGIN"));
+	cr_expect(begins("begin work;"));
+	cr_expect(begins("  /* app */ BEGIN"));
+	cr_expect(begins("START TRANSACTION"));
+	cr_expect(begins("START TRANSACTION READ ONLY"));
+	cr_expect(begins("start transaction with consistent snapshot, read write;"));
+	cr_expect_not(begins("BEGIN; DELETE FROM t"));
+	cr_expect_not(begins("START TRANSACTION; INSERT INTO t VALUES (1)"));
+	cr_expect_not(begins("BEGIN NOT ATOMIC DELETE FROM t; END"));
+	cr_expect_not(begins("BEGIN WORK; END"));
+	cr_expect_not(begins("/*!50000 BEGIN */"));
+	cr_expect_not(begins("START SLAVE"));
+	cr_expect_not(begins("START REPLICA"));
+	cr_expect_not(begins("COMMIT"));
+	cr_expect_not(begins("SELECT 1"));
+	cr_expect_not(begins(""));
+}
+
 static bool stays(const char *sql)
 {
 	return my_query_stays_in_transaction(plain, (const uint8_t *)sql, strlen(sql));

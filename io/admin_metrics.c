@@ -158,6 +158,10 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 		"Statements the server aborted as it shut down (ERR 1053: rolled back), re-sent on "
 		"a new backend connection.",
 		(double)t->retried_aborted_total);
+	counter(f, "warmpool_retried_begins_total",
+		"Lone BEGIN or START TRANSACTION statements lost with their backend connection "
+		"outside a transaction, re-sent on a new one.",
+		(double)t->retried_begins_total);
 	family(f, "warmpool_replays_total", "counter",
 	       "Transactions lost with their backend connection, by what followed "
 	       "(replay_transactions).");

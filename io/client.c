@@ -1118,6 +1118,8 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 			ch.pin = MY_PIN_OTHER_COMMAND;
 	} else {
 		my_classify(&ch, client_sql_mode(c), MY_TEXT_QUERY, body.ptr, body.len);
+		/* Kept for a retry, outside a transaction (client_keep_for_retry). */
+		c->retry_begin = ch.begins && ch.pin == MY_PIN_NONE;
 	}
 	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
@@ -1261,7 +1263,7 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	const uint8_t *frame = buf_head(in);
 	if (!c->replaying)
 		c->retries = 0;
-	c->retry_read = false;
+	c->retry_read = c->retry_begin = false;
 	c->unread = false;
 	c->aborted = false;
 	buf_reset(&c->retry);
@@ -1745,8 +1747,9 @@ static bool unanswered(const struct client *c, const struct server *s)
 #define RETRY_LIMIT 2
 
 /* client_may_resend: the statement kept in c->retry may go to a new
- * connection: a read retry_reads allows, one the server never read, or one
- * it aborted; but not when the statement itself left state on the
+ * connection: a read retry_reads allows, a BEGIN (sent outside a
+ * transaction: a transaction it began ended with the connection), one the
+ * server never read, or one it aborted; but not when the statement itself left state on the
  * connection (a cursor, a routine's pin: an aborted CALL may have
  * committed its first statements) that would not come with it. */
 static bool client_may_resend(const struct client *c)
@@ -1755,7 +1758,7 @@ static bool client_may_resend(const struct client *c)
 		return false;
 	if (c->unread)
 		return true;
-	return (c->retry_read || c->aborted) && !client_keeps_session(c);
+	return (c->retry_read || c->retry_begin || c->aborted) && !client_keeps_session(c);
 }
 
 /* client_replay_may_start: a transaction is open on |s|, all of it kept,
@@ -1791,13 +1794,17 @@ static bool client_replay(struct client *c)
 		return false;
 	const char *what =
 		c->unread ? "statement the backend never read re-sent on a new backend connection"
-		: c->retry_read
-			? "read statement re-sent on a new backend connection"
+		: c->retry_read ? "read statement re-sent on a new backend connection"
+		: c->retry_begin
+			? "BEGIN re-sent on a new backend connection (a transaction it began ended "
+			  "with the lost one)"
 			: "statement the backend aborted as it shut down re-sent on a new backend "
 			  "connection";
 	struct worker_stats *stats = &c->conn.w->stats;
 	if (!c->unread && c->retry_read)
 		stats->retried_reads_total++;
+	else if (!c->unread && c->retry_begin)
+		stats->retried_begins_total++;
 	else if (!c->unread)
 		stats->retried_aborted_total++;
 	c->retries++;

@@ -85,6 +85,7 @@ struct client {
 			    * (retry_reads), or any statement the server never read or
 			    * aborted */
 	bool retry_read;   /* ... it is a read retry_reads may re-send */
+	bool retry_begin;  /* ... it only begins a transaction: always re-sent */
 	bool unread;	   /* ... the server closed without reading it (set by the server) */
 	bool aborted;	   /* ... the server answered it ERR 1053: it rolled it back as it
 			      shut down (client_statement_killed) */

@@ -185,3 +185,51 @@ def test_an_aborted_statement_is_re_sent_at_most_twice(warmpool_factory, mariadb
     assert rows_of(mariadb, table, 8) == 0
     assert retried(wp, (0, 2)) == (0, 2)
     c.close()
+
+
+def begins_re_sent(wp):
+    """warmpool_retried_begins_total, once the workers published it (a tick)."""
+    time.sleep(1.2)
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return int(float(re.search(r"^warmpool_retried_begins_total (\S+)$", text, re.M).group(1)))
+
+
+@pytest.mark.parametrize("begin", ["BEGIN", "START TRANSACTION"])
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_a_begin_whose_connection_closed_is_re_sent(warmpool_factory, mariadb, proxy, table,
+                                                    mode, begin):
+    """Sent outside a transaction, a BEGIN whose answer was lost began at
+    most a transaction that ended with its connection: it runs again on a
+    new one, without retry_reads, and the transaction the client goes on
+    with is really open there (its insert is not seen before the COMMIT)."""
+    wp = through_proxy(warmpool_factory, proxy, mode)
+    c = connect(wp, autocommit=True)
+    proxy.arm("lost", query_text(begin))
+    row(c, begin)  # no error: ran again, elsewhere
+    assert proxy.fired == ["lost"]
+    row(c, f"INSERT INTO {table} VALUES (7, 70)")
+    assert rows_of(mariadb, table, 7) == 0  # inside the transaction, not committed
+    row(c, "COMMIT")
+    assert rows_of(mariadb, table, 7) == 1
+    assert begins_re_sent(wp) == 1
+    assert wp.wait_for_log("BEGIN re-sent on a new backend connection")
+    c.close()
+
+
+def test_a_begin_lost_inside_a_transaction_is_not_re_sent(warmpool_factory, mariadb, proxy,
+                                                          table):
+    """Inside a transaction a BEGIN commits it first: lost, it may have done
+    so (here it did), and only the ERR 1927 may tell the client."""
+    wp = through_proxy(warmpool_factory, proxy)
+    c = connect(wp, autocommit=True)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (8, 80)")
+    proxy.arm("lost", query_text("BEGIN"))
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, "BEGIN")
+    assert lost.value.args[0] == 1927
+    assert rows_of(mariadb, table, 8) == 1  # the BEGIN ran, and committed the insert
+    assert begins_re_sent(wp) == 0
+    assert value(c, "SELECT 3") == 3
+    c.close()

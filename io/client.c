@@ -1863,8 +1863,16 @@ static void answer_lost_command(struct client *c, const struct server *s)
 	client_set_state(c, CLIENT_IDLE);
 }
 
+static void client_replay_run(struct client *c, const char *in_flight);
+
+/* Times a transaction runs again, in all: a restart's new connections may
+ * die with the old server's last sessions, or in a second restart. */
+#define REPLAY_RUNS_MAX 3
+
 /* client_replay_lost_again: the connection of a replay died too: the
- * statement of the log not sent yet goes (the client's own stays). */
+ * statement of the log not sent yet goes (the client's own stays), and the
+ * transaction runs again from its start: the server rolled back what the
+ * replay ran, as it did the original. */
 static void client_replay_lost_again(struct client *c)
 {
 	if (!c->replay.awaiting) {
@@ -1876,7 +1884,12 @@ static void client_replay_lost_again(struct client *c)
 		buf_consume(&c->conn.in, len < buf_avail(&c->conn.in) ? len : buf_avail(&c->conn.in));
 	}
 	c->frame_left = 0;
-	client_replay_refused(c, REPLAY_LOST_AGAIN);
+	if (c->replay.runs >= REPLAY_RUNS_MAX) {
+		client_replay_refused(c, REPLAY_LOST_AGAIN);
+		return;
+	}
+	replay_log_stop(&c->replay);
+	client_replay_run(c, "again");
 }
 
 /* client_replay_start: |s| died inside the client's transaction. With
@@ -1913,27 +1926,36 @@ static bool client_replay_start(struct client *c, const struct server *s, bool b
 		replay_log_clear(log);
 		return false;
 	}
-	const uint8_t *frame;
-	size_t len;
-	replay_log_begin(log, &frame, &len);
+	/* The statement in flight goes again after the transaction. */
 	if (!between_commands && !buf_append(&c->conn.in, buf_head(&log->pending),
 					     buf_avail(&log->pending), BUF_NO_LIMIT)) {
 		conn_close(&c->conn, LOG_ERROR, "out of memory");
 		return true;
 	}
 	replay_log_forget_pending(log, false);
+	client_replay_run(c, between_commands ? "no" : "yes");
+	return true;
+}
+
+/* client_replay_run puts the log's first statement ahead of whatever the
+ * client has in c->in and asks for a new connection (|in_flight|: for the
+ * log line). */
+static void client_replay_run(struct client *c, const char *in_flight)
+{
+	const uint8_t *frame;
+	size_t len;
+	replay_log_begin(&c->replay, &frame, &len);
 	if (!prepend_frame(c, frame, len))
-		return true;
+		return;
 	buf_cleanup(&c->retry);
 	c->transaction_lost = false;
 	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
 				       "idle while another connection died inside a transaction");
 	log_info("backend connection lost inside a transaction; running it again",
-		 "conn=c%llu statements=%u in_flight=%s", (unsigned long long)c->conn.id, log->n,
-		 between_commands ? "no" : "yes");
+		 "conn=c%llu statements=%u in_flight=%s run=%u", (unsigned long long)c->conn.id,
+		 c->replay.n, in_flight, c->replay.runs);
 	client_set_state(c, CLIENT_IDLE);
 	client_between_transactions(c);
-	return true;
 }
 
 void client_backend_lost(struct client *c, const struct server *s)

@@ -72,6 +72,7 @@ void replay_log_answered(struct replay_log *log, bool in_transaction)
 	if (!in_transaction) {
 		buf_cleanup(&log->frames); /* thousands of clients: no memory kept between */
 		log->n = 0;
+		log->runs = 0;
 		log->broken = false;
 	} else if (!log->pending_neutral &&
 		   (log->broken || log->pending_commits || buf_avail(&log->pending) == 0 ||
@@ -98,6 +99,7 @@ void replay_log_begin(struct replay_log *log, const uint8_t **out_frame, size_t 
 {
 	log->running = true;
 	log->awaiting = false;
+	log->runs++;
 	log->next = 0;
 	log->next_off = 0;
 	*out_frame = buf_head(&log->frames);

@@ -42,6 +42,7 @@ struct replay_log {
 	bool awaiting;	   /* a statement of the log is out, its answer not checked yet */
 	uint32_t next;	   /* the statement whose answer is checked next */
 	size_t next_off;   /* its offset in |frames| */
+	uint32_t runs;	   /* times this transaction started running again */
 };
 
 /* replay_log_keep keeps a copy of the command frame |frame| (whole, |len|
@@ -64,8 +65,9 @@ void replay_log_answered(struct replay_log *log, bool in_transaction);
 /* replay_log_replayable: the log holds a whole transaction to run again. */
 bool replay_log_replayable(const struct replay_log *log);
 
-/* replay_log_begin starts running the log again; |*out_frame| and
- * |*out_len| are its first statement (to be sent). */
+/* replay_log_begin starts running the log again (once more, after a run
+ * whose connection died too); |*out_frame| and |*out_len| are its first
+ * statement (to be sent). */
 void replay_log_begin(struct replay_log *log, const uint8_t **out_frame, size_t *out_len);
 
 /* What the answer of a statement run again says. */

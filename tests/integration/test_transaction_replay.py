@@ -104,6 +104,26 @@ def test_a_statement_in_flight_runs_again_after_the_transaction(warmpool_factory
     c.close()
 
 
+def test_a_replay_whose_connection_dies_too_runs_again(warmpool_factory, mariadb, proxy, table):
+    """A restart's new connection may die with the old server's last
+    sessions: the server rolled back what the replay ran, so the transaction
+    runs once more on another connection, and each row is written once."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (2, 20)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"VALUES (3" in p)
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and b"VALUES (2" in p)  # the replay's
+    row(c, f"INSERT INTO {table} VALUES (3, 30)")
+    row(c, "COMMIT")
+    assert proxy.fired == ["lost", "lost"]
+    assert ids(mariadb, table) == "1,2,3"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    log = wp.read_log()
+    assert "in_flight=again run=2" in log, log[-3000:]
+    c.close()
+
+
 def test_a_statement_aborted_by_a_shutdown_runs_again_after_the_transaction(
         warmpool_factory, mariadb, proxy, table):
     wp = replaying(warmpool_factory, proxy)

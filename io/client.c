@@ -1118,7 +1118,10 @@ static void client_track_session_change(struct client *c, uint8_t cmd, struct my
 			ch.pin = MY_PIN_OTHER_COMMAND;
 	} else {
 		my_classify(&ch, client_sql_mode(c), MY_TEXT_QUERY, body.ptr, body.len);
+		if (c->retry_read_by_class) /* what command_is_read would say */
+			c->retry_read = ch.read && ch.pin == MY_PIN_NONE;
 	}
+	c->retry_read_by_class = false;
 	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		/* A KILL standing alone was answered by client_kill; one among
@@ -1261,21 +1264,59 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	const uint8_t *frame = buf_head(in);
 	if (!c->replaying)
 		c->retries = 0;
-	c->retry_read = false;
+	c->retry_read = c->retry_read_by_class = c->retry_in_place = false;
 	c->unread = false;
 	c->aborted = false;
-	buf_reset(&c->retry);
+	buf_cleanup(&c->retry);
 	if (len < 2 || len > RETRY_MAX || buf_avail(in) < MY_FRAME_HEADER_LEN + (size_t)len ||
 	    (frame[MY_FRAME_HEADER_LEN] != COM_QUERY &&
 	     (frame[MY_FRAME_HEADER_LEN] != COM_STMT_EXECUTE || len < 5)) ||
 	    client_keeps_session(c) || !my_track_idle(&s->track) ||
 	    (s->track.status & SERVER_STATUS_IN_TRANS))
 		return;
+	if (frame[MY_FRAME_HEADER_LEN] == COM_QUERY) {
+		/* Its bytes stay where they are until relayed (nothing rewrites
+		 * a query), and its classification says whether it is a read:
+		 * no copy, and no second lexing (client_retry_relayed). */
+		c->retry_in_place = true;
+		c->retry_read_by_class = client_listener(c)->retry_reads;
+		c->retry_off = in->off;
+		c->retry_len = MY_FRAME_HEADER_LEN + (size_t)len;
+		return;
+	}
+	/* An execute is copied now: its statement id is rewritten to the
+	 * backend's in place before it goes (stmt_client_command). */
 	if (!buf_append(&c->retry, frame, MY_FRAME_HEADER_LEN + (size_t)len, RETRY_MAX + 8)) {
 		buf_reset(&c->retry); /* out of memory: no retry, nothing else lost */
 		return;
 	}
 	c->retry_read = command_is_read(c, frame, len);
+}
+
+/* Largest input buffer that becomes a retry's storage as it is: a bigger one
+ * (a long batch went through it before) is left to be freed, and the query
+ * copied out of it. */
+#define RETRY_KEEP_CAP (2 * (RETRY_MAX + MY_FRAME_HEADER_LEN))
+
+/* client_retry_relayed: the COM_QUERY kept in place went out whole, and its
+ * bytes are still at c->retry_off of c->conn.in's storage (consumed, not
+ * overwritten). When nothing else is in c->in, the storage itself becomes
+ * c->retry (the client's own buffer, moved, never shared); else the query
+ * is copied out, as before. */
+static void client_retry_relayed(struct client *c)
+{
+	struct buf *in = &c->conn.in;
+	c->retry_in_place = false;
+	buf_cleanup(&c->retry);
+	if (buf_avail(in) == 0 && in->cap <= RETRY_KEEP_CAP) {
+		c->retry = (struct buf){.data = in->data, .off = c->retry_off,
+					.len = c->retry_off + c->retry_len, .cap = in->cap};
+		*in = (struct buf){0};
+		return;
+	}
+	struct buf copy = {0};
+	if (buf_append(&copy, in->data + c->retry_off, c->retry_len, RETRY_MAX + 8))
+		c->retry = copy; /* out of memory: no retry, nothing else lost */
 }
 
 /* client_keep_for_replay copies the command at the head of c->in for the
@@ -1421,6 +1462,9 @@ static void client_relay(struct client *c)
 			struct my_cur h = my_cur_make(buf_head(in), buf_avail(in));
 			uint32_t len;
 			uint8_t seq, command;
+			/* Only a query kept at this frame's start, and relayed in
+			 * this same pass, is taken from where it lies. */
+			c->retry_in_place = false;
 			if (client_readback_blocks(c))
 				return; /* after warmpool's read-back (readback_ended) */
 			if (!my_cur_u24le(&h, &len) || !my_cur_u8(&h, &seq))
@@ -1486,6 +1530,8 @@ static void client_relay(struct client *c)
 			return;
 		buf_consume(in, n);
 		c->frame_left -= n;
+		if (c->retry_in_place && c->frame_left == 0)
+			client_retry_relayed(c);
 		if (c->kill_scanning && c->frame_left == 0 && c->kill_scan_last)
 			c->kill_scanning = false; /* the query went out whole */
 	}

@@ -85,6 +85,12 @@ struct client {
 			    * (retry_reads), or any statement the server never read or
 			    * aborted */
 	bool retry_read;   /* ... it is a read retry_reads may re-send */
+	/* A COM_QUERY kept for a retry in place (client_keep_for_retry): its
+	 * frame, at this offset of c->conn.in's storage, is to become c->retry
+	 * once relayed; and its classification says whether it is a read. */
+	bool retry_in_place;
+	bool retry_read_by_class;
+	size_t retry_off, retry_len;
 	bool unread;	   /* ... the server closed without reading it (set by the server) */
 	bool aborted;	   /* ... the server answered it ERR 1053: it rolled it back as it
 			      shut down (client_statement_killed) */

@@ -25,15 +25,6 @@ void conn_init(struct conn *c, struct worker *w, const struct conn_ops *ops, cha
 	w->n_conns++;
 }
 
-/* conn_release_if_empty frees |b| (one of |c|'s) when it is empty, unless
- * |c| keeps its buffers and this one is small (see keeps_buffers). */
-static void conn_release_if_empty(struct conn *c, struct buf *b)
-{
-	if (c->keeps_buffers && b->cap <= CONN_KEEP_CAP)
-		return;
-	buf_release_if_empty(b);
-}
-
 void conn_op_submitted(struct conn *c)
 {
 	c->pending++;
@@ -283,7 +274,7 @@ void conn_handle_recv(struct conn *c, struct io_uring_cqe *cqe)
 		bufring_recycle(&c->w->bufs, bid);
 		if (ok && !c->close_after_flush)
 			c->ops->on_input(c);
-		conn_release_if_empty(c, &c->in); /* idle clients keep no buffers */
+		buf_release_if_empty(&c->in); /* idle connections keep no buffers */
 	} else if (cqe->res == 0) {
 		conn_close(c, LOG_DEBUG, "peer closed the connection");
 	} else if (cqe->res == -ENOBUFS) {
@@ -323,8 +314,8 @@ void conn_handle_send(struct conn *c, struct io_uring_cqe *cqe)
 			c->out = rest;
 		}
 		conn_flush(c);
-		conn_release_if_empty(c, &c->sending);
-		conn_release_if_empty(c, &c->out);
+		buf_release_if_empty(&c->sending);
+		buf_release_if_empty(&c->out);
 		struct conn *peer = c->relay_peer;
 		if (peer && peer->recv_paused && conn_queued(c) < CONN_OUT_LOW)
 			peer->ops->on_peer_drained(peer);

@@ -50,14 +50,6 @@ struct conn {
 	bool closing;
 	bool close_submitted;
 	bool close_after_flush;
-	/* Its empty in, out and sending buffers stay allocated between
-	 * queries, up to CONN_KEEP_CAP each (else each query reallocates
-	 * them): backend connections, whose number max_connections bounds;
-	 * never clients, which may be thousands sitting idle. A kept buffer
-	 * is this connection's own, and only its unread bytes are ever read:
-	 * the stale bytes of a response relayed to one client are
-	 * overwritten by the next, never sent. */
-	bool keeps_buffers;
 	struct buf in;	    /* plaintext received, not consumed yet */
 	struct buf out;	    /* bytes for the socket (ciphertext under TLS) */
 	struct buf sending; /* bytes the in-flight send owns */
@@ -66,9 +58,6 @@ struct conn {
 	struct conn *relay_peer; /* whose input we pause when our output piles up */
 	char close_reason[160];	 /* why conn_close was called, for on_close */
 };
-
-/* The largest empty buffer a connection that keeps_buffers keeps. */
-#define CONN_KEEP_CAP (16u << 10)
 
 /* High-water mark of a conn's output before its relay peer stops reading. */
 #define CONN_OUT_HIGH (4u << 20)

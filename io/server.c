@@ -114,7 +114,6 @@ struct server *server_open(struct backend_pool *bp)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct server *s = xcalloc(1, sizeof(*s));
 	conn_init(&s->conn, w, &server_ops, 's', fd);
-	s->conn.keeps_buffers = true;
 	snprintf(s->conn.peer, sizeof(s->conn.peer), "%s:%d", b->host, b->port);
 	s->bp = bp;
 	s->state = SERVER_CONNECTING;

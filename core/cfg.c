@@ -150,8 +150,8 @@ static bool key_set(const struct cfg_key *key, void *target, const char *value, 
 			}
 		}
 		if (!parse_int(value, &n) || n < key->min || n > key->max) {
-			snprintf(why, why_len, "expected %s%ld to %ld",
-				 key->choices ? "auto or an integer from " : "an integer from ",
+			snprintf(why, why_len, "expected %s%san integer from %ld to %ld",
+				 key->choices ? key->choices[0] : "", key->choices ? " or " : "",
 				 key->min, key->max);
 			return false;
 		}

@@ -11,9 +11,9 @@ static const char *const balances[] = {"least_outstanding", "round_robin", NULL}
 static const char *const user_pool_modes[] = {"", "session", "transaction", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
-/* Indexed by enum my_auth_plugin; only the two usable ones are named. */
 /* workers: the word stored as CFG_WORKERS_AUTO. */
 static const char *const workers_words[] = {"auto", NULL};
+/* Indexed by enum my_auth_plugin; only the two usable ones are named. */
 static const char *const auth_plugins[] = {"", "mysql_native_password", "caching_sha2_password",
 					   NULL};
 

@@ -1,6 +1,7 @@
 /* cfg: INI parsing (inih) driven by cfg_table, then cross-checks and user secrets. */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -142,9 +143,16 @@ static bool key_set(const struct cfg_key *key, void *target, const char *value, 
 	bool b;
 	switch (key->type) {
 	case CFG_INT:
+		for (int i = 0; key->choices && key->choices[i]; i++) {
+			if (strcasecmp(value, key->choices[i]) == 0) {
+				*(int *)field = -1 - i;
+				return true;
+			}
+		}
 		if (!parse_int(value, &n) || n < key->min || n > key->max) {
-			snprintf(why, why_len, "expected an integer from %ld to %ld", key->min,
-				 key->max);
+			snprintf(why, why_len, "expected %s%san integer from %ld to %ld",
+				 key->choices ? key->choices[0] : "", key->choices ? " or " : "",
+				 key->min, key->max);
 			return false;
 		}
 		*(int *)field = (int)n;
@@ -551,16 +559,45 @@ static bool validate(struct cfg_parse *p)
 		if (!validate_listener(p, &cfg->listeners[i]))
 			return false;
 	}
-	if (cfg->workers == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg->workers = cpus > 0 ? (int)cpus : 1;
-	}
+	cfg->workers = cfg_workers_resolve(cfg, sysconf(_SC_NPROCESSORS_ONLN));
 	char why[512];
 	if (!cfg_users_resolve(cfg, why, sizeof(why))) {
 		parse_fail(p, "%s", why);
 		return false;
 	}
 	return true;
+}
+
+static bool backend_on_this_host(const struct cfg_backend *b)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+	if (strcasecmp(b->host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, b->host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, b->host, &v6) == 1 &&
+	       (IN6_IS_ADDR_LOOPBACK(&v6) ||
+		(IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127));
+}
+
+bool cfg_backends_on_this_host(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		if (!backend_on_this_host(&cfg->backends[i]))
+			return false;
+	}
+	return cfg->n_backends > 0;
+}
+
+int cfg_workers_resolve(const struct cfg *cfg, long cpus)
+{
+	int per_cpu = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1;
+	if (cfg->workers_setting > 0)
+		return cfg->workers_setting;
+	if (cfg->workers_setting == 0 || !cfg_backends_on_this_host(cfg))
+		return per_cpu;
+	return per_cpu / 2 > 0 ? per_cpu / 2 : 1;
 }
 
 static bool cfg_parse_run(struct cfg_parse *p, ini_reader reader)

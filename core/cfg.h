@@ -103,7 +103,8 @@ struct cfg_user {
 
 struct cfg {
 	char *path;
-	int workers; /* 0: one per online CPU, resolved at load */
+	int workers_setting; /* as written: CFG_WORKERS_AUTO, 0 (one per online CPU) or a count */
+	int workers;	     /* the count it came to at load (cfg_workers_resolve) */
 	int log_level; /* enum log_level */
 	char *users_file;
 	int max_clients;
@@ -128,6 +129,21 @@ struct cfg {
 	struct cfg_group *groups;
 	size_t n_groups;
 };
+
+/* workers = auto (see cfg_workers_resolve). */
+#define CFG_WORKERS_AUTO (-1)
+
+/* cfg_backends_on_this_host: every backend is reached over loopback
+ * (127.0.0.0/8, ::1, or the name localhost): their servers share this
+ * host's CPUs with warmpool. */
+bool cfg_backends_on_this_host(const struct cfg *cfg);
+
+/* cfg_workers_resolve: the worker count |cfg|'s setting comes to on a host
+ * of |cpus| online CPUs. auto is one per CPU, or half of them (at least
+ * one) when every backend is on this host: on 2 CPUs shared with MariaDB,
+ * one worker served the same queries at less CPU per query than two
+ * (BENCHMARKS.md, "Hot path"). */
+int cfg_workers_resolve(const struct cfg *cfg, long cpus);
 
 /* cfg_load parses and validates |path|. On failure it returns false and
  * writes one line "FILE:LINE: what is wrong" to |err|. The result owns all

@@ -11,13 +11,18 @@ static const char *const balances[] = {"least_outstanding", "round_robin", NULL}
 static const char *const user_pool_modes[] = {"", "session", "transaction", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+/* workers: the word stored as CFG_WORKERS_AUTO. */
+static const char *const workers_words[] = {"auto", NULL};
 /* Indexed by enum my_auth_plugin; only the two usable ones are named. */
 static const char *const auth_plugins[] = {"", "mysql_native_password", "caching_sha2_password",
 					   NULL};
 
 const struct cfg_key cfg_keys[] = {
-	{CFG_SECTION_GLOBAL, "workers", CFG_INT, offsetof(struct cfg, workers), "0", 0, 256, NULL,
-	 "Worker threads, each with its own io_uring; 0 means one per online CPU."},
+	{CFG_SECTION_GLOBAL, "workers", CFG_INT, offsetof(struct cfg, workers_setting), "auto", 0,
+	 256, workers_words,
+	 "Worker threads, each with its own io_uring. auto: one per online CPU, or half of "
+	 "them (at least one) when every backend is on this host (a loopback address or "
+	 "localhost), whose database needs the other CPUs; 0: one per online CPU."},
 	{CFG_SECTION_GLOBAL, "log_level", CFG_ENUM, offsetof(struct cfg, log_level), "info", 0, 0,
 	 log_levels, "Lowest level logged to stderr: debug, info, warn or error."},
 	{CFG_SECTION_GLOBAL, "users_file", CFG_STR, offsetof(struct cfg, users_file), NULL, 0, 0,

@@ -13,7 +13,8 @@ enum cfg_section {
 };
 
 enum cfg_type {
-	CFG_INT = 0,
+	CFG_INT = 0, /* |choices|, when set, are words accepted besides a number:
+		      * choices[i] is stored as -1 - i (such keys have min >= 0) */
 	CFG_BOOL = 1,
 	CFG_STR = 2,
 	CFG_ENUM = 3, /* stored as int; names in |choices|, NULL-terminated */
@@ -26,7 +27,7 @@ struct cfg_key {
 	size_t offset;	     /* into struct cfg / cfg_listener / cfg_backend / cfg_user */
 	const char *def;     /* default as it would be written in the file; NULL: none */
 	long min, max;	     /* CFG_INT limits */
-	const char *const *choices;
+	const char *const *choices; /* CFG_ENUM names; CFG_INT words (see CFG_INT) */
 	const char *help;
 };
 

@@ -99,6 +99,18 @@ static bool all_finished(struct runtime *rt)
 	return true;
 }
 
+/* workers_why says where the worker count came from, for the start's log line. */
+static const char *workers_why(const struct cfg *cfg)
+{
+	if (cfg->workers_setting > 0)
+		return "as set";
+	if (cfg->workers_setting == 0)
+		return "one per online CPU";
+	if (cfg_backends_on_this_host(cfg))
+		return "auto: every backend is on this host: half the online CPUs, at least one";
+	return "auto: one per online CPU";
+}
+
 /* wait_for_signals runs until the workers are done: SIGHUP reloads the
  * config; the first SIGTERM drains (clients finish, then the workers end);
  * SIGINT, or a second SIGTERM, closes everything at once. */
@@ -174,7 +186,8 @@ static int run(struct runtime *rt)
 		rc = 1;
 		goto stop;
 	}
-	log_info("warmpool started", "version=%s workers=%d", WARMPOOL_VERSION, rt->n_workers);
+	log_info("warmpool started", "version=%s workers=%d (%s)", WARMPOOL_VERSION, rt->n_workers,
+		 workers_why(&rt->cfg));
 	wait_for_signals(rt, &sigs);
 stop:
 	admin_stop(admin);

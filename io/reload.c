@@ -17,8 +17,10 @@ static bool same(const char *a, const char *b)
  * cannot: sockets it listens on, the worker count, the set of backends. */
 static bool needs_restart(const struct cfg *old, const struct cfg *next, char *why, size_t len)
 {
-	if (old->workers != next->workers) {
-		snprintf(why, len, "workers changed (%d to %d)", old->workers, next->workers);
+	/* The setting, not the count: under auto, a backend moved away from
+	 * (or to) this host changes the count only at the next start. */
+	if (old->workers_setting != next->workers_setting) {
+		snprintf(why, len, "workers changed");
 		return true;
 	}
 	if (!same(old->admin_address, next->admin_address) || old->admin_port != next->admin_port) {

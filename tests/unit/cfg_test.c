@@ -114,6 +114,41 @@ Test(cfg, groups_resolve_into_listener_members)
 		     "t.ini:6: [group a]: a [backend] has the same name");
 }
 
+/* workers_for loads a file with |workers| ("" leaves the default) and the
+ * backends at |host_a| and |host_b|, and resolves it for |cpus| CPUs. */
+static int workers_for(const char *workers, const char *host_a, const char *host_b, long cpus)
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "[warmpool]\n%s%s\n[listener main]\nport = 7000\nbackend = a\n"
+		 "[backend a]\nhost = %s\n[backend b]\nhost = %s\n[user app]\npassword = p\n",
+		 workers[0] ? "workers = " : "", workers, host_a, host_b);
+	struct cfg cfg;
+	char err[512] = "";
+	cr_assert(cfg_load_string("t.ini", text, &cfg, err, sizeof(err)), "%s", err);
+	int n = cfg_workers_resolve(&cfg, cpus);
+	cfg_free(&cfg);
+	return n;
+}
+
+Test(cfg, workers_auto_leaves_a_local_database_its_cpus)
+{
+	/* The default is auto: half the CPUs when every backend is on this host. */
+	cr_expect_eq(workers_for("", "127.0.0.1", "localhost", 8), 4);
+	cr_expect_eq(workers_for("auto", "127.0.0.2", "::1", 8), 4);
+	cr_expect_eq(workers_for("AUTO", "::ffff:127.0.0.1", "LocalHost", 2), 1);
+	cr_expect_eq(workers_for("auto", "127.0.0.1", "127.0.0.1", 1), 1);
+	/* One backend elsewhere: one per CPU. */
+	cr_expect_eq(workers_for("auto", "127.0.0.1", "10.0.0.7", 8), 8);
+	cr_expect_eq(workers_for("auto", "db.example", "127.0.0.1", 2), 2);
+	cr_expect_eq(workers_for("auto", "128.0.0.1", "::2", 2), 2);
+	/* Explicit settings are kept: 0 is one per CPU, N is N. */
+	cr_expect_eq(workers_for("0", "127.0.0.1", "127.0.0.1", 8), 8);
+	cr_expect_eq(workers_for("3", "127.0.0.1", "127.0.0.1", 8), 3);
+	cr_expect_eq(workers_for("3", "10.0.0.7", "10.0.0.8", 2), 3);
+	cr_expect_eq(workers_for("auto", "127.0.0.1", "127.0.0.1", 0), 1); /* sysconf failed */
+}
+
 Test(cfg, unknown_key_names_file_and_line)
 {
 	expect_error("[warmpool]\nworkers = 1\nwrokers = 2\n",
@@ -130,7 +165,8 @@ Test(cfg, bad_values_say_what_is_expected)
 	expect_error("[listener x]\nrequire_tls = maybe\n",
 		     "t.ini:2: bad value for 'require_tls' in [listener x]: expected true or false");
 	expect_error("[warmpool]\nworkers = two\n",
-		     "t.ini:2: bad value for 'workers' in [warmpool]: expected an integer from 0 to 256");
+		     "t.ini:2: bad value for 'workers' in [warmpool]: expected auto or an integer from 0 "
+		     "to 256");
 }
 
 Test(cfg, unknown_section_and_bad_names)

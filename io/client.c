@@ -540,17 +540,18 @@ void client_begin_setup(struct client *c)
  * characteristics, long data: until they are used). */
 static bool client_keeps_session(const struct client *c)
 {
-	return c->pin != MY_PIN_NONE || c->readback.n > 0 || c->hold_transaction ||
-	       c->long_data_n > 0;
+	return c->pin != MY_PIN_NONE || c->readback.n > 0 || c->reading_insert_id ||
+	       c->hold_transaction || c->long_data_n > 0;
 }
 
 /* client_readback_blocks: a SET of expressions is in flight or its values
- * are being read back: the client's next commands wait in c->in, so that
- * the read-back runs right after the SET (drivers such as Connector/J
- * pipeline their first queries behind it). */
+ * (or LAST_INSERT_ID()) are being read back: the client's next commands
+ * wait in c->in, so that the read-back runs right after the SET (drivers
+ * such as Connector/J pipeline their first queries behind it). */
 static bool client_readback_blocks(const struct client *c)
 {
-	return c->readback.n > 0 || (c->pending_response && c->pending.readback.n > 0);
+	return c->readback.n > 0 || c->reading_insert_id ||
+	       (c->pending_response && c->pending.readback.n > 0);
 }
 
 /* client_drop_holds: the session's holds are gone with it (a reset). */
@@ -758,18 +759,40 @@ static void client_update_holds(struct client *c, const struct server *s)
 
 static bool client_replay_answered(struct client *c, struct server *s);
 
+/* client_insert_id_reported: the response's OK carried an insert id. It is
+ * the id an insert generated or one it wrote explicitly, and the server's
+ * LAST_INSERT_ID() changes only for the first: in transaction mode, where
+ * the value is restored on the client's next connection, it is read back
+ * from the session (readback.c) before anything else runs there. A pinned
+ * client keeps its connection (reset when it leaves), and during a replay
+ * the ids are those of the loss (see below): the OK's id is kept. */
+static void client_insert_id_reported(struct client *c, struct server *s)
+{
+	uint64_t reported = s->track.last_insert_id;
+	s->track.last_insert_id = 0; /* the next response's own, or none */
+	/* A replay's connection is given the id as it is at the loss: the
+	 * statements before this one would read another LAST_INSERT_ID(). An
+	 * explicit id counts too (a generated one reported in a replay would
+	 * differ as well): such a transaction is not replayed. */
+	if ((s->track.status & SERVER_STATUS_IN_TRANS) && reported != c->insert_id)
+		c->replay.broken = true;
+	if (!c->transaction_mode || c->pin != MY_PIN_NONE || c->replay.running) {
+		c->insert_id = s->insert_id = reported;
+		return;
+	}
+	if (!readback_insert_id_start(c)) {
+		/* Something is pipelined behind it: the value stays unknown. */
+		client_pin(c, MY_PIN_LAST_INSERT_ID);
+		c->insert_id = s->insert_id = reported;
+	}
+}
+
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
 	bool blocked = client_readback_blocks(c);
-	if (s->track.last_insert_id) { /* an insert that generated a value */
-		/* A replay's connection is given the id as it is at the loss: the
-		 * statements before this one would read another LAST_INSERT_ID(). */
-		if ((s->track.status & SERVER_STATUS_IN_TRANS) && s->track.last_insert_id != c->insert_id)
-			c->replay.broken = true;
-		c->insert_id = s->insert_id = s->track.last_insert_id;
-		s->track.last_insert_id = 0; /* the next response's own, or none */
-	}
+	if (s->track.last_insert_id)
+		client_insert_id_reported(c, s);
 	if (c->pending_response && s->track.responses >= c->pending_response)
 		client_pending_ended(c, s);
 	if (c->reset_response && s->track.responses >= c->reset_response) {
@@ -1951,6 +1974,13 @@ void client_backend_lost(struct client *c, const struct server *s)
 		}
 		client_fail(c, ER_BACKEND_UNAVAILABLE, "HY000",
 			    "warmpool: backend connection lost during session setup");
+		return;
+	}
+	if (c->reading_insert_id) {
+		/* An insert succeeded on a session that is gone, and whether it
+		 * changed LAST_INSERT_ID() is unknown: never guess. */
+		conn_close(&c->conn, LOG_INFO,
+			   "backend connection lost while reading back LAST_INSERT_ID()");
 		return;
 	}
 	if (c->readback.n > 0) {

@@ -776,7 +776,10 @@ static void client_insert_id_reported(struct client *c, struct server *s)
 	 * differ as well): such a transaction is not replayed. */
 	if ((s->track.status & SERVER_STATUS_IN_TRANS) && reported != c->insert_id)
 		c->replay.broken = true;
-	if (!c->transaction_mode || c->pin != MY_PIN_NONE || c->replay.running) {
+	/* The id the client already has: the value is that one, generated or
+	 * not (the connection held it before the statement ran). */
+	if (!c->transaction_mode || c->pin != MY_PIN_NONE || c->replay.running ||
+	    reported == c->insert_id) {
 		c->insert_id = s->insert_id = reported;
 		return;
 	}
@@ -1559,6 +1562,14 @@ static bool client_idle_command(struct client *c)
 		c->transaction_lost = false;
 		c->discard_left = MY_FRAME_HEADER_LEN + (size_t)len;
 		client_discard(c);
+		if (c->insert_id_unknown) {
+			/* Its LAST_INSERT_ID() went unread with the connection. */
+			c->seq = 1;
+			client_fail(c, ER_CONNECTION_KILLED, "70100",
+				    "warmpool: the backend connection was lost during a transaction; "
+				    "the transaction was rolled back and LAST_INSERT_ID() is unknown");
+			return false;
+		}
 		struct my_bld b;
 		conn_bld_begin(&c->conn, &b);
 		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100",
@@ -1892,6 +1903,24 @@ static void client_replay_lost_again(struct client *c)
 	client_replay_refused(c, REPLAY_LOST_AGAIN);
 }
 
+/* client_insert_id_lost: the connection went while LAST_INSERT_ID() was
+ * being read back; the client's next command waits in c->in, so it is lost
+ * between commands. The id reported (not the client's) may or may not have
+ * changed the value, and warmpool never guesses: outside a transaction the
+ * client is closed now, inside one it is first told that its transaction
+ * was lost (client_idle_command). False when the client was closed. */
+static bool client_insert_id_lost(struct client *c, const struct server *s)
+{
+	c->reading_insert_id = false;
+	if (!(s->track.status & SERVER_STATUS_IN_TRANS)) {
+		conn_close(&c->conn, LOG_INFO,
+			   "backend connection lost while reading back LAST_INSERT_ID()");
+		return false;
+	}
+	c->insert_id_unknown = true;
+	return true;
+}
+
 /* client_replay_start: |s| died inside the client's transaction. With
  * replay_transactions, and a transaction whose statements were all kept,
  * none committed: the server rolled it back when the connection went, as
@@ -1976,13 +2005,9 @@ void client_backend_lost(struct client *c, const struct server *s)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
-	if (c->reading_insert_id) {
-		/* An insert succeeded on a session that is gone, and whether it
-		 * changed LAST_INSERT_ID() is unknown: never guess. */
-		conn_close(&c->conn, LOG_INFO,
-			   "backend connection lost while reading back LAST_INSERT_ID()");
+	bool insert_id_unread = c->reading_insert_id;
+	if (insert_id_unread && !client_insert_id_lost(c, s))
 		return;
-	}
 	if (c->readback.n > 0) {
 		/* The client's SET succeeded on a session that is gone, and its
 		 * values were never read: nothing can set them again. */
@@ -1992,7 +2017,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 	}
 	/* warmpool's own prepare (stmt_relay.c) runs between client commands:
 	 * the client's command waits in c->in. */
-	bool between_commands = s->repreparing ||
+	bool between_commands = s->repreparing || insert_id_unread ||
 				(my_track_idle(&s->track) && s->frame_left == 0 && c->frame_left == 0);
 	c->stmt_blocked = false;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;

@@ -1,6 +1,7 @@
 """LAST_INSERT_ID() in transaction mode: the server's own value follows the client, never an explicit id an OK reported."""
 import itertools
 
+import pymysql
 import pytest
 
 from conftest import connect, pin_summary, row
@@ -108,3 +109,42 @@ def test_explicit_id_never_shows_another_clients_id(warmpool_factory, server):
     assert row(b, "SELECT LAST_INSERT_ID()") == want
     a.close()
     b.close()
+
+
+READ_BACK = b"\x03SELECT LAST_INSERT_ID()"
+
+
+@pytest.mark.parametrize("case", ["autocommit", "transaction", "same_id"])
+def test_connection_lost_during_the_read_back(warmpool_factory, mariadb, proxy, case):
+    """The backend connection goes while LAST_INSERT_ID() is read back after an
+    explicit id (the fault proxy drops the read-back's answer and cuts). An id
+    that may have changed the value is never guessed: outside a transaction
+    the client is closed; inside one its next statement learns that the
+    transaction was lost, then it is closed. An id equal to the client's
+    value is not read back: it is the value either way."""
+    wp = warmpool_factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                        "min_idle": "1", "max_connections": "2"})
+    a = connect(wp.port, database=fresh_schema(mariadb))
+    assert run(a, ["INSERT INTO t (v) VALUES (1)"]) == [1]
+    # Its read-back is done when the next statement is answered (that waits).
+    run(a, ["BEGIN" if case == "transaction" else "SELECT 1"])
+    proxy.arm("lost", lambda payload: payload == READ_BACK)
+    explicit = 1 if case == "same_id" else 500
+    assert run(a, [f"INSERT INTO u (id, v) VALUES ({explicit}, 2)"]) == [explicit]
+    if case == "same_id":
+        # Nothing to learn: no read-back was sent (the fault stays armed,
+        # hence lowercase here).
+        assert row(a, "select last_insert_id()") == (1,)
+        assert proxy.fired == []
+    else:
+        with pytest.raises(pymysql.err.OperationalError) as lost:
+            row(a, "SELECT LAST_INSERT_ID()")
+        if case == "transaction":
+            assert lost.value.args[0] == 1927, lost.value
+            assert "LAST_INSERT_ID() is unknown" in lost.value.args[1]
+        with pytest.raises(pymysql.err.Error):
+            row(a, "SELECT 1")
+        assert proxy.fired == ["lost"]
+    a.close()

@@ -128,3 +128,40 @@ bool my_readback_parse(struct my_vars *out, const struct my_vars *names, struct 
 	my_vars_clear(out);
 	return false;
 }
+
+void my_readback_insert_id_query(struct my_bld *b)
+{
+	my_bld_bytes(b, "SELECT LAST_INSERT_ID()", 23);
+}
+
+/* parse_u64 reads a decimal number of 1 to 20 digits that fits 64 bits. */
+static bool parse_u64(const char *text, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = strlen(text);
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t digit = (uint64_t)(text[i] - '0');
+		if (text[i] < '0' || text[i] > '9' || v > (UINT64_MAX - digit) / 10)
+			return false;
+		v = v * 10 + digit;
+	}
+	*out = v;
+	return true;
+}
+
+bool my_readback_insert_id_parse(uint64_t *out, struct my_cur reply)
+{
+	/* The answer has the shape of a one-variable read-back: the name only
+	 * labels the value here. */
+	static const char name[] = "last_insert_id";
+	struct my_vars names = {0}, got = {0};
+	bool ok = my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
+		  my_readback_parse(&got, &names, reply);
+	const char *value = ok ? my_vars_get(&got, name) : NULL;
+	ok = value && parse_u64(value, out);
+	my_vars_clear(&got);
+	my_vars_clear(&names);
+	return ok;
+}

@@ -1,8 +1,9 @@
-/* my_readback: warmpool's "SELECT @@session.a, ..." after a SET of expressions, and its one-row answer read into literals that set the same values again. */
+/* my_readback: warmpool's "SELECT @@session.a, ..." after a SET of expressions (or "SELECT LAST_INSERT_ID()" after an insert id), and its one-row answer read into literals that set the same values again. */
 #ifndef WP_MY_READBACK_H
 #define WP_MY_READBACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "my_cursor.h"
 #include "my_vars.h"
@@ -21,5 +22,15 @@ void my_readback_query(struct my_bld *b, const struct my_vars *names);
  * inside a string). */
 WP_MUST_CHECK bool my_readback_parse(struct my_vars *out, const struct my_vars *names,
 				     struct my_cur reply);
+
+/* my_readback_insert_id_query appends "SELECT LAST_INSERT_ID()" to |b|: the
+ * session's value, which an OK's insert id does not tell (it reports an id
+ * written explicitly into an AUTO_INCREMENT column too). */
+void my_readback_insert_id_query(struct my_bld *b);
+
+/* my_readback_insert_id_parse reads the whole response |reply| to that
+ * query into |out|. False for an ERR, any other shape, or a value that is
+ * not an unsigned 64-bit integer. */
+WP_MUST_CHECK bool my_readback_insert_id_parse(uint64_t *out, struct my_cur reply);
 
 #endif

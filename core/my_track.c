@@ -110,7 +110,8 @@ static bool read_status(struct my_track *t, struct my_cur p, uint8_t h)
 		return t->status_known = false;
 	/* CLIENT_PROTOCOL_41 always (warmpool requires it): warnings follow. */
 	t->diagnostics = t->diagnostics || !my_cur_u16le(&p, &warnings) || warnings > 0;
-	t->last_insert_id = insert_id;
+	if (insert_id)
+		t->last_insert_id = insert_id;
 	return t->status_known = true;
 }
 

@@ -46,7 +46,9 @@ struct my_track {
 	/* Commands sent and not yet answered (clients may pipeline). */
 	uint8_t queue[MY_TRACK_QUEUE];
 	size_t head, len;
-	uint64_t last_insert_id;
+	uint64_t last_insert_id;       /* the last nonzero insert id an OK reported since
+					  the caller zeroed it (a multi-statement's later
+					  OKs without one do not hide it) */
 	uint64_t responses;	       /* responses completed */
 	uint64_t response_packets;     /* packets of the current response seen so far */
 	bool last_error;	       /* the last completed response ended with ERR */

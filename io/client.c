@@ -540,17 +540,18 @@ void client_begin_setup(struct client *c)
  * characteristics, long data: until they are used). */
 static bool client_keeps_session(const struct client *c)
 {
-	return c->pin != MY_PIN_NONE || c->readback.n > 0 || c->hold_transaction ||
-	       c->long_data_n > 0;
+	return c->pin != MY_PIN_NONE || c->readback.n > 0 || c->reading_insert_id ||
+	       c->hold_transaction || c->long_data_n > 0;
 }
 
 /* client_readback_blocks: a SET of expressions is in flight or its values
- * are being read back: the client's next commands wait in c->in, so that
- * the read-back runs right after the SET (drivers such as Connector/J
- * pipeline their first queries behind it). */
+ * (or LAST_INSERT_ID()) are being read back: the client's next commands
+ * wait in c->in, so that the read-back runs right after the SET (drivers
+ * such as Connector/J pipeline their first queries behind it). */
 static bool client_readback_blocks(const struct client *c)
 {
-	return c->readback.n > 0 || (c->pending_response && c->pending.readback.n > 0);
+	return c->readback.n > 0 || c->reading_insert_id ||
+	       (c->pending_response && c->pending.readback.n > 0);
 }
 
 /* client_drop_holds: the session's holds are gone with it (a reset). */
@@ -758,18 +759,43 @@ static void client_update_holds(struct client *c, const struct server *s)
 
 static bool client_replay_answered(struct client *c, struct server *s);
 
+/* client_insert_id_reported: the response's OK carried an insert id. It is
+ * the id an insert generated or one it wrote explicitly, and the server's
+ * LAST_INSERT_ID() changes only for the first: in transaction mode, where
+ * the value is restored on the client's next connection, it is read back
+ * from the session (readback.c) before anything else runs there. A pinned
+ * client keeps its connection (reset when it leaves), and during a replay
+ * the ids are those of the loss (see below): the OK's id is kept. */
+static void client_insert_id_reported(struct client *c, struct server *s)
+{
+	uint64_t reported = s->track.last_insert_id;
+	s->track.last_insert_id = 0; /* the next response's own, or none */
+	/* A replay's connection is given the id as it is at the loss: the
+	 * statements before this one would read another LAST_INSERT_ID(). An
+	 * explicit id counts too (a generated one reported in a replay would
+	 * differ as well): such a transaction is not replayed. */
+	if ((s->track.status & SERVER_STATUS_IN_TRANS) && reported != c->insert_id)
+		c->replay.broken = true;
+	/* The id the client already has: the value is that one, generated or
+	 * not (the connection held it before the statement ran). */
+	if (!c->transaction_mode || c->pin != MY_PIN_NONE || c->replay.running ||
+	    reported == c->insert_id) {
+		c->insert_id = s->insert_id = reported;
+		return;
+	}
+	if (!readback_insert_id_start(c)) {
+		/* Something is pipelined behind it: the value stays unknown. */
+		client_pin(c, MY_PIN_LAST_INSERT_ID);
+		c->insert_id = s->insert_id = reported;
+	}
+}
+
 void client_response_ended(struct client *c)
 {
 	struct server *s = c->server;
 	bool blocked = client_readback_blocks(c);
-	if (s->track.last_insert_id) { /* an insert that generated a value */
-		/* A replay's connection is given the id as it is at the loss: the
-		 * statements before this one would read another LAST_INSERT_ID(). */
-		if ((s->track.status & SERVER_STATUS_IN_TRANS) && s->track.last_insert_id != c->insert_id)
-			c->replay.broken = true;
-		c->insert_id = s->insert_id = s->track.last_insert_id;
-		s->track.last_insert_id = 0; /* the next response's own, or none */
-	}
+	if (s->track.last_insert_id)
+		client_insert_id_reported(c, s);
 	if (c->pending_response && s->track.responses >= c->pending_response)
 		client_pending_ended(c, s);
 	if (c->reset_response && s->track.responses >= c->reset_response) {
@@ -1539,6 +1565,14 @@ static bool client_idle_command(struct client *c)
 		c->transaction_lost = false;
 		c->discard_left = MY_FRAME_HEADER_LEN + (size_t)len;
 		client_discard(c);
+		if (c->insert_id_unknown) {
+			/* Its LAST_INSERT_ID() went unread with the connection. */
+			c->seq = 1;
+			client_fail(c, ER_CONNECTION_KILLED, "70100",
+				    "warmpool: the backend connection was lost during a transaction; "
+				    "the transaction was rolled back and LAST_INSERT_ID() is unknown");
+			return false;
+		}
 		struct my_bld b;
 		conn_bld_begin(&c->conn, &b);
 		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100",
@@ -1892,6 +1926,24 @@ static void client_replay_lost_again(struct client *c)
 	client_replay_run(c, "again");
 }
 
+/* client_insert_id_lost: the connection went while LAST_INSERT_ID() was
+ * being read back; the client's next command waits in c->in, so it is lost
+ * between commands. The id reported (not the client's) may or may not have
+ * changed the value, and warmpool never guesses: outside a transaction the
+ * client is closed now, inside one it is first told that its transaction
+ * was lost (client_idle_command). False when the client was closed. */
+static bool client_insert_id_lost(struct client *c, const struct server *s)
+{
+	c->reading_insert_id = false;
+	if (!(s->track.status & SERVER_STATUS_IN_TRANS)) {
+		conn_close(&c->conn, LOG_INFO,
+			   "backend connection lost while reading back LAST_INSERT_ID()");
+		return false;
+	}
+	c->insert_id_unknown = true;
+	return true;
+}
+
 /* client_replay_start: |s| died inside the client's transaction. With
  * replay_transactions, and a transaction whose statements were all kept,
  * none committed: the server rolled it back when the connection went, as
@@ -1985,6 +2037,9 @@ void client_backend_lost(struct client *c, const struct server *s)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
+	bool insert_id_unread = c->reading_insert_id;
+	if (insert_id_unread && !client_insert_id_lost(c, s))
+		return;
 	if (c->readback.n > 0) {
 		/* The client's SET succeeded on a session that is gone, and its
 		 * values were never read: nothing can set them again. */
@@ -1994,7 +2049,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 	}
 	/* warmpool's own prepare (stmt_relay.c) runs between client commands:
 	 * the client's command waits in c->in. */
-	bool between_commands = s->repreparing ||
+	bool between_commands = s->repreparing || insert_id_unread ||
 				(my_track_idle(&s->track) && s->frame_left == 0 && c->frame_left == 0);
 	c->stmt_blocked = false;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;

@@ -68,7 +68,8 @@ struct client {
 	uint8_t collation;
 	char user[MY_NAME_MAX];
 	char db[MY_NAME_MAX];
-	uint64_t insert_id; /* its LAST_INSERT_ID(), from the OK packets it got */
+	uint64_t insert_id; /* its LAST_INSERT_ID(): read back after an OK with another insert
+			     * id (transaction mode), else that OK's id */
 	struct my_vars vars; /* session variables it set (SET), restored on every connection */
 	struct my_stmts stmts;	      /* its prepared statements, under warmpool's ids */
 	struct stmt_pending prepares; /* see stmt_relay.c */
@@ -113,6 +114,9 @@ struct client {
 	/* Holds: state that lives on the backend connection for a while, so
 	 * the client keeps it without a pin (see client_keeps_session). */
 	struct my_vars readback; /* variables set by expression being read back (readback.c) */
+	bool reading_insert_id;	 /* its LAST_INSERT_ID() is being read back (readback.c) */
+	bool insert_id_unknown;	 /* ... and the connection went with it inside a transaction:
+				  * closed after it is told the transaction was lost */
 	bool hold_transaction;	 /* a SET TRANSACTION: until the transaction it configures ends */
 	bool hold_transaction_began; /* ... which has begun (SERVER_STATUS_IN_TRANS seen) */
 	uint32_t long_data[CLIENT_LONG_DATA_MAX]; /* its statements with long data sent */

@@ -1,4 +1,4 @@
-/* readback: values of session variables a client set to expressions, read back on the same backend connection (SELECT @@session.x) and tracked as literals. */
+/* readback: session values the proxy cannot see (variables a client set to expressions, LAST_INSERT_ID() after an insert id), read back on the same backend connection and tracked. */
 #include "readback.h"
 
 #include "client.h"
@@ -12,26 +12,73 @@
  * with their column definitions, fits well within this. */
 #define READBACK_REPLY_MAX (256u << 10)
 
-bool readback_start(struct client *c, struct my_vars *names)
+/* readback_begin starts warmpool's own COM_QUERY on the client's backend
+ * connection, between the client's commands; false when a command is still
+ * unanswered there (the client pipelined one). */
+static bool readback_begin(struct client *c, struct my_bld *b)
 {
 	struct server *s = c->server;
 	if (!my_track_idle(&s->track) || !my_track_command(&s->track, COM_QUERY))
 		return false;
-	struct my_bld b;
-	conn_bld_begin(&s->conn, &b);
-	my_bld_packet_begin(&b, 0);
-	my_bld_u8(&b, COM_QUERY);
-	my_readback_query(&b, names);
-	my_bld_packet_end(&b);
+	conn_bld_begin(&s->conn, b);
+	my_bld_packet_begin(b, 0);
+	my_bld_u8(b, COM_QUERY);
+	return true;
+}
+
+/* readback_send sends it; its answer is swallowed (server_relay). The
+ * caller has recorded what is read back: a failed send closes the
+ * connection, and client_backend_lost follows. */
+static void readback_send(struct client *c, struct my_bld *b)
+{
+	struct server *s = c->server;
+	my_bld_packet_end(b);
 	s->reading_back = true;
 	c->conn.w->stats.holds_total[STATS_HOLD_READBACK]++;
 	buf_reset(&s->readback_reply);
+	conn_bld_send(&s->conn, b);
+}
+
+bool readback_start(struct client *c, struct my_vars *names)
+{
+	struct my_bld b;
+	if (!readback_begin(c, &b))
+		return false;
+	my_readback_query(&b, names);
 	my_vars_clear(&c->readback);
 	c->readback = *names;
 	*names = (struct my_vars){0};
-	/* A failed send closes the connection: client_backend_lost follows. */
-	conn_bld_send(&s->conn, &b);
+	readback_send(c, &b);
 	return true;
+}
+
+bool readback_insert_id_start(struct client *c)
+{
+	struct my_bld b;
+	if (!readback_begin(c, &b))
+		return false;
+	my_readback_insert_id_query(&b);
+	c->reading_insert_id = true;
+	readback_send(c, &b);
+	return true;
+}
+
+/* readback_insert_id_apply tracks the session's LAST_INSERT_ID() as read,
+ * for the client and its connection, or pins when it cannot be read. */
+static void readback_insert_id_apply(struct client *c, struct server *s)
+{
+	uint64_t id;
+	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
+	c->reading_insert_id = false;
+	if (!my_readback_insert_id_parse(&id, reply)) {
+		/* Only this connection knows the value now: never guess one. */
+		client_pin(c, MY_PIN_LAST_INSERT_ID);
+		return;
+	}
+	c->insert_id = s->insert_id = id;
+	log_debug("LAST_INSERT_ID() read back and tracked", "conn=c%llu server=s%llu id=%llu",
+		  (unsigned long long)c->conn.id, (unsigned long long)s->conn.id,
+		  (unsigned long long)id);
 }
 
 /* readback_apply tracks the values read, or pins when they are not exact. */
@@ -65,7 +112,9 @@ void readback_ended(struct server *s)
 {
 	s->reading_back = false;
 	struct client *c = s->client;
-	if (c)
+	if (c && c->reading_insert_id)
+		readback_insert_id_apply(c, s);
+	else if (c)
 		readback_apply(c, s);
 	buf_reset(&s->readback_reply);
 	if (c)

@@ -55,7 +55,7 @@ struct server {
 	bool repreparing;	    /* warmpool's own COM_STMT_PREPARE is being answered */
 	uint32_t reprepare_for;	    /* the client's statement it prepares */
 	struct buf reprepare_error; /* its ERR, when it failed */
-	bool reading_back;	    /* warmpool's own SELECT @@session.x is being answered */
+	bool reading_back;	    /* warmpool's own read-back (readback.c) is being answered */
 	struct buf readback_reply;  /* ... and what has come of its answer (readback.c) */
 	bool setup_after_reset; /* a setup's COM_CHANGE_USER: the rest follows its reply */
 	bool changing_user; /* a COM_CHANGE_USER is answered: AuthMoreData or a switch may come */

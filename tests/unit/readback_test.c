@@ -1,4 +1,4 @@
-/* readback_test: the query that reads session variables back, and its answer read into literals. */
+/* readback_test: the queries that read session variables and LAST_INSERT_ID() back, and their answers read into literals. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,4 +144,43 @@ Test(readback, transaction_variable_names_by_server)
 	cr_expect_str_eq(vs.v[0].text, "tx_isolation='SERIALIZABLE'");
 	cr_expect_str_eq(my_vars_get(&vs, "tx_isolation"), "'SERIALIZABLE'");
 	my_vars_clear(&vs);
+}
+
+/* insert_id_answer builds the response to SELECT LAST_INSERT_ID() holding
+ * |value| (NULL: a NULL value). */
+static struct my_cur insert_id_answer(const char *value)
+{
+	buf_reset(&reply);
+	seq = 1;
+	const uint8_t count = 1;
+	packet(&count, 1);
+	column("LAST_INSERT_ID()", 0x08);
+	eof();
+	uint8_t row[64];
+	size_t o = value ? lenenc_str(row, value) : (row[0] = 0xfb, 1);
+	packet(row, o);
+	eof();
+	return my_cur_make(buf_head(&reply), buf_avail(&reply));
+}
+
+Test(readback, insert_id_query_and_answer)
+{
+	struct buf out = {0};
+	struct my_bld b;
+	my_bld_init(&b, &out, 64);
+	my_readback_insert_id_query(&b);
+	cr_assert(my_bld_ok(&b));
+	cr_expect(buf_avail(&out) == 23 && memcmp(buf_head(&out), "SELECT LAST_INSERT_ID()", 23) == 0);
+	buf_cleanup(&out);
+	uint64_t id = 1;
+	cr_expect(my_readback_insert_id_parse(&id, insert_id_answer("0")));
+	cr_expect_eq(id, 0);
+	cr_expect(my_readback_insert_id_parse(&id, insert_id_answer("18446744073709551615")));
+	cr_expect_eq(id, UINT64_MAX);
+	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer("18446744073709551616")));
+	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer("-1")));
+	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer(NULL)));
+	const uint8_t err[] = {0x05, 0, 0, 1, 0xff, 0x10, 0x04, '#', 'x'};
+	cr_expect_not(my_readback_insert_id_parse(&id, my_cur_make(err, sizeof(err))));
+	buf_cleanup(&reply);
 }

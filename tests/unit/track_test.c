@@ -151,3 +151,14 @@ Test(track, warnings_and_errors_mark_the_diagnostics_area)
 	feed(&t, V_ERROR, NULL);
 	cr_expect(t.diagnostics);
 }
+
+Test(track, a_multi_statements_insert_id_survives_later_oks_without_one)
+{
+	struct my_track t;
+	my_track_init(&t);
+	cr_assert(my_track_command(&t, COM_QUERY));
+	/* OK (insert id 7, MORE_RESULTS), then OK (insert id 0): one response. */
+	cr_expect_eq(feed(&t, "07000001000107" "0a00" "0000" "07000002000000" "0200" "0000", NULL), 1);
+	cr_expect_eq(t.last_insert_id, 7);
+	cr_expect(my_track_idle(&t));
+}

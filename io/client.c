@@ -1783,9 +1783,9 @@ static bool unanswered(const struct client *c, const struct server *s)
 /* client_may_resend: the statement kept in c->retry may go to a new
  * connection: a read retry_reads allows, a BEGIN (sent outside a
  * transaction: a transaction it began ended with the connection), one the
- * server never read, or one it aborted; but not when the statement itself left state on the
- * connection (a cursor, a routine's pin: an aborted CALL may have
- * committed its first statements) that would not come with it. */
+ * server never read, or one it aborted; but not when the statement itself
+ * left state on the connection (a cursor, a routine's pin: an aborted CALL
+ * may have committed its first statements) that would not come with it. */
 static bool client_may_resend(const struct client *c)
 {
 	if (buf_avail(&c->retry) == 0 || c->retries >= RETRY_LIMIT)

@@ -783,6 +783,7 @@ static void client_insert_id_reported(struct client *c, struct server *s)
 		c->insert_id = s->insert_id = reported;
 		return;
 	}
+	c->insert_id_reported = reported;
 	if (!readback_insert_id_start(c)) {
 		/* Something is pipelined behind it: the value stays unknown. */
 		client_pin(c, MY_PIN_LAST_INSERT_ID);
@@ -1565,14 +1566,6 @@ static bool client_idle_command(struct client *c)
 		c->transaction_lost = false;
 		c->discard_left = MY_FRAME_HEADER_LEN + (size_t)len;
 		client_discard(c);
-		if (c->insert_id_unknown) {
-			/* Its LAST_INSERT_ID() went unread with the connection. */
-			c->seq = 1;
-			client_fail(c, ER_CONNECTION_KILLED, "70100",
-				    "warmpool: the backend connection was lost during a transaction; "
-				    "the transaction was rolled back and LAST_INSERT_ID() is unknown");
-			return false;
-		}
 		struct my_bld b;
 		conn_bld_begin(&c->conn, &b);
 		my_err_build(&b, 1, ER_CONNECTION_KILLED, "70100",
@@ -1928,20 +1921,19 @@ static void client_replay_lost_again(struct client *c)
 
 /* client_insert_id_lost: the connection went while LAST_INSERT_ID() was
  * being read back; the client's next command waits in c->in, so it is lost
- * between commands. The id reported (not the client's) may or may not have
- * changed the value, and warmpool never guesses: outside a transaction the
- * client is closed now, inside one it is first told that its transaction
- * was lost (client_idle_command). False when the client was closed. */
-static bool client_insert_id_lost(struct client *c, const struct server *s)
+ * between commands. The session is gone with its value: the id the OK
+ * reported is kept, as the value a generated id gives (an explicit one would
+ * have left the previous value). Closing the client instead would make a
+ * restart visible to every client that inserts; a transaction open there is
+ * lost as any other (ERR 1927 at the next statement). */
+static void client_insert_id_lost(struct client *c)
 {
 	c->reading_insert_id = false;
-	if (!(s->track.status & SERVER_STATUS_IN_TRANS)) {
-		conn_close(&c->conn, LOG_INFO,
-			   "backend connection lost while reading back LAST_INSERT_ID()");
-		return false;
-	}
-	c->insert_id_unknown = true;
-	return true;
+	c->insert_id = c->insert_id_reported;
+	log_info("backend connection lost while reading back LAST_INSERT_ID(); the id its OK "
+		 "reported is kept",
+		 "conn=c%llu id=%llu", (unsigned long long)c->conn.id,
+		 (unsigned long long)c->insert_id);
 }
 
 /* client_replay_start: |s| died inside the client's transaction. With
@@ -2038,8 +2030,8 @@ void client_backend_lost(struct client *c, const struct server *s)
 		return;
 	}
 	bool insert_id_unread = c->reading_insert_id;
-	if (insert_id_unread && !client_insert_id_lost(c, s))
-		return;
+	if (insert_id_unread)
+		client_insert_id_lost(c);
 	if (c->readback.n > 0) {
 		/* The client's SET succeeded on a session that is gone, and its
 		 * values were never read: nothing can set them again. */

@@ -115,8 +115,7 @@ struct client {
 	 * the client keeps it without a pin (see client_keeps_session). */
 	struct my_vars readback; /* variables set by expression being read back (readback.c) */
 	bool reading_insert_id;	 /* its LAST_INSERT_ID() is being read back (readback.c) */
-	bool insert_id_unknown;	 /* ... and the connection went with it inside a transaction:
-				  * closed after it is told the transaction was lost */
+	uint64_t insert_id_reported; /* ... after an OK that reported this id */
 	bool hold_transaction;	 /* a SET TRANSACTION: until the transaction it configures ends */
 	bool hold_transaction_began; /* ... which has begun (SERVER_STATUS_IN_TRANS seen) */
 	uint32_t long_data[CLIENT_LONG_DATA_MAX]; /* its statements with long data sent */

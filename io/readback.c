@@ -64,15 +64,20 @@ bool readback_insert_id_start(struct client *c)
 }
 
 /* readback_insert_id_apply tracks the session's LAST_INSERT_ID() as read,
- * for the client and its connection, or pins when it cannot be read. */
+ * for the client and its connection. An answer that is not a value (MySQL
+ * answers ERR 1053 as it shuts down) leaves the id the OK reported, as a
+ * read-back lost with its connection does (client_insert_id_lost): a pin
+ * would close the client when the restart takes the connection. */
 static void readback_insert_id_apply(struct client *c, struct server *s)
 {
 	uint64_t id;
 	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
 	c->reading_insert_id = false;
 	if (!my_readback_insert_id_parse(&id, reply)) {
-		/* Only this connection knows the value now: never guess one. */
-		client_pin(c, MY_PIN_LAST_INSERT_ID);
+		c->insert_id = s->insert_id = c->insert_id_reported;
+		log_info("LAST_INSERT_ID() could not be read back; the id its OK reported is kept",
+			 "conn=c%llu server=s%llu id=%llu", (unsigned long long)c->conn.id,
+			 (unsigned long long)s->conn.id, (unsigned long long)c->insert_id);
 		return;
 	}
 	c->insert_id = s->insert_id = id;

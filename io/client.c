@@ -764,31 +764,44 @@ static bool client_replay_answered(struct client *c, struct server *s);
  * LAST_INSERT_ID() changes only for the first: in transaction mode, where
  * the value is restored on the client's next connection, it is read back
  * from the session (readback.c) before anything else runs there. A pinned
- * client keeps its connection (reset when it leaves), and during a replay
- * the ids are those of the loss (see below): the OK's id is kept. */
+ * client keeps its connection (reset when it leaves): the OK's id is kept.
+ *
+ * A replay's connection is given the client's id as it is at the loss, the
+ * id it had when the transaction began only if no statement changed it: a
+ * transaction where LAST_INSERT_ID() changed, or may have, is not replayed
+ * (client_insert_id_changed). An explicit id leaves it as it was, so such
+ * inserts replay; a generated one would differ on replay anyway. */
 static void client_insert_id_reported(struct client *c, struct server *s)
 {
 	uint64_t reported = s->track.last_insert_id;
 	s->track.last_insert_id = 0; /* the next response's own, or none */
-	/* A replay's connection is given the id as it is at the loss: the
-	 * statements before this one would read another LAST_INSERT_ID(). An
-	 * explicit id counts too (a generated one reported in a replay would
-	 * differ as well): such a transaction is not replayed. */
-	if ((s->track.status & SERVER_STATUS_IN_TRANS) && reported != c->insert_id)
-		c->replay.broken = true;
-	/* The id the client already has: the value is that one, generated or
-	 * not (the connection held it before the statement ran). */
-	if (!c->transaction_mode || c->pin != MY_PIN_NONE || c->replay.running ||
-	    reported == c->insert_id) {
-		c->insert_id = s->insert_id = reported;
+	if (reported == c->insert_id) {
+		s->insert_id = reported; /* the value it held before, generated or not */
+		return;
+	}
+	if (c->replay.running) {
+		/* Checked against the original's answer: the client's id stays
+		 * the one read back then; the connection's is unknown. */
+		s->insert_id = UINT64_MAX;
+		return;
+	}
+	if (!c->transaction_mode || c->pin != MY_PIN_NONE) {
+		client_insert_id_changed(c, s, reported);
 		return;
 	}
 	c->insert_id_reported = reported;
 	if (!readback_insert_id_start(c)) {
 		/* Something is pipelined behind it: the value stays unknown. */
 		client_pin(c, MY_PIN_LAST_INSERT_ID);
-		c->insert_id = s->insert_id = reported;
+		client_insert_id_changed(c, s, reported);
 	}
+}
+
+void client_insert_id_changed(struct client *c, struct server *s, uint64_t id)
+{
+	if (id != c->insert_id && (s->track.status & SERVER_STATUS_IN_TRANS))
+		c->replay.broken = true;
+	c->insert_id = s->insert_id = id;
 }
 
 void client_response_ended(struct client *c)
@@ -1930,6 +1943,8 @@ static void client_insert_id_lost(struct client *c)
 {
 	c->reading_insert_id = false;
 	c->insert_id = c->insert_id_reported;
+	if (c->replay.n > 0)
+		c->replay.broken = true; /* inside a transaction: the value is a guess */
 	log_info("backend connection lost while reading back LAST_INSERT_ID(); the id its OK "
 		 "reported is kept",
 		 "conn=c%llu id=%llu", (unsigned long long)c->conn.id,

@@ -166,6 +166,10 @@ struct my_sql_mode client_sql_mode(const struct client *c);
  * data with the statement); a close of it pins (the backend's statement,
  * which other clients may share, keeps the data). */
 void client_long_data(struct client *c, uint8_t command, uint32_t id);
+/* client_insert_id_changed: the session's LAST_INSERT_ID() is |id| now, for
+ * the client and its connection |s|; inside a transaction, a change makes
+ * it one that is not replayed. */
+void client_insert_id_changed(struct client *c, struct server *s, uint64_t id);
 /* client_pin keeps the client on its backend connection for |reason|. */
 void client_pin(struct client *c, enum my_pin_reason reason);
 /* client_fail sends an ERR and closes; used for waits that time out. */

@@ -74,7 +74,7 @@ static void readback_insert_id_apply(struct client *c, struct server *s)
 	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
 	c->reading_insert_id = false;
 	if (!my_readback_insert_id_parse(&id, reply)) {
-		c->insert_id = c->insert_id_reported;
+		client_insert_id_changed(c, s, c->insert_id_reported);
 		/* The connection's own value is unknown: no client's id matches
 		 * this one, so the next client's is always set there. */
 		s->insert_id = UINT64_MAX;
@@ -83,7 +83,7 @@ static void readback_insert_id_apply(struct client *c, struct server *s)
 			 (unsigned long long)s->conn.id, (unsigned long long)c->insert_id);
 		return;
 	}
-	c->insert_id = s->insert_id = id;
+	client_insert_id_changed(c, s, id);
 	log_debug("LAST_INSERT_ID() read back and tracked", "conn=c%llu server=s%llu id=%llu",
 		  (unsigned long long)c->conn.id, (unsigned long long)s->conn.id,
 		  (unsigned long long)id);

@@ -331,3 +331,56 @@ def test_a_statement_slow_only_the_first_time_is_replayed(warmpool_factory, mari
     assert mariadb.root_sql(f"SELECT v FROM {table} WHERE id = 1").strip() == "11"
     assert replays(wp, {"replayed": 1}) == {"replayed": 1}
     c.close()
+
+
+@pytest.fixture
+def auto_table(mariadb):
+    name = f"rr.a_{uuid.uuid4().hex[:12]}"
+    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
+                     f"CREATE TABLE {name} (id INT AUTO_INCREMENT PRIMARY KEY, v INT) "
+                     f"ENGINE=InnoDB")
+    yield name
+    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_inserts_of_explicit_ids_are_replayed(warmpool_factory, mariadb, proxy, auto_table):
+    """sysbench's oltp_read_write inserts the id it deleted: the OK reports
+    that id, and the session's LAST_INSERT_ID() stays what it was (read
+    back). The transaction runs again with the same answers, and the
+    client's LAST_INSERT_ID() is still the one its own generated insert
+    gave, as the server says."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, f"INSERT INTO {auto_table} (v) VALUES (1)")
+    generated = c.insert_id()
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {auto_table} (id, v) VALUES (100, 2)")
+    assert c.insert_id() == 100  # what the OK reported
+    assert value(c, "SELECT LAST_INSERT_ID()") == generated
+    proxy.cut()
+    row(c, f"INSERT INTO {auto_table} (id, v) VALUES (101, 3)")
+    assert value(c, "SELECT LAST_INSERT_ID()") == generated
+    row(c, "COMMIT")
+    assert ids(mariadb, auto_table) == f"{generated},100,101"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    assert value(c, "SELECT LAST_INSERT_ID()") == generated
+    c.close()
+
+
+def test_a_generated_id_in_the_transaction_is_refused(warmpool_factory, mariadb, proxy,
+                                                      auto_table):
+    """The id a replay generates would be another (auto-increment values are
+    not rolled back), and the statements after the insert may have used
+    LAST_INSERT_ID(): the transaction is not replayed, and nothing of it
+    stays."""
+    wp = replaying(warmpool_factory, proxy)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {auto_table} (v) VALUES (1)")
+    proxy.cut()
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, f"INSERT INTO {auto_table} (id, v) VALUES (200, 2)")
+    assert lost_transaction(lost)
+    assert ids(mariadb, auto_table) == "NULL"  # no row
+    assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()

@@ -14,6 +14,7 @@
 
 #include "cfg_table.h"
 #include "cfg_users.h"
+#include "my_marker.h"
 
 struct cfg_parse {
 	struct cfg *cfg;
@@ -441,6 +442,16 @@ static bool validate_listener(struct cfg_parse *p, struct cfg_listener *l)
 	}
 	if (l->require_tls && !l->tls_cert) {
 		parse_fail(p, "[listener %s]: require_tls needs tls_cert and tls_key", l->name);
+		return false;
+	}
+	if (l->replay_commit_marker && !my_marker_table_valid(l->replay_commit_marker)) {
+		parse_fail(p, "[listener %s]: replay_commit_marker is schema.table (letters, digits, "
+			   "_ and $), not \"%s\"", l->name, l->replay_commit_marker);
+		return false;
+	}
+	if (l->replay_commit_marker && !l->replay_transactions) {
+		parse_fail(p, "[listener %s]: replay_commit_marker needs replay_transactions = true",
+			   l->name);
 		return false;
 	}
 	for (struct cfg_listener *o = p->cfg->listeners; o < l; o++) {

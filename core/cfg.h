@@ -89,6 +89,7 @@ struct cfg_listener {
 	bool retry_reads; /* re-send a lost read-only statement */
 	bool replay_transactions; /* run a transaction lost with nothing committed again */
 	int replay_max_bytes;	  /* statements kept per transaction for that */
+	char *replay_commit_marker; /* "schema.table" of the commit marker, or NULL */
 	int backlog;
 };
 

@@ -111,6 +111,12 @@ const struct cfg_key cfg_keys[] = {
 	 offsetof(struct cfg_listener, replay_max_bytes), "65536", 1024, 16777216, NULL,
 	 "Statement bytes kept per transaction for replay_transactions; a transaction "
 	 "that sends more is not replayed."},
+	{CFG_SECTION_LISTENER, "replay_commit_marker", CFG_STR,
+	 offsetof(struct cfg_listener, replay_commit_marker), NULL, 0, 0, NULL,
+	 "schema.table of a table (conn BIGINT UNSIGNED PRIMARY KEY, txn BIGINT UNSIGNED) "
+	 "where each replayable transaction writes a row just before its COMMIT, so that a "
+	 "COMMIT lost in flight is known committed (the client gets its OK) or not (the "
+	 "transaction runs again) instead of unknown. Needs replay_transactions."},
 	{CFG_SECTION_LISTENER, "backlog", CFG_INT, offsetof(struct cfg_listener, backlog), "1024",
 	 1, 65535, NULL, "listen(2) backlog of each worker's socket."},
 

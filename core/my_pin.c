@@ -1699,6 +1699,23 @@ bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, si
 	return begins;
 }
 
+bool my_query_is_commit(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	unsigned lookahead_left = LOOKAHEAD_BUDGET;
+	struct lexer l = {.p = sql, .end = sql + len, .mode = mode, .server = mode.server,
+			  .lookahead_left = &lookahead_left,
+			  .charset_unreadable = mode.charset_unreadable};
+	struct token t;
+	if (mode.charset_unreadable || !next_token(&l, &t) || !word_is(&t, "COMMIT"))
+		return false;
+	bool more = next_token(&l, &t);
+	if (more && word_is(&t, "WORK"))
+		more = next_token(&l, &t);
+	if (more && t.punct == ';')
+		more = next_token(&l, &t);
+	return !more && !l.executable_comment;
+}
+
 bool my_text_may_run_kill(struct my_sql_mode mode, const uint8_t *sql, size_t len)
 {
 	static const char *const plain[] = {"SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE",

@@ -140,6 +140,10 @@ static inline bool my_session_change_tracks(const struct my_session_change *ch)
  * anything, died with a lost connection: it may always be re-sent. */
 bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
+/* my_query_is_commit: a lone COMMIT [WORK], nothing after it (not AND
+ * CHAIN, not RELEASE: those leave the session otherwise). */
+bool my_query_is_commit(struct my_sql_mode mode, const uint8_t *sql, size_t len);
+
 /* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,
  * advances a sequence, calls a function that is not a known builtin nor
  * touches session state. Running it twice is harmless, so a lost one may be

@@ -151,11 +151,11 @@ static bool parse_u64(const char *text, uint64_t *out)
 	return true;
 }
 
-bool my_readback_insert_id_parse(uint64_t *out, struct my_cur reply)
+bool my_readback_u64_parse(uint64_t *out, struct my_cur reply)
 {
 	/* The answer has the shape of a one-variable read-back: the name only
 	 * labels the value here. */
-	static const char name[] = "last_insert_id";
+	static const char name[] = "value";
 	struct my_vars names = {0}, got = {0};
 	bool ok = my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
 		  my_readback_parse(&got, &names, reply);

@@ -28,9 +28,9 @@ WP_MUST_CHECK bool my_readback_parse(struct my_vars *out, const struct my_vars *
  * written explicitly into an AUTO_INCREMENT column too). */
 void my_readback_insert_id_query(struct my_bld *b);
 
-/* my_readback_insert_id_parse reads the whole response |reply| to that
- * query into |out|. False for an ERR, any other shape, or a value that is
- * not an unsigned 64-bit integer. */
-WP_MUST_CHECK bool my_readback_insert_id_parse(uint64_t *out, struct my_cur reply);
+/* my_readback_u64_parse reads the whole response |reply| to a query of one
+ * value, as that one or a COUNT(*), into |out|. False for an ERR, any other
+ * shape, or a value that is not an unsigned 64-bit integer. */
+WP_MUST_CHECK bool my_readback_u64_parse(uint64_t *out, struct my_cur reply);
 
 #endif

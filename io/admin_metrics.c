@@ -162,6 +162,10 @@ static void write_clients(FILE *f, const struct admin_snapshot *snap)
 		"Lone BEGIN or START TRANSACTION statements lost with their backend connection "
 		"outside a transaction, re-sent on a new one.",
 		(double)t->retried_begins_total);
+	counter(f, "warmpool_commit_markers_failed_total",
+		"Commit marker rows (replay_commit_marker) the server refused to write: those "
+		"COMMITs went without one.",
+		(double)t->commit_markers_failed_total);
 	family(f, "warmpool_replays_total", "counter",
 	       "Transactions lost with their backend connection, by what followed "
 	       "(replay_transactions).");

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "balance.h"
+#include "commit_marker.h"
 #include "log.h"
 #include "my_command.h"
 #include "my_frame.h"
@@ -545,12 +546,14 @@ static bool client_keeps_session(const struct client *c)
 }
 
 /* client_readback_blocks: a SET of expressions is in flight or its values
- * (or LAST_INSERT_ID()) are being read back: the client's next commands
+ * (or LAST_INSERT_ID()) are being read back, or the commit marker is
+ * written or checked (commit_marker.c): the client's next commands
  * wait in c->in, so that the read-back runs right after the SET (drivers
  * such as Connector/J pipeline their first queries behind it). */
 static bool client_readback_blocks(const struct client *c)
 {
-	return c->readback.n > 0 || c->reading_insert_id ||
+	return c->readback.n > 0 || c->reading_insert_id || c->marker == CLIENT_MARKER_WRITING ||
+	       c->marker == CLIENT_MARKER_CHECKING ||
 	       (c->pending_response && c->pending.readback.n > 0);
 }
 
@@ -1364,6 +1367,18 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 	log->pending_commits = in_trans && !stays;
 }
 
+/* client_commit_marker_due: the command at the head of c->in, just kept for
+ * the transaction log, is a COMMIT of a transaction that could run again,
+ * on a listener with replay_commit_marker: the marker row goes first. */
+static bool client_commit_marker_due(const struct client *c, uint32_t len)
+{
+	const struct replay_log *log = &c->replay;
+	const uint8_t *payload = buf_head(&c->conn.in) + MY_FRAME_HEADER_LEN;
+	return client_listener(c)->replay_commit_marker && log->marker == REPLAY_MARKER_NONE &&
+	       log->pending_commits && replay_log_replayable(log) && !client_keeps_session(c) &&
+	       payload[0] == COM_QUERY && my_query_is_commit(client_sql_mode(c), payload + 1, len - 1);
+}
+
 /* client_command_sent: the command at the head of c->in (command byte
  * |cmd|) starts going out: a re-sent one is on its way, and the digest of
  * its answer starts. */
@@ -1477,9 +1492,15 @@ static void client_relay(struct client *c)
 			command = 0;
 			if (seq == 0 && !uploading && c->replay.running && c->replay.awaiting)
 				return; /* a statement run again: its answer is checked first */
+			if (seq == 0 && !uploading && c->marker == CLIENT_MARKER_CHECK_DUE) {
+				commit_marker_check(c); /* of the lost COMMIT at the head */
+				return;
+			}
 			if (seq == 0 && !uploading) {
 				client_keep_for_retry(c, len);
 				client_keep_for_replay(c, len);
+				if (client_commit_marker_due(c, len) && commit_marker_write(c))
+					return; /* the COMMIT goes once its marker is written */
 				if (!my_cur_u8(&h, &command))
 					return;
 				if (command == COM_QUIT) {
@@ -1874,6 +1895,11 @@ static bool client_replay(struct client *c)
  * COMMIT (warmpool does not classify every statement of a transaction to
  * tell, so the message says both). The client stays, unless state
  * warmpool cannot restore went with the connection. */
+static const char lost_in_transaction[] =
+	"warmpool: the backend connection was lost during a transaction; the transaction was "
+	"rolled back, unless the lost statement was the one that ended it (COMMIT, or one that "
+	"commits implicitly): its outcome is then unknown";
+
 static void answer_lost_command(struct client *c, const struct server *s)
 {
 	if (client_replay(c))
@@ -1882,12 +1908,8 @@ static void answer_lost_command(struct client *c, const struct server *s)
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	my_err_build(&b, (uint8_t)(c->last_seq + 1), ER_CONNECTION_KILLED, "70100",
-		     in_transaction
-			     ? "warmpool: the backend connection was lost during a transaction; the "
-			       "transaction was rolled back, unless the lost statement was the one "
-			       "that ended it (COMMIT, or one that commits implicitly): its outcome is "
-			       "then unknown"
-			     : "warmpool: the backend connection was lost while the statement ran; it "
+		     in_transaction ? lost_in_transaction
+				    : "warmpool: the backend connection was lost while the statement ran; it "
 			       "may or may not have taken effect");
 	if (!conn_bld_send(&c->conn, &b))
 		return;
@@ -1951,6 +1973,79 @@ static void client_insert_id_lost(struct client *c)
 		 (unsigned long long)c->insert_id);
 }
 
+/* client_lost_commit_check: the COMMIT in flight was lost, after its
+ * marker row was written: it waits at the head of c->in while a new
+ * connection reads the row (commit_marker_check). */
+static void client_lost_commit_check(struct client *c)
+{
+	struct replay_log *log = &c->replay;
+	if (!buf_append(&c->conn.in, buf_head(&log->pending), buf_avail(&log->pending),
+			BUF_NO_LIMIT)) {
+		conn_close(&c->conn, LOG_ERROR, "out of memory");
+		return;
+	}
+	replay_log_forget_pending(log, false);
+	buf_cleanup(&c->retry);
+	c->marker = CLIENT_MARKER_CHECK_DUE;
+	c->marker_checks = 0;
+	c->transaction_lost = false;
+	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+				       "idle while another connection died under a COMMIT");
+	log_info("COMMIT lost in flight; its marker row is read on a new connection",
+		 "conn=c%llu statements=%u", (unsigned long long)c->conn.id, log->n);
+	client_set_state(c, CLIENT_IDLE);
+	client_between_transactions(c);
+}
+
+/* answer_lost_commit answers the COMMIT at the head of c->in in the lost
+ * one's place: its OK (committed) or ERR 1927 (outcome unknown). */
+static void answer_lost_commit(struct client *c, bool committed)
+{
+	struct buf *in = &c->conn.in;
+	const uint8_t *h = buf_head(in);
+	uint8_t seq = h[3];
+	buf_consume(in, MY_FRAME_HEADER_LEN + ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16));
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	if (committed) {
+		struct my_ok ok = {.status = c->server ? c->server->track.status & ~SERVER_STATUS_IN_TRANS
+						       : SERVER_STATUS_AUTOCOMMIT};
+		my_ok_build(&b, (uint8_t)(seq + 1), &ok);
+	} else {
+		my_err_build(&b, (uint8_t)(seq + 1), ER_CONNECTION_KILLED, "70100",
+			     lost_in_transaction);
+		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
+	}
+	conn_bld_send(&c->conn, &b);
+}
+
+void client_lost_commit_settled(struct client *c, enum lost_commit outcome)
+{
+	struct replay_log *log = &c->replay;
+	c->marker_checks = 0;
+	if (outcome == LOST_COMMIT_ROLLED_BACK) {
+		/* Nothing committed: the transaction runs again, then the COMMIT. */
+		const uint8_t *frame;
+		size_t len;
+		log_info("COMMIT lost in flight had not committed (no marker row); running the "
+			 "transaction again",
+			 "conn=c%llu statements=%u", (unsigned long long)c->conn.id, log->n);
+		replay_log_begin(log, &frame, &len);
+		prepend_frame(c, frame, len);
+		return;
+	}
+	bool committed = outcome == LOST_COMMIT_COMMITTED;
+	enum replay_outcome counted = committed ? REPLAY_COMMITTED : REPLAY_UNKNOWN_OUTCOME;
+	log_info(committed ? "COMMIT lost in flight had committed (its marker row is there); "
+			     "the client gets its OK"
+			   : "transaction lost with its backend connection not replayed",
+		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
+		 replay_outcome_str(counted), log->n);
+	c->conn.w->stats.replays_total[counted]++;
+	replay_log_clear(log);
+	answer_lost_commit(c, committed);
+}
+
 /* client_replay_start: |s| died inside the client's transaction. With
  * replay_transactions, and a transaction whose statements were all kept,
  * none committed: the server rolled it back when the connection went, as
@@ -1977,6 +2072,10 @@ static bool client_replay_start(struct client *c, const struct server *s, bool b
 		refused = REPLAY_NOT_KEPT;
 	else if (!between_commands && !log->pending_stays)
 		refused = REPLAY_UNKNOWN_OUTCOME; /* a COMMIT, or what may commit */
+	if (refused == REPLAY_UNKNOWN_OUTCOME && log->marker == REPLAY_MARKER_WRITTEN) {
+		client_lost_commit_check(c);
+		return true;
+	}
 	if (refused != REPLAY_OUTCOME_COUNT) {
 		log_info("transaction lost with its backend connection not replayed",
 			 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
@@ -2044,6 +2143,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 			    "warmpool: backend connection lost during session setup");
 		return;
 	}
+	bool marker_unanswered = commit_marker_lost(c);
 	bool insert_id_unread = c->reading_insert_id;
 	if (insert_id_unread)
 		client_insert_id_lost(c);
@@ -2056,7 +2156,7 @@ void client_backend_lost(struct client *c, const struct server *s)
 	}
 	/* warmpool's own prepare (stmt_relay.c) runs between client commands:
 	 * the client's command waits in c->in. */
-	bool between_commands = s->repreparing || insert_id_unread ||
+	bool between_commands = s->repreparing || insert_id_unread || marker_unanswered ||
 				(my_track_idle(&s->track) && s->frame_left == 0 && c->frame_left == 0);
 	c->stmt_blocked = false;
 	c->conn.w->stats.errors_total[STATS_ERR_BACKEND_LOST]++;

@@ -2,6 +2,7 @@
 #include "readback.h"
 
 #include "client.h"
+#include "commit_marker.h"
 #include "log.h"
 #include "my_frame.h"
 #include "my_readback.h"
@@ -12,10 +13,7 @@
  * with their column definitions, fits well within this. */
 #define READBACK_REPLY_MAX (256u << 10)
 
-/* readback_begin starts warmpool's own COM_QUERY on the client's backend
- * connection, between the client's commands; false when a command is still
- * unanswered there (the client pipelined one). */
-static bool readback_begin(struct client *c, struct my_bld *b)
+bool readback_query_begin(struct client *c, struct my_bld *b)
 {
 	struct server *s = c->server;
 	if (!my_track_idle(&s->track) || !my_track_command(&s->track, COM_QUERY))
@@ -26,10 +24,9 @@ static bool readback_begin(struct client *c, struct my_bld *b)
 	return true;
 }
 
-/* readback_send sends it; its answer is swallowed (server_relay). The
- * caller has recorded what is read back: a failed send closes the
+/* The caller has recorded what is read back: a failed send closes the
  * connection, and client_backend_lost follows. */
-static void readback_send(struct client *c, struct my_bld *b)
+void readback_query_send(struct client *c, struct my_bld *b)
 {
 	struct server *s = c->server;
 	my_bld_packet_end(b);
@@ -42,24 +39,24 @@ static void readback_send(struct client *c, struct my_bld *b)
 bool readback_start(struct client *c, struct my_vars *names)
 {
 	struct my_bld b;
-	if (!readback_begin(c, &b))
+	if (!readback_query_begin(c, &b))
 		return false;
 	my_readback_query(&b, names);
 	my_vars_clear(&c->readback);
 	c->readback = *names;
 	*names = (struct my_vars){0};
-	readback_send(c, &b);
+	readback_query_send(c, &b);
 	return true;
 }
 
 bool readback_insert_id_start(struct client *c)
 {
 	struct my_bld b;
-	if (!readback_begin(c, &b))
+	if (!readback_query_begin(c, &b))
 		return false;
 	my_readback_insert_id_query(&b);
 	c->reading_insert_id = true;
-	readback_send(c, &b);
+	readback_query_send(c, &b);
 	return true;
 }
 
@@ -73,7 +70,7 @@ static void readback_insert_id_apply(struct client *c, struct server *s)
 	uint64_t id;
 	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
 	c->reading_insert_id = false;
-	if (!my_readback_insert_id_parse(&id, reply)) {
+	if (!my_readback_u64_parse(&id, reply)) {
 		client_insert_id_changed(c, s, c->insert_id_reported);
 		/* The connection's own value is unknown: no client's id matches
 		 * this one, so the next client's is always set there. */
@@ -120,11 +117,13 @@ void readback_ended(struct server *s)
 {
 	s->reading_back = false;
 	struct client *c = s->client;
-	if (c && c->reading_insert_id)
+	if (c && c->marker != CLIENT_MARKER_IDLE)
+		commit_marker_answered(c, s);
+	else if (c && c->reading_insert_id)
 		readback_insert_id_apply(c, s);
 	else if (c)
 		readback_apply(c, s);
 	buf_reset(&s->readback_reply);
-	if (c)
+	if (c && !s->conn.closing) /* closed: the client has been told (client_backend_lost) */
 		client_after_local_answer(c);
 }

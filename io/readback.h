@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "my_cursor.h"
 #include "my_vars.h"
 
 struct client;
@@ -25,6 +26,14 @@ bool readback_start(struct client *c, struct my_vars *names);
  * held there and its next commands wait until the answer is in. False when
  * it could not be sent (the caller pins). */
 bool readback_insert_id_start(struct client *c);
+
+/* readback_query_begin starts warmpool's own COM_QUERY on the client's
+ * backend connection, between the client's commands (the text follows in
+ * |b|); false when a command is still unanswered there. readback_query_send
+ * sends it: its answer is kept (readback_reply) and handed over whole
+ * (readback_ended). Used by commit_marker.c too. */
+bool readback_query_begin(struct client *c, struct my_bld *b);
+void readback_query_send(struct client *c, struct my_bld *b);
 
 /* readback_reply keeps |len| bytes of the answer (server_relay swallows
  * them, like the setup's replies); false when it is oversized (the

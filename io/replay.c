@@ -13,6 +13,7 @@ const char *replay_outcome_str(enum replay_outcome outcome)
 	case REPLAY_UNKNOWN_OUTCOME: return "unknown_outcome";
 	case REPLAY_NOT_KEPT: return "not_kept";
 	case REPLAY_LOST_AGAIN: return "lost_again";
+	case REPLAY_COMMITTED: return "committed";
 	case REPLAY_OUTCOME_COUNT: break;
 	}
 	return "unknown";
@@ -74,6 +75,7 @@ void replay_log_answered(struct replay_log *log, bool in_transaction)
 		log->n = 0;
 		log->runs = 0;
 		log->broken = false;
+		log->marker = REPLAY_MARKER_NONE;
 	} else if (!log->pending_neutral &&
 		   (log->broken || log->pending_commits || buf_avail(&log->pending) == 0 ||
 		    !append_pending(log))) {
@@ -99,6 +101,7 @@ void replay_log_begin(struct replay_log *log, const uint8_t **out_frame, size_t 
 {
 	log->running = true;
 	log->awaiting = false;
+	log->marker = REPLAY_MARKER_NONE; /* the new connection's transaction has none yet */
 	log->runs++;
 	log->next = 0;
 	log->next_off = 0;

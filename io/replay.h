@@ -18,9 +18,18 @@ enum replay_outcome {
 					an implicit commit): never run again */
 	REPLAY_NOT_KEPT = 3,	     /* over replay_max_bytes, or a statement that is not kept */
 	REPLAY_LOST_AGAIN = 4,	     /* the new connection died too */
-	REPLAY_OUTCOME_COUNT = 5,
+	REPLAY_COMMITTED = 5,	     /* a COMMIT lost in flight had committed (its marker is
+					there): the client gets its OK, nothing runs again */
+	REPLAY_OUTCOME_COUNT = 6,
 };
 const char *replay_outcome_str(enum replay_outcome outcome);
+
+/* The commit marker of the open transaction (replay_commit_marker). */
+enum replay_marker {
+	REPLAY_MARKER_NONE = 0,
+	REPLAY_MARKER_WRITTEN, /* its row is written: a COMMIT lost in flight can be checked */
+	REPLAY_MARKER_FAILED,  /* the write failed: its COMMIT goes without one */
+};
 
 /* One client's transaction log. The zero value is an empty log. */
 struct replay_log {
@@ -29,6 +38,8 @@ struct replay_log {
 	uint64_t *digests;  /* per statement: the digest of its whole answer */
 	uint32_t n, cap;
 	bool broken;	    /* a statement of this transaction was not kept: no replay */
+	enum replay_marker marker; /* its commit marker (commit_marker.c) */
+	uint64_t marker_key, marker_txn; /* ... the row written, when MARKER_WRITTEN */
 	struct buf pending; /* the statement being answered, kept until its answer ends */
 	bool pending_stays; /* ... which never commits (my_query_stays_in_transaction) */
 	bool pending_commits; /* ... sent inside the transaction, and may have committed it

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "backend.h"
 #include "backend_tls.h"
 #include "client.h"
@@ -116,6 +118,7 @@ struct server *server_open(struct backend_pool *bp)
 	conn_init(&s->conn, w, &server_ops, 's', fd);
 	snprintf(s->conn.peer, sizeof(s->conn.peer), "%s:%d", b->host, b->port);
 	s->bp = bp;
+	RAND_bytes((uint8_t *)&s->marker_key, sizeof(s->marker_key)); /* unique among servers */
 	s->state = SERVER_CONNECTING;
 	s->deadline_ms = w->now_ms + (uint64_t)b->connect_timeout_ms;
 	pool_conn_add(&bp->pool, &s->pc);

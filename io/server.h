@@ -47,6 +47,8 @@ struct server {
 	uint8_t collation;   /* of the session right now */
 	char db[MY_NAME_MAX]; /* schema of the session right now ("" none) */
 	uint64_t insert_id;  /* LAST_INSERT_ID() of the session right now */
+	uint64_t marker_key; /* its row in the commit marker table (random: commit_marker.c) */
+	uint64_t marker_txn; /* ... the last transaction that wrote it */
 	struct my_vars vars; /* session variables set on it (SET) right now */
 	bool multi_statements; /* the session's multi-statement option right now: off at
 				  login; COM_SET_OPTION changes it; COM_CHANGE_USER keeps it */

@@ -117,6 +117,7 @@ void stats_merge(struct worker_stats *into, const struct worker_stats *from)
 	into->retried_reads_total += from->retried_reads_total;
 	into->retried_aborted_total += from->retried_aborted_total;
 	into->retried_begins_total += from->retried_begins_total;
+	into->commit_markers_failed_total += from->commit_markers_failed_total;
 	for (int k = 0; k < REPLAY_OUTCOME_COUNT; k++)
 		into->replays_total[k] += from->replays_total[k];
 	into->client_bytes_received_total += from->client_bytes_received_total;

@@ -85,6 +85,7 @@ struct worker_stats {
 	uint64_t retried_reads_total; /* lost reads re-sent (retry_reads) */
 	uint64_t retried_aborted_total; /* statements the server aborted (ERR 1053), re-sent */
 	uint64_t retried_begins_total; /* lone BEGINs lost outside a transaction, re-sent */
+	uint64_t commit_markers_failed_total; /* commit marker rows not written (commit_marker.c) */
 	uint64_t replays_total[REPLAY_OUTCOME_COUNT]; /* transactions lost, by what followed */
 	uint64_t client_bytes_received_total;
 	uint64_t client_bytes_sent_total;

@@ -15,7 +15,7 @@ absent if told it was rolled back; sysbench's tables hold each id once. The
 drill exits 1 when a check fails.
 
     tools/restart-drill.py [--server mariadb|mysql] [--retry-reads] [--replay-transactions]
-                           [--prepared] [--restarts 5] [--tables 2] [--table-size 10000]
+                           [--commit-marker] [--prepared] [--restarts 5] [--tables 2] [--table-size 10000]
                            [--rand-type special|uniform]
                            [--ledger-writers 2] [--build build] [--json out.json] [--keep]
 
@@ -69,7 +69,7 @@ def accepting(port):
 
 class Warmpool:
     def __init__(self, binary, workdir, db_port, public_key=None, retry_reads=False,
-                 replay=False):
+                 replay=False, marker=None):
         self.port, self.admin = free_port(), free_port()
         users = workdir / "users.txt"
         users.write_text("app:app-secret\n")
@@ -87,6 +87,7 @@ port = {self.port}
 pool_mode = transaction
 retry_reads = {"true" if retry_reads else "false"}
 replay_transactions = {"true" if replay else "false"}
+""" + (f"replay_commit_marker = {marker}\n" if marker else "") + f"""
 
 [backend main]
 port = {db_port}
@@ -240,6 +241,9 @@ def main():
     ap.add_argument("--rand-type", choices=["special", "uniform"], default="special",
                     help="sysbench's choice of rows: special (its default) sends 75%% of "
                          "the accesses to 1%% of the rows, uniform spreads them")
+    ap.add_argument("--commit-marker", action="store_true",
+                    help="replay_commit_marker = drill.commit_marker (with "
+                         "--replay-transactions): a COMMIT lost in flight is checked")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--json")
     ap.add_argument("--keep", action="store_true",
@@ -250,10 +254,14 @@ def main():
     env = fixture("start", "--server", args.server, "--dir", db_dir, "--ssl", "on")
     db_port = int(env["port"])
     subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", env["socket"], "-e",
-                    "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'"], check=True)
+                    "CREATE DATABASE drill; GRANT ALL ON drill.* TO 'app'@'%'; "
+                    "CREATE TABLE drill.commit_marker (conn BIGINT UNSIGNED PRIMARY KEY, "
+                    "txn BIGINT UNSIGNED NOT NULL, at TIMESTAMP NOT NULL DEFAULT "
+                    "CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB"], check=True)
     drill_ledger.create_tables(env["socket"], args.ledger_writers)
     wp = Warmpool(str(Path(args.build) / "io" / "warmpool"), work, db_port,
-                  env.get("rsa_public_key"), args.retry_reads, args.replay_transactions)
+                  env.get("rsa_public_key"), args.retry_reads, args.replay_transactions,
+                  "drill.commit_marker" if args.commit_marker else None)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -322,6 +330,7 @@ def main():
             "retry_reads": args.retry_reads,
             "prepared": args.prepared,
             "replay_transactions": args.replay_transactions,
+            "commit_marker": args.commit_marker,
             "tables": args.tables,
             "table_size": args.table_size,
             "rand_type": args.rand_type,

@@ -9,6 +9,8 @@ warmpool whose payload it matches; then the proxy's connection is cut:
   aborts as it shuts down (the statement did not run).
 - "lost": the command reaches the server and runs; its answer is dropped and
   the connection closed without a word (the statement ran; nothing says so).
+- "dropped": the command never reaches the server, and the connection is
+  closed without a word (nothing ran; nothing says so).
 - "deadlock": the server gets a ROLLBACK in place of the command, and warmpool
   ERR 1213 as its answer, as a server answers the victim of a deadlock (its
   whole transaction rolled back); the connection stays.
@@ -45,7 +47,7 @@ class FaultProxy:
 
     def arm(self, fault, match):
         """Fails the next command whose payload (command byte first) |match|es."""
-        assert fault in ("abort", "lost", "deadlock")
+        assert fault in ("abort", "lost", "dropped", "deadlock")
         with self.lock:
             self.armed.append((fault, match))
 
@@ -99,6 +101,9 @@ class FaultProxy:
                     if fault == "abort":
                         client.sendall(frame(1, SHUTDOWN_ERR))
                         time.sleep(0.05)
+                        self._cut(client, server)
+                        return
+                    if fault == "dropped":
                         self._cut(client, server)
                         return
                     if fault == "deadlock":

@@ -27,10 +27,12 @@ def table(mariadb):
 
 
 
-def replaying(factory, proxy, mode="transaction", max_bytes="65536"):
+def replaying(factory, proxy, mode="transaction", max_bytes="65536", marker=None):
+    listener = {"pool_mode": mode, "replay_transactions": "true", "replay_max_bytes": max_bytes}
+    if marker:
+        listener["replay_commit_marker"] = marker
     return factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                   listener_main={"pool_mode": mode, "replay_transactions": "true",
-                                  "replay_max_bytes": max_bytes},
+                   listener_main=listener,
                    backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
                                  "min_idle": "1", "max_connections": "4"})
 
@@ -383,4 +385,120 @@ def test_a_generated_id_in_the_transaction_is_refused(warmpool_factory, mariadb,
     assert lost_transaction(lost)
     assert ids(mariadb, auto_table) == "NULL"  # no row
     assert replays(wp, {"not_kept": 1}) == {"not_kept": 1}
+    c.close()
+
+
+@pytest.fixture
+def marker(mariadb):
+    """The commit marker table, as README says to create it."""
+    mariadb.root_sql("CREATE DATABASE IF NOT EXISTS rr; "
+                     "CREATE TABLE IF NOT EXISTS rr.commit_marker (conn BIGINT UNSIGNED PRIMARY KEY, "
+                     "txn BIGINT UNSIGNED NOT NULL, at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP "
+                     "ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB")
+    return "rr.commit_marker"
+
+
+def metric(wp, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{wp.admin_port}/metrics", timeout=5) as r:
+        m = re.search(rf"^{name} (\S+)$", r.read().decode(), re.M)
+    return int(float(m.group(1))) if m else None
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_a_commit_lost_after_it_committed_gets_its_ok(warmpool_factory, mariadb, proxy, table,
+                                                      marker, mode):
+    """The COMMIT committed and its answer was lost: the marker row the
+    transaction wrote is there, read on a new connection, so the client gets
+    the OK it missed; nothing runs again and the row is there once."""
+    wp = replaying(warmpool_factory, proxy, mode, marker=marker)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (30, 300)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    row(c, "COMMIT")
+    assert proxy.fired == ["lost"]
+    assert ids(mariadb, table) == "1,30"
+    assert replays(wp, {"committed": 1}) == {"committed": 1}
+    assert not c.server_status & 0x0001  # the OK says the transaction is over
+    row(c, "BEGIN")  # the client goes on
+    row(c, f"INSERT INTO {table} VALUES (31, 310)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,30,31"
+    c.close()
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_a_commit_lost_before_it_ran_runs_again(warmpool_factory, mariadb, proxy, table,
+                                               marker, mode):
+    """The COMMIT never reached the server and the connection went: the
+    server rolled the transaction back, the marker row is not there, so the
+    transaction runs again on a new connection, then its COMMIT: the client
+    gets its OK and the rows are there once."""
+    wp = replaying(warmpool_factory, proxy, mode, marker=marker)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (32, 320)")
+    row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
+    proxy.arm("dropped", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    row(c, "COMMIT")
+    assert proxy.fired == ["dropped"]
+    assert ids(mariadb, table) == "1,32"
+    assert mariadb.root_sql(f"SELECT v FROM {table} WHERE id = 1").strip() == "11"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    assert wp.wait_for_log("COMMIT lost in flight had not committed")
+    c.close()
+
+
+def test_a_commit_lost_with_the_marker_unwritable_stays_unknown(warmpool_factory, mariadb, proxy,
+                                                                table):
+    """The marker table is missing: the write fails (one warning, counted),
+    the COMMIT goes without a marker, and its loss is told as unknown, as
+    without the option."""
+    wp = replaying(warmpool_factory, proxy, marker="rr.no_such_marker")
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (33, 330)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    with pytest.raises(pymysql.err.OperationalError) as lost:
+        row(c, "COMMIT")
+    assert lost.value.args[0] == 1927
+    assert "outcome is then unknown" in lost.value.args[1]
+    assert ids(mariadb, table) == "1,33"
+    assert replays(wp, {"unknown_outcome": 1}) == {"unknown_outcome": 1}
+    assert metric(wp, "warmpool_commit_markers_failed_total") == 1
+    assert wp.wait_for_log("commit marker not written")
+    c.close()
+
+
+def test_a_marker_write_the_shutdown_aborts_runs_the_transaction_again(
+        warmpool_factory, mariadb, proxy, table, marker):
+    """MySQL answers the next statement on each session ERR 1053 as it shuts
+    down, and closes: met by the marker's write, the transaction is lost
+    before its COMMIT left, so it runs again, marker and COMMIT included."""
+    wp = replaying(warmpool_factory, proxy, marker=marker)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (34, 340)")
+    proxy.arm("abort", lambda p: p[:1] == b"\x03" and b"commit_marker" in p and b"INSERT" in p)
+    row(c, "COMMIT")
+    assert proxy.fired == ["abort"]
+    assert ids(mariadb, table) == "1,34"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    c.close()
+
+
+def test_a_check_lost_itself_is_read_again(warmpool_factory, mariadb, proxy, table, marker):
+    """The COMMIT committed and its answer was lost; the first read of its
+    marker row is aborted by a shutdown too: it is read again on another
+    connection, and the client gets its OK."""
+    wp = replaying(warmpool_factory, proxy, marker=marker)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (35, 350)")
+    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("abort", lambda p: p[:1] == b"\x03" and b"FOR UPDATE" in p)
+    row(c, "COMMIT")
+    assert proxy.fired == ["lost", "abort"]
+    assert ids(mariadb, table) == "1,35"
+    assert replays(wp, {"committed": 1}) == {"committed": 1}
     c.close()

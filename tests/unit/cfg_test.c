@@ -344,3 +344,21 @@ Test(cfg, example_config_documents_every_key)
 	}
 	free(text);
 }
+
+Test(cfg, commit_marker_is_a_table_and_needs_replay)
+{
+	struct cfg cfg;
+	char err[512] = "";
+	const char *ok = "[listener l]\nreplay_transactions = true\nreplay_commit_marker = wp.marker\n"
+			 "[backend a]\n[user u]\npassword = x\n";
+	cr_assert(cfg_load_string("t.ini", ok, &cfg, err, sizeof(err)), "%s", err);
+	cr_expect_str_eq(cfg.listeners[0].replay_commit_marker, "wp.marker");
+	cfg_free(&cfg);
+	expect_error("[listener l]\nreplay_commit_marker = wp.marker\n[backend a]\n[user u]\n"
+		     "password = x\n",
+		     "t.ini:5: [listener l]: replay_commit_marker needs replay_transactions = true");
+	expect_error("[listener l]\nreplay_transactions = true\nreplay_commit_marker = marker; "
+		     "DROP TABLE t\n[backend a]\n[user u]\npassword = x\n",
+		     "t.ini:6: [listener l]: replay_commit_marker is schema.table (letters, digits, _ "
+		     "and $), not \"marker; DROP TABLE t\"");
+}

@@ -288,6 +288,25 @@ Test(pin, reads_that_may_be_sent_twice)
 	cr_expect_not(my_query_is_read(unknown, (const uint8_t *)"SELECT 'a\\'b'", 13));
 }
 
+static bool commits(const char *sql)
+{
+	return my_query_is_commit(plain, (const uint8_t *)sql, strlen(sql));
+}
+
+Test(pin, a_lone_commit)
+{
+	cr_expect(commits("COMMIT"));
+	cr_expect(commits("commit work;"));
+	cr_expect(commits(" /* app */ Commit ; "));
+	cr_expect_not(commits("COMMIT AND CHAIN"));
+	cr_expect_not(commits("COMMIT RELEASE"));
+	cr_expect_not(commits("COMMIT; DELETE FROM t"));
+	cr_expect_not(commits("/*!50000 COMMIT */"));
+	cr_expect_not(commits("COMMITTED"));
+	cr_expect_not(commits("ROLLBACK"));
+	cr_expect_not(commits(""));
+}
+
 static bool begins(const char *sql)
 {
 	return my_query_begins_transaction(plain, (const uint8_t *)sql, strlen(sql));

@@ -173,14 +173,14 @@ Test(readback, insert_id_query_and_answer)
 	cr_expect(buf_avail(&out) == 23 && memcmp(buf_head(&out), "SELECT LAST_INSERT_ID()", 23) == 0);
 	buf_cleanup(&out);
 	uint64_t id = 1;
-	cr_expect(my_readback_insert_id_parse(&id, insert_id_answer("0")));
+	cr_expect(my_readback_u64_parse(&id, insert_id_answer("0")));
 	cr_expect_eq(id, 0);
-	cr_expect(my_readback_insert_id_parse(&id, insert_id_answer("18446744073709551615")));
+	cr_expect(my_readback_u64_parse(&id, insert_id_answer("18446744073709551615")));
 	cr_expect_eq(id, UINT64_MAX);
-	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer("18446744073709551616")));
-	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer("-1")));
-	cr_expect_not(my_readback_insert_id_parse(&id, insert_id_answer(NULL)));
+	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer("18446744073709551616")));
+	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer("-1")));
+	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer(NULL)));
 	const uint8_t err[] = {0x05, 0, 0, 1, 0xff, 0x10, 0x04, '#', 'x'};
-	cr_expect_not(my_readback_insert_id_parse(&id, my_cur_make(err, sizeof(err))));
+	cr_expect_not(my_readback_u64_parse(&id, my_cur_make(err, sizeof(err))));
 	buf_cleanup(&reply);
 }

@@ -1,0 +1,64 @@
+/* my_marker: the statements of the commit marker, a row a transaction writes just before its COMMIT so that a COMMIT lost in flight can be told committed or not from another connection. */
+#include "my_marker.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "my_frame.h"
+#include "my_proto.h"
+
+/* identifier_ends: where the unquoted identifier starting at |p| ends. */
+static const char *identifier_ends(const char *p)
+{
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '_' || *p == '$')
+		p++;
+	return p;
+}
+
+bool my_marker_table_valid(const char *table)
+{
+	const char *dot = identifier_ends(table);
+	if (dot == table || *dot != '.' || dot - table > 64)
+		return false;
+	const char *end = identifier_ends(dot + 1);
+	return end > dot + 1 && *end == '\0' && end - dot - 1 <= 64;
+}
+
+void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
+{
+	char q[256];
+	int n = snprintf(q, sizeof(q),
+			 "INSERT INTO %s (conn, txn) VALUES (%" PRIu64 ", %" PRIu64
+			 ") ON DUPLICATE KEY UPDATE txn = %" PRIu64,
+			 table, key, txn, txn);
+	my_bld_bytes(b, q, (size_t)n);
+}
+
+void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
+{
+	char q[256];
+	int n = snprintf(q, sizeof(q),
+			 "SELECT COUNT(*) FROM %s WHERE conn = %" PRIu64 " AND txn = %" PRIu64
+			 " FOR UPDATE",
+			 table, key, txn);
+	my_bld_bytes(b, q, (size_t)n);
+}
+
+bool my_marker_reply_ok(struct my_cur reply, struct my_err *err)
+{
+	uint32_t len;
+	uint8_t seq, header;
+	memset(err, 0, sizeof(*err));
+	if (!my_cur_u24le(&reply, &len) || !my_cur_u8(&reply, &seq) || reply.len != len)
+		return false;
+	struct my_cur payload = reply;
+	if (!my_cur_u8(&reply, &header))
+		return false;
+	if (header == MY_OK_HEADER)
+		return true;
+	if (header == MY_ERR_HEADER && !my_err_parse(payload, err))
+		err->code = 0;
+	return false;
+}

@@ -1,0 +1,33 @@
+/* my_marker: the statements of the commit marker, a row a transaction writes just before its COMMIT so that a COMMIT lost in flight can be told committed or not from another connection. */
+#ifndef WP_MY_MARKER_H
+#define WP_MY_MARKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "my_cursor.h"
+#include "my_result.h"
+
+/* my_marker_table_valid: |table| is "schema.table", each part of letters,
+ * digits, '_' and '$' (written into statements as it is). */
+bool my_marker_table_valid(const char *table);
+
+/* my_marker_write_query appends the statement that records, inside the
+ * open transaction, that transaction |txn| of backend connection |key|
+ * committed: "INSERT INTO table (conn, txn) VALUES (key, txn) ON DUPLICATE
+ * KEY UPDATE txn = txn". One row per connection, overwritten by each of
+ * its transactions. */
+void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
+
+/* my_marker_check_query appends the statement that tells, on another
+ * connection, whether that transaction committed: a locking read, so that
+ * it waits for the transaction while its session is still alive on the
+ * server (a cut network), and answers once it committed or rolled back. */
+void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
+
+/* my_marker_reply_ok reads the answer to either statement: true for an OK
+ * (the write's); false for anything else, with the server's error in |err|
+ * when it is one (code 0 otherwise: the check's result, or garbage). */
+bool my_marker_reply_ok(struct my_cur reply, struct my_err *err);
+
+#endif

@@ -1,0 +1,115 @@
+/* commit_marker: with replay_commit_marker, a transaction that could run again writes a row just before its COMMIT, so that a COMMIT lost in flight is known committed or not from a new connection instead of unknown. */
+#include "commit_marker.h"
+
+#include <stdatomic.h>
+
+#include "client.h"
+#include "log.h"
+#include "my_marker.h"
+#include "my_proto.h"
+#include "my_readback.h"
+#include "readback.h"
+#include "server.h"
+#include "worker.h"
+
+/* Checks of one lost COMMIT whose own connection died too, before the
+ * client is told its outcome is unknown. */
+#define MARKER_CHECKS_MAX 3
+
+static const char *marker_table(const struct client *c)
+{
+	return c->conn.w->rt->cfg.listeners[c->listener_idx].replay_commit_marker;
+}
+
+bool commit_marker_write(struct client *c)
+{
+	struct server *s = c->server;
+	struct my_bld b;
+	if (!readback_query_begin(c, &b))
+		return false;
+	my_marker_write_query(&b, marker_table(c), s->marker_key, ++s->marker_txn);
+	c->marker = CLIENT_MARKER_WRITING;
+	readback_query_send(c, &b);
+	return true;
+}
+
+void commit_marker_check(struct client *c)
+{
+	struct my_bld b;
+	if (!readback_query_begin(c, &b)) { /* a fresh connection: never so */
+		c->marker = CLIENT_MARKER_IDLE;
+		client_lost_commit_settled(c, LOST_COMMIT_UNKNOWN);
+		return;
+	}
+	my_marker_check_query(&b, marker_table(c), c->replay.marker_key, c->replay.marker_txn);
+	c->marker = CLIENT_MARKER_CHECKING;
+	readback_query_send(c, &b);
+}
+
+/* write_failed: the COMMIT goes without a marker. A table that is missing or
+ * not writable fails every write: said once as a warning, then at debug. */
+static void write_failed(struct client *c, const struct my_err *err)
+{
+	static atomic_bool warned;
+	bool first = !atomic_exchange(&warned, true);
+	c->replay.marker = REPLAY_MARKER_FAILED;
+	c->conn.w->stats.commit_markers_failed_total++;
+	log_at(first ? LOG_WARN : LOG_DEBUG,
+	       "commit marker not written; a COMMIT lost in flight keeps an unknown outcome",
+	       "conn=c%llu table=%s code=%u error=\"%s\"", (unsigned long long)c->conn.id,
+	       marker_table(c), (unsigned)err->code, err->message);
+}
+
+/* written: the row is in the transaction; its COMMIT may go. */
+static void written(struct client *c, const struct server *s)
+{
+	c->replay.marker = REPLAY_MARKER_WRITTEN;
+	c->replay.marker_key = s->marker_key;
+	c->replay.marker_txn = s->marker_txn;
+}
+
+void commit_marker_answered(struct client *c, struct server *s)
+{
+	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
+	struct my_err err;
+	bool ok = my_marker_reply_ok(reply, &err);
+	if (err.code == ER_SERVER_SHUTDOWN || err.code == ER_CONNECTION_KILLED) {
+		/* The server aborted it as it shuts down, or killed the session:
+		 * the connection goes, as if lost under it (commit_marker_lost). */
+		conn_close(&s->conn, LOG_INFO, "the backend killed warmpool's commit marker statement");
+		return;
+	}
+	enum client_marker step = c->marker;
+	c->marker = CLIENT_MARKER_IDLE;
+	if (step == CLIENT_MARKER_WRITING) {
+		if (ok)
+			written(c, s);
+		else
+			write_failed(c, &err);
+		return;
+	}
+	uint64_t found;
+	if (!my_readback_u64_parse(&found, reply)) {
+		log_info("the marker row of a COMMIT lost in flight could not be read",
+			 "conn=c%llu code=%u error=\"%s\"", (unsigned long long)c->conn.id,
+			 (unsigned)err.code, err.message);
+		client_lost_commit_settled(c, LOST_COMMIT_UNKNOWN);
+		return;
+	}
+	client_lost_commit_settled(c, found > 0 ? LOST_COMMIT_COMMITTED : LOST_COMMIT_ROLLED_BACK);
+}
+
+bool commit_marker_lost(struct client *c)
+{
+	if (c->marker == CLIENT_MARKER_WRITING) {
+		c->marker = CLIENT_MARKER_IDLE; /* the transaction is lost: it runs again */
+		return true;
+	}
+	if (c->marker != CLIENT_MARKER_CHECKING)
+		return false;
+	c->marker = ++c->marker_checks < MARKER_CHECKS_MAX ? CLIENT_MARKER_CHECK_DUE
+							    : CLIENT_MARKER_IDLE;
+	if (c->marker == CLIENT_MARKER_IDLE)
+		client_lost_commit_settled(c, LOST_COMMIT_UNKNOWN);
+	return true;
+}

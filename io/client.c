@@ -1323,6 +1323,19 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	c->retry_read = command_is_read(c, frame, len);
 }
 
+/* client_statement_may_write: the COM_QUERY or COM_STMT_EXECUTE |payload|
+ * (|len| bytes) may change something a COMMIT would commit: anything but a
+ * read (my_query_is_read), a lone BEGIN or a lone COMMIT. */
+static bool client_statement_may_write(struct client *c, const uint8_t *payload, uint32_t len)
+{
+	struct my_sql_mode mode = client_sql_mode(c);
+	if (payload[0] == COM_STMT_EXECUTE)
+		return !stmt_execute_is_read(c, payload, len);
+	return !my_query_is_read(mode, payload + 1, len - 1) &&
+	       !my_query_begins_transaction(mode, payload + 1, len - 1) &&
+	       !my_query_is_commit(mode, payload + 1, len - 1);
+}
+
 /* client_keep_for_replay copies the command at the head of c->in for the
  * transaction log (replay.c), on listeners with replay_transactions: a whole
  * COM_QUERY or COM_STMT_EXECUTE, alone on the connection. Prepares and pings
@@ -1361,6 +1374,8 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 						   c, frame + MY_FRAME_HEADER_LEN, len);
 	replay_log_keep(log, frame, MY_FRAME_HEADER_LEN + (size_t)len, stays,
 			(size_t)l->replay_max_bytes);
+	if (l->replay_commit_marker && !log->wrote)
+		log->wrote = client_statement_may_write(c, frame + MY_FRAME_HEADER_LEN, len);
 	/* One that may commit the open transaction and still answer "in a
 	 * transaction" (BEGIN, COMMIT AND CHAIN, a DDL failing after its
 	 * implicit commit): replayed, what it committed would run twice. */
@@ -1375,7 +1390,8 @@ static bool client_commit_marker_due(const struct client *c, uint32_t len)
 	const struct replay_log *log = &c->replay;
 	const uint8_t *payload = buf_head(&c->conn.in) + MY_FRAME_HEADER_LEN;
 	return client_listener(c)->replay_commit_marker && log->marker == REPLAY_MARKER_NONE &&
-	       log->pending_commits && replay_log_replayable(log) && !client_keeps_session(c) &&
+	       log->wrote && log->pending_commits && replay_log_replayable(log) &&
+	       !client_keeps_session(c) &&
 	       payload[0] == COM_QUERY && my_query_is_commit(client_sql_mode(c), payload + 1, len - 1);
 }
 
@@ -1998,8 +2014,9 @@ static void client_lost_commit_check(struct client *c)
 }
 
 /* answer_lost_commit answers the COMMIT at the head of c->in in the lost
- * one's place: its OK (committed) or ERR 1927 (outcome unknown). */
-static void answer_lost_commit(struct client *c, bool committed)
+ * one's place: its OK (committed, with the session's |status|) or ERR 1927
+ * (outcome unknown). */
+static void answer_lost_commit(struct client *c, bool committed, uint16_t status)
 {
 	struct buf *in = &c->conn.in;
 	const uint8_t *h = buf_head(in);
@@ -2008,8 +2025,7 @@ static void answer_lost_commit(struct client *c, bool committed)
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (committed) {
-		struct my_ok ok = {.status = c->server ? c->server->track.status & ~SERVER_STATUS_IN_TRANS
-						       : SERVER_STATUS_AUTOCOMMIT};
+		struct my_ok ok = {.status = status & ~SERVER_STATUS_IN_TRANS};
 		my_ok_build(&b, (uint8_t)(seq + 1), &ok);
 	} else {
 		my_err_build(&b, (uint8_t)(seq + 1), ER_CONNECTION_KILLED, "70100",
@@ -2043,7 +2059,31 @@ void client_lost_commit_settled(struct client *c, enum lost_commit outcome)
 		 replay_outcome_str(counted), log->n);
 	c->conn.w->stats.replays_total[counted]++;
 	replay_log_clear(log);
-	answer_lost_commit(c, committed);
+	answer_lost_commit(c, committed,
+			   c->server ? c->server->track.status : SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* client_lost_commit_of_reads: the COMMIT lost in flight ended a transaction
+ * that only read, on a listener with replay_commit_marker: committed or
+ * not, nothing changed, so it gets its OK (no marker was written for it). */
+static bool client_lost_commit_of_reads(struct client *c, const struct server *s)
+{
+	struct replay_log *log = &c->replay;
+	const uint8_t *payload = buf_head(&log->pending) + MY_FRAME_HEADER_LEN;
+	size_t len = buf_avail(&log->pending) - MY_FRAME_HEADER_LEN;
+	if (!client_listener(c)->replay_commit_marker || log->wrote || payload[0] != COM_QUERY ||
+	    !my_query_is_commit(client_sql_mode(c), payload + 1, len - 1) ||
+	    !buf_append(&c->conn.in, buf_head(&log->pending), buf_avail(&log->pending),
+			BUF_NO_LIMIT))
+		return false;
+	log_info("COMMIT lost in flight ended a transaction that only read; the client gets its OK",
+		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
+		 replay_outcome_str(REPLAY_COMMITTED), log->n);
+	c->conn.w->stats.replays_total[REPLAY_COMMITTED]++;
+	replay_log_clear(log);
+	answer_lost_commit(c, true, s->track.status);
+	client_set_state(c, CLIENT_IDLE);
+	return true;
 }
 
 /* client_replay_start: |s| died inside the client's transaction. With
@@ -2076,6 +2116,8 @@ static bool client_replay_start(struct client *c, const struct server *s, bool b
 		client_lost_commit_check(c);
 		return true;
 	}
+	if (refused == REPLAY_UNKNOWN_OUTCOME && client_lost_commit_of_reads(c, s))
+		return true;
 	if (refused != REPLAY_OUTCOME_COUNT) {
 		log_info("transaction lost with its backend connection not replayed",
 			 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,

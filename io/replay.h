@@ -38,6 +38,7 @@ struct replay_log {
 	uint64_t *digests;  /* per statement: the digest of its whole answer */
 	uint32_t n, cap;
 	bool broken;	    /* a statement of this transaction was not kept: no replay */
+	bool wrote;	    /* a statement kept may have written (replay_commit_marker only) */
 	enum replay_marker marker; /* its commit marker (commit_marker.c) */
 	uint64_t marker_key, marker_txn; /* ... the row written, when MARKER_WRITTEN */
 	struct buf pending; /* the statement being answered, kept until its answer ends */

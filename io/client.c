@@ -1771,6 +1771,18 @@ bool client_replay_refuse_local_answer(struct client *c)
 	return true;
 }
 
+/* client_replay_read_insert_id: the transaction ran again up to the insert
+ * whose LAST_INSERT_ID() was lost with the first connection: it is read
+ * back here, before the client's statement goes on. */
+static void client_replay_read_insert_id(struct client *c)
+{
+	c->replay.insert_id_unread = false;
+	if (!readback_insert_id_start(c)) { /* never so: the replay's answer ended */
+		c->insert_id = c->insert_id_reported;
+		c->replay.broken = true;
+	}
+}
+
 /* client_replay_answered: an answer ended. Outside a replay, the log learns
  * whether its statement is part of the open transaction (false: go on as
  * usual). During one, the answer of a statement run again is checked: the
@@ -1804,6 +1816,8 @@ static bool client_replay_answered(struct client *c, struct server *s)
 		c->conn.w->stats.replays_total[REPLAY_REPLAYED]++;
 		log_info("transaction lost with its backend connection replayed",
 			 "conn=c%llu statements=%u", (unsigned long long)c->conn.id, log->n);
+		if (log->insert_id_unread)
+			client_replay_read_insert_id(c);
 	} else if (!prepend_frame(c, frame, len)) {
 		return true;
 	}
@@ -1972,14 +1986,25 @@ static void client_replay_lost_again(struct client *c)
 
 /* client_insert_id_lost: the connection went while LAST_INSERT_ID() was
  * being read back; the client's next command waits in c->in, so it is lost
- * between commands. The session is gone with its value: the id the OK
- * reported is kept, as the value a generated id gives (an explicit one would
- * have left the previous value). Closing the client instead would make a
- * restart visible to every client that inserts; a transaction open there is
- * lost as any other (ERR 1927 at the next statement). */
+ * between commands. Inside a transaction that can run again, the replay
+ * runs the insert again on the new connection, given the id the client had
+ * before it (still c->insert_id): the value is read back there once the
+ * replay is done (client_replay_answered). Otherwise the session is gone
+ * with its value: the id the OK reported is kept, as the value a generated
+ * id gives (an explicit one would have left the previous value). Closing
+ * the client instead would make a restart visible to every client that
+ * inserts; a transaction open there is lost as any other (ERR 1927 at the
+ * next statement). */
 static void client_insert_id_lost(struct client *c)
 {
 	c->reading_insert_id = false;
+	if (c->replay.n > 0 && replay_log_replayable(&c->replay)) {
+		c->replay.insert_id_unread = true;
+		log_info("backend connection lost while reading back LAST_INSERT_ID(); read back "
+			 "again once the transaction has run again",
+			 "conn=c%llu", (unsigned long long)c->conn.id);
+		return;
+	}
 	c->insert_id = c->insert_id_reported;
 	if (c->replay.n > 0)
 		c->replay.broken = true; /* inside a transaction: the value is a guess */

@@ -76,6 +76,7 @@ void replay_log_answered(struct replay_log *log, bool in_transaction)
 		log->runs = 0;
 		log->broken = false;
 		log->wrote = false;
+		log->insert_id_unread = false;
 		log->marker = REPLAY_MARKER_NONE;
 	} else if (!log->pending_neutral &&
 		   (log->broken || log->pending_commits || buf_avail(&log->pending) == 0 ||

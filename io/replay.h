@@ -39,6 +39,8 @@ struct replay_log {
 	uint32_t n, cap;
 	bool broken;	    /* a statement of this transaction was not kept: no replay */
 	bool wrote;	    /* a statement kept may have written (replay_commit_marker only) */
+	bool insert_id_unread; /* LAST_INSERT_ID() after its last insert was lost with the
+				  connection: read back once the replay ran it again */
 	enum replay_marker marker; /* its commit marker (commit_marker.c) */
 	uint64_t marker_key, marker_txn; /* ... the row written, when MARKER_WRITTEN */
 	struct buf pending; /* the statement being answered, kept until its answer ends */

@@ -483,7 +483,10 @@ static void client_on_connection_phase(struct client *c)
 static void client_pick_backend(struct client *c)
 {
 	struct worker *w = c->conn.w;
-	if (client_listener(c)->n_members < 2)
+	/* A lost COMMIT's marker row is read on the server the COMMIT went to:
+	 * another member may not have it yet (replication), and "no row" there
+	 * would run a committed transaction again. */
+	if (client_listener(c)->n_members < 2 || c->marker == CLIENT_MARKER_CHECK_DUE)
 		return;
 	const struct cfg_user *u = cfg_find_user(&w->rt->cfg, c->user);
 	if (!u)

@@ -81,6 +81,15 @@ bool my_err_parse(struct my_cur c, struct my_err *out)
 	return true;
 }
 
+uint16_t my_err_code(struct my_cur payload)
+{
+	uint8_t h;
+	uint16_t code;
+	if (!my_cur_u8(&payload, &h) || h != MY_ERR_HEADER || !my_cur_u16le(&payload, &code))
+		return 0;
+	return code;
+}
+
 void my_ok_build(struct my_bld *b, uint8_t seq, const struct my_ok *ok)
 {
 	my_bld_packet_begin(b, seq);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "my_cursor.h"
+#include "my_proto.h"
 
 struct my_ok {
 	uint64_t affected_rows;
@@ -44,6 +45,16 @@ WP_MUST_CHECK bool my_ok_parse(struct my_cur payload, struct my_ok *out);
 /* my_err_parse reads an ERR packet (with or without the SQL state marker).
  * Messages longer than MY_ERR_MESSAGE_MAX - 1 are truncated. */
 WP_MUST_CHECK bool my_err_parse(struct my_cur payload, struct my_err *out);
+
+/* my_err_code: the code of the ERR packet |payload|, 0 when it is not one. */
+uint16_t my_err_code(struct my_cur payload);
+/* my_err_ends_session: the server answers |code| as it ends the session
+ * (ERR 1053 as it shuts down, 1927 when killed): the command did not run,
+ * and the connection closes. */
+static inline bool my_err_ends_session(uint16_t code)
+{
+	return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+}
 
 void my_ok_build(struct my_bld *b, uint8_t seq, const struct my_ok *ok);
 /* my_err_build writes an ERR packet; |sqlstate| has 5 characters. */

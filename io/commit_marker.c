@@ -6,7 +6,6 @@
 #include "client.h"
 #include "log.h"
 #include "my_marker.h"
-#include "my_proto.h"
 #include "my_readback.h"
 #include "readback.h"
 #include "server.h"
@@ -73,12 +72,6 @@ void commit_marker_answered(struct client *c, struct server *s)
 	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
 	struct my_err err;
 	bool ok = my_marker_reply_ok(reply, &err);
-	if (err.code == ER_SERVER_SHUTDOWN || err.code == ER_CONNECTION_KILLED) {
-		/* The server aborted it as it shuts down, or killed the session:
-		 * the connection goes, as if lost under it (commit_marker_lost). */
-		conn_close(&s->conn, LOG_INFO, "the backend killed warmpool's commit marker statement");
-		return;
-	}
 	enum client_marker step = c->marker;
 	c->marker = CLIENT_MARKER_IDLE;
 	if (step == CLIENT_MARKER_WRITING) {

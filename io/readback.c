@@ -6,6 +6,7 @@
 #include "log.h"
 #include "my_frame.h"
 #include "my_readback.h"
+#include "my_result.h"
 #include "server.h"
 #include "worker.h"
 
@@ -113,10 +114,27 @@ bool readback_reply(struct server *s, const uint8_t *data, size_t len)
 	return false;
 }
 
+/* ended_by_the_server: the answer is ERR 1053 or 1927 and the read-back
+ * is one the client's command waits for (LAST_INSERT_ID(), the commit
+ * marker): the server ends the session (MySQL as it shuts down, and it
+ * closes without reading more). Relayed after it, the client's command
+ * would be lost unanswered; it is a connection lost between commands
+ * instead (client_backend_lost), where the transaction can run again. */
+static bool ended_by_the_server(const struct client *c, const struct server *s)
+{
+	struct my_cur frame = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
+	return c && (c->reading_insert_id || c->marker != CLIENT_MARKER_IDLE) &&
+	       my_cur_skip(&frame, MY_FRAME_HEADER_LEN) && my_err_ends_session(my_err_code(frame));
+}
+
 void readback_ended(struct server *s)
 {
-	s->reading_back = false;
 	struct client *c = s->client;
+	if (ended_by_the_server(c, s)) {
+		conn_close(&s->conn, LOG_INFO, "the backend ended the session under warmpool's read-back");
+		return;
+	}
+	s->reading_back = false;
 	if (c && c->marker != CLIENT_MARKER_IDLE)
 		commit_marker_answered(c, s);
 	else if (c && c->reading_insert_id)

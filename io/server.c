@@ -1054,7 +1054,7 @@ static bool killed_before_answering(const struct server *s, uint16_t *out_code)
 			if (!my_cur_u16le(&payload, &code))
 				return false;
 			*out_code = code;
-			return code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+			return my_err_ends_session(code);
 		}
 		if ((i == 0 && (marker == 0x00 || marker == 0xfb)) || len == MY_MAX_FRAME_PAYLOAD)
 			return false; /* an OK, LOCAL INFILE, or a packet too big to look through */

@@ -414,6 +414,16 @@ void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have)
 void stmt_server_reprepared(struct server *s)
 {
 	struct client *c = s->client;
+	struct my_cur err = my_cur_make(buf_head(&s->reprepare_error), buf_avail(&s->reprepare_error));
+	if (c && my_err_ends_session(my_err_code(err))) {
+		/* MySQL answers ERR 1053 as it shuts down, and closes: the
+		 * client's command never went, so the connection is lost between
+		 * its commands (client_backend_lost: s->repreparing), where the
+		 * transaction can run again, not answered with that ERR. */
+		buf_reset(&s->reprepare_error);
+		conn_close(&s->conn, LOG_INFO, "the backend ended the session under warmpool's prepare");
+		return;
+	}
 	s->repreparing = false;
 	if (!c)
 		return;

@@ -529,24 +529,52 @@ def test_a_transaction_that_only_read_writes_no_marker(warmpool_factory, mariadb
     c.close()
 
 
+@pytest.mark.parametrize("fault", ["lost", "abort"])
 def test_a_read_back_of_last_insert_id_lost_in_a_transaction_is_replayed(
-        warmpool_factory, mariadb, proxy, auto_table):
+        warmpool_factory, mariadb, proxy, auto_table, fault):
     """The connection goes while warmpool reads back LAST_INSERT_ID() after
     an insert naming its id (a restart met sysbench there twice in three):
     the transaction runs again, the value is read back on the new
     connection, and the client's LAST_INSERT_ID() is still the one its own
-    generated insert gave, as the server says."""
+    generated insert gave, as the server says. "abort": MySQL answers the
+    read-back ERR 1053 as it shuts down, and closes: the same loss."""
     wp = replaying(warmpool_factory, proxy)
     c = connect(wp)
     row(c, f"INSERT INTO {auto_table} (v) VALUES (1)")
     generated = c.insert_id()
     row(c, "BEGIN")
-    proxy.arm("lost", lambda p: p == b"\x03SELECT LAST_INSERT_ID()")
+    proxy.arm(fault, lambda p: p == b"\x03SELECT LAST_INSERT_ID()")
     row(c, f"INSERT INTO {auto_table} (id, v) VALUES (300, 2)")
     assert value(c, "SELECT LAST_INSERT_ID()") == generated
-    assert proxy.fired == ["lost"]
+    assert proxy.fired == [fault]
     row(c, "COMMIT")
     assert ids(mariadb, auto_table) == f"{generated},300"
     assert replays(wp, {"replayed": 1}) == {"replayed": 1}
     assert wp.wait_for_log("read back again once the transaction has run again")
     c.close()
+
+
+def test_a_prepare_the_shutdown_aborts_is_a_connection_lost(warmpool_factory, mariadb, proxy,
+                                                            table):
+    """An execute on a connection where its statement is not prepared yet:
+    warmpool prepares it there first, and MySQL, shutting down, answers that
+    prepare ERR 1053 and closes. The execute never went: it goes to a new
+    connection (outside a transaction), or the transaction runs again
+    (inside one), instead of the client getting that ERR as its answer."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    insert, _ = s.prepare(f"INSERT INTO {table} VALUES (?, ?)")
+    proxy.cut()  # the statement is prepared on no connection now
+    proxy.arm("abort", lambda p: p[:1] == b"\x16")
+    s.execute(insert, 40, 400)
+    assert proxy.fired == ["abort"]
+    proxy.cut()
+    s.query("BEGIN")
+    proxy.arm("abort", lambda p: p[:1] == b"\x16")
+    s.execute(insert, 41, 410)
+    s.query("COMMIT")
+    assert proxy.fired == ["abort", "abort"]
+    assert ids(mariadb, table) == "1,40,41"
+    assert replays(wp, {"replayed": 1}) == {"replayed": 1}
+    s.close()

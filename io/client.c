@@ -1326,17 +1326,40 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 	c->retry_read = command_is_read(c, frame, len);
 }
 
+/* client_command_text: the SQL text the COM_QUERY or COM_STMT_EXECUTE
+ * |payload| (|len| bytes) runs; false when it is neither, or unknown. */
+static bool client_command_text(struct client *c, const uint8_t *payload, size_t len,
+				const uint8_t **sql, size_t *sql_len)
+{
+	if (payload[0] == COM_STMT_EXECUTE)
+		return stmt_execute_text(c, payload, (uint32_t)len, sql, sql_len);
+	*sql = payload + 1;
+	*sql_len = len - 1;
+	return payload[0] == COM_QUERY && len >= 1;
+}
+
+/* client_command_commits: the command |payload| is a lone COMMIT, as a
+ * text query or an execute (MariaDB prepares COMMIT; sysbench does). */
+static bool client_command_commits(struct client *c, const uint8_t *payload, size_t len)
+{
+	const uint8_t *sql;
+	size_t n;
+	return client_command_text(c, payload, len, &sql, &n) &&
+	       my_query_is_commit(client_sql_mode(c), sql, n);
+}
+
 /* client_statement_may_write: the COM_QUERY or COM_STMT_EXECUTE |payload|
  * (|len| bytes) may change something a COMMIT would commit: anything but a
  * read (my_query_is_read), a lone BEGIN or a lone COMMIT. */
 static bool client_statement_may_write(struct client *c, const uint8_t *payload, uint32_t len)
 {
 	struct my_sql_mode mode = client_sql_mode(c);
-	if (payload[0] == COM_STMT_EXECUTE)
-		return !stmt_execute_is_read(c, payload, len);
-	return !my_query_is_read(mode, payload + 1, len - 1) &&
-	       !my_query_begins_transaction(mode, payload + 1, len - 1) &&
-	       !my_query_is_commit(mode, payload + 1, len - 1);
+	const uint8_t *sql;
+	size_t n;
+	if (!client_command_text(c, payload, len, &sql, &n))
+		return true;
+	return !my_query_is_read(mode, sql, n) && !my_query_begins_transaction(mode, sql, n) &&
+	       !my_query_is_commit(mode, sql, n);
 }
 
 /* client_keep_for_replay copies the command at the head of c->in for the
@@ -1388,14 +1411,13 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 /* client_commit_marker_due: the command at the head of c->in, just kept for
  * the transaction log, is a COMMIT of a transaction that could run again,
  * on a listener with replay_commit_marker: the marker row goes first. */
-static bool client_commit_marker_due(const struct client *c, uint32_t len)
+static bool client_commit_marker_due(struct client *c, uint32_t len)
 {
 	const struct replay_log *log = &c->replay;
 	const uint8_t *payload = buf_head(&c->conn.in) + MY_FRAME_HEADER_LEN;
 	return client_listener(c)->replay_commit_marker && log->marker == REPLAY_MARKER_NONE &&
 	       log->wrote && log->pending_commits && replay_log_replayable(log) &&
-	       !client_keeps_session(c) &&
-	       payload[0] == COM_QUERY && my_query_is_commit(client_sql_mode(c), payload + 1, len - 1);
+	       !client_keeps_session(c) && client_command_commits(c, payload, len);
 }
 
 /* client_command_sent: the command at the head of c->in (command byte
@@ -2099,8 +2121,8 @@ static bool client_lost_commit_of_reads(struct client *c, const struct server *s
 	struct replay_log *log = &c->replay;
 	const uint8_t *payload = buf_head(&log->pending) + MY_FRAME_HEADER_LEN;
 	size_t len = buf_avail(&log->pending) - MY_FRAME_HEADER_LEN;
-	if (!client_listener(c)->replay_commit_marker || log->wrote || payload[0] != COM_QUERY ||
-	    !my_query_is_commit(client_sql_mode(c), payload + 1, len - 1) ||
+	if (!client_listener(c)->replay_commit_marker || log->wrote ||
+	    !client_command_commits(c, payload, len) ||
 	    !buf_append(&c->conn.in, buf_head(&log->pending), buf_avail(&log->pending),
 			BUF_NO_LIMIT))
 		return false;

@@ -306,6 +306,19 @@ bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload,
 	return st && st->stays;
 }
 
+bool stmt_execute_text(struct client *c, const uint8_t *payload, uint32_t len,
+		       const uint8_t **out_sql, size_t *out_len)
+{
+	if (len < 5)
+		return false;
+	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
+	if (!st)
+		return false;
+	*out_sql = (const uint8_t *)st->sql;
+	*out_len = st->sql_len;
+	return true;
+}
+
 bool stmt_client_close_idle(struct client *c)
 {
 	struct buf *in = &c->conn.in;

@@ -36,6 +36,11 @@ bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len
  * on listeners with replay_transactions). */
 bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload, uint32_t len);
 
+/* stmt_execute_text: the text of the statement the COM_STMT_EXECUTE
+ * |payload| (|len| bytes) runs; false when it is not one of the client's. */
+bool stmt_execute_text(struct client *c, const uint8_t *payload, uint32_t len,
+		       const uint8_t **out_sql, size_t *out_len);
+
 /* stmt_client_close_idle drops a COM_STMT_CLOSE that arrives between
  * transactions without taking a connection; false when the head of c->in
  * is something else (or not all there). */

@@ -578,3 +578,25 @@ def test_a_prepare_the_shutdown_aborts_is_a_connection_lost(warmpool_factory, ma
     assert ids(mariadb, table) == "1,40,41"
     assert replays(wp, {"replayed": 1}) == {"replayed": 1}
     s.close()
+
+
+@pytest.mark.parametrize("fault", ["lost", "dropped"])
+def test_a_prepared_commit_lost_in_flight_is_settled_by_its_marker(warmpool_factory, mariadb,
+                                                                   proxy, table, marker, fault):
+    """MariaDB prepares COMMIT, and sysbench executes it so: a lost execute
+    of it is checked like a text COMMIT (committed: its OK; not: the
+    transaction runs again)."""
+    from test_prepared_statements import Stmts
+    wp = replaying(warmpool_factory, proxy, marker=marker)
+    s = Stmts(wp.port)
+    insert, _ = s.prepare(f"INSERT INTO {table} VALUES (?, ?)")
+    commit, _ = s.prepare("COMMIT")
+    s.query("BEGIN")
+    s.execute(insert, 50, 500)
+    proxy.arm(fault, lambda p: p[:1] == b"\x17")
+    s.execute(commit)
+    assert proxy.fired == [fault]
+    assert ids(mariadb, table) == "1,50"
+    want = {"committed": 1} if fault == "lost" else {"replayed": 1}
+    assert replays(wp, want) == want
+    s.close()

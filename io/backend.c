@@ -137,6 +137,7 @@ static void open_wanted(struct backend_pool *bp)
 void backend_pool_fill(struct backend_pool *bp)
 {
 	open_wanted(bp);
+	worker_retry_at(bp->w, pool_retry_due_ms(&bp->pool)); /* backing off: come back then */
 	handoff_publish(bp); /* the waiters not covered ask the other workers */
 }
 

@@ -77,7 +77,8 @@ void backend_pool_free(struct backend_pool *bp);
 /* backend_pools_prewarm creates the default shard of every backend and user
  * and starts opening min_idle connections. */
 void backend_pools_prewarm(struct worker *w);
-/* backend_pool_fill opens the connections the pool wants right now. */
+/* backend_pool_fill opens the connections the pool wants right now; while
+ * it backs off, it has the worker call again when that ends. */
 void backend_pool_fill(struct backend_pool *bp);
 /* backend_pools_refill fills every pool of the worker: woken because
  * the TLS session stash lets waiting connections open (backend_tls.c). */

@@ -17,7 +17,8 @@ enum ring_op {
 	RING_OP_CLOSE = 7,	  /* conn: close(2) of its descriptor */
 	RING_OP_TICK = 8,	  /* worker: periodic timer */
 	RING_OP_WAKE = 9,	  /* worker: eventfd read, wakes on stop */
-	RING_OP_COUNT = 10,
+	RING_OP_RETRY = 10,	  /* worker: one-shot timer, a pool's connect backoff ends */
+	RING_OP_COUNT = 11,
 };
 
 #define RING_UD_PTR_MASK ((UINT64_C(1) << 56) - 1)

@@ -107,7 +107,7 @@ struct server *server_open(struct backend_pool *bp)
 	const struct sockaddr_storage *addr = &w->rt->backend_addr[bp->backend_idx];
 	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		pool_connect_failed(&bp->pool, w->now_ms, strerror(errno));
+		pool_connect_failed(&bp->pool, w->now_ms, POOL_FAILURE_OTHER, strerror(errno));
 		backend_connect_failed(bp, strerror(errno));
 		log_error("cannot create a socket", "backend=%s error=\"%s\"", b->name, strerror(errno));
 		return NULL;
@@ -203,6 +203,7 @@ void server_handle_connect(struct conn *c, struct io_uring_cqe *cqe)
 	struct server *s = server_of(c);
 	if (!c->closing) {
 		if (cqe->res < 0) {
+			s->refused = cqe->res == -ECONNREFUSED;
 			server_fail_open(s, cqe->res == -ECANCELED ? "connect timed out"
 								   : strerror(-cqe->res));
 		} else {
@@ -1241,7 +1242,8 @@ static void server_on_close(struct conn *conn)
 		       "conn=s%llu backend=%s user=\"%s\" state=%s reason=\"%s\"",
 		       (unsigned long long)conn->id, server_cfg(s)->name, bp->user.name,
 		       server_state_str(s->state), reason);
-		pool_connect_failed(&bp->pool, conn->w->now_ms, reason);
+		pool_connect_failed(&bp->pool, conn->w->now_ms,
+				    s->refused ? POOL_FAILURE_REFUSED : POOL_FAILURE_OTHER, reason);
 		backend_connect_failed(bp, reason);
 	} else if (!s->retired && !conn->w->stopping) {
 		conn->w->stats.backends[bp->backend_idx].lost_total++;

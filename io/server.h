@@ -40,6 +40,7 @@ struct server {
 	enum server_state state;
 	struct client *client; /* set in SETUP and LINKED */
 	uint64_t deadline_ms;  /* connect + TLS + auth must end by then */
+	bool refused;	       /* its TCP connect was refused: the pool retries soon */
 	uint8_t seq;	       /* next sequence id during authentication */
 	uint8_t scramble[MY_SCRAMBLE_LEN];
 	enum my_auth_plugin plugin;

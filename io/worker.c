@@ -29,7 +29,7 @@ const char *ring_op_str(enum ring_op op)
 {
 	static const char *const names[RING_OP_COUNT] = {
 		"none", "accept", "recv", "send", "connect", "link_timeout",
-		"cancel", "close", "tick", "wake",
+		"cancel", "close", "tick", "wake", "retry",
 	};
 	return (unsigned)op < RING_OP_COUNT ? names[op] : "unknown";
 }
@@ -181,6 +181,24 @@ static void arm_tick(struct worker *w)
 	io_uring_sqe_set_data64(sqe, ring_ud(w, RING_OP_TICK));
 }
 
+void worker_retry_at(struct worker *w, uint64_t due_ms)
+{
+	/* A due time already past is not a timer's to meet: what holds the
+	 * connect back then (connect_concurrency, a TLS burst waiting for
+	 * tickets) ends with a completion, or the tick retries. */
+	if (w->stopping || due_ms <= w->now_ms)
+		return;
+	if (w->retry_due_ms > w->now_ms && w->retry_due_ms <= due_ms)
+		return;
+	w->retry_due_ms = due_ms;
+	uint64_t in_ms = due_ms - w->now_ms;
+	w->retry.tv_sec = (long long)(in_ms / 1000);
+	w->retry.tv_nsec = (long long)(in_ms % 1000) * 1000000LL;
+	struct io_uring_sqe *sqe = worker_sqe(w);
+	io_uring_prep_timeout(sqe, &w->retry, 0, 0);
+	io_uring_sqe_set_data64(sqe, ring_ud(w, RING_OP_RETRY));
+}
+
 static void arm_wake(struct worker *w)
 {
 	struct io_uring_sqe *sqe = worker_sqe(w);
@@ -292,6 +310,12 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 		break;
 	case RING_OP_TICK:
 		on_tick(w);
+		break;
+	case RING_OP_RETRY:
+		/* Several may be pending (an earlier one armed after a later
+		 * one): a refill before its time opens nothing. */
+		if (!w->stopping)
+			backend_pools_refill(w);
 		break;
 	case RING_OP_WAKE:
 		check_requests(w);

@@ -55,6 +55,8 @@ struct worker {
 	uint64_t fd_warned_ms; /* last "out of file descriptors" warning */
 	uint64_t wake_value;
 	struct __kernel_timespec tick;
+	struct __kernel_timespec retry; /* of the last retry timer armed (read at submit) */
+	uint64_t retry_due_ms; /* when the earliest retry timer armed fires (past: none pending) */
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per loop turn */
 	uint64_t next_conn_id;
 	_Atomic bool stop;
@@ -95,6 +97,13 @@ void worker_free_stats(struct worker *w);
 /* worker_stats_read adds the worker's last published statistics into
  * |into|; safe from any thread. */
 void worker_stats_read(struct worker *w, struct worker_stats *into);
+
+/* worker_retry_at makes the worker refill its backend pools at |due_ms|,
+ * when a pool's connect backoff ends: the tick (every 100 ms) would start
+ * that connect up to a tick late, longer than the short retry after a
+ * refused connect (pool.c). Nothing when a timer armed earlier is pending
+ * (the pool asks again when it fires) or when |due_ms| is not in the future. */
+void worker_retry_at(struct worker *w, uint64_t due_ms);
 
 /* worker_sqe returns a free SQE, submitting queued ones if the SQ is full. */
 struct io_uring_sqe *worker_sqe(struct worker *w);

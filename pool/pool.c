@@ -7,8 +7,28 @@
 
 #include "log.h"
 
+/* Connect retries, by how the last attempt failed.
+ *
+ * Refused (nothing listens on the port: the server is restarting, the
+ * usual case behind a managed instance's SSL toggle): the kernel answered
+ * at once and the server did no work, so while clients wait the pool tries
+ * again every REFUSED_RETRY_MS. A waiting query then runs within about that
+ * long of the server listening again, instead of up to a whole backoff step
+ * later (up to 500 ms, which with one worker was the recovery time).
+ *
+ * Anything else (the login, TLS or the server's greeting failed, or nothing
+ * answered in connect_timeout_ms): the server accepted and spent work on
+ * it, or the path to it is broken; retrying fast would hammer a server that
+ * is starting or overloaded. Those back off exponentially, from
+ * BACKOFF_BASE_MS to BACKOFF_MAX_MS. So do refusals while no client waits:
+ * keeping min_idle warm is not worth a connect every few milliseconds for
+ * as long as a backend is down.
+ *
+ * Both are jittered (+-25%) so that workers and replicas do not retry in
+ * step; each pool probes with one connection at a time either way. */
+#define REFUSED_RETRY_MS 25
 #define BACKOFF_BASE_MS 100
-#define BACKOFF_MAX_MS 500 /* a refused connect is cheap; a long shun is not */
+#define BACKOFF_MAX_MS 500 /* a long shun is what users of other poolers complain of */
 
 const char *pool_conn_state_str(enum pool_conn_state state)
 {
@@ -247,10 +267,10 @@ size_t pool_process_total(const struct pool *p)
 	return atomic_load(&p->shared->total);
 }
 
-size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms)
+/* connects_needed: how many connections the pool lacks now, as if it were
+ * not backing off (while failing, one probe at a time). */
+static size_t connects_needed(const struct pool *p)
 {
-	if (now_ms < p->next_connect_ms)
-		return 0;
 	size_t total = pool_process_total(p);
 	if (total >= p->max_conns)
 		return 0;
@@ -265,16 +285,47 @@ size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms)
 	return want < room ? want : room;
 }
 
-void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason)
+/* next_attempt_ms: when the next connect may start. Decided now rather than
+ * at the failure, so that a client who starts waiting after a refusal gets
+ * the short retry too. */
+static uint64_t next_attempt_ms(const struct pool *p)
+{
+	if (p->last_refused && p->n_waiters > 0 && p->refused_retry_ms < p->next_connect_ms)
+		return p->refused_retry_ms;
+	return p->next_connect_ms;
+}
+
+size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms)
+{
+	if (now_ms < next_attempt_ms(p))
+		return 0;
+	return connects_needed(p);
+}
+
+uint64_t pool_retry_due_ms(const struct pool *p)
+{
+	if (p->consecutive_failures == 0 || connects_needed(p) == 0)
+		return UINT64_MAX;
+	return next_attempt_ms(p);
+}
+
+/* jittered: |delay_ms| +-25%. */
+static uint64_t jittered(struct pool *p, uint64_t delay_ms)
+{
+	return delay_ms * 3 / 4 + next_random(p) % (delay_ms / 2 + 1);
+}
+
+void pool_connect_failed(struct pool *p, uint64_t now_ms, enum pool_failure failure,
+			 const char *reason)
 {
 	p->consecutive_failures++;
 	uint32_t shift = p->consecutive_failures < 7 ? p->consecutive_failures - 1 : 6;
 	uint64_t delay = (uint64_t)BACKOFF_BASE_MS << shift;
 	if (delay > BACKOFF_MAX_MS)
 		delay = BACKOFF_MAX_MS;
-	/* +-25% jitter so workers and replicas do not retry in step. */
-	delay = delay * 3 / 4 + next_random(p) % (delay / 2 + 1);
-	p->next_connect_ms = now_ms + delay;
+	p->next_connect_ms = now_ms + jittered(p, delay);
+	p->last_refused = failure == POOL_FAILURE_REFUSED;
+	p->refused_retry_ms = now_ms + jittered(p, REFUSED_RETRY_MS);
 	snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
 }
 
@@ -282,6 +333,8 @@ void pool_connect_succeeded(struct pool *p)
 {
 	p->consecutive_failures = 0;
 	p->next_connect_ms = 0;
+	p->last_refused = false;
+	p->refused_retry_ms = 0;
 	p->last_error[0] = '\0';
 }
 

@@ -10,6 +10,12 @@
 #include "list.h"
 #include "pool_shared.h"
 
+/* How a connect failed, which decides how soon the pool tries again. */
+enum pool_failure {
+	POOL_FAILURE_REFUSED = 0, /* TCP connect refused: nothing listens (a restart) */
+	POOL_FAILURE_OTHER = 1,	  /* greeting, TLS or login failed, a timeout, a local error */
+};
+
 /* Who may use a backend connection. The finer protocol phase (greeting, TLS,
  * auth...) belongs to the io layer; this is the ownership the pool tracks. */
 enum pool_conn_state {
@@ -63,9 +69,11 @@ struct pool {
 	size_t max_conns; /* over the process: every shard's connections count */
 	uint64_t idle_timeout_ms; /* 0: idle connections above min_idle stay */
 	uint64_t max_age_ms;	  /* 0: a connection lives as long as it works */
-	/* Connect failures: backoff before the next attempt. */
+	/* Connect failures: backoff before the next attempt (see pool.c). */
 	uint32_t consecutive_failures;
-	uint64_t next_connect_ms;
+	uint64_t next_connect_ms;  /* the exponential backoff's next attempt */
+	bool last_refused;	   /* the last failure was POOL_FAILURE_REFUSED */
+	uint64_t refused_retry_ms; /* after a refusal: the next attempt while clients wait */
 	uint32_t jitter_state;
 	char last_error[256]; /* "" while the last connect succeeded */
 };
@@ -158,11 +166,18 @@ size_t pool_process_total(const struct pool *p);
  * being opened, within the room max_conns leaves over the process, and
  * none while backing off. */
 size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms);
+/* pool_retry_due_ms: while backing off with a connection wanted, when
+ * pool_connects_wanted will say so (the owner sets a timer for it);
+ * UINT64_MAX when not backing off or when nothing is wanted (a probe is in
+ * flight, or no client waits and min_idle is met). */
+uint64_t pool_retry_due_ms(const struct pool *p);
 
-/* pool_connect_failed records a failed open and schedules the next attempt
- * with jittered exponential backoff (100 ms doubling to 500 ms), so that a
- * backend that comes back is found within about half a second. */
-void pool_connect_failed(struct pool *p, uint64_t now_ms, const char *reason);
+/* pool_connect_failed records a failed open, with |reason| for logs and
+ * clients, and schedules the next attempt: while clients wait, about
+ * 25 ms after a refused connect; otherwise with jittered exponential
+ * backoff (100 ms doubling to 500 ms). The policy is argued in pool.c. */
+void pool_connect_failed(struct pool *p, uint64_t now_ms, enum pool_failure failure,
+			 const char *reason);
 void pool_connect_succeeded(struct pool *p);
 
 #endif

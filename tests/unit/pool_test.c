@@ -89,29 +89,92 @@ Test(pool, impossible_transition_aborts, .signal = SIGABRT)
 	pool_conn_set_state(&p, &conns[0], POOL_CONN_RESETTING); /* IDLE -> RESETTING: never */
 }
 
+/* A failed login backs off exponentially even while a client waits: the
+ * server did work for it. */
 Test(pool, backoff_grows_with_jitter_and_probes_one_at_a_time)
 {
 	cr_expect_null(pool_acquire(&p, &waiters[0], 10000));
 	now = 1000;
 	uint64_t last_delay = 0;
 	for (int i = 1; i <= 8; i++) {
-		pool_connect_failed(&p, now, "refused");
+		pool_connect_failed(&p, now, POOL_FAILURE_OTHER, "Access denied");
 		uint64_t delay = p.next_connect_ms - now;
 		uint64_t nominal = 100u << (i - 1 < 6 ? i - 1 : 6);
 		if (nominal > 500)
 			nominal = 500;
 		cr_expect(delay >= nominal * 3 / 4 && delay <= nominal * 5 / 4, "attempt %d: %lu", i,
 			  (unsigned long)delay);
-		cr_expect_eq(pool_connects_wanted(&p, now), 0, "backing off");
+		cr_expect_eq(pool_connects_wanted(&p, now + nominal * 3 / 4 - 1), 0, "backing off");
+		cr_expect_eq(pool_retry_due_ms(&p), p.next_connect_ms);
 		last_delay = delay;
 	}
 	cr_expect(last_delay <= 625);
-	cr_expect_str_eq(p.last_error, "refused");
+	cr_expect_str_eq(p.last_error, "Access denied");
 	/* After the backoff: exactly one probe, even with more wanted. */
 	cr_expect_eq(pool_connects_wanted(&p, now + 10000), 1);
 	pool_connect_succeeded(&p);
 	cr_expect_str_eq(p.last_error, "");
 	cr_expect_eq(pool_connects_wanted(&p, now), 2);
+}
+
+/* A refused connect costs the server nothing: while a client waits, the
+ * pool tries again within 25 ms +-25%, however long the backend has been
+ * down, so the waiting query runs soon after the server listens again. */
+Test(pool, a_refused_connect_is_retried_soon_while_a_client_waits)
+{
+	cr_expect_null(pool_acquire(&p, &waiters[0], 100000));
+	now = 1000;
+	for (int i = 1; i <= 20; i++) {
+		pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
+		uint64_t due = pool_retry_due_ms(&p);
+		cr_expect(due >= now + 18 && due <= now + 31, "attempt %d: in %lu ms", i,
+			  (unsigned long)(due - now));
+		cr_expect_eq(pool_connects_wanted(&p, due - 1), 0, "attempt %d", i);
+		cr_expect_eq(pool_connects_wanted(&p, due), 1, "attempt %d", i);
+		now = due;
+	}
+}
+
+/* Refusals with nobody waiting (keeping min_idle warm) back off as before;
+ * a client who starts waiting gets the short retry at once. */
+Test(pool, refusals_back_off_while_no_client_waits)
+{
+	now = 1000;
+	pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
+	pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
+	cr_expect_geq(pool_retry_due_ms(&p), now + 150, "the second step: 200 ms +-25%%");
+	cr_expect_eq(pool_connects_wanted(&p, now + 149), 0);
+	cr_expect_null(pool_acquire(&p, &waiters[0], 100000));
+	cr_expect_leq(pool_retry_due_ms(&p), now + 31);
+	cr_expect_eq(pool_connects_wanted(&p, now + 31), 1);
+}
+
+/* After the server accepted (it listens again), a failure backs off even
+ * if the ones before were refusals. */
+Test(pool, a_failed_login_after_refusals_backs_off)
+{
+	cr_expect_null(pool_acquire(&p, &waiters[0], 100000));
+	now = 1000;
+	pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
+	pool_connect_failed(&p, now, POOL_FAILURE_OTHER, "Server shutdown in progress");
+	cr_expect_geq(pool_retry_due_ms(&p), now + 150);
+	cr_expect_eq(pool_connects_wanted(&p, now + 31), 0);
+}
+
+/* The owner's timer: none needed unless backing off with a connect wanted. */
+Test(pool, retry_due_only_while_backing_off_with_a_connect_wanted)
+{
+	cr_expect_eq(pool_retry_due_ms(&p), UINT64_MAX, "not failing");
+	p.min_idle = 0;
+	pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
+	cr_expect_eq(pool_retry_due_ms(&p), UINT64_MAX, "nothing wanted");
+	cr_expect_null(pool_acquire(&p, &waiters[0], 100000));
+	cr_expect_neq(pool_retry_due_ms(&p), UINT64_MAX);
+	pool_conn_add(&p, &conns[0]);
+	cr_expect_eq(pool_retry_due_ms(&p), UINT64_MAX, "a probe is in flight");
+	pool_conn_remove(&p, &conns[0]);
+	pool_connect_succeeded(&p);
+	cr_expect_eq(pool_retry_due_ms(&p), UINT64_MAX, "connected");
 }
 
 /* idle_pool: |n| connections opened at |now|, then made idle in order. */
@@ -213,7 +276,7 @@ Test(pool, renewals_go_one_at_a_time_and_never_while_connects_fail)
 	cr_expect_null(pool_next_to_close(&p, &why), "one renewal at a time");
 	cr_expect_not(pool_conn_renewal_due(&p, &conns[old == &conns[0] ? 1 : 0]));
 	pool_conn_remove(&p, &conns[2]);
-	pool_connect_failed(&p, now, "refused");
+	pool_connect_failed(&p, now, POOL_FAILURE_REFUSED, "Connection refused");
 	cr_expect_null(pool_next_to_close(&p, &why), "nothing would replace it");
 	pool_connect_succeeded(&p);
 	cr_expect_not_null(pool_next_to_close(&p, &why));

@@ -90,6 +90,20 @@ uint16_t my_err_code(struct my_cur payload)
 	return code;
 }
 
+uint16_t my_frames_err_code(struct my_cur frames)
+{
+	uint32_t len;
+	uint8_t seq;
+	struct my_cur payload;
+	while (my_cur_u24le(&frames, &len) && my_cur_u8(&frames, &seq) &&
+	       my_cur_bytes(&frames, &payload, len)) {
+		uint16_t code = my_err_code(payload);
+		if (code)
+			return code;
+	}
+	return 0;
+}
+
 void my_ok_build(struct my_bld *b, uint8_t seq, const struct my_ok *ok)
 {
 	my_bld_packet_begin(b, seq);

@@ -48,6 +48,11 @@ WP_MUST_CHECK bool my_err_parse(struct my_cur payload, struct my_err *out);
 
 /* my_err_code: the code of the ERR packet |payload|, 0 when it is not one. */
 uint16_t my_err_code(struct my_cur payload);
+/* my_frames_err_code: the code of the first ERR packet among |frames|,
+ * whole frames with their headers (a command's answer: MySQL ends a result
+ * with ERR 1053 after its column definitions when it shuts down); 0 when
+ * there is none. */
+uint16_t my_frames_err_code(struct my_cur frames);
 /* my_err_ends_session: the server answers |code| as it ends the session
  * (ERR 1053 as it shuts down, 1927 when killed): the command did not run,
  * and the connection closes. */

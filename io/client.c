@@ -1324,6 +1324,13 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 		return;
 	}
 	c->retry_read = command_is_read(c, frame, len);
+	const uint8_t *sql;
+	size_t n;
+	/* A text BEGIN is judged with its classification (client_track_session_change);
+	 * an executed one here (MariaDB prepares BEGIN; sysbench does). */
+	if (frame[MY_FRAME_HEADER_LEN] == COM_STMT_EXECUTE &&
+	    stmt_execute_text(c, frame + MY_FRAME_HEADER_LEN, len, &sql, &n))
+		c->retry_begin = my_query_begins_transaction(client_sql_mode(c), sql, n);
 }
 
 /* client_command_text: the SQL text the COM_QUERY or COM_STMT_EXECUTE

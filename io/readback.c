@@ -116,15 +116,15 @@ bool readback_reply(struct server *s, const uint8_t *data, size_t len)
 
 /* ended_by_the_server: the answer is ERR 1053 or 1927 and the read-back
  * is one the client's command waits for (LAST_INSERT_ID(), the commit
- * marker): the server ends the session (MySQL as it shuts down, and it
- * closes without reading more). Relayed after it, the client's command
+ * marker): the server ends the session (MySQL as it shuts down, after the
+ * result's column definitions, and it closes without reading more). Relayed after it, the client's command
  * would be lost unanswered; it is a connection lost between commands
  * instead (client_backend_lost), where the transaction can run again. */
 static bool ended_by_the_server(const struct client *c, const struct server *s)
 {
-	struct my_cur frame = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
+	struct my_cur reply = my_cur_make(buf_head(&s->readback_reply), buf_avail(&s->readback_reply));
 	return c && (c->reading_insert_id || c->marker != CLIENT_MARKER_IDLE) &&
-	       my_cur_skip(&frame, MY_FRAME_HEADER_LEN) && my_err_ends_session(my_err_code(frame));
+	       my_err_ends_session(my_frames_err_code(reply));
 }
 
 void readback_ended(struct server *s)

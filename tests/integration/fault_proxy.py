@@ -9,6 +9,9 @@ warmpool whose payload it matches; then the proxy's connection is cut:
   aborts as it shuts down (the statement did not run).
 - "lost": the command reaches the server and runs; its answer is dropped and
   the connection closed without a word (the statement ran; nothing says so).
+- "abort_result": as "abort", but the ERR 1053 comes after a result's column
+  definition, as MySQL ends a SELECT it shuts down under (no EOF: its status
+  flags would be the proxy's guess).
 - "dropped": the command never reaches the server, and the connection is
   closed without a word (nothing ran; nothing says so).
 - "deadlock": the server gets a ROLLBACK in place of the command, and warmpool
@@ -23,6 +26,8 @@ import threading
 import time
 
 SHUTDOWN_ERR = b"\xff" + struct.pack("<H", 1053) + b"#08S01Server shutdown in progress"
+COLUMN_DEF = (b"\x03def" + b"\x00" * 4 + b"\x01x" + b"\x00" + b"\x0c" + struct.pack("<H", 63)
+              + struct.pack("<I", 21) + b"\x08" + struct.pack("<H", 0) + b"\x00" + b"\x00\x00")
 DEADLOCK_ERR = (b"\xff" + struct.pack("<H", 1213)
                 + b"#40001Deadlock found when trying to get lock; try restarting transaction")
 
@@ -47,7 +52,7 @@ class FaultProxy:
 
     def arm(self, fault, match):
         """Fails the next command whose payload (command byte first) |match|es."""
-        assert fault in ("abort", "lost", "dropped", "deadlock")
+        assert fault in ("abort", "abort_result", "lost", "dropped", "deadlock")
         with self.lock:
             self.armed.append((fault, match))
 
@@ -100,6 +105,12 @@ class FaultProxy:
                     fault = self._take(payload) if seq == 0 and payload else None
                     if fault == "abort":
                         client.sendall(frame(1, SHUTDOWN_ERR))
+                        time.sleep(0.05)
+                        self._cut(client, server)
+                        return
+                    if fault == "abort_result":
+                        client.sendall(frame(1, b"\x01") + frame(2, COLUMN_DEF)
+                                       + frame(3, SHUTDOWN_ERR))
                         time.sleep(0.05)
                         self._cut(client, server)
                         return

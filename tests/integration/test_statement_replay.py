@@ -233,3 +233,25 @@ def test_a_begin_lost_inside_a_transaction_is_not_re_sent(warmpool_factory, mari
     assert begins_re_sent(wp) == 0
     assert value(c, "SELECT 3") == 3
     c.close()
+
+
+def test_an_executed_begin_whose_connection_closed_is_re_sent(warmpool_factory, mariadb, proxy,
+                                                              table):
+    """MariaDB prepares BEGIN, and sysbench executes it so: lost outside a
+    transaction, the execute runs again on a new connection, as a text
+    BEGIN does."""
+    from test_prepared_statements import Stmts
+    wp = through_proxy(warmpool_factory, proxy)
+    s = Stmts(wp.port)
+    begin, _ = s.prepare("BEGIN")
+    s.execute(begin)
+    s.query("COMMIT")
+    proxy.arm("lost", lambda p: p[:1] == b"\x17")
+    s.execute(begin)  # no error: ran again, elsewhere
+    assert proxy.fired == ["lost"]
+    s.query(f"INSERT INTO {table} VALUES (9, 90)")
+    assert rows_of(mariadb, table, 9) == 0  # inside the transaction, not committed
+    s.query("COMMIT")
+    assert rows_of(mariadb, table, 9) == 1
+    assert begins_re_sent(wp) == 1
+    s.close()

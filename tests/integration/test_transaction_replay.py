@@ -529,7 +529,7 @@ def test_a_transaction_that_only_read_writes_no_marker(warmpool_factory, mariadb
     c.close()
 
 
-@pytest.mark.parametrize("fault", ["lost", "abort"])
+@pytest.mark.parametrize("fault", ["lost", "abort", "abort_result"])
 def test_a_read_back_of_last_insert_id_lost_in_a_transaction_is_replayed(
         warmpool_factory, mariadb, proxy, auto_table, fault):
     """The connection goes while warmpool reads back LAST_INSERT_ID() after
@@ -537,7 +537,8 @@ def test_a_read_back_of_last_insert_id_lost_in_a_transaction_is_replayed(
     the transaction runs again, the value is read back on the new
     connection, and the client's LAST_INSERT_ID() is still the one its own
     generated insert gave, as the server says. "abort": MySQL answers the
-    read-back ERR 1053 as it shuts down, and closes: the same loss."""
+    read-back ERR 1053 as it shuts down (after the column definitions:
+    "abort_result"), and closes: the same loss."""
     wp = replaying(warmpool_factory, proxy)
     c = connect(wp)
     row(c, f"INSERT INTO {auto_table} (v) VALUES (1)")

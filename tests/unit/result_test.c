@@ -108,3 +108,17 @@ Test(result, truncated_ok_and_err_fail)
 	cr_expect_not(my_ok_parse(my_cur_make(ok_short, sizeof(ok_short)), &ok));
 	cr_expect_not(my_err_parse(my_cur_make(err_short, sizeof(err_short)), &err));
 }
+
+Test(result, the_first_err_among_a_commands_frames)
+{
+	/* A column count, then ERR 1053 as MySQL ends a result it shuts down under. */
+	static const uint8_t killed[] = {1, 0, 0, 1, 1, 9, 0, 0, 2, 0xff, 0x1d, 0x04, '#', '0', '8',
+					 'S', '0', '1'};
+	static const uint8_t ok[] = {7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};
+	static const uint8_t cut[] = {9, 0, 0, 2, 0xff, 0x1d};
+	cr_expect_eq(my_frames_err_code(my_cur_make(killed, sizeof(killed))), 1053);
+	cr_expect(my_err_ends_session(1053));
+	cr_expect_not(my_err_ends_session(1146));
+	cr_expect_eq(my_frames_err_code(my_cur_make(ok, sizeof(ok))), 0);
+	cr_expect_eq(my_frames_err_code(my_cur_make(cut, sizeof(cut))), 0);
+}

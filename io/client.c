@@ -555,8 +555,8 @@ static bool client_keeps_session(const struct client *c)
  * such as Connector/J pipeline their first queries behind it). */
 static bool client_readback_blocks(const struct client *c)
 {
-	return c->readback.n > 0 || c->reading_insert_id || c->marker == CLIENT_MARKER_WRITING ||
-	       c->marker == CLIENT_MARKER_CHECKING ||
+	return c->readback.n > 0 || c->reading_insert_id ||
+	       (c->marker != CLIENT_MARKER_IDLE && c->marker != CLIENT_MARKER_CHECK_DUE) ||
 	       (c->pending_response && c->pending.readback.n > 0);
 }
 
@@ -2089,6 +2089,31 @@ static void answer_lost_commit(struct client *c, bool committed, uint16_t status
 			     lost_in_transaction);
 		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
 	}
+	conn_bld_send(&c->conn, &b);
+}
+
+void client_commit_refused(struct client *c)
+{
+	struct buf *err = &c->replay.marker_error;
+	struct buf *in = &c->conn.in;
+	const uint8_t *h = buf_head(in);
+	uint8_t seq = h[3];
+	buf_consume(in, MY_FRAME_HEADER_LEN + ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16));
+	struct my_bld b;
+	conn_bld_begin(&c->conn, &b);
+	if (buf_avail(err) > 0) {
+		my_bld_packet_begin(&b, (uint8_t)(seq + 1));
+		my_bld_bytes(&b, buf_head(err), buf_avail(err));
+		my_bld_packet_end(&b);
+	} else { /* not kept (out of memory, or not an ERR) */
+		my_err_build(&b, (uint8_t)(seq + 1), ER_CONNECTION_KILLED, "70100",
+			     "warmpool: the commit marker could not be written; the transaction was "
+			     "not committed");
+	}
+	log_info("commit marker refused and the transaction no longer open; the COMMIT gets the "
+		 "server's error",
+		 "conn=c%llu", (unsigned long long)c->conn.id);
+	replay_log_clear(&c->replay);
 	conn_bld_send(&c->conn, &b);
 }
 

@@ -44,6 +44,7 @@ enum client_option {
 enum client_marker {
 	CLIENT_MARKER_IDLE = 0,
 	CLIENT_MARKER_WRITING,	 /* the row is being written, before the client's COMMIT */
+	CLIENT_MARKER_PROBING,	 /* ... it was refused: is the transaction still open? */
 	CLIENT_MARKER_CHECK_DUE, /* the COMMIT was lost in flight: check on the next connection */
 	CLIENT_MARKER_CHECKING,	 /* ... the check is being answered */
 };
@@ -189,6 +190,10 @@ enum lost_commit {
 /* client_lost_commit_settled: the COMMIT waiting at the head of c->in for
  * the check of its marker row gets what |outcome| calls for. */
 void client_lost_commit_settled(struct client *c, enum lost_commit outcome);
+/* client_commit_refused: the commit marker's row was refused and the
+ * transaction is no longer open (the error rolled it back): the COMMIT
+ * waiting at the head of c->in gets that error (kept in the log). */
+void client_commit_refused(struct client *c);
 /* client_pin keeps the client on its backend connection for |reason|. */
 void client_pin(struct client *c, enum my_pin_reason reason);
 /* client_fail sends an ERR and closes; used for waits that time out. */

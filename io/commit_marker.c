@@ -2,10 +2,12 @@
 #include "commit_marker.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "client.h"
 #include "log.h"
 #include "my_marker.h"
+#include "my_proto.h"
 #include "my_readback.h"
 #include "readback.h"
 #include "server.h"
@@ -59,6 +61,54 @@ static void write_failed(struct client *c, const struct my_err *err)
 	       marker_table(c), (unsigned)err->code, err->message);
 }
 
+/* first_payload: the payload of the first frame of |reply|. */
+static bool first_payload(struct my_cur reply, struct my_cur *payload)
+{
+	uint32_t len;
+	uint8_t seq;
+	return my_cur_u24le(&reply, &len) && my_cur_u8(&reply, &seq) &&
+	       my_cur_bytes(&reply, payload, len);
+}
+
+/* write_refused: the server refused the row. Most errors leave the
+ * transaction as it was (a missing table, a privilege, a read-only
+ * transaction or server), but some roll it back whole (a deadlock, a lock
+ * wait with innodb_rollback_on_timeout, the lock table full): its COMMIT
+ * would then be answered OK with nothing committed. "DO 0" tells which
+ * (its OK's SERVER_STATUS_IN_TRANS) before the COMMIT goes (probed). */
+static void write_refused(struct client *c, struct my_cur reply)
+{
+	struct my_cur payload;
+	struct my_bld b;
+	if (!first_payload(reply, &payload) ||
+	    !buf_append(&c->replay.marker_error, payload.ptr, payload.len, BUF_NO_LIMIT) ||
+	    !readback_query_begin(c, &b)) {
+		client_commit_refused(c);
+		return;
+	}
+	my_bld_bytes(&b, "DO 0", 4);
+	c->marker = CLIENT_MARKER_PROBING;
+	readback_query_send(c, &b);
+}
+
+/* probed: the answer to "DO 0" after a refused row. */
+static void probed(struct client *c, struct my_cur reply)
+{
+	struct my_cur payload;
+	struct my_ok ok;
+	struct my_err err;
+	if (!first_payload(reply, &payload) || !my_ok_parse(payload, &ok) ||
+	    !(ok.status & SERVER_STATUS_IN_TRANS)) {
+		client_commit_refused(c); /* rolled back: the COMMIT gets the row's error */
+		return;
+	}
+	struct buf *saved = &c->replay.marker_error;
+	if (!my_err_parse(my_cur_make(buf_head(saved), buf_avail(saved)), &err))
+		memset(&err, 0, sizeof(err));
+	buf_cleanup(saved);
+	write_failed(c, &err);
+}
+
 /* written: the row is in the transaction; its COMMIT may go. */
 static void written(struct client *c, const struct server *s)
 {
@@ -78,7 +128,11 @@ void commit_marker_answered(struct client *c, struct server *s)
 		if (ok)
 			written(c, s);
 		else
-			write_failed(c, &err);
+			write_refused(c, reply);
+		return;
+	}
+	if (step == CLIENT_MARKER_PROBING) {
+		probed(c, reply);
 		return;
 	}
 	uint64_t found;
@@ -94,8 +148,9 @@ void commit_marker_answered(struct client *c, struct server *s)
 
 bool commit_marker_lost(struct client *c)
 {
-	if (c->marker == CLIENT_MARKER_WRITING) {
+	if (c->marker == CLIENT_MARKER_WRITING || c->marker == CLIENT_MARKER_PROBING) {
 		c->marker = CLIENT_MARKER_IDLE; /* the transaction is lost: it runs again */
+		buf_cleanup(&c->replay.marker_error);
 		return true;
 	}
 	if (c->marker != CLIENT_MARKER_CHECKING)

@@ -139,6 +139,7 @@ void replay_log_clear(struct replay_log *log)
 {
 	buf_cleanup(&log->frames);
 	buf_cleanup(&log->pending);
+	buf_cleanup(&log->marker_error);
 	xfree(log->digests);
 	*log = (struct replay_log){0};
 }

@@ -43,6 +43,7 @@ struct replay_log {
 				  connection: read back once the replay ran it again */
 	enum replay_marker marker; /* its commit marker (commit_marker.c) */
 	uint64_t marker_key, marker_txn; /* ... the row written, when MARKER_WRITTEN */
+	struct buf marker_error; /* ... the ERR payload that refused it, while probed */
 	struct buf pending; /* the statement being answered, kept until its answer ends */
 	bool pending_stays; /* ... which never commits (my_query_stays_in_transaction) */
 	bool pending_commits; /* ... sent inside the transaction, and may have committed it

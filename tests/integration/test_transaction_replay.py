@@ -601,3 +601,26 @@ def test_a_prepared_commit_lost_in_flight_is_settled_by_its_marker(warmpool_fact
     want = {"committed": 1} if fault == "lost" else {"replayed": 1}
     assert replays(wp, want) == want
     s.close()
+
+
+def test_a_marker_write_that_rolls_the_transaction_back_fails_the_commit(
+        warmpool_factory, mariadb, proxy, table, marker):
+    """The marker's write is the deadlock victim: the server rolled the
+    whole transaction back. Its COMMIT must not be answered OK (nothing
+    would be committed): warmpool learns the transaction is gone (DO 0's
+    status) and the COMMIT gets the deadlock's ERR."""
+    wp = replaying(warmpool_factory, proxy, marker=marker)
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (60, 600)")
+    proxy.arm("deadlock", lambda p: p[:1] == b"\x03" and b"commit_marker" in p and b"INSERT" in p)
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        row(c, "COMMIT")
+    assert refused.value.args[0] == 1213
+    assert proxy.fired == ["deadlock"]
+    assert ids(mariadb, table) == "1"
+    row(c, "BEGIN")  # the client goes on
+    row(c, f"INSERT INTO {table} VALUES (61, 610)")
+    row(c, "COMMIT")
+    assert ids(mariadb, table) == "1,61"
+    c.close()

@@ -1951,17 +1951,19 @@ static bool client_replay(struct client *c)
 	return true;
 }
 
+/* What a client is told when its transaction was lost with the statement
+ * in flight. */
+static const char lost_in_transaction[] =
+	"warmpool: the backend connection was lost during a transaction; the transaction was "
+	"rolled back, unless the lost statement was the one that ended it (COMMIT, or one that "
+	"commits implicitly): its outcome is then unknown";
+
 /* answer_lost_command sends ERR 1927 in place of the lost answer. The
  * statement may or may not have run (never re-sent: it may have written);
  * an open transaction was rolled back, unless the statement lost was its
  * COMMIT (warmpool does not classify every statement of a transaction to
  * tell, so the message says both). The client stays, unless state
  * warmpool cannot restore went with the connection. */
-static const char lost_in_transaction[] =
-	"warmpool: the backend connection was lost during a transaction; the transaction was "
-	"rolled back, unless the lost statement was the one that ended it (COMMIT, or one that "
-	"commits implicitly): its outcome is then unknown";
-
 static void answer_lost_command(struct client *c, const struct server *s)
 {
 	if (client_replay(c))
@@ -2070,23 +2072,30 @@ static void client_lost_commit_check(struct client *c)
 	client_between_transactions(c);
 }
 
-/* answer_lost_commit answers the COMMIT at the head of c->in in the lost
- * one's place: its OK (committed, with the session's |status|) or ERR 1927
- * (outcome unknown). */
-static void answer_lost_commit(struct client *c, bool committed, uint16_t status)
+/* take_head_command drops the whole command frame at the head of c->in,
+ * answered here; the sequence id of its answer. */
+static uint8_t take_head_command(struct client *c)
 {
 	struct buf *in = &c->conn.in;
 	const uint8_t *h = buf_head(in);
 	uint8_t seq = h[3];
 	buf_consume(in, MY_FRAME_HEADER_LEN + ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16));
+	return (uint8_t)(seq + 1);
+}
+
+/* answer_lost_commit answers the COMMIT at the head of c->in in the lost
+ * one's place: its OK (committed, with the session's |status|) or ERR 1927
+ * (outcome unknown). */
+static void answer_lost_commit(struct client *c, bool committed, uint16_t status)
+{
+	uint8_t seq = take_head_command(c);
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (committed) {
 		struct my_ok ok = {.status = status & ~SERVER_STATUS_IN_TRANS};
-		my_ok_build(&b, (uint8_t)(seq + 1), &ok);
+		my_ok_build(&b, seq, &ok);
 	} else {
-		my_err_build(&b, (uint8_t)(seq + 1), ER_CONNECTION_KILLED, "70100",
-			     lost_in_transaction);
+		my_err_build(&b, seq, ER_CONNECTION_KILLED, "70100", lost_in_transaction);
 		c->conn.w->stats.errors_total[STATS_ERR_TRANSACTION_LOST]++;
 	}
 	conn_bld_send(&c->conn, &b);
@@ -2095,18 +2104,15 @@ static void answer_lost_commit(struct client *c, bool committed, uint16_t status
 void client_commit_refused(struct client *c)
 {
 	struct buf *err = &c->replay.marker_error;
-	struct buf *in = &c->conn.in;
-	const uint8_t *h = buf_head(in);
-	uint8_t seq = h[3];
-	buf_consume(in, MY_FRAME_HEADER_LEN + ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16));
+	uint8_t seq = take_head_command(c);
 	struct my_bld b;
 	conn_bld_begin(&c->conn, &b);
 	if (buf_avail(err) > 0) {
-		my_bld_packet_begin(&b, (uint8_t)(seq + 1));
+		my_bld_packet_begin(&b, seq);
 		my_bld_bytes(&b, buf_head(err), buf_avail(err));
 		my_bld_packet_end(&b);
 	} else { /* not kept (out of memory, or not an ERR) */
-		my_err_build(&b, (uint8_t)(seq + 1), ER_CONNECTION_KILLED, "70100",
+		my_err_build(&b, seq, ER_CONNECTION_KILLED, "70100",
 			     "warmpool: the commit marker could not be written; the transaction was "
 			     "not committed");
 	}

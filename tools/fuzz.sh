@@ -19,7 +19,7 @@ CORE_SRC=(core/alloc.c core/buf.c core/log.c core/my_cursor.c core/my_frame.c co
           core/my_result.c core/my_auth.c core/my_charset.c core/cfg.c core/cfg_table.c
           core/cfg_users.c core/tls_ctx.c core/tls_ca.c core/tls_cache.c core/metric.c core/my_track.c
           core/my_pin.c core/my_builtins.c core/my_vars.c core/my_readback.c core/my_stmt.c
-          core/my_kill.c)
+          core/my_kill.c core/my_digest.c core/my_marker.c)
 BSSL=/usr/lib/x86_64-linux-gnu/android
 for t in "${TARGETS[@]}"; do
   clang-14 -g -O1 -D_GNU_SOURCE -DWARMPOOL_VERSION='"fuzz"' -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

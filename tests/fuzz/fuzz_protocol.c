@@ -6,6 +6,8 @@
 #include "my_frame.h"
 #include "my_handshake.h"
 #include "my_kill.h"
+#include "my_marker.h"
+#include "my_readback.h"
 #include "my_result.h"
 
 /* Results go here so that the parsers' work is not optimised away. */
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct my_err err;
 	} out;
 	uint32_t id;
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct buf payload = {0};
 		size_t used;
@@ -71,6 +73,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 8: sink += my_process_kill_parse(in, &id); break;
+	case 9: {
+		/* Answers to warmpool's own statements, whole frames: the commit
+		 * marker's write and check, a read-back, a killed session. */
+		uint64_t v;
+		sink += my_marker_reply_ok(in, &out.err) + (int)out.err.code;
+		sink += my_readback_u64_parse(&v, in) + (int)my_frames_err_code(in);
+		break;
+	}
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -1415,16 +1416,29 @@ static void client_keep_for_replay(struct client *c, uint32_t len)
 	log->pending_commits = in_trans && !stays;
 }
 
+/* client_commit_chains: the client set completion_type to CHAIN or
+ * RELEASE: its COMMIT also begins a transaction, or ends the session,
+ * which an OK answered in its place would not do. */
+static bool client_commit_chains(const struct client *c)
+{
+	const char *v = my_vars_get(&c->vars, "completion_type");
+	return v && strcmp(v, "0") != 0 && strcasecmp(v, "'NO_CHAIN'") != 0 &&
+	       strcasecmp(v, "NO_CHAIN") != 0;
+}
+
 /* client_commit_marker_due: the command at the head of c->in, just kept for
- * the transaction log, is a COMMIT of a transaction that could run again,
- * on a listener with replay_commit_marker: the marker row goes first. */
+ * the transaction log, is a plain COMMIT of a transaction that may have
+ * written and could run again, on a listener with replay_commit_marker: the
+ * marker row goes first. A transaction that only read has nothing to
+ * commit: a row would make its commit a write. */
 static bool client_commit_marker_due(struct client *c, uint32_t len)
 {
 	const struct replay_log *log = &c->replay;
 	const uint8_t *payload = buf_head(&c->conn.in) + MY_FRAME_HEADER_LEN;
 	return client_listener(c)->replay_commit_marker && log->marker == REPLAY_MARKER_NONE &&
 	       log->wrote && log->pending_commits && replay_log_replayable(log) &&
-	       !client_keeps_session(c) && client_command_commits(c, payload, len);
+	       !client_keeps_session(c) && !client_commit_chains(c) &&
+	       client_command_commits(c, payload, len);
 }
 
 /* client_command_sent: the command at the head of c->in (command byte
@@ -2151,29 +2165,6 @@ void client_lost_commit_settled(struct client *c, enum lost_commit outcome)
 			   c->server ? c->server->track.status : SERVER_STATUS_AUTOCOMMIT);
 }
 
-/* client_lost_commit_of_reads: the COMMIT lost in flight ended a transaction
- * that only read, on a listener with replay_commit_marker: committed or
- * not, nothing changed, so it gets its OK (no marker was written for it). */
-static bool client_lost_commit_of_reads(struct client *c, const struct server *s)
-{
-	struct replay_log *log = &c->replay;
-	const uint8_t *payload = buf_head(&log->pending) + MY_FRAME_HEADER_LEN;
-	size_t len = buf_avail(&log->pending) - MY_FRAME_HEADER_LEN;
-	if (!client_listener(c)->replay_commit_marker || log->wrote ||
-	    !client_command_commits(c, payload, len) ||
-	    !buf_append(&c->conn.in, buf_head(&log->pending), buf_avail(&log->pending),
-			BUF_NO_LIMIT))
-		return false;
-	log_info("COMMIT lost in flight ended a transaction that only read; the client gets its OK",
-		 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,
-		 replay_outcome_str(REPLAY_COMMITTED), log->n);
-	c->conn.w->stats.replays_total[REPLAY_COMMITTED]++;
-	replay_log_clear(log);
-	answer_lost_commit(c, true, s->track.status);
-	client_set_state(c, CLIENT_IDLE);
-	return true;
-}
-
 /* client_replay_start: |s| died inside the client's transaction. With
  * replay_transactions, and a transaction whose statements were all kept,
  * none committed: the server rolled it back when the connection went, as
@@ -2204,8 +2195,6 @@ static bool client_replay_start(struct client *c, const struct server *s, bool b
 		client_lost_commit_check(c);
 		return true;
 	}
-	if (refused == REPLAY_UNKNOWN_OUTCOME && client_lost_commit_of_reads(c, s))
-		return true;
 	if (refused != REPLAY_OUTCOME_COUNT) {
 		log_info("transaction lost with its backend connection not replayed",
 			 "conn=c%llu outcome=%s statements=%u", (unsigned long long)c->conn.id,

@@ -40,6 +40,13 @@ enum client_option {
 	CLIENT_OPTION_OFF = 2,
 };
 
+/* What the marker row says of a COMMIT lost in flight (commit_marker.c). */
+enum lost_commit {
+	LOST_COMMIT_COMMITTED,	 /* the row is there: the client gets its OK */
+	LOST_COMMIT_ROLLED_BACK, /* it is not: the transaction runs again, then the COMMIT */
+	LOST_COMMIT_UNKNOWN,	 /* it could not be read: ERR 1927, outcome unknown */
+};
+
 /* Where a client is with warmpool's commit marker (commit_marker.c). */
 enum client_marker {
 	CLIENT_MARKER_IDLE = 0,
@@ -47,6 +54,7 @@ enum client_marker {
 	CLIENT_MARKER_PROBING,	 /* ... it was refused: is the transaction still open? */
 	CLIENT_MARKER_CHECK_DUE, /* the COMMIT was lost in flight: check on the next connection */
 	CLIENT_MARKER_CHECKING,	 /* ... the check is being answered */
+	CLIENT_MARKER_RELEASING, /* ... the transaction its locking read opened is ended */
 };
 
 /* COM_STMT_PREPAREs sent and not answered yet: their texts, oldest first. */
@@ -126,6 +134,7 @@ struct client {
 	bool reading_insert_id;	 /* its LAST_INSERT_ID() is being read back (readback.c) */
 	enum client_marker marker; /* warmpool's commit marker statement (commit_marker.c) */
 	uint8_t marker_checks;	   /* ... checks of a lost COMMIT lost themselves */
+	enum lost_commit marker_found; /* ... what the check found, while RELEASING */
 	uint64_t insert_id_reported; /* ... after an OK that reported this id */
 	bool hold_transaction;	 /* a SET TRANSACTION: until the transaction it configures ends */
 	bool hold_transaction_began; /* ... which has begun (SERVER_STATUS_IN_TRANS seen) */
@@ -181,12 +190,6 @@ void client_long_data(struct client *c, uint8_t command, uint32_t id);
  * the client and its connection |s|; inside a transaction, a change makes
  * it one that is not replayed. */
 void client_insert_id_changed(struct client *c, struct server *s, uint64_t id);
-/* What the marker row says of a COMMIT lost in flight (commit_marker.c). */
-enum lost_commit {
-	LOST_COMMIT_COMMITTED,	 /* the row is there: the client gets its OK */
-	LOST_COMMIT_ROLLED_BACK, /* it is not: the transaction runs again, then the COMMIT */
-	LOST_COMMIT_UNKNOWN,	 /* it could not be read: ERR 1927, outcome unknown */
-};
 /* client_lost_commit_settled: the COMMIT waiting at the head of c->in for
  * the check of its marker row gets what |outcome| calls for. */
 void client_lost_commit_settled(struct client *c, enum lost_commit outcome);

@@ -109,6 +109,23 @@ static void probed(struct client *c, struct my_cur reply)
 	write_failed(c, &err);
 }
 
+/* release: the check's locking read opened a transaction (the session has
+ * autocommit off): its locks would be held while the transaction runs
+ * again there, and another client's marker row could wait on them, or
+ * deadlock. It is rolled back before |outcome| is acted on. */
+static void release(struct client *c, enum lost_commit outcome)
+{
+	struct my_bld b;
+	if (!readback_query_begin(c, &b)) { /* never so: the check's answer ended */
+		client_lost_commit_settled(c, outcome);
+		return;
+	}
+	my_bld_bytes(&b, "ROLLBACK", 8);
+	c->marker = CLIENT_MARKER_RELEASING;
+	c->marker_found = outcome;
+	readback_query_send(c, &b);
+}
+
 /* written: the row is in the transaction; its COMMIT may go. */
 static void written(struct client *c, const struct server *s)
 {
@@ -135,15 +152,22 @@ void commit_marker_answered(struct client *c, struct server *s)
 		probed(c, reply);
 		return;
 	}
+	if (step == CLIENT_MARKER_RELEASING) {
+		client_lost_commit_settled(c, c->marker_found);
+		return;
+	}
 	uint64_t found;
-	if (!my_readback_u64_parse(&found, reply)) {
+	enum lost_commit outcome = LOST_COMMIT_UNKNOWN;
+	if (my_readback_u64_parse(&found, reply))
+		outcome = found > 0 ? LOST_COMMIT_COMMITTED : LOST_COMMIT_ROLLED_BACK;
+	else
 		log_info("the marker row of a COMMIT lost in flight could not be read",
 			 "conn=c%llu code=%u error=\"%s\"", (unsigned long long)c->conn.id,
 			 (unsigned)err.code, err.message);
-		client_lost_commit_settled(c, LOST_COMMIT_UNKNOWN);
-		return;
-	}
-	client_lost_commit_settled(c, found > 0 ? LOST_COMMIT_COMMITTED : LOST_COMMIT_ROLLED_BACK);
+	if (s->track.status & SERVER_STATUS_IN_TRANS)
+		release(c, outcome);
+	else
+		client_lost_commit_settled(c, outcome);
 }
 
 bool commit_marker_lost(struct client *c)
@@ -153,8 +177,8 @@ bool commit_marker_lost(struct client *c)
 		buf_cleanup(&c->replay.marker_error);
 		return true;
 	}
-	if (c->marker != CLIENT_MARKER_CHECKING)
-		return false;
+	if (c->marker != CLIENT_MARKER_CHECKING && c->marker != CLIENT_MARKER_RELEASING)
+		return false; /* released or not, the check runs again on the next connection */
 	c->marker = ++c->marker_checks < MARKER_CHECKS_MAX ? CLIENT_MARKER_CHECK_DUE
 							    : CLIENT_MARKER_IDLE;
 	if (c->marker == CLIENT_MARKER_IDLE)

@@ -609,3 +609,71 @@ def test_a_marker_write_whose_answer_is_lost_runs_again_once(warmpool_factory, m
     assert v_of(mariadb, table) == "11"
     c.close()
 
+
+
+def test_kill_9_under_load_never_commits_twice_nor_lies(warmpool_factory, private_db):
+    """Four clients run short writing transactions while the server is
+    killed -9 twice and restarted: every transaction told OK is there
+    exactly once, none is there twice, a told-unknown one at most once."""
+    from test_backend_restart import kill_backend
+    db = private_db
+    db.root_sql("CREATE DATABASE rr; CREATE TABLE rr.t (u CHAR(32) NOT NULL, k INT) ENGINE=InnoDB; "
+                "CREATE TABLE rr.c (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
+                "INSERT INTO rr.c VALUES (0, 0), (1, 0), (2, 0), (3, 0); "
+                "CREATE TABLE rr.commit_marker (conn BIGINT UNSIGNED PRIMARY KEY, "
+                "txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB")
+    wp = warmpool_factory(db=db, warmpool={"workers": "2", "client_wait_timeout_ms": "30000"},
+                          listener_main={"pool_mode": "transaction",
+                                         "replay_transactions": "true",
+                                         "replay_commit_marker": "rr.commit_marker"},
+                          backend_main={"ssl_mode": "preferred", "min_idle": "2"})
+    stop = time.monotonic() + 10
+    outcomes = {}  # u -> "ok" | error args
+    lock = threading.Lock()
+
+    def client(k):
+        c = None
+        while time.monotonic() < stop:
+            u = uuid.uuid4().hex
+            try:
+                if c is None:
+                    c = connect(wp)
+                row(c, "BEGIN")
+                row(c, f"INSERT INTO rr.t VALUES ('{u}', {k})")
+                row(c, f"UPDATE rr.c SET v = v + 1 WHERE id = {k}")
+                row(c, "COMMIT")
+                res = "ok"
+            except pymysql.err.MySQLError as e:
+                res = e.args
+                if e.args[0] in (2013, 2006) or e.args[0] >= 2000:
+                    c = None
+                else:
+                    try:
+                        row(c, "ROLLBACK")
+                    except pymysql.err.MySQLError:
+                        c = None
+            with lock:
+                outcomes[u] = res
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(2):
+        time.sleep(2.5)
+        kill_backend(db)
+        db.start(ssl="off")
+    for t in threads:
+        t.join(120)
+    counts = dict(line.split("\t") for line in db.root_sql(
+        "SELECT u, COUNT(*) FROM rr.t GROUP BY u").strip().splitlines())
+    told_ok = [u for u, r in outcomes.items() if r == "ok"]
+    missing = [u for u in told_ok if u not in counts]
+    twice = {u: n for u, n in counts.items() if int(n) > 1}
+    unknown = [u for u, r in outcomes.items() if r != "ok"]
+    print("EVIDENCE ok", len(told_ok), "errors", len(unknown),
+          {str(r) for r in outcomes.values() if r != "ok"}, replays(wp, {}))
+    assert not missing, missing[:5]
+    assert not twice, twice
+    per_k = db.root_sql("SELECT GROUP_CONCAT(v ORDER BY id) FROM rr.c").strip().split(",")
+    rows_k = db.root_sql("SELECT GROUP_CONCAT(n ORDER BY k) FROM (SELECT k, COUNT(*) n "
+                         "FROM rr.t GROUP BY k) x").strip().split(",")
+    assert per_k == rows_k, (per_k, rows_k)

@@ -677,3 +677,22 @@ def test_kill_9_under_load_never_commits_twice_nor_lies(warmpool_factory, privat
     rows_k = db.root_sql("SELECT GROUP_CONCAT(n ORDER BY k) FROM (SELECT k, COUNT(*) n "
                          "FROM rr.t GROUP BY k) x").strip().split(",")
     assert per_k == rows_k, (per_k, rows_k)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: with completion_type = CHAIN, a lost COMMIT of a "
+                   "transaction that only read is answered OK with no transaction open: the "
+                   "client's next statements autocommit, and its ROLLBACK undoes nothing")
+def test_completion_type_chain_after_a_lost_commit_of_reads(warmpool_factory, mariadb, proxy,
+                                                            table, marker):
+    wp = replaying(warmpool_factory, proxy, "session", marker=marker)
+    c = connect(wp)
+    row(c, "SET SESSION completion_type = 'CHAIN'")
+    row(c, "BEGIN")
+    assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
+    proxy.arm("dropped", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    row(c, "COMMIT")
+    assert proxy.fired == ["dropped"]
+    row(c, f"INSERT INTO {table} VALUES (180, 0)")  # in the chained transaction
+    row(c, "ROLLBACK")
+    assert ids(mariadb, table) == "1", wp.read_log()[-800:]
+    c.close()

@@ -214,6 +214,18 @@ static bool born_before_leaving(struct worker *w, const struct server *s)
 	return s->pc.born_ms < atomic_load(&w->rt->backend_leaving_ms[s->bp->backend_idx]);
 }
 
+/* republish: a lend claimed for this shard arrived, and its claim no longer
+ * counts for the shard's waiters. Served one, the request shrinks; but the
+ * connection may have gone on to a shard that asked earlier, or been
+ * retired, and then this shard's waiter is covered by nothing: its request
+ * must stand again, although the shard's own count of waiters, which
+ * handoff_publish compares to skip the lock, has not changed. */
+static void republish(struct backend_pool *bp)
+{
+	bp->lend_unmet = SIZE_MAX;
+	handoff_publish(bp);
+}
+
 /* adopt_posted adopts what was posted to |w|, and hands each connection
  * out (or, |stopping|, closes the inbox and leaves them on |w|'s lists, to be
  * closed with the rest). */
@@ -236,6 +248,7 @@ static void adopt_posted(struct worker *w, bool stopping)
 			server_retire(s, "backend going away (another connection was told so)");
 		else
 			backend_pool_connection_ready(bp, &s->pc);
+		republish(bp);
 	}
 }
 

@@ -1699,6 +1699,15 @@ bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, si
 	return begins;
 }
 
+bool my_query_writes_nothing(struct my_sql_mode mode, const uint8_t *sql, size_t len)
+{
+	struct my_session_change ch;
+	my_classify(&ch, mode, MY_TEXT_QUERY, sql, len);
+	bool nothing = (ch.read || ch.begins) && ch.pin == MY_PIN_NONE;
+	my_session_change_cleanup(&ch);
+	return nothing || my_query_is_commit(mode, sql, len);
+}
+
 bool my_query_is_commit(struct my_sql_mode mode, const uint8_t *sql, size_t len)
 {
 	unsigned lookahead_left = LOOKAHEAD_BUDGET;

@@ -144,6 +144,10 @@ bool my_query_begins_transaction(struct my_sql_mode mode, const uint8_t *sql, si
  * CHAIN, not RELEASE: those leave the session otherwise). */
 bool my_query_is_commit(struct my_sql_mode mode, const uint8_t *sql, size_t len);
 
+/* my_query_writes_nothing: a lone read (my_query_is_read), BEGIN or
+ * COMMIT: nothing a later COMMIT would commit (one classification). */
+bool my_query_writes_nothing(struct my_sql_mode mode, const uint8_t *sql, size_t len);
+
 /* my_query_is_read: a lone SELECT or SHOW that neither writes, locks,
  * advances a sequence, calls a function that is not a known builtin nor
  * touches session state. Running it twice is harmless, so a lost one may be

@@ -20,14 +20,20 @@
 #define MY_STMTS_SQL_BYTES (4u << 20)
 #define MY_STMT_CACHE_SQL_BYTES (4u << 20)
 
+/* What a statement's text is, judged once at its prepare for every execute. */
+struct my_stmt_traits {
+	bool read;   /* a lone read: an execute may run twice (retry_reads) */
+	bool stays;  /* never commits a transaction (my_query_stays_in_transaction) */
+	bool begins; /* a lone BEGIN or START TRANSACTION (my_query_begins_transaction) */
+};
+
 /* A statement as the client knows it: warmpool's id, its text, and the
  * parameter types it last bound (sent again when it moves connection). */
 struct my_stmt {
 	uint32_t id;
 	uint16_t n_params;
 	bool types_known;
-	bool read; /* its text is a lone read: an execute may run twice (retry_reads) */
-	bool stays; /* its text never commits a transaction (my_query_stays_in_transaction) */
+	struct my_stmt_traits traits;
 	char *sql;
 	size_t sql_len;
 	uint8_t *types; /* 2 bytes per parameter */

@@ -1325,13 +1325,10 @@ static void client_keep_for_retry(struct client *c, uint32_t len)
 		return;
 	}
 	c->retry_read = command_is_read(c, frame, len);
-	const uint8_t *sql;
-	size_t n;
-	/* A text BEGIN is judged with its classification (client_track_session_change);
-	 * an executed one here (MariaDB prepares BEGIN; sysbench does). */
-	if (frame[MY_FRAME_HEADER_LEN] == COM_STMT_EXECUTE &&
-	    stmt_execute_text(c, frame + MY_FRAME_HEADER_LEN, len, &sql, &n))
-		c->retry_begin = my_query_begins_transaction(client_sql_mode(c), sql, n);
+	/* A text BEGIN is judged with its classification (client_track_session_change),
+	 * an executed one at its prepare. */
+	if (frame[MY_FRAME_HEADER_LEN] == COM_STMT_EXECUTE)
+		c->retry_begin = stmt_execute_begins_transaction(c, frame + MY_FRAME_HEADER_LEN, len);
 }
 
 /* client_command_text: the SQL text the COM_QUERY or COM_STMT_EXECUTE
@@ -1358,16 +1355,16 @@ static bool client_command_commits(struct client *c, const uint8_t *payload, siz
 
 /* client_statement_may_write: the COM_QUERY or COM_STMT_EXECUTE |payload|
  * (|len| bytes) may change something a COMMIT would commit: anything but a
- * read (my_query_is_read), a lone BEGIN or a lone COMMIT. */
+ * read, a lone BEGIN or a lone COMMIT (an execute's read, judged at its
+ * prepare, needs no look at its text). */
 static bool client_statement_may_write(struct client *c, const uint8_t *payload, uint32_t len)
 {
-	struct my_sql_mode mode = client_sql_mode(c);
 	const uint8_t *sql;
 	size_t n;
-	if (!client_command_text(c, payload, len, &sql, &n))
-		return true;
-	return !my_query_is_read(mode, sql, n) && !my_query_begins_transaction(mode, sql, n) &&
-	       !my_query_is_commit(mode, sql, n);
+	if (payload[0] == COM_STMT_EXECUTE && stmt_execute_is_read(c, payload, len))
+		return false;
+	return !client_command_text(c, payload, len, &sql, &n) ||
+	       !my_query_writes_nothing(client_sql_mode(c), sql, n);
 }
 
 /* client_keep_for_replay copies the command at the head of c->in for the

@@ -62,8 +62,7 @@ enum client_marker {
 struct stmt_pending {
 	char *sql[STMT_PENDING_MAX];
 	size_t len[STMT_PENDING_MAX];
-	bool read[STMT_PENDING_MAX]; /* the text is a lone read (my_query_is_read) */
-	bool stays[STMT_PENDING_MAX]; /* ... never commits (my_query_stays_in_transaction) */
+	struct my_stmt_traits traits[STMT_PENDING_MAX]; /* what each text is */
 	uint8_t head, n;
 };
 

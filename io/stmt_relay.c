@@ -128,9 +128,13 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	struct my_session_change ch;
 	my_classify(&ch, client_sql_mode(c), MY_TEXT_PREPARE, (const uint8_t *)sql, text_len);
 	my_session_change_cleanup(&ch);
-	bool read = ch.read && ch.pin == MY_PIN_NONE; /* as my_query_is_read */
-	bool stays = c->conn.w->rt->cfg.listeners[c->listener_idx].replay_transactions &&
-		     my_query_stays_in_transaction(client_sql_mode(c), (const uint8_t *)sql, text_len);
+	struct my_stmt_traits traits = {
+		.read = ch.read && ch.pin == MY_PIN_NONE, /* as my_query_is_read */
+		.stays = c->conn.w->rt->cfg.listeners[c->listener_idx].replay_transactions &&
+			 my_query_stays_in_transaction(client_sql_mode(c), (const uint8_t *)sql,
+						       text_len),
+		.begins = ch.begins && ch.pin == MY_PIN_NONE, /* as my_query_begins_transaction */
+	};
 	c->charset_unreadable = c->charset_unreadable || ch.charset_unreadable;
 	if (ch.kill) {
 		xfree(sql); /* its id would name a backend session at each execute */
@@ -143,8 +147,7 @@ static enum stmt_step client_prepare(struct client *c, uint32_t len)
 	size_t at = (q->head + q->n++) % STMT_PENDING_MAX;
 	q->sql[at] = sql;
 	q->len[at] = text_len;
-	q->read[at] = read;
-	q->stays[at] = stays;
+	q->traits[at] = traits;
 	return STMT_RELAY;
 }
 
@@ -295,7 +298,15 @@ bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len
 	if (len < 5)
 		return false;
 	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
-	return st && st->read;
+	return st && st->traits.read;
+}
+
+bool stmt_execute_begins_transaction(struct client *c, const uint8_t *payload, uint32_t len)
+{
+	if (len < 5)
+		return false;
+	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
+	return st && st->traits.begins;
 }
 
 bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload, uint32_t len)
@@ -303,7 +314,7 @@ bool stmt_execute_stays_in_transaction(struct client *c, const uint8_t *payload,
 	if (len < 5)
 		return false;
 	const struct my_stmt *st = my_stmts_find(&c->stmts, get_le32(payload + MY_STMT_ID_OFFSET));
-	return st && st->stays;
+	return st && st->traits.stays;
 }
 
 bool stmt_execute_text(struct client *c, const uint8_t *payload, uint32_t len,
@@ -337,16 +348,15 @@ bool stmt_client_close_idle(struct client *c)
 }
 
 /* pop_prepare takes the oldest queued prepare text (NULL: none), its
- * length, whether it is a read and whether it never commits. */
-static char *pop_prepare(struct client *c, size_t *len, bool *out_read, bool *out_stays)
+ * length and what it is. */
+static char *pop_prepare(struct client *c, size_t *len, struct my_stmt_traits *out_traits)
 {
 	struct stmt_pending *q = &c->prepares;
 	if (q->n == 0)
 		return NULL;
 	char *sql = q->sql[q->head];
 	*len = q->len[q->head];
-	*out_read = q->read[q->head];
-	*out_stays = q->stays[q->head];
+	*out_traits = q->traits[q->head];
 	q->sql[q->head] = NULL;
 	q->head = (uint8_t)((q->head + 1) % STMT_PENDING_MAX);
 	q->n--;
@@ -408,14 +418,13 @@ void stmt_server_prepare_reply(struct server *s, uint8_t *payload, size_t have)
 		return;
 	}
 	size_t sql_len;
-	bool read = false, stays = false;
-	char *sql = c ? pop_prepare(c, &sql_len, &read, &stays) : NULL;
+	struct my_stmt_traits traits = {0};
+	char *sql = c ? pop_prepare(c, &sql_len, &traits) : NULL;
 	if (ok && sql) {
 		uint32_t id = my_stmts_add(&c->stmts, (const uint8_t *)sql, sql_len, params);
 		struct my_stmt *st = my_stmts_find(&c->stmts, id);
 		if (st) {
-			st->read = read;
-			st->stays = stays;
+			st->traits = traits;
 		}
 		if (!cache_prepared(s, sql, sql_len, backend_id, params))
 			client_pin(c, MY_PIN_PREPARED_STATEMENT); /* out of memory */
@@ -478,9 +487,9 @@ void stmt_server_invalidate(struct server *s, struct my_bld *b)
 void stmt_client_prepares_lost(struct client *c)
 {
 	size_t len;
-	bool read, stays;
+	struct my_stmt_traits traits;
 	char *sql;
-	while ((sql = pop_prepare(c, &len, &read, &stays)))
+	while ((sql = pop_prepare(c, &len, &traits)))
 		xfree(sql);
 }
 

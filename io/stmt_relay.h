@@ -31,6 +31,10 @@ enum stmt_step stmt_client_command(struct client *c, uint32_t len);
  * prepare): running it twice is harmless. */
 bool stmt_execute_is_read(struct client *c, const uint8_t *payload, uint32_t len);
 
+/* stmt_execute_begins_transaction: as stmt_execute_is_read, for a lone
+ * BEGIN or START TRANSACTION (MariaDB prepares them; sysbench does). */
+bool stmt_execute_begins_transaction(struct client *c, const uint8_t *payload, uint32_t len);
+
 /* stmt_execute_stays_in_transaction: as stmt_execute_is_read, for a
  * statement whose text never commits a transaction (judged at its prepare,
  * on listeners with replay_transactions). */

@@ -307,6 +307,24 @@ Test(pin, a_lone_commit)
 	cr_expect_not(commits(""));
 }
 
+static bool writes_nothing(const char *sql)
+{
+	return my_query_writes_nothing(plain, (const uint8_t *)sql, strlen(sql));
+}
+
+Test(pin, statements_a_commit_has_nothing_of)
+{
+	cr_expect(writes_nothing("SELECT v FROM t WHERE id = 1"));
+	cr_expect(writes_nothing("BEGIN"));
+	cr_expect(writes_nothing("START TRANSACTION READ ONLY"));
+	cr_expect(writes_nothing("COMMIT"));
+	cr_expect_not(writes_nothing("UPDATE t SET v = 1"));
+	cr_expect_not(writes_nothing("SELECT f(1)")); /* a function may write */
+	cr_expect_not(writes_nothing("SELECT v FROM t FOR UPDATE"));
+	cr_expect_not(writes_nothing("BEGIN; INSERT INTO t VALUES (1)"));
+	cr_expect_not(writes_nothing("COMMIT AND CHAIN"));
+}
+
 static bool begins(const char *sql)
 {
 	return my_query_begins_transaction(plain, (const uint8_t *)sql, strlen(sql));

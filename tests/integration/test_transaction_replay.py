@@ -16,14 +16,19 @@ import pytest
 from conftest import connect, row, value
 
 
+def scratch_table(db, prefix, columns, rows=""):
+    """A table of its own in schema rr, dropped after the test."""
+    name = f"rr.{prefix}_{uuid.uuid4().hex[:12]}"
+    db.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
+                f"CREATE TABLE {name} ({columns}) ENGINE=InnoDB"
+                + (f"; INSERT INTO {name} VALUES {rows}" if rows else ""))
+    yield name
+    db.root_sql(f"DROP TABLE IF EXISTS {name}")
+
+
 @pytest.fixture
 def table(mariadb):
-    name = f"rr.x_{uuid.uuid4().hex[:12]}"
-    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
-                     f"CREATE TABLE {name} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; "
-                     f"INSERT INTO {name} VALUES (1, 10)")
-    yield name
-    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+    yield from scratch_table(mariadb, "x", "id INT PRIMARY KEY, v INT", "(1, 10)")
 
 
 
@@ -60,6 +65,16 @@ def ids(db, table):
 
 def lost_transaction(e):
     return e.value.args[0] == 1927 and "transaction was rolled back" in e.value.args[1]
+
+
+def unknown_outcome(e):
+    """ERR 1927 saying a lost COMMIT's outcome is unknown."""
+    return e.value.args[0] == 1927 and "outcome is then unknown" in e.value.args[1]
+
+
+def plain_commit(payload):
+    """A fault proxy match: the text query COMMIT."""
+    return payload[:1] == b"\x03" and payload[1:].upper() == b"COMMIT"
 
 
 def cut_and_told(c, proxy, db, table, id_):
@@ -337,12 +352,7 @@ def test_a_statement_slow_only_the_first_time_is_replayed(warmpool_factory, mari
 
 @pytest.fixture
 def auto_table(mariadb):
-    name = f"rr.a_{uuid.uuid4().hex[:12]}"
-    mariadb.root_sql(f"CREATE DATABASE IF NOT EXISTS rr; "
-                     f"CREATE TABLE {name} (id INT AUTO_INCREMENT PRIMARY KEY, v INT) "
-                     f"ENGINE=InnoDB")
-    yield name
-    mariadb.root_sql(f"DROP TABLE IF EXISTS {name}")
+    yield from scratch_table(mariadb, "a", "id INT AUTO_INCREMENT PRIMARY KEY, v INT")
 
 
 def test_inserts_of_explicit_ids_are_replayed(warmpool_factory, mariadb, proxy, auto_table):
@@ -416,7 +426,7 @@ def test_a_commit_lost_after_it_committed_gets_its_ok(warmpool_factory, mariadb,
     c = connect(wp)
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (30, 300)")
-    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("lost", plain_commit)
     row(c, "COMMIT")
     assert proxy.fired == ["lost"]
     assert ids(mariadb, table) == "1,30"
@@ -441,7 +451,7 @@ def test_a_commit_lost_before_it_ran_runs_again(warmpool_factory, mariadb, proxy
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (32, 320)")
     row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
-    proxy.arm("dropped", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("dropped", plain_commit)
     row(c, "COMMIT")
     assert proxy.fired == ["dropped"]
     assert ids(mariadb, table) == "1,32"
@@ -460,7 +470,7 @@ def test_a_commit_lost_with_the_marker_unwritable_stays_unknown(warmpool_factory
     c = connect(wp)
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (33, 330)")
-    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("lost", plain_commit)
     with pytest.raises(pymysql.err.OperationalError) as lost:
         row(c, "COMMIT")
     assert lost.value.args[0] == 1927
@@ -497,7 +507,7 @@ def test_a_check_lost_itself_is_read_again(warmpool_factory, mariadb, proxy, tab
     c = connect(wp)
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (35, 350)")
-    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("lost", plain_commit)
     proxy.arm("abort", lambda p: p[:1] == b"\x03" and b"FOR UPDATE" in p)
     row(c, "COMMIT")
     assert proxy.fired == ["lost", "abort"]
@@ -516,10 +526,10 @@ def test_a_transaction_that_only_read_writes_no_marker(warmpool_factory, mariadb
     c = connect(wp)
     row(c, "BEGIN")
     assert value(c, f"SELECT v FROM {table} WHERE id = 1") == 10
-    proxy.arm("lost", lambda p: p[:1] == b"\x03" and p[1:].upper() == b"COMMIT")
+    proxy.arm("lost", plain_commit)
     with pytest.raises(pymysql.err.OperationalError) as lost:
         row(c, "COMMIT")
-    assert lost.value.args[0] == 1927 and "outcome is then unknown" in lost.value.args[1]
+    assert unknown_outcome(lost)
     assert proxy.fired == ["lost"]
     assert replays(wp, {"unknown_outcome": 1}) == {"unknown_outcome": 1}
     assert mariadb.root_sql(f"SELECT COUNT(*) FROM {marker}").strip() == rows_before

@@ -635,3 +635,39 @@ def test_a_marker_write_that_rolls_the_transaction_back_fails_the_commit(
     row(c, "COMMIT")
     assert ids(mariadb, table) == "1,61"
     c.close()
+
+
+@pytest.mark.parametrize("fault", ["lost", "dropped"])
+def test_a_commit_lost_in_flight_on_mysql_is_settled_by_its_marker(warmpool_factory, mysql,
+                                                                   fault):
+    """The same on MySQL 9.7 (caching_sha2_password over plaintext, with the
+    server's RSA key): committed, the client gets its OK; not, the
+    transaction runs again; the row is there once either way."""
+    from fault_proxy import FaultProxy
+    mysql_proxy = FaultProxy(mysql.port)
+    tables = scratch_table(mysql, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
+    table = next(tables)
+    mysql.root_sql("CREATE TABLE IF NOT EXISTS rr.commit_marker (conn BIGINT UNSIGNED PRIMARY "
+                   "KEY, txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB; "
+                   "GRANT ALL ON rr.* TO 'app'@'%'")
+    try:
+        wp = warmpool_factory(db=mysql, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "transaction",
+                                             "replay_transactions": "true",
+                                             "replay_commit_marker": "rr.commit_marker"},
+                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
+                                            "server_public_key": mysql.env["rsa_public_key"],
+                                            "min_idle": "1", "max_connections": "4"})
+        c = connect(wp)
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {table} VALUES (70, 700)")
+        mysql_proxy.arm(fault, plain_commit)
+        row(c, "COMMIT")
+        assert mysql_proxy.fired == [fault]
+        assert ids(mysql, table) == "1,70"
+        want = {"committed": 1} if fault == "lost" else {"replayed": 1}
+        assert replays(wp, want) == want
+        c.close()
+    finally:
+        mysql_proxy.close()
+        next(tables, None)

@@ -162,6 +162,14 @@ class MariaDB:
                                "-N", "-B", "-e", sql],
                               check=True, capture_output=True, text=True, timeout=60).stdout
 
+    def lock_conflicts(self):
+        """Deadlocks and lock wait timeouts InnoDB has counted since the server
+        started: the only errors sysbench ignores (1213, 1205) that a run of
+        oltp_read_write can meet, whoever stands between it and the server."""
+        return int(self.root_sql(
+            "SELECT SUM(COUNT) FROM information_schema.INNODB_METRICS "
+            "WHERE NAME IN ('lock_deadlocks', 'lock_timeouts')").strip())
+
     def mysql_client(self, *args, timeout=60):
         """Runs MySQL's own mysql client from the server's root (MySQL only); the
         fixture directory is /srv/instance there (certs under /srv/instance/certs)."""

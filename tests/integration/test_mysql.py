@@ -350,10 +350,14 @@ def test_sysbench_read_write_64_threads_on_8_connections(warmpool_factory, mysql
     tables = ["--tables=4", "--table-size=100000"]
     prep = sysbench(wp.port, "oltp_read_write", "prepare", 4, extra=tables)
     assert prep.returncode == 0, prep.stdout + prep.stderr
+    conflicts = mysql.lock_conflicts()
     run = sysbench(wp.port, "oltp_read_write", "run", 64, seconds=10, extra=tables)
     assert run.returncode == 0, run.stdout + run.stderr
     assert stat(run.stdout, "transactions") > 0
-    assert stat(run.stdout, "ignored errors") == 0, run.stdout
+    # sysbench ignores deadlocks and lock wait timeouts (1213, 1205): with
+    # transactions on its hot rows InnoDB may pick a victim, as it would among
+    # direct clients. Every one must be a conflict the server itself counted.
+    assert stat(run.stdout, "ignored errors") <= mysql.lock_conflicts() - conflicts, run.stdout
     assert stat(run.stdout, "reconnects") == 0
     assert backend_connects(wp) == 8
     log = wp.read_log()

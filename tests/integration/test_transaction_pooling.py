@@ -180,6 +180,7 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, txn_db):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
+    conflicts = txn_db.lock_conflicts()
     # sysbench's default: server-side prepared statements, which move with
     # their clients between the 8 connections.
     run = subprocess.run(base + [f"--mysql-port={wp.port}", "--threads=64", "--time=10",
@@ -190,7 +191,11 @@ def test_sysbench_64_threads_on_8_connections(warmpool_factory, txn_db):
     assert run.returncode == 0, run.stdout + run.stderr
     errors = int(re.search(r"ignored errors:\s+(\d+)", run.stdout).group(1))
     transactions = int(re.search(r"transactions:\s+(\d+)", run.stdout).group(1))
-    assert transactions > 0 and errors == 0, run.stdout
+    assert transactions > 0, run.stdout
+    # sysbench ignores deadlocks and lock wait timeouts (1213, 1205): with
+    # transactions on its hot rows InnoDB may pick a victim, as it would among
+    # direct clients. Every one must be a conflict the server itself counted.
+    assert errors <= txn_db.lock_conflicts() - conflicts, run.stdout
     assert max(peak) <= 8, peak
     # oltp_read_write deletes and re-inserts rows: every row must be there.
     rows = txn_db.root_sql("SELECT " + " + ".join(

@@ -194,6 +194,13 @@ def main():
                   f"warmpool (transaction mode, TLS to the backend) vs HAProxy TCP passthrough "
                   f"(plaintext end to end): **{fmt(r_ha, 2)}×** the qps at **{fmt(r_cpu, 2)}×** "
                   "the proxy CPU per query.", ""]
+        for name, what in (("warmpool-txn-plain", "warmpool, transaction mode, plaintext to the "
+                            "backend as HAProxy's"),
+                           ("forward", "the naive io_uring forwarder (`bench/forward.c`)")):
+            if name in thr["targets"]:
+                parts += [f"{what}: **{fmt(ratio(thr, name, 'haproxy'), 2)}×** HAProxy's qps at "
+                          f"**{fmt(ratio(thr, name, 'haproxy', 'cpu_us_per_op'), 2)}×** its CPU "
+                          "per query.", ""]
         png = plot_cdf(run, out, thr)
         parts += [f"![latency CDF]({png.as_posix()})", ""]
     rw = load(run, "read-write.json")
@@ -203,6 +210,17 @@ def main():
                   "`BEGIN`, two point selects, `UPDATE ... SET k=k+1` of a random row, `COMMIT`; "
                   "in transaction mode the backend connection is held for the transaction and "
                   "given back at `COMMIT`.", "", load_table(rw, "tps"), ""]
+    server = load(run, "server-cpu.json")
+    if server:
+        parts += ["### the server's CPU per query, by the path the queries take (16 clients)", "",
+                  f"`{BENCH_CMD} throughput --target T --pid T=MARIADBD ...` for every target: "
+                  "`proxy CPU µs/op` below is mariadbd's, per point select served through that "
+                  "path. TLS to the server costs the server too, on the CPUs it shares with the "
+                  "proxy and the clients.", "", load_table(server, "qps"), ""]
+        r_tls = ratio(server, "warmpool-txn", "warmpool-txn-plain", "cpu_us_per_op")
+        if r_tls:
+            parts += [f"mariadbd's CPU per query through warmpool with TLS to it: **{fmt(r_tls, 2)}×** "
+                      "that through warmpool in plaintext.", ""]
     large = load(run, "large-first.json")
     if large:
         r_cpu = ratio(large, "warmpool-txn-large", "warmpool-txn", "cpu_us_per_op")
@@ -221,7 +239,8 @@ def main():
         files = sorted(run.glob("scaling-*.json"),
                        key=lambda p: int(re.search(r"(\d+)", p.name).group(1)))
         docs = [json.loads(f.read_text()) for f in files]
-        names = [t for t in ("direct", "haproxy", "proxysql", "warmpool-txn")
+        names = [t for t in ("direct", "haproxy", "forward", "proxysql", "warmpool-txn",
+                             "warmpool-txn-plain")
                  if any(t in d["targets"] for d in docs)]
         rows = ["| clients | " + " | ".join(names) + " |",
                 "| --- | " + " | ".join("---" for _ in names) + " |"]

@@ -58,6 +58,8 @@ cleanup() {
   [ -n "${WP_PID:-}" ] && kill "$WP_PID" 2>/dev/null && wait "$WP_PID" 2>/dev/null
   for pid in ${WP_WORKER_PIDS:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   [ -n "${PSQL_PID:-}" ] && kill "$PSQL_PID" 2>/dev/null && wait "$PSQL_PID" 2>/dev/null
+  # Killed, it ends by the signal: its status (143) must not end the cleanup.
+  [ -n "${FWD_PID:-}" ] && kill "$FWD_PID" 2>/dev/null && { wait "$FWD_PID" 2>/dev/null || true; }
   [ -f "$OUT/haproxy.pid" ] && kill "$(cat "$OUT/haproxy.pid")" 2>/dev/null
   tools/mariadb-fixture.sh stop --dir "$DB" >/dev/null 2>&1 || true
 }
@@ -69,7 +71,7 @@ sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$DB_port" --mysq
 
 # warmpool: plaintext and TLS clients, session and transaction mode; TLS to the backend.
 WP_SESSION=$(free_port) WP_TXN=$(free_port) WP_TXN_TLS=$(free_port) WP_ADMIN=$(free_port)
-WP_RESTART=$(free_port) WP_PS=$(free_port) WP_LARGE=$(free_port)
+WP_RESTART=$(free_port) WP_PS=$(free_port) WP_LARGE=$(free_port) WP_TXN_PLAIN=$(free_port)
 echo "app:app-secret" > "$OUT/users.txt"; chmod 600 "$OUT/users.txt"
 cat > "$OUT/warmpool.ini" <<EOF
 [warmpool]
@@ -96,6 +98,13 @@ backend = main
 pool_mode = transaction
 tls_cert = $DB_server_cert
 tls_key = $DB_server_key
+
+# The same pool without TLS to the backend: what warmpool costs apart from
+# the server's TLS, against HAProxy, which passes plaintext through.
+[listener txn_plain]
+port = $WP_TXN_PLAIN
+backend = plain
+pool_mode = transaction
 
 # Point selects on pooled connections that each carried a 4 MiB statement:
 # a pool of its own, so that the other scenarios meet none of them.
@@ -124,6 +133,12 @@ ssl_server_name = localhost
 min_idle = 8
 max_connections = 64
 
+[backend plain]
+port = $DB_port
+ssl_mode = disabled
+min_idle = 8
+max_connections = 64
+
 [backend ps]
 port = $DB_port
 ssl_mode = verify_identity
@@ -149,7 +164,8 @@ min_idle = 4
 max_connections = 16
 EOF
 # MySQL without TLS: caching_sha2_password's full authentication needs its key.
-[ "$SERVER" = mariadb ] || echo "server_public_key = $DB_rsa_public_key" >> "$OUT/warmpool.ini"
+[ "$SERVER" = mariadb ] || sed -i "/^ssl_mode = \(preferred\|disabled\)$/a server_public_key = $DB_rsa_public_key" \
+  "$OUT/warmpool.ini"
 build/io/warmpool --config "$OUT/warmpool.ini" 2>"$OUT/warmpool.log" &
 WP_PID=$!
 
@@ -173,6 +189,12 @@ EOF
 haproxy -f "$OUT/haproxy.cfg" -D -p "$OUT/haproxy.pid"
 sleep 1
 HA_PID=$(cat "$OUT/haproxy.pid")
+
+# The naive io_uring forwarder of issue #18 (bench/forward.c): one backend
+# connection per client, no parsing, no TLS; the floor of a proxy's kernel cost.
+FORWARD=$(free_port)
+build/bench/warmpool-forward "$FORWARD" "$DB_port" &
+FWD_PID=$!
 
 # ProxySQL, when given: the widely used MySQL pooler, TLS to MariaDB as warmpool.
 T_PSQL=()
@@ -222,6 +244,8 @@ T_HA_TLS=(--target haproxy-tls=127.0.0.1:$HAPROXY/tls --pid haproxy-tls=$HA_PID)
 T_WPS=(--target warmpool-session=127.0.0.1:$WP_SESSION --pid warmpool-session=$WP_PID)
 T_WPT=(--target warmpool-txn=127.0.0.1:$WP_TXN --pid warmpool-txn=$WP_PID)
 T_WPT_TLS=(--target warmpool-txn-tls=127.0.0.1:$WP_TXN_TLS/tls --pid warmpool-txn-tls=$WP_PID)
+T_WPT_PLAIN=(--target warmpool-txn-plain=127.0.0.1:$WP_TXN_PLAIN --pid warmpool-txn-plain=$WP_PID)
+T_FWD=(--target forward=127.0.0.1:$FORWARD --pid forward=$FWD_PID)
 T_WPT_LARGE=(--target warmpool-txn-large=127.0.0.1:$WP_LARGE --pid warmpool-txn-large=$WP_PID
   --large-first warmpool-txn-large)
 
@@ -235,13 +259,22 @@ $BENCH connect "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_PSQL[@]}"
   "${COMMON[@]}" --connections 8 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/connect.json"
 
 say "throughput: point selects, 16 clients"
-$BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" \
-  "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER \
-  --rounds $ROUNDS --json "$OUT/throughput.json"
+$BENCH throughput "${T_DIRECT[@]}" "${T_DIRECT_TLS[@]}" "${T_HA[@]}" "${T_HA_TLS[@]}" "${T_FWD[@]}" \
+  "${T_PSQL[@]}" "${T_WPS[@]}" "${T_WPT[@]}" "${T_WPT_TLS[@]}" "${T_WPT_PLAIN[@]}" "${COMMON[@]}" \
+  --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/throughput.json"
+
+# The server's side of the same paths: --pid is mariadbd's for every target, so
+# cpu_us/op is what the server spends per query served through each of them.
+say "server CPU per query, by the path the queries take, 16 clients"
+$BENCH throughput --target direct=127.0.0.1:$DB_port --target direct-tls=127.0.0.1:$DB_port/tls \
+  --target haproxy=127.0.0.1:$HAPROXY --target warmpool-txn=127.0.0.1:$WP_TXN \
+  --target warmpool-txn-plain=127.0.0.1:$WP_TXN_PLAIN \
+  $(for t in direct direct-tls haproxy warmpool-txn warmpool-txn-plain; do echo --pid "$t=$DB_pid"; done) \
+  "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS --json "$OUT/server-cpu.json"
 
 say "throughput: read-write transactions (BEGIN, 2 point selects, UPDATE, COMMIT), 16 clients"
 $BENCH throughput --mix read-write "${T_DIRECT[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPS[@]}" \
-  "${T_WPT[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS \
+  "${T_WPT[@]}" "${T_WPT_PLAIN[@]}" "${COMMON[@]}" --connections 16 --seconds $SECONDS_PER --rounds $ROUNDS \
   --json "$OUT/read-write.json"
 
 say "throughput: point selects after a 4 MiB statement on the same pooled connections, 16 clients"
@@ -252,8 +285,8 @@ for n in 16 64 256 1000; do
   say "throughput at $n clients"
   # MariaDB takes 1000 connections (the fixture's max_connections): at 1000
   # clients only warmpool, which multiplexes them onto 64, can be measured.
-  targets=("${T_DIRECT[@]}" "${T_HA[@]}" "${T_PSQL[@]}" "${T_WPT[@]}")
-  [ $n -ge 1000 ] && targets=("${T_PSQL[@]}" "${T_WPT[@]}")
+  targets=("${T_DIRECT[@]}" "${T_HA[@]}" "${T_FWD[@]}" "${T_PSQL[@]}" "${T_WPT[@]}" "${T_WPT_PLAIN[@]}")
+  [ $n -ge 1000 ] && targets=("${T_PSQL[@]}" "${T_WPT[@]}" "${T_WPT_PLAIN[@]}")
   $BENCH throughput "${targets[@]}" "${COMMON[@]}" --connections $n --seconds $SECONDS_PER \
     --rounds 1 --json "$OUT/scaling-$n.json"
 done

@@ -1,4 +1,4 @@
-"""warmpool-bench itself: many connections on two client threads, the restart scenario, and point selects after a large statement."""
+"""warmpool-bench itself: many connections on two client threads, the restart scenario, point selects after a large statement, and the naive forwarder it is compared with."""
 import json
 import os
 import re
@@ -8,9 +8,10 @@ import threading
 import time
 import urllib.request
 
-from conftest import FIXTURE, WARMPOOL
+from conftest import FIXTURE, WARMPOOL, cli, free_port, wait_until
 
 BENCH = WARMPOOL.parents[1] / "bench" / "warmpool-bench"  # same build as warmpool
+FORWARD = WARMPOOL.parents[1] / "bench" / "warmpool-forward"
 
 
 def raise_nofile():
@@ -136,3 +137,32 @@ def test_large_statement_then_point_selects_on_the_same_pooled_connections(
     assert float(values["warmpool_backend_received_bytes_total"]) > 8 * (4 << 20), values
     waits = float(values["warmpool_ring_waits_total"])
     assert waits > 0 and float(values["warmpool_ring_completions_total"]) >= waits
+
+
+def test_forwarder_relays_both_ways_and_frees_each_pair(mariadb, tmp_path):
+    """bench/forward.c, the baseline of issue #18: a real client logs in and
+    reads through it, the read-write mix's every transaction reaches the
+    server, and each client's backend connection ends with the client."""
+    table = bench_table(mariadb)
+    port = free_port()
+    fwd = subprocess.Popen([str(FORWARD), str(port), str(mariadb.port)])
+    try:
+        wait_until(lambda: cli(port, "SELECT 1").returncode == 0, what="the forwarder to listen")
+        r = cli(port, "SELECT CONCAT(CURRENT_USER(), ' ', @@port)")
+        assert r.stdout.strip() == f"app@% {mariadb.port}", r.stdout + r.stderr
+        before = int(mariadb.root_sql("SELECT SUM(k) FROM wp_bench.t"))
+        out = tmp_path / "rw.json"
+        r, _ = run_bench("throughput", "--mix", "read-write", "--target", f"fwd=127.0.0.1:{port}",
+                         "--pid", f"fwd={fwd.pid}", "--connections", 8, "--seconds", 2,
+                         "--rounds", 1, *table, "--json", out)
+        assert r.returncode == 0, r.stdout + r.stderr
+        t = json.loads(out.read_text())["targets"]["fwd"]
+        assert t["errors"] == 0 and t["ops"] > 0 and t["cpu_us_per_op"] > 0, t
+        assert int(mariadb.root_sql("SELECT SUM(k) FROM wp_bench.t")) - before == t["ops"]
+        # Its clients are gone: so are their backend connections (only the listener is left).
+        wait_until(lambda: len(os.listdir(f"/proc/{fwd.pid}/fd")) <= 8, timeout=10,
+                   what="the forwarder to close the pairs")
+        assert fwd.poll() is None
+    finally:
+        fwd.kill()
+        fwd.wait()

@@ -338,7 +338,8 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 		bench_sleep(LARGE_SETTLE_S);
 	}
 	double cpu0 = spec->pid ? bench_process_cpu(spec->pid) : 0;
-	double wake0 = spec->pid ? bench_process_wakeups(spec->pid) : 0;
+	struct bench_wakeups wake0 = {0};
+	bool wake_known = spec->pid && bench_wakeups_read(&wake0, spec->pid);
 	double t0 = bench_now();
 	load_start(&run, o, t, t0 + o->seconds, round, false);
 	load_join(&run);
@@ -346,11 +347,12 @@ static void run_once(const struct load_opts *o, const struct load_target_spec *s
 	r->seconds += elapsed;
 	if (spec->pid) {
 		r->cpu += bench_process_cpu(spec->pid) - cpu0;
-		r->wakeups += bench_process_wakeups(spec->pid) - wake0;
+		r->wakeups += wake_known ? bench_wakeups_since(&wake0, spec->pid) : NAN;
 		double rss = bench_process_rss(spec->pid);
 		if (rss > r->rss_max)
 			r->rss_max = rss;
 	}
+	bench_wakeups_cleanup(&wake0);
 	size_t before = r->n;
 	load_finish(&run, r);
 	fprintf(stderr, "warmpool-bench: round %d/%d %-22s %9.0f /s\n", round + 1, o->rounds,

@@ -29,36 +29,86 @@ double bench_process_cpu(int pid)
 }
 
 /* thread_wakeups reads voluntary_ctxt_switches from one status file. */
-static double thread_wakeups(const char *path)
+static bool thread_wakeups(const char *path, unsigned long *out)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return 0; /* the thread ended between the listing and now */
+		return false; /* the thread ended between the listing and now */
 	char line[256];
-	unsigned long n = 0;
-	while (fgets(line, sizeof(line), f) && sscanf(line, "voluntary_ctxt_switches: %lu", &n) != 1)
-		;
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "voluntary_ctxt_switches: %lu", out) == 1;
 	fclose(f);
-	return (double)n;
+	return found;
 }
 
-double bench_process_wakeups(int pid)
+static bool wakeups_add(struct bench_wakeups *w, size_t *cap, int tid, unsigned long count)
 {
+	if (w->n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 64;
+		int *tid_grown = realloc(w->tid, grown * sizeof(*w->tid));
+		if (tid_grown)
+			w->tid = tid_grown;
+		unsigned long *count_grown = realloc(w->count, grown * sizeof(*w->count));
+		if (count_grown)
+			w->count = count_grown;
+		if (!tid_grown || !count_grown)
+			return false;
+		*cap = grown;
+	}
+	w->tid[w->n] = tid;
+	w->count[w->n] = count;
+	w->n++;
+	return true;
+}
+
+bool bench_wakeups_read(struct bench_wakeups *out, int pid)
+{
+	*out = (struct bench_wakeups){0};
 	char path[300];
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	DIR *d = opendir(path);
 	if (!d)
-		return NAN;
-	double sum = 0;
+		return false;
+	size_t cap = 0;
+	bool ok = true;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (ok && (e = readdir(d))) {
+		unsigned long count;
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid, e->d_name);
-		sum += thread_wakeups(path);
+		if (thread_wakeups(path, &count))
+			ok = wakeups_add(out, &cap, atoi(e->d_name), count);
 	}
 	closedir(d);
+	return ok;
+}
+
+double bench_wakeups_since(const struct bench_wakeups *before, int pid)
+{
+	struct bench_wakeups now;
+	double sum = NAN;
+	if (bench_wakeups_read(&now, pid)) {
+		sum = 0;
+		for (size_t i = 0; i < now.n; i++) {
+			unsigned long then = 0;
+			for (size_t j = 0; j < before->n; j++)
+				if (before->tid[j] == now.tid[i])
+					then = before->count[j];
+			/* A recycled id of a thread that ended reads lower: from zero. */
+			sum += (double)(now.count[i] >= then ? now.count[i] - then : now.count[i]);
+		}
+	}
+	bench_wakeups_cleanup(&now);
 	return sum;
+}
+
+void bench_wakeups_cleanup(struct bench_wakeups *w)
+{
+	free(w->tid);
+	free(w->count);
+	*w = (struct bench_wakeups){0};
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -166,3 +166,39 @@ def test_forwarder_relays_both_ways_and_frees_each_pair(mariadb, tmp_path):
     finally:
         fwd.kill()
         fwd.wait()
+
+
+CHURNER = """
+import threading, time
+def busy():  # a thread that sleeps often (each sleep is a wake-up), then ends
+    for _ in range(2000):
+        time.sleep(0.0002)
+threading.Thread(target=busy).start()
+time.sleep(60)
+"""
+
+
+def test_wakeups_of_threads_that_end_are_not_taken_back(mariadb, tmp_path):
+    """A server that ends its per-connection threads (MySQL's do) must read
+    zero or more wake-ups per query, never fewer than none: a thread's count
+    leaves with it, so readings are compared thread by thread."""
+    table = bench_table(mariadb)
+    churner = subprocess.Popen(["python3", "-c", CHURNER])
+    try:
+        def busy_thread_switches():
+            tasks = os.listdir(f"/proc/{churner.pid}/task")
+            return max(int(open(f"/proc/{churner.pid}/task/{t}/status").read()
+                           .split("voluntary_ctxt_switches:")[1].split()[0]) for t in tasks)
+        wait_until(lambda: busy_thread_switches() > 200, what="the busy thread to sleep often")
+        out = tmp_path / "churn.json"
+        # The busy thread ends within the measured 2 s; the queries go to MariaDB.
+        r, _ = run_bench("throughput", "--target", f"db=127.0.0.1:{mariadb.port}",
+                         "--pid", f"db={churner.pid}", "--connections", 1, "--seconds", 2,
+                         "--rounds", 1, *table, "--json", out)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert len(os.listdir(f"/proc/{churner.pid}/task")) == 1  # it did end
+        t = json.loads(out.read_text())["targets"]["db"]
+        assert t["ops"] > 0 and t["wakeups_per_op"] >= 0, t
+    finally:
+        churner.kill()
+        churner.wait()

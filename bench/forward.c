@@ -2,8 +2,9 @@
 /*
  * warmpool-forward LISTEN_PORT BACKEND_PORT
  *
- * Every accepted client gets a backend connection of its own on 127.0.0.1;
- * each side has one 16 KiB buffer, one recv in flight, and a send to the
+ * Every accepted client gets a backend connection of its own on 127.0.0.1,
+ * connected synchronously (it measures persistent connections, not connect
+ * rates); each side has one 16 KiB buffer, one recv in flight, and a send to the
  * other side of what it read before its next recv. No parsing, no TLS, no
  * pool: what issue #18 measured as "a naive io_uring forwarder", kept here
  * so that warmpool-bench can put it side by side with HAProxy and warmpool.

@@ -38,11 +38,14 @@ void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, ui
 
 void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
 {
-	char q[256];
+	/* Parts of a valid name (my_marker_table_valid): no quote to escape. */
+	int schema_len = (int)(strchr(table, '.') - table);
+	char q[512];
 	int n = snprintf(q, sizeof(q),
-			 "SELECT COUNT(*) FROM %s WHERE conn = %" PRIu64 " AND txn = %" PRIu64
-			 " FOR UPDATE",
-			 table, key, txn);
+			 "SELECT IF((SELECT ENGINE FROM information_schema.TABLES WHERE "
+			 "TABLE_SCHEMA = '%.*s' AND TABLE_NAME = '%s') = 'InnoDB', COUNT(*), NULL) "
+			 "FROM %s WHERE conn = %" PRIu64 " AND txn = %" PRIu64 " FOR UPDATE",
+			 schema_len, table, table + schema_len + 1, table, key, txn);
 	my_bld_bytes(b, q, (size_t)n);
 }
 

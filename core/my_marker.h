@@ -22,7 +22,11 @@ void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, ui
 /* my_marker_check_query appends the statement that tells, on another
  * connection, whether that transaction committed: a locking read, so that
  * it waits for the transaction while its session is still alive on the
- * server (a cut network), and answers once it committed or rolled back. */
+ * server (a cut network), and answers once it committed or rolled back.
+ * Its one value is the count of the row, or NULL when the table is not
+ * InnoDB: a table that does not take part in transactions (MyISAM, Aria)
+ * keeps the row of a transaction that rolled back, and its count would
+ * answer OK for a COMMIT that never ran. |table| must be valid. */
 void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
 
 /* my_marker_reply_ok reads the answer to either statement: true for an OK

@@ -151,17 +151,28 @@ static bool parse_u64(const char *text, uint64_t *out)
 	return true;
 }
 
-bool my_readback_u64_parse(uint64_t *out, struct my_cur reply)
+enum my_readback_u64 my_readback_u64_read(uint64_t *out, struct my_cur reply)
 {
 	/* The answer has the shape of a one-variable read-back: the name only
-	 * labels the value here. */
+	 * labels the value here, and a NULL reads as the literal NULL (a
+	 * string 'NULL' would be quoted). */
 	static const char name[] = "value";
 	struct my_vars names = {0}, got = {0};
-	bool ok = my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
-		  my_readback_parse(&got, &names, reply);
-	const char *value = ok ? my_vars_get(&got, name) : NULL;
-	ok = value && parse_u64(value, out);
+	enum my_readback_u64 answer = MY_READBACK_U64_NONE;
+	const char *value = my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
+					    my_readback_parse(&got, &names, reply)
+				    ? my_vars_get(&got, name)
+				    : NULL;
+	if (value && strcmp(value, "NULL") == 0)
+		answer = MY_READBACK_U64_NULL;
+	else if (value && parse_u64(value, out))
+		answer = MY_READBACK_U64_VALUE;
 	my_vars_clear(&got);
 	my_vars_clear(&names);
-	return ok;
+	return answer;
+}
+
+bool my_readback_u64_parse(uint64_t *out, struct my_cur reply)
+{
+	return my_readback_u64_read(out, reply) == MY_READBACK_U64_VALUE;
 }

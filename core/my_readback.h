@@ -28,9 +28,20 @@ WP_MUST_CHECK bool my_readback_parse(struct my_vars *out, const struct my_vars *
  * written explicitly into an AUTO_INCREMENT column too). */
 void my_readback_insert_id_query(struct my_bld *b);
 
-/* my_readback_u64_parse reads the whole response |reply| to a query of one
- * value, as that one or a COUNT(*), into |out|. False for an ERR, any other
- * shape, or a value that is not an unsigned 64-bit integer. */
+/* What the response to a query of one unsigned value held. */
+enum my_readback_u64 {
+	MY_READBACK_U64_NONE = 0, /* an ERR, another shape, or a value that is
+				     not an unsigned 64-bit integer */
+	MY_READBACK_U64_VALUE,	  /* a value */
+	MY_READBACK_U64_NULL,	  /* SQL NULL */
+};
+
+/* my_readback_u64_read reads the whole response |reply| to a query of one
+ * value, as that one or a COUNT(*), into |out| (set for
+ * MY_READBACK_U64_VALUE only). */
+enum my_readback_u64 my_readback_u64_read(uint64_t *out, struct my_cur reply);
+
+/* my_readback_u64_parse: my_readback_u64_read's value, or false. */
 WP_MUST_CHECK bool my_readback_u64_parse(uint64_t *out, struct my_cur reply);
 
 #endif

@@ -61,6 +61,26 @@ static void write_failed(struct client *c, const struct my_err *err)
 	       marker_table(c), (unsigned)err->code, err->message);
 }
 
+/* check_unanswerable: the check could not tell committed from not. A table
+ * that is not InnoDB (NULL) makes every check so: said once as a warning,
+ * like a table that refuses the write, then at debug. */
+static void check_unanswerable(const struct client *c, enum my_readback_u64 answer,
+			       const struct my_err *err)
+{
+	static atomic_bool warned;
+	if (answer == MY_READBACK_U64_NULL) {
+		bool first = !atomic_exchange(&warned, true);
+		log_at(first ? LOG_WARN : LOG_DEBUG,
+		       "commit marker table is not InnoDB: a COMMIT lost in flight keeps an "
+		       "unknown outcome",
+		       "conn=c%llu table=%s", (unsigned long long)c->conn.id, marker_table(c));
+		return;
+	}
+	log_info("the marker row of a COMMIT lost in flight could not be read",
+		 "conn=c%llu code=%u error=\"%s\"", (unsigned long long)c->conn.id,
+		 (unsigned)err->code, err->message);
+}
+
 /* first_payload: the payload of the first frame of |reply|. */
 static bool first_payload(struct my_cur reply, struct my_cur *payload)
 {
@@ -158,12 +178,11 @@ void commit_marker_answered(struct client *c, struct server *s)
 	}
 	uint64_t found;
 	enum lost_commit outcome = LOST_COMMIT_UNKNOWN;
-	if (my_readback_u64_parse(&found, reply))
+	enum my_readback_u64 answer = my_readback_u64_read(&found, reply);
+	if (answer == MY_READBACK_U64_VALUE)
 		outcome = found > 0 ? LOST_COMMIT_COMMITTED : LOST_COMMIT_ROLLED_BACK;
 	else
-		log_info("the marker row of a COMMIT lost in flight could not be read",
-			 "conn=c%llu code=%u error=\"%s\"", (unsigned long long)c->conn.id,
-			 (unsigned)err.code, err.message);
+		check_unanswerable(c, answer, &err);
 	if (s->track.status & SERVER_STATUS_IN_TRANS)
 		release(c, outcome);
 	else

@@ -252,8 +252,10 @@ def test_lost_commit_with_old_session_alive_behind_a_cut(warmpool_factory, maria
 
 def test_myisam_marker_table_misconfiguration(warmpool_factory, mariadb, proxy, table):
     """README requires an InnoDB marker table; with MyISAM the row is written
-    even when the COMMIT never ran. Documented here: warmpool does not check
-    the engine, so a lost COMMIT that never ran is answered OK."""
+    even when the COMMIT never ran, so its count would answer OK for a lost
+    COMMIT that never ran. The check asks the table's engine with the count:
+    the client is told the outcome is unknown (ERR 1927), and the log says
+    why once."""
     name = f"rr.mk_{uuid.uuid4().hex[:8]}"
     mariadb.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
                      f"txn BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM")
@@ -262,15 +264,15 @@ def test_myisam_marker_table_misconfiguration(warmpool_factory, mariadb, proxy, 
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (80, 800)")
     proxy.arm("dropped", plain_commit)
-    told_ok = True
-    try:
+    with pytest.raises(pymysql.err.OperationalError) as told:
         row(c, "COMMIT")
-    except pymysql.err.OperationalError:
-        told_ok = False
     present = ids(mariadb, table) == "1,80"
+    marker_rows = mariadb.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
     mariadb.root_sql(f"DROP TABLE {name}")
-    # a misconfiguration, not a warmpool bug: record what happens
-    assert told_ok and not present
+    assert proxy.fired == ["dropped"]
+    assert told.value.args[0] == 1927, told.value.args
+    assert not present and marker_rows == "1"  # never committed; the MyISAM row stayed
+    assert wp.read_log().count("commit marker table is not InnoDB") == 1, wp.read_log()[-2000:]
     c.close()
 
 

@@ -180,6 +180,13 @@ Test(readback, insert_id_query_and_answer)
 	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer("18446744073709551616")));
 	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer("-1")));
 	cr_expect_not(my_readback_u64_parse(&id, insert_id_answer(NULL)));
+	/* The three answers apart: the commit marker's check reads NULL as "not
+	 * InnoDB", neither a count nor garbage. */
+	cr_expect_eq(my_readback_u64_read(&id, insert_id_answer("7")), MY_READBACK_U64_VALUE);
+	cr_expect_eq(id, 7);
+	cr_expect_eq(my_readback_u64_read(&id, insert_id_answer(NULL)), MY_READBACK_U64_NULL);
+	cr_expect_eq(my_readback_u64_read(&id, insert_id_answer("NULL")), MY_READBACK_U64_NONE);
+	cr_expect_eq(my_readback_u64_read(&id, insert_id_answer("x")), MY_READBACK_U64_NONE);
 	const uint8_t err[] = {0x05, 0, 0, 1, 0xff, 0x10, 0x04, '#', 'x'};
 	cr_expect_not(my_readback_u64_parse(&id, my_cur_make(err, sizeof(err))));
 	buf_cleanup(&reply);

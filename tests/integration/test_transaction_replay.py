@@ -461,6 +461,45 @@ def test_a_commit_lost_before_it_ran_runs_again(warmpool_factory, mariadb, proxy
     c.close()
 
 
+def test_a_lost_commit_is_checked_on_the_group_member_that_ran_it(warmpool_factory, mariadb,
+                                                                   private_db, proxy, table,
+                                                                   marker):
+    """In a group, the check of a lost COMMIT goes to the member that ran the
+    transaction. Another member holds the same tables without the row: a
+    check there would read "not committed" and run the committed transaction
+    again on a server that never had it. Round robin hands the next
+    connection to the other member, so a check that took it would."""
+    private_db.root_sql(
+        f"CREATE DATABASE IF NOT EXISTS rr; CREATE TABLE {table} (id INT PRIMARY KEY, v INT) "
+        f"ENGINE=InnoDB; INSERT INTO {table} VALUES (1, 10); "
+        f"CREATE TABLE {marker} (conn BIGINT UNSIGNED PRIMARY KEY, "
+        f"txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB")
+    member = {"ssl_mode": "disabled", "min_idle": "0", "max_connections": "4"}
+    wp = warmpool_factory(
+        warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+        listener_main={"backend": "pair", "pool_mode": "transaction",
+                       "replay_transactions": "true", "replay_commit_marker": marker},
+        backend_proxied={**member, "port": str(proxy.port)},
+        backend_other={**member, "port": str(private_db.port)},
+        **{"group pair": {"members": "proxied, other", "balance": "round_robin"}})
+    c = connect(wp)
+    for _ in range(4):  # a transaction on the proxied member
+        row(c, "BEGIN")
+        if value(c, "SELECT @@port") == mariadb.port:
+            break
+        row(c, "COMMIT")
+    else:
+        raise AssertionError("no transaction went to the proxied member")
+    row(c, f"INSERT INTO {table} VALUES (30, 300)")
+    proxy.arm("lost", plain_commit)
+    row(c, "COMMIT")
+    assert proxy.fired == ["lost"]
+    assert replays(wp, {"committed": 1}) == {"committed": 1}
+    assert ids(mariadb, table) == "1,30"
+    assert ids(private_db, table) == "1"  # nothing ran again on the other member
+    c.close()
+
+
 def test_a_commit_lost_with_the_marker_unwritable_stays_unknown(warmpool_factory, mariadb, proxy,
                                                                 table):
     """The marker table is missing: the write fails (one warning, counted),

@@ -26,27 +26,45 @@ bool my_marker_table_valid(const char *table)
 	return end > dot + 1 && *end == '\0' && end - dot - 1 <= 64;
 }
 
+/* MARKER_QUERY_MAX: room for either statement with the longest valid table
+ * name (64 + 1 + 64 bytes, written three times in the check) and 20-digit
+ * numbers. */
+#define MARKER_QUERY_MAX 768
+
+/* query_append appends the |n| bytes snprintf wrote into |q|; a statement
+ * that did not fit (never, given MARKER_QUERY_MAX) fails the builder
+ * rather than go cut. */
+static void query_append(struct my_bld *b, const char *q, int n)
+{
+	if (n < 0 || n >= MARKER_QUERY_MAX) {
+		b->err = true;
+		return;
+	}
+	my_bld_bytes(b, q, (size_t)n);
+}
+
 void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
 {
-	char q[256];
+	char q[MARKER_QUERY_MAX];
 	int n = snprintf(q, sizeof(q),
 			 "INSERT INTO %s (conn, txn) VALUES (%" PRIu64 ", %" PRIu64
 			 ") ON DUPLICATE KEY UPDATE txn = %" PRIu64,
 			 table, key, txn, txn);
-	my_bld_bytes(b, q, (size_t)n);
+	query_append(b, q, n);
 }
 
 void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
 {
 	/* Parts of a valid name (my_marker_table_valid): no quote to escape. */
 	int schema_len = (int)(strchr(table, '.') - table);
-	char q[512];
+	char q[MARKER_QUERY_MAX];
 	int n = snprintf(q, sizeof(q),
-			 "SELECT IF((SELECT ENGINE FROM information_schema.TABLES WHERE "
-			 "TABLE_SCHEMA = '%.*s' AND TABLE_NAME = '%s') = 'InnoDB', COUNT(*), NULL) "
+			 "SELECT IF(@@completion_type = 'NO_CHAIN' AND (SELECT ENGINE FROM "
+			 "information_schema.TABLES WHERE TABLE_SCHEMA = '%.*s' AND TABLE_NAME = "
+			 "'%s') = 'InnoDB', COUNT(*), NULL) "
 			 "FROM %s WHERE conn = %" PRIu64 " AND txn = %" PRIu64 " FOR UPDATE",
 			 schema_len, table, table + schema_len + 1, table, key, txn);
-	my_bld_bytes(b, q, (size_t)n);
+	query_append(b, q, n);
 }
 
 bool my_marker_reply_ok(struct my_cur reply, struct my_err *err)

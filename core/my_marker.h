@@ -23,10 +23,16 @@ void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, ui
  * connection, whether that transaction committed: a locking read, so that
  * it waits for the transaction while its session is still alive on the
  * server (a cut network), and answers once it committed or rolled back.
- * Its one value is the count of the row, or NULL when the table is not
- * InnoDB: a table that does not take part in transactions (MyISAM, Aria)
- * keeps the row of a transaction that rolled back, and its count would
- * answer OK for a COMMIT that never ran. |table| must be valid. */
+ * Its one value is the count of the row, or NULL when an OK could not
+ * stand for the lost one's:
+ * - the table is not InnoDB: one that does not take part in transactions
+ *   (MyISAM, Aria) keeps the row of a transaction that rolled back, and its
+ *   count would answer OK for a COMMIT that never ran;
+ * - the session's completion_type is not NO_CHAIN: it is the lost one's
+ *   (warmpool writes no marker when the client set another, so here it is
+ *   the server's global), whose COMMIT began a new transaction or ended
+ *   the session, which an OK on a new connection would not.
+ * |table| must be valid. */
 void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
 
 /* my_marker_reply_ok reads the answer to either statement: true for an OK

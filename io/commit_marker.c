@@ -62,8 +62,9 @@ static void write_failed(struct client *c, const struct my_err *err)
 }
 
 /* check_unanswerable: the check could not tell committed from not. A table
- * that is not InnoDB (NULL) makes every check so: said once as a warning,
- * like a table that refuses the write, then at debug. */
+ * that is not InnoDB, or a server whose global completion_type is not
+ * NO_CHAIN (NULL), makes every check so: said once as a warning, like a
+ * table that refuses the write, then at debug. */
 static void check_unanswerable(const struct client *c, enum my_readback_u64 answer,
 			       const struct my_err *err)
 {
@@ -71,8 +72,8 @@ static void check_unanswerable(const struct client *c, enum my_readback_u64 answ
 	if (answer == MY_READBACK_U64_NULL) {
 		bool first = !atomic_exchange(&warned, true);
 		log_at(first ? LOG_WARN : LOG_DEBUG,
-		       "commit marker table is not InnoDB: a COMMIT lost in flight keeps an "
-		       "unknown outcome",
+		       "commit marker table is not InnoDB, or completion_type is not NO_CHAIN: a "
+		       "COMMIT lost in flight keeps an unknown outcome",
 		       "conn=c%llu table=%s", (unsigned long long)c->conn.id, marker_table(c));
 		return;
 	}

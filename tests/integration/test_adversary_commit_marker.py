@@ -276,6 +276,40 @@ def test_myisam_marker_table_misconfiguration(warmpool_factory, mariadb, proxy, 
     c.close()
 
 
+def test_a_server_that_chains_its_commits_leaves_a_lost_commit_unknown(warmpool_factory,
+                                                                       private_db):
+    """The server's global completion_type is CHAIN: each COMMIT begins a new
+    transaction, which an OK on a new connection would not (the client's next
+    statements would autocommit, one by one). The session warmpool sees never
+    set it, so a marker is written; the check reads the lost session's
+    completion_type with the row and tells the outcome unknown (ERR 1927),
+    though the transaction did commit."""
+    from fault_proxy import FaultProxy
+    name = f"rr.x_{uuid.uuid4().hex[:8]}"
+    private_db.root_sql(
+        f"CREATE DATABASE IF NOT EXISTS rr; CREATE TABLE {name} (id INT PRIMARY KEY, v INT) "
+        f"ENGINE=InnoDB; INSERT INTO {name} VALUES (1, 10); "
+        "CREATE TABLE rr.commit_marker (conn BIGINT UNSIGNED PRIMARY KEY, "
+        "txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB; SET GLOBAL completion_type = 'CHAIN'")
+    proxy = FaultProxy(private_db.port)
+    try:
+        wp = replaying(warmpool_factory, proxy, marker="rr.commit_marker")
+        c = connect(wp)
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {name} VALUES (90, 900)")
+        proxy.arm("lost", plain_commit)
+        with pytest.raises(pymysql.err.OperationalError) as told:
+            row(c, "COMMIT")
+        assert proxy.fired == ["lost"]
+        assert unknown_outcome(told), told.value.args
+        assert ids(private_db, name) == "1,90"  # it committed: unknown, not a false "no"
+        assert private_db.root_sql("SELECT COUNT(*) FROM rr.commit_marker").strip() == "1"
+        assert wp.read_log().count("completion_type is not NO_CHAIN") == 1, wp.read_log()[-2000:]
+        c.close()
+    finally:
+        proxy.close()
+
+
 @pytest.mark.xfail(strict=True, reason="BUG (retry_reads, same root cause): a SELECT of a view "
                    "that calls a writing function is taken for a read and re-sent when its "
                    "answer is lost: the write, autocommitted the first time, is done twice")

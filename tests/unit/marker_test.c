@@ -25,9 +25,35 @@ Test(marker, statements)
 			 "INSERT INTO wp.marker (conn, txn) VALUES (18446744073709551615, 7) ON "
 			 "DUPLICATE KEY UPDATE txn = 7");
 	cr_expect_str_eq(built(my_marker_check_query),
-			 "SELECT IF((SELECT ENGINE FROM information_schema.TABLES WHERE "
-			 "TABLE_SCHEMA = 'wp' AND TABLE_NAME = 'marker') = 'InnoDB', COUNT(*), NULL) "
+			 "SELECT IF(@@completion_type = 'NO_CHAIN' AND (SELECT ENGINE FROM "
+			 "information_schema.TABLES WHERE TABLE_SCHEMA = 'wp' AND TABLE_NAME = "
+			 "'marker') = 'InnoDB', COUNT(*), NULL) "
 			 "FROM wp.marker WHERE conn = 18446744073709551615 AND txn = 7 FOR UPDATE");
+}
+
+Test(marker, statements_for_the_longest_names_fit_whole)
+{
+	char table[64 + 1 + 64 + 1];
+	memset(table, 's', 64);
+	table[64] = '.';
+	memset(table + 65, 't', 64);
+	table[129] = '\0';
+	cr_assert(my_marker_table_valid(table));
+	void (*queries[])(struct my_bld *, const char *, uint64_t, uint64_t) = {
+		my_marker_write_query, my_marker_check_query};
+	for (size_t i = 0; i < 2; i++) {
+		struct buf out = {0};
+		struct my_bld b;
+		my_bld_init(&b, &out, BUF_NO_LIMIT);
+		queries[i](&b, table, UINT64_MAX, UINT64_MAX);
+		cr_expect(my_bld_ok(&b));
+		const char *end = i == 0 ? "txn = 18446744073709551615" : " FOR UPDATE";
+		size_t end_len = strlen(end), len = buf_avail(&out);
+		cr_expect(len > end_len &&
+			  memcmp((const char *)buf_head(&out) + len - end_len, end, end_len) == 0);
+		cr_expect(memchr(buf_head(&out), '\0', len) == NULL);
+		buf_cleanup(&out);
+	}
 }
 
 Test(marker, table_names)

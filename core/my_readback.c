@@ -159,10 +159,10 @@ enum my_readback_u64 my_readback_u64_read(uint64_t *out, struct my_cur reply)
 	static const char name[] = "value";
 	struct my_vars names = {0}, got = {0};
 	enum my_readback_u64 answer = MY_READBACK_U64_NONE;
-	const char *value = my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
-					    my_readback_parse(&got, &names, reply)
-				    ? my_vars_get(&got, name)
-				    : NULL;
+	const char *value = NULL;
+	if (my_vars_put(&names, name, sizeof(name) - 1, "", 0) &&
+	    my_readback_parse(&got, &names, reply))
+		value = my_vars_get(&got, name);
 	if (value && strcmp(value, "NULL") == 0)
 		answer = MY_READBACK_U64_NULL;
 	else if (value && parse_u64(value, out))

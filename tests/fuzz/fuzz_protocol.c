@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * marker's write and check, a read-back, a killed session. */
 		uint64_t v;
 		sink += my_marker_reply_ok(in, &out.err) + (int)out.err.code;
-		sink += my_readback_u64_parse(&v, in) + (int)my_frames_err_code(in);
+		sink += (int)my_readback_u64_read(&v, in) + (int)my_frames_err_code(in);
 		break;
 	}
 	}

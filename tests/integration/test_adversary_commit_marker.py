@@ -913,3 +913,58 @@ def test_a_client_that_set_no_chain_on_a_chaining_server_is_answered(warmpool_fa
         c.close()
     finally:
         proxy.close()
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: as on MariaDB, a MyISAM marker table converted to "
+                   "InnoDB between a dropped COMMIT's marker write and its check answers OK for "
+                   "a transaction that never committed (MySQL 9.7)")
+def test_a_myisam_marker_table_converted_to_innodb_before_the_check_on_mysql(warmpool_factory,
+                                                                             mysql):
+    from fault_proxy import FaultProxy
+    from test_transaction_replay import scratch_table
+    name = f"rr.mk_{uuid.uuid4().hex[:8]}"
+    tables = scratch_table(mysql, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
+    table = next(tables)
+    mysql.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
+                   f"txn BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM; GRANT ALL ON rr.* TO 'app'@'%'")
+    mysql_proxy = FaultProxy(mysql.port)
+    alter = []
+
+    def commit_after_an_alter_queued(p):
+        if not plain_commit(p):
+            return False
+        alter.append(root_session(mysql, f"ALTER TABLE {name} ENGINE=InnoDB"))
+        wait_for_state(mysql, f"ALTER TABLE {name}%")
+        return True
+    try:
+        wp = warmpool_factory(db=mysql,
+                              warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "transaction",
+                                             "replay_transactions": "true",
+                                             "replay_commit_marker": name},
+                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
+                                            "server_public_key": mysql.env["rsa_public_key"],
+                                            "min_idle": "1", "max_connections": "4"})
+        c = connect(wp)
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {table} VALUES (170, 1700)")
+        mysql_proxy.arm("dropped", commit_after_an_alter_queued)
+        told_ok = True
+        try:
+            row(c, "COMMIT")
+        except pymysql.err.OperationalError as e:
+            told_ok = False
+            assert e.args[0] == 1927, e.args
+        alter[0].communicate(timeout=30)
+        present = ids(mysql, table)
+        marker_rows = mysql.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
+        print("EVIDENCE told_ok", told_ok, "rows", present, "marker rows", marker_rows,
+              [l for l in wp.read_log().splitlines() if "marker" in l or "lost" in l])
+        assert mysql_proxy.fired == ["dropped"]
+        assert not (told_ok and present == "1"), (
+            f"COMMIT told OK, but row 170 is not there (rows {present}, {marker_rows} marker row)")
+        c.close()
+    finally:
+        mysql_proxy.close()
+        mysql.root_sql(f"DROP TABLE IF EXISTS {name}")
+        next(tables, None)

@@ -968,3 +968,107 @@ def test_a_myisam_marker_table_converted_to_innodb_before_the_check_on_mysql(war
         mysql_proxy.close()
         mysql.root_sql(f"DROP TABLE IF EXISTS {name}")
         next(tables, None)
+
+
+def marker_case_twins(db):
+    """rr.MK_<hex> (MyISAM, the marker) and rr.mk_<hex> (InnoDB): names that
+    differ only by case (lower_case_table_names = 0)."""
+    suffix = uuid.uuid4().hex[:8]
+    upper, lower = f"rr.MK_{suffix}", f"rr.mk_{suffix}"
+    for name, engine in ((upper, "MyISAM"), (lower, "InnoDB")):
+        db.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
+                    f"txn BIGINT UNSIGNED NOT NULL) ENGINE={engine}")
+    return upper, lower
+
+
+def lost_commit_on_case_twins(wp, db, fault_proxy, table, upper, lower):
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (172, 0)")
+    fault_proxy.arm("dropped", plain_commit)
+    told = "ok"
+    try:
+        row(c, "COMMIT")
+    except pymysql.err.OperationalError as e:
+        told = e.args
+    got = ids(db, table)
+    rows = [db.root_sql(f"SELECT COUNT(*) FROM {n}").strip() for n in (upper, lower)]
+    print("EVIDENCE", told, got, rows)
+    assert fault_proxy.fired == ["dropped"]
+    assert got == "1" and rows == ["1", "0"], (got, rows)  # never committed; MyISAM kept its row
+    assert told != "ok" and told[0] == 1927, told
+    c.close()
+
+
+def test_a_marker_table_whose_name_differs_by_case_from_an_innodb_one(warmpool_factory, mariadb,
+                                                                      proxy, table):
+    """The marker table is MyISAM, an InnoDB table of the same name but for
+    case stands beside it (information_schema's names compare without case
+    on MariaDB): the check must not take the other one's engine."""
+    upper, lower = marker_case_twins(mariadb)
+    try:
+        wp = replaying(warmpool_factory, proxy, marker=upper)
+        lost_commit_on_case_twins(wp, mariadb, proxy, table, upper, lower)
+    finally:
+        mariadb.root_sql(f"DROP TABLE {upper}; DROP TABLE {lower}")
+
+
+def test_a_marker_table_whose_name_differs_by_case_on_mysql(warmpool_factory, mysql):
+    from fault_proxy import FaultProxy
+    from test_transaction_replay import scratch_table
+    tables = scratch_table(mysql, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
+    table = next(tables)
+    upper, lower = marker_case_twins(mysql)
+    mysql.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
+    mysql_proxy = FaultProxy(mysql.port)
+    try:
+        wp = warmpool_factory(db=mysql,
+                              warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "transaction",
+                                             "replay_transactions": "true",
+                                             "replay_commit_marker": upper},
+                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
+                                            "server_public_key": mysql.env["rsa_public_key"],
+                                            "min_idle": "1", "max_connections": "4"})
+        lost_commit_on_case_twins(wp, mysql, mysql_proxy, table, upper, lower)
+    finally:
+        mysql_proxy.close()
+        mysql.root_sql(f"DROP TABLE {upper}; DROP TABLE {lower}")
+        next(tables, None)
+
+
+@pytest.mark.parametrize("fault", ["lost", "dropped"])
+def test_a_partitioned_innodb_marker_table_settles_a_lost_commit(warmpool_factory, mariadb, proxy,
+                                                                 table, fault):
+    """A marker table partitioned by hash of conn (InnoDB in every
+    partition): the row commits with the transaction or not, so the loss is
+    settled (OK, or run again), the transaction there exactly once; an
+    unknown outcome would be honest too, and is reported."""
+    name = f"rr.mp_{uuid.uuid4().hex[:8]}"
+    mariadb.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
+                     f"txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB PARTITION BY HASH (conn) "
+                     f"PARTITIONS 4")
+    try:
+        wp = replaying(warmpool_factory, proxy, marker=name)
+        c = connect(wp)
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {table} VALUES (173, 0)")
+        row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
+        proxy.arm(fault, plain_commit)
+        told = "ok"
+        try:
+            row(c, "COMMIT")
+        except pymysql.err.OperationalError as e:
+            told = e.args
+        got, v = ids(mariadb, table), v_of(mariadb, table)
+        print("EVIDENCE", fault, told, got, v, replays_now_or_none(wp))
+        assert proxy.fired == [fault]
+        if told == "ok":
+            assert (got, v) == ("1,173", "11")
+        else:
+            assert told[0] == 1927 and (got, v) in (("1", "10"), ("1,173", "11")), (told, got, v)
+        # settled, not unknown: the engine of a partitioned InnoDB table reads InnoDB
+        assert told == "ok", told
+        c.close()
+    finally:
+        mariadb.root_sql(f"DROP TABLE {name}")

@@ -1072,3 +1072,71 @@ def test_a_partitioned_innodb_marker_table_settles_a_lost_commit(warmpool_factor
         c.close()
     finally:
         mariadb.root_sql(f"DROP TABLE {name}")
+
+
+@pytest.mark.parametrize("mode", ["ANSI_QUOTES", "PIPES_AS_CONCAT", "NO_BACKSLASH_ESCAPES",
+                                  "ANSI", "ORACLE", "MSSQL"])
+@pytest.mark.parametrize("fault", ["lost", "dropped"])
+def test_sql_mode_of_the_client_does_not_change_the_check(warmpool_factory, mariadb, proxy, table,
+                                                          marker, mode, fault):
+    """The client's sql_mode, restored on the check's connection, could
+    change how the marker's statements parse: the lost COMMIT is either
+    settled truly or told unknown; the transaction is there at most once,
+    and when told OK, there."""
+    wp = replaying(warmpool_factory, proxy, "session", marker=marker)
+    c = connect(wp)
+    row(c, f"SET SESSION sql_mode = '{mode}'")
+    row(c, "START TRANSACTION")  # BEGIN opens a block in ORACLE mode
+    row(c, f"INSERT INTO {table} VALUES (174, 0)")
+    row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
+    proxy.arm(fault, plain_commit)
+    told = "ok"
+    try:
+        row(c, "COMMIT")
+    except pymysql.err.OperationalError as e:
+        told = e.args
+    got, v = ids(mariadb, table), v_of(mariadb, table)
+    print("EVIDENCE", mode, fault, told, got, v, replays_now_or_none(wp))
+    assert proxy.fired == [fault]
+    assert (got, v) in (("1", "10"), ("1,174", "11")), (got, v)
+    if told == "ok":
+        assert (got, v) == ("1,174", "11")
+    else:
+        assert told[0] == 1927, told
+    c.close()
+
+
+@pytest.mark.parametrize("fault", ["lost", "dropped"])
+def test_a_marker_table_converted_to_myisam_before_the_check(warmpool_factory, mariadb, proxy,
+                                                             table, fault):
+    """The InnoDB marker table becomes MyISAM between the row and the
+    check (the ALTER waits on the transaction's metadata lock): the check
+    reads MyISAM, the lost COMMIT is told unknown; the transaction is there
+    exactly when its COMMIT ran."""
+    name = f"rr.mk_{uuid.uuid4().hex[:8]}"
+    mariadb.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
+                     f"txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB")
+    wp = replaying(warmpool_factory, proxy, marker=name)
+    alter = []
+
+    def commit_after_an_alter_queued(p):
+        if not plain_commit(p):
+            return False
+        alter.append(root_session(mariadb, f"ALTER TABLE {name} ENGINE=MyISAM"))
+        wait_for_state(mariadb, f"ALTER TABLE {name}%")
+        return True
+    c = connect(wp)
+    row(c, "BEGIN")
+    row(c, f"INSERT INTO {table} VALUES (175, 0)")
+    proxy.arm(fault, commit_after_an_alter_queued)
+    with pytest.raises(pymysql.err.OperationalError) as told:
+        row(c, "COMMIT")
+    alter[0].communicate(timeout=30)
+    got = ids(mariadb, table)
+    marker_rows = mariadb.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
+    mariadb.root_sql(f"DROP TABLE {name}")
+    print("EVIDENCE", fault, told.value.args, got, marker_rows)
+    assert proxy.fired == [fault]
+    assert unknown_outcome(told), told.value.args
+    assert (got, marker_rows) == (("1,175", "1") if fault == "lost" else ("1", "0"))
+    c.close()

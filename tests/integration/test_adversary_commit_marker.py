@@ -1238,3 +1238,56 @@ def test_a_trigger_that_chains_the_session_is_not_seen_by_the_check(warmpool_fac
     print("EVIDENCE", chained, told, got)
     assert told != "ok", f"lost COMMIT of a chaining session told OK; INSERT + ROLLBACK left {got}"
     c.close()
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: as on MariaDB, on MySQL 9.7 a pooled session opened "
+                   "under a global CHAIN has its lost COMMIT answered OK once the global is "
+                   "NO_CHAIN again")
+def test_a_global_completion_type_changed_under_a_lost_commit_on_mysql(warmpool_factory,
+                                                                       private_mysql):
+    from fault_proxy import FaultProxy
+    db = private_mysql
+    name = chaining_server(db, "CHAIN")
+    db.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
+    proxy = FaultProxy(db.port)
+    try:
+        wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "session",
+                                             "replay_transactions": "true",
+                                             "replay_commit_marker": "rr.commit_marker"},
+                              backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                            "server_public_key": db.env["rsa_public_key"],
+                                            "min_idle": "1", "max_connections": "4"})
+        c, control = connect(wp), connect(wp)
+        assert value(c, "SELECT @@completion_type") == "CHAIN"
+        assert value(control, "SELECT @@completion_type") == "CHAIN"
+        row(control, "BEGIN")
+        row(control, f"INSERT INTO {name} VALUES (80, 0)")
+        row(control, "COMMIT")
+        row(control, f"INSERT INTO {name} VALUES (81, 0)")
+        row(control, "ROLLBACK")
+        control.close()
+        assert ids(db, name) == "1,80"
+        db.root_sql("SET GLOBAL completion_type = 'NO_CHAIN'")
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {name} VALUES (90, 0)")
+        proxy.arm("lost", plain_commit)
+        told_ok = True
+        try:
+            row(c, "COMMIT")
+        except pymysql.err.OperationalError as e:
+            told_ok = False
+            assert e.args[0] == 1927, e.args
+        assert proxy.fired == ["lost"]
+        assert ids(db, name) == "1,80,90"
+        if told_ok:
+            row(c, f"INSERT INTO {name} VALUES (91, 0)")
+            row(c, "ROLLBACK")
+        got = ids(db, name)
+        print("EVIDENCE told_ok", told_ok, "rows", got,
+              [l for l in wp.read_log().splitlines() if "marker" in l or "lost" in l])
+        assert not told_ok, (f"a lost COMMIT of a CHAIN session told OK; then INSERT 91 + "
+                             f"ROLLBACK left rows {got}")
+        c.close()
+    finally:
+        proxy.close()

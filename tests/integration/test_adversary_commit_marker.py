@@ -1291,3 +1291,31 @@ def test_a_global_completion_type_changed_under_a_lost_commit_on_mysql(warmpool_
         c.close()
     finally:
         proxy.close()
+
+
+def test_a_global_turned_chain_under_a_lost_commit_leaves_it_unknown(warmpool_factory,
+                                                                     private_db):
+    """The reverse: the pooled session opened under NO_CHAIN, the global is
+    CHAIN by the time of the check: the check reads CHAIN and the lost
+    COMMIT, which committed and did not chain, is told unknown (never a
+    false 'not committed': it is there once)."""
+    from fault_proxy import FaultProxy
+    db = private_db
+    name = chaining_server(db, "NO_CHAIN")
+    proxy = FaultProxy(db.port)
+    try:
+        wp = replaying(warmpool_factory, proxy, "session", marker="rr.commit_marker")
+        c = connect(wp)
+        assert value(c, "SELECT @@completion_type") == "NO_CHAIN"
+        db.root_sql("SET GLOBAL completion_type = 'CHAIN'")
+        row(c, "BEGIN")
+        row(c, f"INSERT INTO {name} VALUES (90, 0)")
+        proxy.arm("lost", plain_commit)
+        with pytest.raises(pymysql.err.OperationalError) as told:
+            row(c, "COMMIT")
+        assert proxy.fired == ["lost"]
+        assert unknown_outcome(told), told.value.args
+        assert ids(db, name) == "1,90"
+        c.close()
+    finally:
+        proxy.close()

@@ -1319,3 +1319,36 @@ def test_a_global_turned_chain_under_a_lost_commit_leaves_it_unknown(warmpool_fa
         c.close()
     finally:
         proxy.close()
+
+
+def test_a_client_that_set_no_chain_on_a_chaining_mysql_is_answered(warmpool_factory,
+                                                                    private_mysql):
+    """MySQL 9.7, global completion_type CHAIN, the client SETs NO_CHAIN: its
+    lost COMMIT, which ran, is answered OK, once; a dropped one runs again."""
+    from fault_proxy import FaultProxy
+    db = private_mysql
+    name = chaining_server(db, "CHAIN")
+    db.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
+    proxy = FaultProxy(db.port)
+    try:
+        wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                              listener_main={"pool_mode": "session",
+                                             "replay_transactions": "true",
+                                             "replay_commit_marker": "rr.commit_marker"},
+                              backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
+                                            "server_public_key": db.env["rsa_public_key"],
+                                            "min_idle": "1", "max_connections": "4"})
+        c = connect(wp)
+        row(c, "SET SESSION completion_type = 'NO_CHAIN'")
+        for id_, fault in ((90, "lost"), (91, "dropped")):
+            row(c, "BEGIN")
+            row(c, f"INSERT INTO {name} VALUES ({id_}, 0)")
+            proxy.arm(fault, plain_commit)
+            row(c, "COMMIT")
+        assert proxy.fired == ["lost", "dropped"]
+        assert ids(db, name) == "1,90,91"
+        assert replays(wp, {"committed": 1, "replayed": 1}) == {"committed": 1, "replayed": 1}
+        assert value(c, "SELECT @@completion_type") == "NO_CHAIN"
+        c.close()
+    finally:
+        proxy.close()

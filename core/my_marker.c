@@ -43,13 +43,20 @@ static void query_append(struct my_bld *b, const char *q, int n)
 	my_bld_bytes(b, q, (size_t)n);
 }
 
+/* The value of txn that the write records, as SQL: |txn|, or |txn| with
+ * MY_MARKER_CHAINED when the session's COMMIT will not end as a plain one
+ * (completion_type CHAIN or RELEASE, set by the server's global, a trigger
+ * or a function: the session's own value when the row is written). */
+#define MARKER_TXN_SQL "IF(@@completion_type = 'NO_CHAIN', %" PRIu64 ", %" PRIu64 ")"
+
 void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn)
 {
 	char q[MARKER_QUERY_MAX];
+	uint64_t chained = txn | MY_MARKER_CHAINED;
 	int n = snprintf(q, sizeof(q),
-			 "INSERT INTO %s (conn, txn) VALUES (%" PRIu64 ", %" PRIu64
-			 ") ON DUPLICATE KEY UPDATE txn = %" PRIu64,
-			 table, key, txn, txn);
+			 "INSERT INTO %s (conn, txn) VALUES (%" PRIu64 ", " MARKER_TXN_SQL
+			 ") ON DUPLICATE KEY UPDATE txn = " MARKER_TXN_SQL,
+			 table, key, txn, chained, txn, chained);
 	query_append(b, q, n);
 }
 
@@ -59,11 +66,12 @@ void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, ui
 	int schema_len = (int)(strchr(table, '.') - table);
 	char q[MARKER_QUERY_MAX];
 	int n = snprintf(q, sizeof(q),
-			 "SELECT IF(@@completion_type = 'NO_CHAIN' AND (SELECT ENGINE FROM "
-			 "information_schema.TABLES WHERE TABLE_SCHEMA = '%.*s' AND TABLE_NAME = "
-			 "'%s') = 'InnoDB', COUNT(*), NULL) "
-			 "FROM %s WHERE conn = %" PRIu64 " AND txn = %" PRIu64 " FOR UPDATE",
-			 schema_len, table, table + schema_len + 1, table, key, txn);
+			 "SELECT IF((SELECT ENGINE FROM information_schema.TABLES WHERE "
+			 "TABLE_SCHEMA = '%.*s' AND TABLE_NAME = '%s') = 'InnoDB', CASE MAX(txn) "
+			 "WHEN %" PRIu64 " THEN 1 WHEN %" PRIu64 " THEN NULL ELSE 0 END, NULL) "
+			 "FROM %s WHERE conn = %" PRIu64 " FOR UPDATE",
+			 schema_len, table, table + schema_len + 1, txn, txn | MY_MARKER_CHAINED,
+			 table, key);
 	query_append(b, q, n);
 }
 

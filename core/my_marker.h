@@ -12,26 +12,31 @@
  * digits, '_' and '$' (written into statements as it is). */
 bool my_marker_table_valid(const char *table);
 
+/* The bit a marker row's txn carries when the session that wrote it had a
+ * completion_type other than NO_CHAIN: its COMMIT began a new transaction
+ * or ended the session, which an OK on a new connection would not do.
+ * Transaction numbers stay below it. */
+#define MY_MARKER_CHAINED (UINT64_C(1) << 63)
+
 /* my_marker_write_query appends the statement that records, inside the
  * open transaction, that transaction |txn| of backend connection |key|
  * committed: "INSERT INTO table (conn, txn) VALUES (key, txn) ON DUPLICATE
- * KEY UPDATE txn = txn". One row per connection, overwritten by each of
- * its transactions. */
+ * KEY UPDATE txn = txn", txn with MY_MARKER_CHAINED when the session's
+ * completion_type, read by the server as it writes the row, is not
+ * NO_CHAIN. One row per connection, overwritten by each of its
+ * transactions. */
 void my_marker_write_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
 
 /* my_marker_check_query appends the statement that tells, on another
  * connection, whether that transaction committed: a locking read, so that
  * it waits for the transaction while its session is still alive on the
  * server (a cut network), and answers once it committed or rolled back.
- * Its one value is the count of the row, or NULL when an OK could not
- * stand for the lost one's:
+ * Its one value is 1 (the row of |txn| is there: committed), 0 (it is not:
+ * rolled back), or NULL when an OK could not stand for the lost one's:
+ * - the row says MY_MARKER_CHAINED: that COMMIT chained or released;
  * - the table is not InnoDB: one that does not take part in transactions
- *   (MyISAM, Aria) keeps the row of a transaction that rolled back, and its
- *   count would answer OK for a COMMIT that never ran;
- * - the session's completion_type is not NO_CHAIN: it is the lost one's
- *   (warmpool writes no marker when the client set another, so here it is
- *   the server's global), whose COMMIT began a new transaction or ended
- *   the session, which an OK on a new connection would not.
+ *   (MyISAM, Aria) keeps the row of a transaction that rolled back, and it
+ *   would answer OK for a COMMIT that never ran.
  * |table| must be valid. */
 void my_marker_check_query(struct my_bld *b, const char *table, uint64_t key, uint64_t txn);
 

@@ -61,10 +61,11 @@ static void write_failed(struct client *c, const struct my_err *err)
 	       marker_table(c), (unsigned)err->code, err->message);
 }
 
-/* check_unanswerable: the check could not tell committed from not. A table
- * that is not InnoDB, or a server whose global completion_type is not
- * NO_CHAIN (NULL), makes every check so: said once as a warning, like a
- * table that refuses the write, then at debug. */
+/* check_unanswerable: the check could not tell committed from not, or an
+ * OK could not stand for the lost COMMIT's (NULL): a table that is not
+ * InnoDB makes every check so, a session whose completion_type was not
+ * NO_CHAIN (the server's global, a trigger) those of its COMMITs. Said once
+ * as a warning, like a table that refuses the write, then at debug. */
 static void check_unanswerable(const struct client *c, enum my_readback_u64 answer,
 			       const struct my_err *err)
 {
@@ -72,8 +73,8 @@ static void check_unanswerable(const struct client *c, enum my_readback_u64 answ
 	if (answer == MY_READBACK_U64_NULL) {
 		bool first = !atomic_exchange(&warned, true);
 		log_at(first ? LOG_WARN : LOG_DEBUG,
-		       "commit marker table is not InnoDB, or completion_type is not NO_CHAIN: a "
-		       "COMMIT lost in flight keeps an unknown outcome",
+		       "commit marker table is not InnoDB, or the lost session's completion_type "
+		       "was not NO_CHAIN: a COMMIT lost in flight keeps an unknown outcome",
 		       "conn=c%llu table=%s", (unsigned long long)c->conn.id, marker_table(c));
 		return;
 	}

@@ -1,6 +1,7 @@
 """Adversarial tests of replay_transactions with replay_commit_marker: every
 outcome is read from the server itself (as root on its socket), not from
 what warmpool answers."""
+import contextlib
 import subprocess
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import connect, row, value
 from test_transaction_replay import (ids, marker, plain_commit, replaying, replays,  # noqa: F401
-                                     table, unknown_outcome)
+                                     scratch_table, table, unknown_outcome)
 
 
 def v_of(db, table, id_=1):
@@ -285,13 +286,9 @@ def test_a_server_that_chains_its_commits_leaves_a_lost_commit_unknown(warmpool_
     completion_type with the row and tells the outcome unknown (ERR 1927),
     though the transaction did commit."""
     from fault_proxy import FaultProxy
-    name = f"rr.x_{uuid.uuid4().hex[:8]}"
-    private_db.root_sql(
-        f"CREATE DATABASE IF NOT EXISTS rr; CREATE TABLE {name} (id INT PRIMARY KEY, v INT) "
-        f"ENGINE=InnoDB; INSERT INTO {name} VALUES (1, 10); "
-        "CREATE TABLE rr.commit_marker (conn BIGINT UNSIGNED PRIMARY KEY, "
-        "txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB; SET GLOBAL completion_type = 'CHAIN'")
-    proxy = FaultProxy(private_db.port)
+    db = private_db
+    name = chaining_server(db, "CHAIN")
+    proxy = FaultProxy(db.port)
     try:
         wp = replaying(warmpool_factory, proxy, marker="rr.commit_marker")
         c = connect(wp)
@@ -302,8 +299,8 @@ def test_a_server_that_chains_its_commits_leaves_a_lost_commit_unknown(warmpool_
             row(c, "COMMIT")
         assert proxy.fired == ["lost"]
         assert unknown_outcome(told), told.value.args
-        assert ids(private_db, name) == "1,90"  # it committed: unknown, not a false "no"
-        assert private_db.root_sql("SELECT COUNT(*) FROM rr.commit_marker").strip() == "1"
+        assert ids(db, name) == "1,90"  # it committed: unknown, not a false "no"
+        assert db.root_sql("SELECT COUNT(*) FROM rr.commit_marker").strip() == "1"
         assert wp.read_log().count("completion_type was not NO_CHAIN") == 1, wp.read_log()[-2000:]
         c.close()
     finally:
@@ -716,6 +713,31 @@ def test_completion_type_chain_after_a_lost_commit_of_reads(warmpool_factory, ma
     c.close()
 
 
+@pytest.fixture(params=["mariadb", "mysql"])
+def server(request):
+    """The shared MariaDB, then the shared MySQL 9.7."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["private_db", "private_mysql"])
+def private_server(request):
+    """A MariaDB of the test's own, then a MySQL 9.7 of its own."""
+    return request.getfixturevalue(request.param)
+
+
+@contextlib.contextmanager
+def proxied_table(db):
+    """A fault proxy in front of |db|, and a table of its own (1, 10) in rr."""
+    from fault_proxy import FaultProxy
+    tables = scratch_table(db, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
+    fault_proxy = FaultProxy(db.port)
+    try:
+        yield fault_proxy, next(tables)
+    finally:
+        fault_proxy.close()
+        next(tables, None)
+
+
 def wait_for_state(db, like, timeout=10):
     """Waits until a session of |db| runs a statement matching |like| in a
     'Waiting for table metadata lock' state."""
@@ -734,46 +756,49 @@ def wait_for_state(db, like, timeout=10):
                    "marker write and its check keeps the row of the rolled-back transaction, and "
                    "the client is told OK for a transaction that never committed (the README "
                    "says to switch to a new InnoDB table instead)")
-def test_a_myisam_marker_table_converted_to_innodb_before_the_check(warmpool_factory, mariadb,
-                                                                    proxy, table):
+def test_a_myisam_marker_table_converted_to_innodb_before_the_check(warmpool_factory, server):
     """The marker table is MyISAM (the row stays whatever the transaction
     becomes); an ALTER TABLE ... ENGINE=InnoDB waits on the metadata lock of
     the client's transaction, which holds the marker table since its row
     went in. The COMMIT never reaches the server: the transaction rolls
     back, the ALTER runs, then the check reads an InnoDB table and a row."""
-    name = f"rr.mk_{uuid.uuid4().hex[:8]}"
-    mariadb.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
-                     f"txn BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM")
-    wp = replaying(warmpool_factory, proxy, marker=name)
-    alter = []
+    db = server
+    with proxied_table(db) as (fault_proxy, table):
+        name = f"rr.mk_{uuid.uuid4().hex[:8]}"
+        db.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
+                    f"txn BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM")
+        alter = []
 
-    def commit_after_an_alter_queued(p):
-        if not plain_commit(p):
-            return False
-        alter.append(root_session(mariadb, f"ALTER TABLE {name} ENGINE=InnoDB"))
-        wait_for_state(mariadb, f"ALTER TABLE {name}%")
-        return True
-    c = connect(wp)
-    row(c, "BEGIN")
-    row(c, f"INSERT INTO {table} VALUES (170, 1700)")
-    proxy.arm("dropped", commit_after_an_alter_queued)
-    told_ok = True
-    try:
-        row(c, "COMMIT")
-    except pymysql.err.OperationalError as e:
-        told_ok = False
-        assert e.args[0] == 1927, e.args
-    alter[0].communicate(timeout=30)
-    present = ids(mariadb, table)
-    engine = mariadb.root_sql("SELECT ENGINE FROM information_schema.TABLES WHERE "
-                              f"TABLE_SCHEMA = 'rr' AND TABLE_NAME = '{name[3:]}'").strip()
-    marker_rows = mariadb.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
-    mariadb.root_sql(f"DROP TABLE {name}")
-    assert proxy.fired == ["dropped"]
-    assert not (told_ok and present == "1"), (
-        f"COMMIT told OK, but row 170 is not there (rows {present}, marker table {engine} "
-        f"with {marker_rows} row)")
-    c.close()
+        def commit_after_an_alter_queued(p):
+            if not plain_commit(p):
+                return False
+            alter.append(root_session(db, f"ALTER TABLE {name} ENGINE=InnoDB"))
+            wait_for_state(db, f"ALTER TABLE {name}%")
+            return True
+        try:
+            wp = replaying(warmpool_factory, fault_proxy, marker=name, db=db)
+            c = connect(wp)
+            row(c, "BEGIN")
+            row(c, f"INSERT INTO {table} VALUES (170, 1700)")
+            fault_proxy.arm("dropped", commit_after_an_alter_queued)
+            told_ok = True
+            try:
+                row(c, "COMMIT")
+            except pymysql.err.OperationalError as e:
+                told_ok = False
+                assert e.args[0] == 1927, e.args
+            alter[0].communicate(timeout=30)
+            present = ids(db, table)
+            engine = db.root_sql("SELECT ENGINE FROM information_schema.TABLES WHERE "
+                                 f"TABLE_SCHEMA = 'rr' AND TABLE_NAME = '{name[3:]}'").strip()
+            marker_rows = db.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
+            assert fault_proxy.fired == ["dropped"]
+            assert not (told_ok and present == "1"), (
+                f"COMMIT told OK, but row 170 is not there (rows {present}, marker table "
+                f"{engine} with {marker_rows} row)")
+            c.close()
+        finally:
+            db.root_sql(f"DROP TABLE IF EXISTS {name}")
 
 
 def test_a_view_named_as_the_marker_table_leaves_a_lost_commit_unknown(warmpool_factory, mariadb,
@@ -814,17 +839,17 @@ def chaining_server(db, global_type):
     return "rr.x"
 
 
-def test_a_global_completion_type_changed_under_a_lost_commit(warmpool_factory, private_db):
+def test_a_global_completion_type_changed_under_a_lost_commit(warmpool_factory, private_server):
     """A pooled session opened under a global CHAIN keeps it after the global
     goes back to NO_CHAIN; the check's new session would read NO_CHAIN. The
     marker row records the lost session's own value: its lost COMMIT, which
     chained, is told unknown rather than OK."""
     from fault_proxy import FaultProxy
-    db = private_db
+    db = private_server
     name = chaining_server(db, "CHAIN")
     proxy = FaultProxy(db.port)
     try:
-        wp = replaying(warmpool_factory, proxy, "session", marker="rr.commit_marker")
+        wp = replaying(warmpool_factory, proxy, "session", marker="rr.commit_marker", db=db)
         c, control = connect(wp), connect(wp)
         assert value(c, "SELECT @@completion_type") == "CHAIN"  # the backend session's
         # control, on a session opened alike: a COMMIT chains, a ROLLBACK after it undoes
@@ -864,17 +889,17 @@ def test_a_global_completion_type_changed_under_a_lost_commit(warmpool_factory, 
 
 
 @pytest.mark.parametrize("fault", ["lost", "dropped"])
-def test_a_client_that_set_no_chain_on_a_chaining_server_is_answered(warmpool_factory, private_db,
-                                                                     fault):
+def test_a_client_that_set_no_chain_on_a_chaining_server_is_answered(warmpool_factory,
+                                                                     private_server, fault):
     """The server's global completion_type is CHAIN, the client SETs its
     session's to NO_CHAIN: the check's session is restored with it, so the
     lost COMMIT is settled (OK when it ran, run again when not), once."""
     from fault_proxy import FaultProxy
-    db = private_db
+    db = private_server
     name = chaining_server(db, "CHAIN")
     proxy = FaultProxy(db.port)
     try:
-        wp = replaying(warmpool_factory, proxy, "session", marker="rr.commit_marker")
+        wp = replaying(warmpool_factory, proxy, "session", marker="rr.commit_marker", db=db)
         c = connect(wp)
         row(c, "SET SESSION completion_type = 'NO_CHAIN'")
         row(c, "BEGIN")
@@ -895,59 +920,6 @@ def test_a_client_that_set_no_chain_on_a_chaining_server_is_answered(warmpool_fa
         c.close()
     finally:
         proxy.close()
-
-
-@pytest.mark.xfail(strict=True, reason="documented, as on MariaDB: a MyISAM marker table "
-                   "converted to InnoDB in place between a dropped COMMIT's marker write and its "
-                   "check answers OK for a transaction that never committed (MySQL 9.7)")
-def test_a_myisam_marker_table_converted_to_innodb_before_the_check_on_mysql(warmpool_factory,
-                                                                             mysql):
-    from fault_proxy import FaultProxy
-    from test_transaction_replay import scratch_table
-    name = f"rr.mk_{uuid.uuid4().hex[:8]}"
-    tables = scratch_table(mysql, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
-    table = next(tables)
-    mysql.root_sql(f"CREATE TABLE {name} (conn BIGINT UNSIGNED PRIMARY KEY, "
-                   f"txn BIGINT UNSIGNED NOT NULL) ENGINE=MyISAM; GRANT ALL ON rr.* TO 'app'@'%'")
-    mysql_proxy = FaultProxy(mysql.port)
-    alter = []
-
-    def commit_after_an_alter_queued(p):
-        if not plain_commit(p):
-            return False
-        alter.append(root_session(mysql, f"ALTER TABLE {name} ENGINE=InnoDB"))
-        wait_for_state(mysql, f"ALTER TABLE {name}%")
-        return True
-    try:
-        wp = warmpool_factory(db=mysql,
-                              warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                              listener_main={"pool_mode": "transaction",
-                                             "replay_transactions": "true",
-                                             "replay_commit_marker": name},
-                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
-                                            "server_public_key": mysql.env["rsa_public_key"],
-                                            "min_idle": "1", "max_connections": "4"})
-        c = connect(wp)
-        row(c, "BEGIN")
-        row(c, f"INSERT INTO {table} VALUES (170, 1700)")
-        mysql_proxy.arm("dropped", commit_after_an_alter_queued)
-        told_ok = True
-        try:
-            row(c, "COMMIT")
-        except pymysql.err.OperationalError as e:
-            told_ok = False
-            assert e.args[0] == 1927, e.args
-        alter[0].communicate(timeout=30)
-        present = ids(mysql, table)
-        marker_rows = mysql.root_sql(f"SELECT COUNT(*) FROM {name}").strip()
-        assert mysql_proxy.fired == ["dropped"]
-        assert not (told_ok and present == "1"), (
-            f"COMMIT told OK, but row 170 is not there (rows {present}, {marker_rows} marker row)")
-        c.close()
-    finally:
-        mysql_proxy.close()
-        mysql.root_sql(f"DROP TABLE IF EXISTS {name}")
-        next(tables, None)
 
 
 def marker_case_twins(db):
@@ -979,41 +951,17 @@ def lost_commit_on_case_twins(wp, db, fault_proxy, table, upper, lower):
     c.close()
 
 
-def test_a_marker_table_whose_name_differs_by_case_from_an_innodb_one(warmpool_factory, mariadb,
-                                                                      proxy, table):
+def test_a_marker_table_whose_name_differs_by_case_from_an_innodb_one(warmpool_factory, server):
     """The marker table is MyISAM, an InnoDB table of the same name but for
     case stands beside it (information_schema's names compare without case
     on MariaDB): the check must not take the other one's engine."""
-    upper, lower = marker_case_twins(mariadb)
-    try:
-        wp = replaying(warmpool_factory, proxy, marker=upper)
-        lost_commit_on_case_twins(wp, mariadb, proxy, table, upper, lower)
-    finally:
-        mariadb.root_sql(f"DROP TABLE {upper}; DROP TABLE {lower}")
-
-
-def test_a_marker_table_whose_name_differs_by_case_on_mysql(warmpool_factory, mysql):
-    from fault_proxy import FaultProxy
-    from test_transaction_replay import scratch_table
-    tables = scratch_table(mysql, "m", "id INT PRIMARY KEY, v INT", "(1, 10)")
-    table = next(tables)
-    upper, lower = marker_case_twins(mysql)
-    mysql.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
-    mysql_proxy = FaultProxy(mysql.port)
-    try:
-        wp = warmpool_factory(db=mysql,
-                              warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                              listener_main={"pool_mode": "transaction",
-                                             "replay_transactions": "true",
-                                             "replay_commit_marker": upper},
-                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
-                                            "server_public_key": mysql.env["rsa_public_key"],
-                                            "min_idle": "1", "max_connections": "4"})
-        lost_commit_on_case_twins(wp, mysql, mysql_proxy, table, upper, lower)
-    finally:
-        mysql_proxy.close()
-        mysql.root_sql(f"DROP TABLE {upper}; DROP TABLE {lower}")
-        next(tables, None)
+    with proxied_table(server) as (fault_proxy, table):
+        upper, lower = marker_case_twins(server)
+        try:
+            wp = replaying(warmpool_factory, fault_proxy, marker=upper, db=server)
+            lost_commit_on_case_twins(wp, server, fault_proxy, table, upper, lower)
+        finally:
+            server.root_sql(f"DROP TABLE {upper}; DROP TABLE {lower}")
 
 
 @pytest.mark.parametrize("fault", ["lost", "dropped"])
@@ -1210,54 +1158,6 @@ def test_a_trigger_that_chains_the_session_leaves_a_lost_commit_unknown(warmpool
     c.close()
 
 
-def test_a_global_completion_type_changed_under_a_lost_commit_on_mysql(warmpool_factory,
-                                                                       private_mysql):
-    from fault_proxy import FaultProxy
-    db = private_mysql
-    name = chaining_server(db, "CHAIN")
-    db.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
-    proxy = FaultProxy(db.port)
-    try:
-        wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                              listener_main={"pool_mode": "session",
-                                             "replay_transactions": "true",
-                                             "replay_commit_marker": "rr.commit_marker"},
-                              backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
-                                            "server_public_key": db.env["rsa_public_key"],
-                                            "min_idle": "1", "max_connections": "4"})
-        c, control = connect(wp), connect(wp)
-        assert value(c, "SELECT @@completion_type") == "CHAIN"
-        assert value(control, "SELECT @@completion_type") == "CHAIN"
-        row(control, "BEGIN")
-        row(control, f"INSERT INTO {name} VALUES (80, 0)")
-        row(control, "COMMIT")
-        row(control, f"INSERT INTO {name} VALUES (81, 0)")
-        row(control, "ROLLBACK")
-        control.close()
-        assert ids(db, name) == "1,80"
-        db.root_sql("SET GLOBAL completion_type = 'NO_CHAIN'")
-        row(c, "BEGIN")
-        row(c, f"INSERT INTO {name} VALUES (90, 0)")
-        proxy.arm("lost", plain_commit)
-        told_ok = True
-        try:
-            row(c, "COMMIT")
-        except pymysql.err.OperationalError as e:
-            told_ok = False
-            assert e.args[0] == 1927, e.args
-        assert proxy.fired == ["lost"]
-        assert ids(db, name) == "1,80,90"
-        if told_ok:
-            row(c, f"INSERT INTO {name} VALUES (91, 0)")
-            row(c, "ROLLBACK")
-        got = ids(db, name)
-        assert not told_ok, (f"a lost COMMIT of a CHAIN session told OK; then INSERT 91 + "
-                             f"ROLLBACK left rows {got}")
-        c.close()
-    finally:
-        proxy.close()
-
-
 def test_a_global_turned_chain_under_a_lost_commit_is_still_answered(warmpool_factory,
                                                                      private_db):
     """The reverse: the pooled session opened under NO_CHAIN, the global is
@@ -1285,34 +1185,3 @@ def test_a_global_turned_chain_under_a_lost_commit_is_still_answered(warmpool_fa
         proxy.close()
 
 
-def test_a_client_that_set_no_chain_on_a_chaining_mysql_is_answered(warmpool_factory,
-                                                                    private_mysql):
-    """MySQL 9.7, global completion_type CHAIN, the client SETs NO_CHAIN: its
-    lost COMMIT, which ran, is answered OK, once; a dropped one runs again."""
-    from fault_proxy import FaultProxy
-    db = private_mysql
-    name = chaining_server(db, "CHAIN")
-    db.root_sql("GRANT ALL ON rr.* TO 'app'@'%'")
-    proxy = FaultProxy(db.port)
-    try:
-        wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                              listener_main={"pool_mode": "session",
-                                             "replay_transactions": "true",
-                                             "replay_commit_marker": "rr.commit_marker"},
-                              backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
-                                            "server_public_key": db.env["rsa_public_key"],
-                                            "min_idle": "1", "max_connections": "4"})
-        c = connect(wp)
-        row(c, "SET SESSION completion_type = 'NO_CHAIN'")
-        for id_, fault in ((90, "lost"), (91, "dropped")):
-            row(c, "BEGIN")
-            row(c, f"INSERT INTO {name} VALUES ({id_}, 0)")
-            proxy.arm(fault, plain_commit)
-            row(c, "COMMIT")
-        assert proxy.fired == ["lost", "dropped"]
-        assert ids(db, name) == "1,90,91"
-        assert replays(wp, {"committed": 1, "replayed": 1}) == {"committed": 1, "replayed": 1}
-        assert value(c, "SELECT @@completion_type") == "NO_CHAIN"
-        c.close()
-    finally:
-        proxy.close()

@@ -32,14 +32,19 @@ def table(mariadb):
 
 
 
-def replaying(factory, proxy, mode="transaction", max_bytes="65536", marker=None):
+def replaying(factory, proxy, mode="transaction", max_bytes="65536", marker=None, db=None):
+    """A warmpool replaying transactions, its backend |proxy| in plaintext
+    (in front of the shared MariaDB, or of |db|: MySQL's caching_sha2_password
+    over plaintext needs the server's RSA key)."""
     listener = {"pool_mode": mode, "replay_transactions": "true", "replay_max_bytes": max_bytes}
     if marker:
         listener["replay_commit_marker"] = marker
-    return factory(warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                   listener_main=listener,
-                   backend_main={"port": str(proxy.port), "ssl_mode": "disabled",
-                                 "min_idle": "1", "max_connections": "4"})
+    backend = {"port": str(proxy.port), "ssl_mode": "disabled", "min_idle": "1",
+               "max_connections": "4"}
+    if db is not None and db.server == "mysql":
+        backend["server_public_key"] = db.env["rsa_public_key"]
+    return factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
+                   listener_main=listener, backend_main=backend)
 
 
 def replays_now(wp):
@@ -690,13 +695,7 @@ def test_a_commit_lost_in_flight_on_mysql_is_settled_by_its_marker(warmpool_fact
                    "KEY, txn BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB; "
                    "GRANT ALL ON rr.* TO 'app'@'%'")
     try:
-        wp = warmpool_factory(db=mysql, warmpool={"workers": "1", "client_wait_timeout_ms": "20000"},
-                              listener_main={"pool_mode": "transaction",
-                                             "replay_transactions": "true",
-                                             "replay_commit_marker": "rr.commit_marker"},
-                              backend_main={"port": str(mysql_proxy.port), "ssl_mode": "disabled",
-                                            "server_public_key": mysql.env["rsa_public_key"],
-                                            "min_idle": "1", "max_connections": "4"})
+        wp = replaying(warmpool_factory, mysql_proxy, marker="rr.commit_marker", db=mysql)
         c = connect(wp)
         row(c, "BEGIN")
         row(c, f"INSERT INTO {table} VALUES (70, 700)")

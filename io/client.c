@@ -532,6 +532,20 @@ void client_reroute(struct client *c)
 	request_backend_until(c, c->wait_start_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms);
 }
 
+bool client_refuses_connection(struct client *c, struct server *s)
+{
+	if (s->pc.born_ms >= c->fresh_after_ms)
+		return false;
+	/* Idle, it was retired when the lost connection died (client_replay);
+	 * busy then, it came free since, and may have died too, its EOF not
+	 * read yet: sent there, the command would be lost again, one of its
+	 * retries spent for nothing. */
+	server_retire(s, "opened before a connection died under a statement now re-sent");
+	struct worker *w = c->conn.w;
+	request_backend_until(c, c->wait_start_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms);
+	return true;
+}
+
 void client_begin_setup(struct client *c)
 {
 	struct worker *w = c->conn.w;
@@ -1444,6 +1458,7 @@ static bool client_commit_marker_due(struct client *c, uint32_t len)
 static void client_command_sent(struct client *c, uint8_t cmd)
 {
 	c->replaying = false;
+	c->fresh_after_ms = 0;
 	if (!client_listener(c)->replay_transactions)
 		return;
 	replay_log_sent(&c->replay, cmd);
@@ -1459,6 +1474,7 @@ static void client_between_transactions(struct client *c);
 static bool client_answered_here(struct client *c)
 {
 	c->replaying = false; /* a re-sent command answered here, if it was one */
+	c->fresh_after_ms = 0;
 	client_maybe_release(c);
 	if (c->state == CLIENT_LINKED)
 		return true;
@@ -1953,8 +1969,10 @@ static bool client_replay(struct client *c)
 	 * it, unnoticed yet (their EOFs can be in the same batch of
 	 * completions): sent to one of them, the statement would be lost again,
 	 * a retry spent for nothing. The re-sent statement gets a connection
-	 * opened from now on. */
-	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+	 * opened from now on: those busy now are turned away as they come free
+	 * (client_refuses_connection). */
+	c->fresh_after_ms = c->conn.w->now_ms + 1;
+	server_retire_idle_born_before(c->bp, c->fresh_after_ms,
 				       "idle while another connection died under a statement");
 	log_info(what, "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
 	client_set_state(c, CLIENT_IDLE);
@@ -2223,7 +2241,8 @@ static void client_replay_run(struct client *c, const char *in_flight)
 		return;
 	buf_cleanup(&c->retry);
 	c->transaction_lost = false;
-	server_retire_idle_born_before(c->bp, c->conn.w->now_ms + 1,
+	c->fresh_after_ms = c->conn.w->now_ms + 1;
+	server_retire_idle_born_before(c->bp, c->fresh_after_ms,
 				       "idle while another connection died inside a transaction");
 	log_info("backend connection lost inside a transaction; running it again",
 		 "conn=c%llu statements=%u in_flight=%s run=%u", (unsigned long long)c->conn.id,

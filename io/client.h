@@ -109,6 +109,8 @@ struct client {
 	uint8_t retries;   /* times it was re-sent */
 	struct replay_log replay; /* its open transaction, kept to run again (replay.c) */
 	bool replaying;	   /* c->in starts with a re-sent command */
+	uint64_t fresh_after_ms; /* ... which goes to a connection opened from then on
+				  * (0: any); see client_refuses_connection */
 	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */
 	unsigned setup_retries; /* session setups lost in a row */
 	bool counted;	   /* holds a slot of max_clients */
@@ -162,6 +164,10 @@ void client_accept(struct worker *w, int fd, size_t listener_idx);
 
 /* client_begin_setup: a backend connection was found; its setup runs. */
 void client_begin_setup(struct client *c);
+/* client_refuses_connection: |s|, found for the client, was opened before
+ * the connection its re-sent command was lost with died: |s| is retired,
+ * the client waits for another (as long as it had left), and true. */
+bool client_refuses_connection(struct client *c, struct server *s);
 /* client_backend_ready: the backend connection is set up; finish the login
  * with OK (or the setup's ERR payload, then close) and start relaying. */
 void client_backend_ready(struct client *c, const struct buf *setup_err);

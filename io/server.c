@@ -673,6 +673,8 @@ static void server_link(struct server *s, struct client *c)
 
 void server_link_client(struct server *s, struct client *c)
 {
+	if (client_refuses_connection(c, s))
+		return;
 	server_link(s, c);
 	server_set_state(s, SERVER_SETUP);
 	client_begin_setup(c);

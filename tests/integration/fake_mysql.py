@@ -195,7 +195,36 @@ def fault_farewell(sock):
     raise EOFError
 
 
-FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
+PEER_ASKED = threading.Event()
+FIRST_DIED = threading.Event()
+
+
+def fault_dies_first(sock):
+    """Once per server: waits for a fault:answers-then-dies statement on
+    another connection, then closes without answering; that one is answered
+    right after, and its connection closed too (a restart closing every
+    connection, an answer slipping out first). Asked again, it is answered."""
+    if "dies-first" in KILLED_ONCE:
+        sock.sendall(result_set("fast:tls"))
+        return
+    KILLED_ONCE.add("dies-first")
+    PEER_ASKED.wait(10)
+    sock.close()
+    FIRST_DIED.set()
+    raise EOFError
+
+
+def fault_answers_then_dies(sock):
+    """See fault_dies_first."""
+    PEER_ASKED.set()
+    FIRST_DIED.wait(10)
+    sock.sendall(result_set("fast:tls"))
+    sock.close()
+    raise EOFError
+
+
+FAULTS = {b"fault:error": fault_error, b"fault:dies-first": fault_dies_first,
+          b"fault:answers-then-dies": fault_answers_then_dies, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
           b"fault:killmid": fault_killmid, b"fault:farewell": fault_farewell, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}

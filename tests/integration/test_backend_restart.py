@@ -213,7 +213,7 @@ def test_prepared_point_selects_survive_restarts_with_retry_reads(warmpool_facto
         db.restart(ssl=ssl)
         time.sleep(2)
     output = bench.communicate(timeout=120)[0]
-    assert bench.returncode == 0 and "FATAL" not in output, output[-3000:]
+    assert bench.returncode == 0 and "FATAL" not in output, output[-3000:] + wp.read_log()[-8000:]
     assert re.search(r"ignored errors:\s+0\s", output) and re.search(r"reconnects:\s+0\s", output), \
         output
     executes = db.root_sql("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'").split()[1]

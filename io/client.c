@@ -534,12 +534,12 @@ void client_reroute(struct client *c)
 
 bool client_refuses_connection(struct client *c, struct server *s)
 {
-	if (s->pc.born_ms >= c->fresh_after_ms)
+	if (s->pc.born_ms >= c->fresh_after_ms || s->bp->backend_idx != c->fresh_backend)
 		return false;
 	/* Idle, it was retired when the lost connection died (client_replay);
 	 * busy then, it came free since, and may have died too, its EOF not
 	 * read yet: sent there, the command would be lost again, one of its
-	 * retries spent for nothing. */
+	 * retries spent for nothing. Another member's did not die with it. */
 	server_retire(s, "opened before a connection died under a statement now re-sent");
 	struct worker *w = c->conn.w;
 	request_backend_until(c, c->wait_start_ms + (uint64_t)w->rt->cfg.client_wait_timeout_ms);
@@ -1972,6 +1972,7 @@ static bool client_replay(struct client *c)
 	 * opened from now on: those busy now are turned away as they come free
 	 * (client_refuses_connection). */
 	c->fresh_after_ms = c->conn.w->now_ms + 1;
+	c->fresh_backend = c->bp->backend_idx;
 	server_retire_idle_born_before(c->bp, c->fresh_after_ms,
 				       "idle while another connection died under a statement");
 	log_info(what, "conn=c%llu attempt=%u", (unsigned long long)c->conn.id, c->retries);
@@ -2242,6 +2243,7 @@ static void client_replay_run(struct client *c, const char *in_flight)
 	buf_cleanup(&c->retry);
 	c->transaction_lost = false;
 	c->fresh_after_ms = c->conn.w->now_ms + 1;
+	c->fresh_backend = c->bp->backend_idx;
 	server_retire_idle_born_before(c->bp, c->fresh_after_ms,
 				       "idle while another connection died inside a transaction");
 	log_info("backend connection lost inside a transaction; running it again",

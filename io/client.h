@@ -109,8 +109,9 @@ struct client {
 	uint8_t retries;   /* times it was re-sent */
 	struct replay_log replay; /* its open transaction, kept to run again (replay.c) */
 	bool replaying;	   /* c->in starts with a re-sent command */
-	uint64_t fresh_after_ms; /* ... which goes to a connection opened from then on
-				  * (0: any); see client_refuses_connection */
+	uint64_t fresh_after_ms; /* ... which goes to a connection to fresh_backend opened
+				  * from then on (0: any); see client_refuses_connection */
+	size_t fresh_backend;	 /* the backend it was lost on */
 	size_t avoid_backend; /* the next pick avoids this member (SIZE_MAX: none) */
 	unsigned setup_retries; /* session setups lost in a row */
 	bool counted;	   /* holds a slot of max_clients */

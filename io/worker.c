@@ -336,6 +336,8 @@ static void *worker_main(void *arg)
 	log_set_worker(w->id);
 	/* A SINGLE_ISSUER ring belongs to the thread that creates it. */
 	w->setup_ok = ring_setup(w, w->setup_error, sizeof(w->setup_error));
+	if (w->setup_ok)
+		publish(w); /* before "warmpool started": /status is whole from then on */
 	sem_post(&w->setup_done);
 	if (!w->setup_ok)
 		return NULL;

@@ -51,8 +51,7 @@ def test_healthz_and_status(warmpool):
     assert health["status"] == "ok"
     assert [w["stuck"] for w in health["workers"]] == [False, False]
     assert cli(warmpool.port, "SELECT 1").returncode == 0
-    # A worker counts as listening once it has published its figures (each
-    # tick): under load one may not have yet when another served the query.
+    # The query is counted in the figures its worker publishes at its next tick.
     st = wait_until(lambda: (s := status(warmpool))["queries"] >= 1 and s["ready"] and s,
                     what="a query, and every worker listening")
     assert st["ready"] is True and st["readiness"] == [], st["readiness"]
@@ -65,6 +64,15 @@ def test_healthz_and_status(warmpool):
     assert st["listeners"][0]["accepted"] >= 1
     assert {"set", "prepared_statement"} <= set(st["pins"])
     assert get(warmpool, "/nope")[0] == 404
+
+
+def test_status_is_whole_as_soon_as_warmpool_says_it_started(warmpool):
+    """Each worker publishes its figures before main logs "warmpool started",
+    not at its first tick: a readiness probe sent right after the start finds
+    every listener accepting on every worker."""
+    st = status(warmpool)
+    assert [l["accepting"] for l in st["listeners"]] == [True] * len(st["listeners"]), st
+    assert "is not accepting" not in " ".join(st["readiness"]), st["readiness"]
 
 
 def test_readyz_follows_the_backend(warmpool_factory, private_db):

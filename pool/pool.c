@@ -268,7 +268,10 @@ size_t pool_process_total(const struct pool *p)
 }
 
 /* connects_needed: how many connections the pool lacks now, as if it were
- * not backing off (while failing, one probe at a time). */
+ * not backing off (while failing, one probe at a time). One being reset is
+ * idle a round trip from now: counted, so that clients connecting one after
+ * another (a PHP request each) reuse it rather than open one more each time
+ * the next arrives during the previous one's reset. */
 static size_t connects_needed(const struct pool *p)
 {
 	size_t total = pool_process_total(p);
@@ -276,7 +279,8 @@ static size_t connects_needed(const struct pool *p)
 		return 0;
 	size_t connecting = p->counts[POOL_CONN_CONNECTING];
 	size_t want_ready = p->min_idle + p->n_waiters;
-	size_t have_ready = p->counts[POOL_CONN_IDLE] + connecting;
+	size_t have_ready =
+		p->counts[POOL_CONN_IDLE] + p->counts[POOL_CONN_RESETTING] + connecting;
 	size_t want = want_ready > have_ready ? want_ready - have_ready : 0;
 	/* While failing, probe with one connection at a time. */
 	if (p->consecutive_failures > 0)

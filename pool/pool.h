@@ -163,8 +163,8 @@ size_t pool_total(const struct pool *p);
 size_t pool_process_total(const struct pool *p);
 /* pool_connects_wanted says how many connections to start opening now:
  * enough for min_idle plus the waiters not already covered by connections
- * being opened, within the room max_conns leaves over the process, and
- * none while backing off. */
+ * being opened or reset, within the room max_conns leaves over the process,
+ * and none while backing off. */
 size_t pool_connects_wanted(const struct pool *p, uint64_t now_ms);
 /* pool_retry_due_ms: while backing off with a connection wanted, when
  * pool_connects_wanted will say so (the owner sets a timer for it);

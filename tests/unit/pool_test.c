@@ -44,6 +44,18 @@ Test(pool, acquire_lends_idle_and_release_path_returns_it)
 	cr_expect_eq(conns[0].state, POOL_CONN_IDLE);
 }
 
+Test(pool, a_connection_being_reset_counts_as_idle_soon)
+{
+	pool_conn_add(&p, &conns[0]);
+	pool_conn_ready(&p, &conns[0]);
+	cr_assert_eq(pool_acquire(&p, &waiters[0], 100), &conns[0]);
+	cr_expect_eq(pool_connects_wanted(&p, 0), 1); /* none idle: min_idle wants one */
+	pool_conn_set_state(&p, &conns[0], POOL_CONN_RESETTING);
+	cr_expect_eq(pool_connects_wanted(&p, 0), 0); /* given back: idle once reset */
+	cr_expect_null(pool_acquire(&p, &waiters[1], 100));
+	cr_expect_eq(pool_connects_wanted(&p, 0), 1); /* a waiter besides */
+}
+
 Test(pool, waiters_are_served_first_in_first_out)
 {
 	cr_expect_null(pool_acquire(&p, &waiters[0], 100));

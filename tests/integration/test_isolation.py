@@ -41,10 +41,19 @@ def iso_db(mariadb):
 
 @pytest.fixture
 def one_conn_pool(warmpool_factory, iso_db):
-    return warmpool_factory(db=iso_db,
-                            warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
-                            listener_main={"pool_mode": "transaction"},
-                            backend_main={"min_idle": "1", "max_connections": "1"})
+    return one_connection(warmpool_factory, iso_db)
+
+
+def one_connection(warmpool_factory, db):
+    """A transaction-mode warmpool whose one backend connection is open: the
+    clients' wait (WAIT_MS) is for each other, not for its first connect,
+    which a loaded machine can make longer."""
+    wp = warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
+                          listener_main={"pool_mode": "transaction"},
+                          backend_main={"min_idle": "1", "max_connections": "1"})
+    wait_until(lambda: "backend connection ready" in wp.read_log(), timeout=30,
+               what="the backend connection")
+    return wp
 
 
 def connect(port, multi=False, db=None):
@@ -596,10 +605,7 @@ def test_multi_results_follow_each_client(one_conn_pool, iso_db, first):
 
 @pytest.fixture(params=["mariadb", "mysql"])
 def one_conn_any(request, warmpool_factory):
-    db = request.getfixturevalue(request.param)
-    return warmpool_factory(db=db, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
-                            listener_main={"pool_mode": "transaction"},
-                            backend_main={"min_idle": "1", "max_connections": "1"})
+    return one_connection(warmpool_factory, request.getfixturevalue(request.param))
 
 
 def raw_query(conn, sql_bytes):
@@ -779,9 +785,7 @@ def test_dollar_quoted_routine_body_hides_nothing(warmpool_factory, mysql):
     LANGUAGE JAVASCRIPT routine, which it creates even without the component
     that runs it; a quote inside must not hide the statements after it
     (t: dollar quote)."""
-    wp = warmpool_factory(db=mysql, warmpool={"workers": "1", "client_wait_timeout_ms": str(WAIT_MS)},
-                          listener_main={"pool_mode": "transaction"},
-                          backend_main={"min_idle": "1", "max_connections": "1"})
+    wp = one_connection(warmpool_factory, mysql)
     a = connect(wp.port, multi=True)
     a_id = value(a, "SELECT CONNECTION_ID()")
     query(a, "DROP FUNCTION IF EXISTS sbtest.wp_js")

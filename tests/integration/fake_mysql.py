@@ -223,8 +223,8 @@ def fault_answers_then_dies(sock):
     raise EOFError
 
 
-FAULTS = {b"fault:error": fault_error, b"fault:dies-first": fault_dies_first,
-          b"fault:answers-then-dies": fault_answers_then_dies, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
+FAULTS = {b"fault:error": fault_error, b"fault:infile": fault_infile, b"fault:stall": fault_stall,
+          b"fault:dies-first": fault_dies_first, b"fault:answers-then-dies": fault_answers_then_dies,
           b"fault:killmid": fault_killmid, b"fault:farewell": fault_farewell, b"fault:reset": fault_reset,
           b"fault:badseq": fault_badseq, b"fault:flood": fault_flood,
           b"fault:oversized": fault_oversized}

@@ -47,6 +47,15 @@ def hold_marker_table(db, marker, seconds):
     return holder
 
 
+def commit_told(c):
+    """"ok", or the args of the error the client's COMMIT got."""
+    try:
+        row(c, "COMMIT")
+    except pymysql.err.MySQLError as e:
+        return e.args
+    return "ok"
+
+
 def commit_in_thread(c):
     result = {}
 
@@ -938,11 +947,7 @@ def lost_commit_on_case_twins(wp, db, fault_proxy, table, upper, lower):
     row(c, "BEGIN")
     row(c, f"INSERT INTO {table} VALUES (172, 0)")
     fault_proxy.arm("dropped", plain_commit)
-    told = "ok"
-    try:
-        row(c, "COMMIT")
-    except pymysql.err.OperationalError as e:
-        told = e.args
+    told = commit_told(c)
     got = ids(db, table)
     rows = [db.root_sql(f"SELECT COUNT(*) FROM {n}").strip() for n in (upper, lower)]
     assert fault_proxy.fired == ["dropped"]
@@ -982,11 +987,7 @@ def test_a_partitioned_innodb_marker_table_settles_a_lost_commit(warmpool_factor
         row(c, f"INSERT INTO {table} VALUES (173, 0)")
         row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
         proxy.arm(fault, plain_commit)
-        told = "ok"
-        try:
-            row(c, "COMMIT")
-        except pymysql.err.OperationalError as e:
-            told = e.args
+        told = commit_told(c)
         got, v = ids(mariadb, table), v_of(mariadb, table)
         assert proxy.fired == [fault]
         if told == "ok":
@@ -1016,11 +1017,7 @@ def test_sql_mode_of_the_client_does_not_change_the_check(warmpool_factory, mari
     row(c, f"INSERT INTO {table} VALUES (174, 0)")
     row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
     proxy.arm(fault, plain_commit)
-    told = "ok"
-    try:
-        row(c, "COMMIT")
-    except pymysql.err.OperationalError as e:
-        told = e.args
+    told = commit_told(c)
     got, v = ids(mariadb, table), v_of(mariadb, table)
     assert proxy.fired == [fault]
     assert (got, v) in (("1", "10"), ("1,174", "11")), (got, v)
@@ -1080,11 +1077,7 @@ def test_a_temporary_table_shadowing_the_marker_table(warmpool_factory, mariadb,
     row(c, "BEGIN")
     row(c, f"UPDATE {table} SET v = v + 1 WHERE id = 1")
     proxy.arm(fault, plain_commit)
-    told = "ok"
-    try:
-        row(c, "COMMIT")
-    except pymysql.err.MySQLError as e:
-        told = e.args
+    told = commit_told(c)
     v = v_of(mariadb, table)
     assert proxy.fired == [fault]
     assert v == ("11" if fault == "lost" else "10"), v  # once, or not at all
@@ -1142,11 +1135,7 @@ def test_a_trigger_that_chains_the_session_leaves_a_lost_commit_unknown(warmpool
     row(c, f"INSERT INTO {table} VALUES (176, 0)")
     assert value(c, "SELECT @@completion_type") == "CHAIN"  # the trigger set it
     proxy.arm("lost", plain_commit)
-    told = "ok"
-    try:
-        row(c, "COMMIT")
-    except pymysql.err.MySQLError as e:
-        told = e.args
+    told = commit_told(c)
     mariadb.root_sql(f"DROP TRIGGER {trig}")
     assert proxy.fired == ["lost"]
     assert ids(mariadb, table) == "1,176,178"
